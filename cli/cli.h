@@ -1,0 +1,38 @@
+/* The breakglass command-line tool: shared declarations of the subcommands. */
+#ifndef BG_CLI_H
+#define BG_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+
+/* Exit codes shared by every subcommand. */
+#define BG_EXIT_OK 0
+#define BG_EXIT_FAIL 1     /* the check failed / the operation was refused */
+#define BG_EXIT_USAGE 2    /* bad command line, or the tool itself could not run */
+
+struct bg_cli {
+	const char *config_path;   /* --config, or the built-in default */
+	bool config_given;         /* --config was on the command line */
+};
+
+/*
+ * Loads the configuration; on error prints every problem to stderr and
+ * returns BG_ERR_INVALID.  The caller frees cfg with bg_config_free.
+ */
+bg_status bg_cli_load_config(const struct bg_cli *cli, bg_config *cfg);
+
+/* Prints an untrusted string (escaped) followed by a newline. */
+void bg_cli_print_escaped(FILE *out, const char *prefix, const char *s);
+
+/* The invoking user, for records: $SUDO_USER when run under sudo, else the uid's name. */
+const char *bg_cli_invoker(void);
+
+/* Each subcommand gets argv[0] = its name. */
+int bg_cmd_check_config(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_journal(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_note(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_verify(const struct bg_cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,165 @@
+/* Emitting an audit event: the journal first, then one syslog line. */
+#include "build_config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "config.h"
+#include "escape.h"
+
+/* Room kept at the end of a line for " truncated=1 seq=N mac=<16 hex>". */
+#define TAIL_RESERVE 64
+#define MAC_PREFIX_LEN 16
+
+/* The text of a JSON value as one syslog value: strings as they are, others
+ * (argv, signals, approvers) as compact JSON, which keeps them unambiguous. */
+static const char *
+value_text(json_object *val)
+{
+	if (val == NULL)
+		return NULL;
+	if (json_object_is_type(val, json_type_string))
+		return json_object_get_string(val);
+	return json_object_to_json_string_ext(val,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* Appends " key=value" when it fits in limit; false when it does not. */
+static bool
+append_pair(bg_buf *line, size_t limit, const char *key, const char *value)
+{
+	bg_buf pair;
+	bool fits;
+
+	bg_buf_init(&pair, 0);
+	if (!bg_buf_printf(&pair, "%s%s=", line->len > 0 ? " " : "", key) ||
+	    !bg_escape_kv_value(&pair, value)) {
+		bg_buf_free(&pair);
+		return false;
+	}
+	fits = line->len + pair.len <= limit && bg_buf_append(line, pair.data, pair.len);
+	bg_buf_free(&pair);
+	return fits;
+}
+
+static bool
+append_members(bg_buf *line, size_t limit, json_object *obj, bool *cut)
+{
+	json_object_object_foreach(obj, key, val) {
+		const char *text = value_text(val);
+
+		if (text == NULL)
+			continue;  /* null identity members say nothing */
+		if (!append_pair(line, limit, key, text)) {
+			*cut = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+bg_status
+bg_audit_format_syslog(const bg_event *ev, unsigned long long seq, const char *mac_hex,
+    char *out, size_t outsz, bg_error *err)
+{
+	size_t limit = BG_SYSLOG_MAX_LINE - TAIL_RESERVE;
+	bool cut = false;
+	bg_buf line;
+	bg_status rc = BG_OK;
+
+	bg_buf_init(&line, BG_SYSLOG_MAX_LINE);
+	if (!append_pair(&line, limit, "event", bg_event_name(ev)) ||
+	    !append_pair(&line, limit, "outcome", bg_event_outcome(ev)))
+		cut = true;
+	else if (append_members(&line, limit, bg_event_identity(ev), &cut))
+		append_members(&line, limit, bg_event_fields(ev), &cut);
+	if ((cut && !bg_buf_puts(&line, " truncated=1")) ||
+	    !bg_buf_printf(&line, " seq=%llu mac=%.*s", seq, MAC_PREFIX_LEN, mac_hex))
+		rc = bg_error_set(err, BG_ERR_TOOBIG, "syslog line does not fit");
+	else if (line.len + 1 > outsz)
+		rc = bg_error_set(err, BG_ERR_TOOBIG, "syslog buffer too small");
+	else
+		memcpy(out, line.data, line.len + 1);
+	bg_buf_free(&line);
+	return rc;
+}
+
+static int
+priority_for(const bg_event *ev)
+{
+	const char *outcome = bg_event_outcome(ev);
+
+	if (strcmp(outcome, "success") == 0)
+		return LOG_NOTICE;
+	if (strcmp(outcome, "failure") == 0)
+		return LOG_WARNING;
+	return LOG_ERR;
+}
+
+/*
+ * openlog/closelog around each line: a PAM module shares the process with
+ * sshd or sudo, which keep their own ident; they reopen theirs per message.
+ */
+static void
+sink_write(const bg_audit *a, int priority, const char *line)
+{
+	if (a->sink != NULL) {
+		a->sink(priority, line, a->sink_arg);
+		return;
+	}
+	openlog("breakglass", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	syslog(LOG_AUTHPRIV | priority, "%s", line);
+	closelog();
+}
+
+bg_status
+bg_audit_init(bg_audit *a, const bg_config *cfg, bg_error *err)
+{
+	bg_status rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = bg_config_journal_state_path(cfg, a->state_path, sizeof(a->state_path), err);
+	if (rc != BG_OK)
+		return rc;
+	a->journal.path = cfg->general.journal;
+	a->journal.state_path = a->state_path;
+	a->journal.host = cfg->approval.host_id;
+	return BG_OK;
+}
+
+bg_status
+bg_audit_emit(const bg_audit *a, const bg_event *ev, bg_error *err)
+{
+	char mac_hex[BG_SHA256_HEX_LEN + 1], line[BG_SYSLOG_MAX_LINE + 1];
+	unsigned long long seq;
+	bg_status rc;
+
+	rc = bg_journal_append(&a->journal, ev, &seq, mac_hex, err);
+	if (rc != BG_OK) {
+		/* Say in syslog that an event could not be recorded: the action is refused. */
+		bg_audit_syslog_only(a, LOG_ERR, "event=%s outcome=error journal=failed",
+		    bg_event_name(ev));
+		return rc;
+	}
+	rc = bg_audit_format_syslog(ev, seq, mac_hex, line, sizeof(line), err);
+	if (rc != BG_OK)
+		return rc;
+	sink_write(a, priority_for(ev), line);
+	return BG_OK;
+}
+
+void
+bg_audit_syslog_only(const bg_audit *a, int priority, const char *fmt, ...)
+{
+	char line[BG_SYSLOG_MAX_LINE + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	sink_write(a, priority, line);
+}

@@ -1,0 +1,339 @@
+/* SHA-256, HMAC-SHA256, Ed25519, randomness and encodings via OpenSSL libcrypto. */
+#include "build_config.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+#include "fileio.h"
+
+#define PEM_MAX_SIZE (16 * 1024)
+#define KEY_FILE_MAX_SIZE 256
+
+/*
+ * OpenSSL 3 looks an algorithm up in its provider tables on every implicit
+ * use of EVP_sha256(); fetching it once keeps the journal verifier's
+ * per-record key evolution cheap.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+bg_status
+bg_sha256(const void *data, size_t len, unsigned char out[BG_SHA256_LEN], bg_error *err)
+{
+	unsigned int outlen = 0;
+
+	if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
+		return bg_error_set(err, BG_ERR_CRYPTO, "SHA-256 unavailable in libcrypto");
+	if (EVP_Digest(data, len, out, &outlen, sha256_md, NULL) != 1 ||
+	    outlen != BG_SHA256_LEN)
+		return bg_error_set(err, BG_ERR_CRYPTO, "SHA-256 failed");
+	return BG_OK;
+}
+
+struct bg_hmac {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+};
+
+bg_status
+bg_hmac_new(bg_hmac **out, bg_error *err)
+{
+	bg_hmac *h = calloc(1, sizeof(*h));
+	OSSL_PARAM params[2];
+
+	*out = NULL;
+	if (h == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (h->mac != NULL)
+		h->ctx = EVP_MAC_CTX_new(h->mac);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (h->ctx == NULL || EVP_MAC_CTX_set_params(h->ctx, params) != 1) {
+		bg_hmac_free(h);
+		return bg_error_set(err, BG_ERR_CRYPTO, "HMAC-SHA256 unavailable in libcrypto");
+	}
+	*out = h;
+	return BG_OK;
+}
+
+bg_status
+bg_hmac_compute(bg_hmac *h, const void *key, size_t key_len, const void *data,
+    size_t len, unsigned char out[BG_SHA256_LEN], bg_error *err)
+{
+	size_t outlen = 0;
+
+	if (EVP_MAC_init(h->ctx, key, key_len, NULL) != 1 ||
+	    EVP_MAC_update(h->ctx, data, len) != 1 ||
+	    EVP_MAC_final(h->ctx, out, &outlen, BG_SHA256_LEN) != 1 ||
+	    outlen != BG_SHA256_LEN)
+		return bg_error_set(err, BG_ERR_CRYPTO, "HMAC-SHA256 failed");
+	return BG_OK;
+}
+
+void
+bg_hmac_free(bg_hmac *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MAC_CTX_free(h->ctx);
+	EVP_MAC_free(h->mac);
+	free(h);
+}
+
+bg_status
+bg_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+    unsigned char out[BG_SHA256_LEN], bg_error *err)
+{
+	bg_hmac *h;
+	bg_status rc;
+
+	rc = bg_hmac_new(&h, err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_hmac_compute(h, key, key_len, data, len, out, err);
+	bg_hmac_free(h);
+	return rc;
+}
+
+bg_status
+bg_random_bytes(void *buf, size_t len, bg_error *err)
+{
+	if (len > INT32_MAX || RAND_bytes(buf, (int)len) != 1)
+		return bg_error_set(err, BG_ERR_CRYPTO, "random number generator failed");
+	return BG_OK;
+}
+
+bool
+bg_ct_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+void
+bg_hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bg_status
+bg_hex_decode(const char *hex, unsigned char *out, size_t out_len, bg_error *err)
+{
+	if (strlen(hex) != 2 * out_len)
+		return bg_error_set(err, BG_ERR_INVALID, "expected %zu hex digits", 2 * out_len);
+	for (size_t i = 0; i < out_len; i++) {
+		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			explicit_bzero(out, out_len);
+			return bg_error_set(err, BG_ERR_INVALID, "not a hex digit");
+		}
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return BG_OK;
+}
+
+bg_status
+bg_base64_encode(const unsigned char *in, size_t len, char **out, bg_error *err)
+{
+	size_t outlen = 4 * ((len + 2) / 3) + 1;
+	char *buf;
+
+	*out = NULL;
+	if (len > INT32_MAX / 2)
+		return bg_error_set(err, BG_ERR_TOOBIG, "base64 input too large");
+	buf = malloc(outlen);
+	if (buf == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	EVP_EncodeBlock((unsigned char *)buf, in, (int)len);
+	*out = buf;
+	return BG_OK;
+}
+
+bg_status
+bg_base64_decode(const char *in, unsigned char **out, size_t *out_len, bg_error *err)
+{
+	size_t len = strlen(in), pad = 0;
+	unsigned char *buf;
+	int n;
+
+	*out = NULL;
+	*out_len = 0;
+	/* EVP_DecodeBlock accepts whitespace and trailing garbage; insist on canonical text. */
+	if (len == 0 || len % 4 != 0 || len > INT32_MAX / 2)
+		return bg_error_set(err, BG_ERR_INVALID, "malformed base64");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '=' && i >= len - 2) {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || !(isalnum(c) || c == '+' || c == '/'))
+			return bg_error_set(err, BG_ERR_INVALID, "malformed base64");
+	}
+	buf = malloc(len / 4 * 3 + 1);
+	if (buf == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)len);
+	if (n < 0 || (size_t)n < pad) {
+		free(buf);
+		return bg_error_set(err, BG_ERR_INVALID, "malformed base64");
+	}
+	*out = buf;
+	*out_len = (size_t)n - pad;
+	return BG_OK;
+}
+
+static bg_status
+ed25519_verify_pkey(EVP_PKEY *pkey, const void *msg, size_t msg_len,
+    const unsigned char *sig, size_t sig_len, bg_error *err)
+{
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519)
+		return bg_error_set(err, BG_ERR_INVALID, "public key is not Ed25519");
+	if (sig_len != BG_ED25519_SIG_LEN)
+		return bg_error_set(err, BG_ERR_CRYPTO, "signature has %zu bytes, not %d",
+		    sig_len, BG_ED25519_SIG_LEN);
+	md = EVP_MD_CTX_new();
+	if (md == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1 &&
+	    EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return bg_error_set(err, BG_ERR_CRYPTO, "Ed25519 signature does not verify");
+	return BG_OK;
+}
+
+bg_status
+bg_ed25519_verify_pem(const char *pem, size_t pem_len, const void *msg, size_t msg_len,
+    const unsigned char *sig, size_t sig_len, bg_error *err)
+{
+	EVP_PKEY *pkey = NULL;
+	bg_status rc;
+	BIO *bio;
+
+	if (pem_len > INT32_MAX)
+		return bg_error_set(err, BG_ERR_TOOBIG, "public key too large");
+	bio = BIO_new_mem_buf(pem, (int)pem_len);
+	if (bio != NULL)
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pkey == NULL)
+		return bg_error_set(err, BG_ERR_INVALID, "not a PEM public key");
+	rc = ed25519_verify_pkey(pkey, msg, msg_len, sig, sig_len, err);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+bg_status
+bg_ed25519_verify_file(const char *pubkey_path, const void *msg, size_t msg_len,
+    const unsigned char *sig, size_t sig_len, bg_error *err)
+{
+	char *pem;
+	size_t len;
+	bg_status rc;
+
+	rc = bg_file_read(pubkey_path, BG_FILE_CONFIG, PEM_MAX_SIZE, &pem, &len, err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_ed25519_verify_pem(pem, len, msg, msg_len, sig, sig_len, err);
+	free(pem);
+	if (rc == BG_ERR_INVALID)
+		bg_error_prefix(err, "%s", pubkey_path);
+	return rc;
+}
+
+bg_status
+bg_ed25519_sign_file(const char *privkey_path, const void *msg, size_t msg_len,
+    unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err)
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *md = NULL;
+	size_t sig_len = BG_ED25519_SIG_LEN;
+	char *pem;
+	size_t len;
+	bg_status rc;
+	BIO *bio;
+
+	rc = bg_file_read(privkey_path, BG_FILE_SECRET, PEM_MAX_SIZE, &pem, &len, err);
+	if (rc != BG_OK)
+		return rc;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio != NULL)
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	bg_file_free_secret(pem, len);
+	if (pkey == NULL || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pkey);
+		return bg_error_set(err, BG_ERR_INVALID, "%s: not a PEM Ed25519 private key",
+		    privkey_path);
+	}
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestSignInit(md, NULL, NULL, NULL, pkey) != 1 ||
+	    EVP_DigestSign(md, sig, &sig_len, msg, msg_len) != 1 ||
+	    sig_len != BG_ED25519_SIG_LEN)
+		rc = bg_error_set(err, BG_ERR_CRYPTO, "Ed25519 signing failed");
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+bg_status
+bg_key_file_read(const char *path, unsigned char key[BG_SHA256_LEN], bg_error *err)
+{
+	char *text;
+	size_t len;
+	bg_status rc;
+
+	rc = bg_file_read(path, BG_FILE_SECRET, KEY_FILE_MAX_SIZE, &text, &len, err);
+	if (rc != BG_OK)
+		return rc;
+	/* One line of hex; a single trailing newline is allowed. */
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	rc = bg_hex_decode(text, key, BG_SHA256_LEN, err);
+	bg_file_free_secret(text, KEY_FILE_MAX_SIZE + 1);
+	if (rc != BG_OK)
+		return bg_error_set(err, rc, "%s: must hold exactly %d hex digits",
+		    path, BG_SHA256_HEX_LEN);
+	return BG_OK;
+}

@@ -1,0 +1,62 @@
+/* SHA-256, HMAC-SHA256, Ed25519, randomness and encodings via OpenSSL libcrypto. */
+#ifndef BG_CRYPTO_H
+#define BG_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "status.h"
+
+#define BG_SHA256_LEN 32
+#define BG_SHA256_HEX_LEN 64
+#define BG_ED25519_SIG_LEN 64
+
+bg_status bg_sha256(const void *data, size_t len, unsigned char out[BG_SHA256_LEN],
+    bg_error *err);
+
+bg_status bg_hmac_sha256(const void *key, size_t key_len, const void *data,
+    size_t len, unsigned char out[BG_SHA256_LEN], bg_error *err);
+
+/* A reusable HMAC-SHA256 context, for loops (the journal verifier). */
+typedef struct bg_hmac bg_hmac;
+bg_status bg_hmac_new(bg_hmac **out, bg_error *err);
+bg_status bg_hmac_compute(bg_hmac *h, const void *key, size_t key_len,
+    const void *data, size_t len, unsigned char out[BG_SHA256_LEN], bg_error *err);
+void bg_hmac_free(bg_hmac *h);
+
+bg_status bg_random_bytes(void *buf, size_t len, bg_error *err);
+
+/* Constant-time comparison of two equally long buffers. */
+bool bg_ct_equal(const void *a, const void *b, size_t len);
+
+/* Lowercase hex; out must hold 2*len+1 bytes. */
+void bg_hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* Decodes exactly 2*out_len hex digits (either case); anything else is an error. */
+bg_status bg_hex_decode(const char *hex, unsigned char *out, size_t out_len,
+    bg_error *err);
+
+/* Standard base64 with padding.  *out is malloc()ed and NUL-terminated. */
+bg_status bg_base64_encode(const unsigned char *in, size_t len, char **out,
+    bg_error *err);
+bg_status bg_base64_decode(const char *in, unsigned char **out, size_t *out_len,
+    bg_error *err);
+
+/* Ed25519 over msg with a PEM public key file (checked BG_FILE_CONFIG). */
+bg_status bg_ed25519_verify_file(const char *pubkey_path, const void *msg,
+    size_t msg_len, const unsigned char *sig, size_t sig_len, bg_error *err);
+/* Ed25519 verification with a PEM public key held in memory. */
+bg_status bg_ed25519_verify_pem(const char *pem, size_t pem_len, const void *msg,
+    size_t msg_len, const unsigned char *sig, size_t sig_len, bg_error *err);
+/* Signs msg with a PEM private key file (checked BG_FILE_SECRET). */
+bg_status bg_ed25519_sign_file(const char *privkey_path, const void *msg,
+    size_t msg_len, unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err);
+
+/*
+ * Reads a 32-byte key stored as 64 hex digits (optionally followed by a
+ * newline) from a BG_FILE_SECRET file.  The caller zeroes key after use.
+ */
+bg_status bg_key_file_read(const char *path, unsigned char key[BG_SHA256_LEN],
+    bg_error *err);
+
+#endif

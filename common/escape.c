@@ -1,0 +1,127 @@
+/* Escaping untrusted text for syslog key=value lines and terminals. */
+#include "build_config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "escape.h"
+
+static bool
+kv_bare_byte(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=';
+}
+
+bool
+bg_escape_kv_value(bg_buf *b, const char *value)
+{
+	const unsigned char *p;
+	bool bare = *value != '\0';
+	char hex[5];
+
+	for (p = (const unsigned char *)value; *p != '\0' && bare; p++)
+		bare = kv_bare_byte(*p);
+	if (bare)
+		return bg_buf_puts(b, value);
+
+	if (!bg_buf_puts(b, "\""))
+		return false;
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		bool ok;
+
+		if (*p == '"' || *p == '\\') {
+			char esc[2] = { '\\', (char)*p };
+			ok = bg_buf_append(b, esc, 2);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(hex, sizeof(hex), "\\x%02x", *p);
+			ok = bg_buf_append(b, hex, 4);
+		} else {
+			ok = bg_buf_append(b, p, 1);
+		}
+		if (!ok)
+			return false;
+	}
+	return bg_buf_puts(b, "\"");
+}
+
+void
+bg_escape_printable(const char *s, char *out, size_t outsz)
+{
+	const unsigned char *p;
+	size_t n = 0;
+
+	if (outsz == 0)
+		return;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '\\') {
+			if (n + 2 >= outsz)
+				break;
+			out[n++] = '\\';
+			out[n++] = '\\';
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			if (n + 4 >= outsz)
+				break;
+			snprintf(out + n, outsz - n, "\\x%02x", *p);
+			n += 4;
+		} else {
+			if (n + 1 >= outsz)
+				break;
+			out[n++] = (char)*p;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not valid. */
+static size_t
+utf8_sequence_length(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		/* Reject overlong forms and UTF-16 surrogates. */
+		if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))
+			return 0;
+		return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+			return 0;
+		return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+		    (p[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+char *
+bg_utf8_sanitize(const char *s, size_t max, bool *truncated)
+{
+	static const char replacement[] = "\xef\xbf\xbd";
+	const unsigned char *p = (const unsigned char *)s;
+	bg_buf out;
+
+	*truncated = false;
+	bg_buf_init(&out, 0);
+	if (!bg_buf_append(&out, "", 0))
+		return NULL;
+	while (*p != '\0') {
+		/* Continuation bytes are checked before p[1..3] is read past a NUL. */
+		size_t n = utf8_sequence_length(p);
+		const void *piece = n > 0 ? (const void *)p : (const void *)replacement;
+		size_t piece_len = n > 0 ? n : sizeof(replacement) - 1;
+
+		if (out.len + piece_len > max) {
+			*truncated = true;
+			break;
+		}
+		if (!bg_buf_append(&out, piece, piece_len)) {
+			bg_buf_free(&out);
+			return NULL;
+		}
+		p += n > 0 ? n : 1;
+	}
+	return out.data;
+}

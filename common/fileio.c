@@ -1,0 +1,272 @@
+/* Secure file access: checked opens, capped reads, atomic replace, lock files. */
+#include "build_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "fileio.h"
+
+/* Root owns production files; the euid may own them so tests run unprivileged. */
+static bool
+owner_trusted(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+bg_status
+bg_file_check_stat(const char *path, const struct stat *st, bg_file_kind kind,
+    bg_error *err)
+{
+	mode_t forbidden = kind == BG_FILE_SECRET ? (S_IRWXG | S_IRWXO) : (S_IWGRP | S_IWOTH);
+
+	if (!S_ISREG(st->st_mode))
+		return bg_error_set(err, BG_ERR_PERM, "%s: not a regular file", path);
+	if (!owner_trusted(st->st_uid))
+		return bg_error_set(err, BG_ERR_PERM, "%s: owned by uid %lu, not root",
+		    path, (unsigned long)st->st_uid);
+	if ((st->st_mode & forbidden) != 0)
+		return bg_error_set(err, BG_ERR_PERM, "%s: mode %04o is too open (%s)",
+		    path, (unsigned)(st->st_mode & 07777),
+		    kind == BG_FILE_SECRET ? "must be 0600 or stricter" :
+		    "must not be writable by group or others");
+	return BG_OK;
+}
+
+bg_status
+bg_dir_check(const char *path, bg_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
+		    errno, "%s", path);
+	if (!S_ISDIR(st.st_mode))
+		return bg_error_set(err, BG_ERR_PERM, "%s: not a directory", path);
+	if (!owner_trusted(st.st_uid))
+		return bg_error_set(err, BG_ERR_PERM, "%s: owned by uid %lu, not root",
+		    path, (unsigned long)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return bg_error_set(err, BG_ERR_PERM,
+		    "%s: mode %04o is writable by group or others", path,
+		    (unsigned)(st.st_mode & 07777));
+	return BG_OK;
+}
+
+bg_status
+bg_file_open_checked(const char *path, bg_file_kind kind, int *fd_out, bg_error *err)
+{
+	struct stat st;
+	bg_status rc;
+	int fd;
+
+	*fd_out = -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link", path);
+		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
+		    errno, "%s", path);
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", path);
+		close(fd);
+		return rc;
+	}
+	rc = bg_file_check_stat(path, &st, kind, err);
+	if (rc != BG_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return BG_OK;
+}
+
+bg_status
+bg_file_read(const char *path, bg_file_kind kind, size_t max, char **data_out,
+    size_t *len_out, bg_error *err)
+{
+	char *buf;
+	size_t len = 0;
+	bg_status rc;
+	int fd;
+
+	*data_out = NULL;
+	if (len_out != NULL)
+		*len_out = 0;
+	rc = bg_file_open_checked(path, kind, &fd, err);
+	if (rc != BG_OK)
+		return rc;
+	buf = malloc(max + 1);
+	if (buf == NULL) {
+		close(fd);
+		return bg_error_set(err, BG_ERR_NOMEM, "%s: out of memory", path);
+	}
+	/* Read one byte past the cap to tell "exactly max" from "too big". */
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: read", path);
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			rc = bg_error_set(err, BG_ERR_TOOBIG, "%s: larger than %zu bytes",
+			    path, max);
+			break;
+		}
+	}
+	close(fd);
+	if (rc != BG_OK) {
+		bg_file_free_secret(buf, max + 1);
+		return rc;
+	}
+	buf[len] = '\0';
+	*data_out = buf;
+	if (len_out != NULL)
+		*len_out = len;
+	return BG_OK;
+}
+
+void
+bg_file_free_secret(char *data, size_t len)
+{
+	if (data == NULL)
+		return;
+	explicit_bzero(data, len);
+	free(data);
+}
+
+bg_status
+bg_write_all(int fd, const void *buf, size_t len, const char *what, bg_error *err)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return bg_error_errno(err, BG_ERR_IO, errno, "%s: write", what);
+		if (n == 0)
+			return bg_error_set(err, BG_ERR_IO, "%s: write made no progress", what);
+		p += n;
+		len -= (size_t)n;
+	}
+	return BG_OK;
+}
+
+bg_status
+bg_fsync_parent(const char *path, bg_error *err)
+{
+	char copy[PATH_MAX];
+	bg_status rc = BG_OK;
+	int fd;
+
+	if (strlen(path) >= sizeof(copy))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+	strcpy(copy, path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open directory", path);
+	if (fsync(fd) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync directory", path);
+	close(fd);
+	return rc;
+}
+
+bg_status
+bg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+    bg_error *err)
+{
+	char tmp[PATH_MAX];
+	unsigned char rnd[8];
+	char rnd_hex[sizeof(rnd) * 2 + 1];
+	bg_status rc;
+	int fd;
+
+	rc = bg_random_bytes(rnd, sizeof(rnd), err);
+	if (rc != BG_OK)
+		return rc;
+	bg_hex_encode(rnd, sizeof(rnd), rnd_hex);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%s", path, rnd_hex) >= sizeof(tmp))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: create", tmp);
+	/* The umask must not widen or narrow what the caller asked for. */
+	if (fchmod(fd, mode) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: chmod", tmp);
+	if (rc == BG_OK)
+		rc = bg_write_all(fd, data, len, tmp, err);
+	if (rc == BG_OK && fsync(fd) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", tmp);
+	if (close(fd) != 0 && rc == BG_OK)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: close", tmp);
+	if (rc == BG_OK && rename(tmp, path) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: rename", path);
+	if (rc != BG_OK) {
+		unlink(tmp);
+		return rc;
+	}
+	return bg_fsync_parent(path, err);
+}
+
+bg_status
+bg_lock_acquire(const char *lock_path, int *fd_out, bg_error *err)
+{
+	struct stat st;
+	bg_status rc;
+	int fd;
+
+	*fd_out = -1;
+	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link", lock_path);
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open lock", lock_path);
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", lock_path);
+		close(fd);
+		return rc;
+	}
+	rc = bg_file_check_stat(lock_path, &st, BG_FILE_CONFIG, err);
+	if (rc != BG_OK) {
+		close(fd);
+		return rc;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: flock", lock_path);
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return BG_OK;
+}
+
+void
+bg_lock_release(int fd)
+{
+	if (fd < 0)
+		return;
+	flock(fd, LOCK_UN);
+	close(fd);
+}

@@ -1,0 +1,699 @@
+/* The forward-secure, hash-chained audit journal: writing records. */
+#include "build_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "escape.h"
+#include "fileio.h"
+#include "ini.h"
+#include "journal.h"
+
+#define STATE_MAX_SIZE 4096
+
+struct bg_event {
+	char *name;
+	char *outcome;
+	json_object *identity;   /* account, operator, incident, request_id */
+	json_object *fields;     /* event-specific members, in order */
+	bool truncated;
+	bool broken;             /* an add failed: the event must not be written */
+};
+
+static json_object *
+json_str_or_null(const char *s, bool *truncated)
+{
+	json_object *o;
+	char *clean;
+	bool cut;
+
+	if (s == NULL)
+		return NULL;
+	clean = bg_utf8_sanitize(s, BG_JOURNAL_MAX_VALUE, &cut);
+	if (clean == NULL)
+		return NULL;
+	o = json_object_new_string(clean);
+	free(clean);
+	if (cut)
+		*truncated = true;
+	return o;
+}
+
+bg_event *
+bg_event_new(const char *name, const char *outcome)
+{
+	bg_event *ev = calloc(1, sizeof(*ev));
+
+	if (ev == NULL)
+		return NULL;
+	ev->name = strdup(name);
+	ev->outcome = strdup(outcome);
+	ev->identity = json_object_new_object();
+	ev->fields = json_object_new_object();
+	if (ev->name == NULL || ev->outcome == NULL || ev->identity == NULL ||
+	    ev->fields == NULL) {
+		bg_event_free(ev);
+		return NULL;
+	}
+	bg_event_set_identity(ev, NULL, NULL, NULL, NULL);
+	return ev;
+}
+
+void
+bg_event_free(bg_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->name);
+	free(ev->outcome);
+	json_object_put(ev->identity);
+	json_object_put(ev->fields);
+	free(ev);
+}
+
+static void
+identity_set(bg_event *ev, const char *key, const char *value)
+{
+	json_object *v = json_str_or_null(value, &ev->truncated);
+
+	if (value != NULL && v == NULL)
+		ev->broken = true;
+	/* json_object_object_add keeps a replaced key in its original position. */
+	if (json_object_object_add(ev->identity, key, v) != 0) {
+		json_object_put(v);
+		ev->broken = true;
+	}
+}
+
+void
+bg_event_set_identity(bg_event *ev, const char *account, const char *operator_name,
+    const char *incident, const char *request_id)
+{
+	identity_set(ev, "account", account);
+	identity_set(ev, "operator", operator_name);
+	identity_set(ev, "incident", incident);
+	identity_set(ev, "request_id", request_id);
+}
+
+/* Takes ownership of v; a NULL v (allocation failure) breaks the event. */
+static void
+field_add(bg_event *ev, const char *key, json_object *v)
+{
+	if (v == NULL || json_object_object_add(ev->fields, key, v) != 0) {
+		json_object_put(v);
+		ev->broken = true;
+	}
+}
+
+void
+bg_event_add_str(bg_event *ev, const char *key, const char *value)
+{
+	if (value == NULL) {
+		if (json_object_object_add(ev->fields, key, NULL) != 0)
+			ev->broken = true;
+		return;
+	}
+	field_add(ev, key, json_str_or_null(value, &ev->truncated));
+}
+
+void
+bg_event_add_int(bg_event *ev, const char *key, long long value)
+{
+	field_add(ev, key, json_object_new_int64(value));
+}
+
+void
+bg_event_add_bool(bg_event *ev, const char *key, bool value)
+{
+	field_add(ev, key, json_object_new_boolean(value));
+}
+
+void
+bg_event_add_strv(bg_event *ev, const char *key, const char *const *v, size_t n)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		json_object *s = json_str_or_null(v[i] != NULL ? v[i] : "", &ev->truncated);
+
+		if (s == NULL || json_object_array_add(arr, s) != 0) {
+			json_object_put(s);
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	field_add(ev, key, arr);
+}
+
+void
+bg_event_add_json(bg_event *ev, const char *key, json_object *value)
+{
+	field_add(ev, key, value);
+}
+
+const char *
+bg_event_name(const bg_event *ev)
+{
+	return ev->name;
+}
+
+const char *
+bg_event_outcome(const bg_event *ev)
+{
+	return ev->outcome;
+}
+
+json_object *
+bg_event_fields(const bg_event *ev)
+{
+	return ev->fields;
+}
+
+json_object *
+bg_event_identity(const bg_event *ev)
+{
+	return ev->identity;
+}
+
+bg_status
+bg_journal_evolve(const unsigned char k[BG_SHA256_LEN], unsigned char next[BG_SHA256_LEN],
+    bg_error *err)
+{
+	unsigned char input[sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1 + BG_SHA256_LEN];
+	bg_status rc;
+
+	memcpy(input, BG_JOURNAL_EVOLVE_LABEL, sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1);
+	memcpy(input + sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1, k, BG_SHA256_LEN);
+	rc = bg_sha256(input, sizeof(input), next, err);
+	explicit_bzero(input, sizeof(input));
+	return rc;
+}
+
+/* ---- key state ---------------------------------------------------------- */
+
+typedef struct {
+	bg_cfg_meta meta;
+	unsigned long seq;
+	unsigned char key[BG_SHA256_LEN];
+	unsigned char prev[BG_SHA256_LEN];
+} state_file;
+
+static const bg_cfg_key state_keys[] = {
+	{ .name = "seq", .type = BG_CFG_UINT, .offset = offsetof(state_file, seq), .required = true },
+	{ .name = "key", .type = BG_CFG_HEX32, .offset = offsetof(state_file, key), .required = true },
+	{ .name = "prev", .type = BG_CFG_HEX32, .offset = offsetof(state_file, prev), .required = true },
+};
+
+static const bg_cfg_section state_sections[] = {
+	{ .name = NULL, .required = true, .keys = state_keys,
+	  .nkeys = sizeof(state_keys) / sizeof(state_keys[0]), .size = sizeof(state_file),
+	  .offset = 0 },
+};
+
+static const bg_cfg_schema state_schema = { state_sections, 1 };
+
+bg_status
+bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err)
+{
+	state_file parsed;
+	bg_errlist errs = { 0 };
+	char *text;
+	size_t len;
+	bg_status rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = bg_file_read(path, BG_FILE_SECRET, STATE_MAX_SIZE, &text, &len, err);
+	if (rc != BG_OK)
+		return rc;
+	memset(&parsed, 0, sizeof(parsed));
+	rc = bg_ini_parse(path, text, len, &state_schema, &parsed, &errs);
+	bg_file_free_secret(text, len);
+	if (rc != BG_OK) {
+		bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
+		    "invalid journal key state");
+		bg_errlist_free(&errs);
+		return BG_ERR_INVALID;
+	}
+	st->seq = parsed.seq;
+	memcpy(st->key, parsed.key, BG_SHA256_LEN);
+	memcpy(st->prev, parsed.prev, BG_SHA256_LEN);
+	bg_ini_free(&state_schema, &parsed);
+	return BG_OK;
+}
+
+static bg_status
+state_write(const char *path, const bg_journal_state *st, bg_error *err)
+{
+	char key_hex[BG_SHA256_HEX_LEN + 1], prev_hex[BG_SHA256_HEX_LEN + 1];
+	char text[512];
+	bg_status rc;
+	int n;
+
+	bg_hex_encode(st->key, BG_SHA256_LEN, key_hex);
+	bg_hex_encode(st->prev, BG_SHA256_LEN, prev_hex);
+	n = snprintf(text, sizeof(text),
+	    "# breakglass journal key state: the current key only, never an old one.\n"
+	    "# Written by breakglass under its lock; do not edit.\n"
+	    "seq = %llu\nkey = %s\nprev = %s\n", st->seq, key_hex, prev_hex);
+	rc = bg_file_replace(path, text, (size_t)n, 0600, err);
+	explicit_bzero(key_hex, sizeof(key_hex));
+	explicit_bzero(text, sizeof(text));
+	return rc;
+}
+
+static bg_status
+lock_path_for(const char *state_path, char *out, size_t outsz, bg_error *err)
+{
+	if ((size_t)snprintf(out, outsz, "%s.lock", state_path) >= outsz)
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", state_path);
+	return BG_OK;
+}
+
+bg_status
+bg_journal_init(const bg_journal *j, unsigned char k1[BG_SHA256_LEN], bg_error *err)
+{
+	bg_journal_state st;
+	char lock[4096];
+	struct stat sb;
+	bg_status rc;
+	int lockfd;
+
+	rc = lock_path_for(j->state_path, lock, sizeof(lock), err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_lock_acquire(lock, &lockfd, err);
+	if (rc != BG_OK)
+		return rc;
+	if (lstat(j->state_path, &sb) == 0) {
+		rc = bg_error_set(err, BG_ERR_DENIED,
+		    "%s: a journal key state already exists; refusing to start a second chain",
+		    j->state_path);
+	} else if (errno != ENOENT) {
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s", j->state_path);
+	} else if (lstat(j->path, &sb) == 0 && sb.st_size > 0) {
+		rc = bg_error_set(err, BG_ERR_DENIED,
+		    "%s: the journal already holds records; move it aside before starting a new chain",
+		    j->path);
+	}
+	if (rc == BG_OK) {
+		memset(&st, 0, sizeof(st));
+		rc = bg_random_bytes(st.key, sizeof(st.key), err);
+		if (rc == BG_OK)
+			rc = state_write(j->state_path, &st, err);
+		if (rc == BG_OK)
+			memcpy(k1, st.key, BG_SHA256_LEN);
+		explicit_bzero(&st, sizeof(st));
+	}
+	bg_lock_release(lockfd);
+	return rc;
+}
+
+/* ---- appending ------------------------------------------------------------ */
+
+static bg_status
+format_time(char *out, size_t outsz, bg_error *err)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || gmtime_r(&ts.tv_sec, &tm) == NULL)
+		return bg_error_errno(err, BG_ERR_IO, errno, "clock");
+	n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0 || (size_t)snprintf(out + n, outsz - n, ".%03ldZ",
+	    ts.tv_nsec / 1000000) >= outsz - n)
+		return bg_error_set(err, BG_ERR_INVALID, "time does not fit");
+	return BG_OK;
+}
+
+static bool
+object_copy_members(json_object *dst, json_object *src)
+{
+	json_object_object_foreach(src, key, val) {
+		if (json_object_object_add(dst, key, json_object_get(val)) != 0) {
+			json_object_put(val);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Builds the record's bytes up to and including the prev member (the part
+ * the mac covers), without the closing brace.
+ */
+static bg_status
+record_prefix(const bg_journal *j, const bg_event *ev, unsigned long long seq,
+    const unsigned char prev[BG_SHA256_LEN], bg_buf *out, bg_error *err)
+{
+	char prev_hex[BG_SHA256_HEX_LEN + 1], when[40];
+	json_object *rec;
+	const char *text;
+	size_t len;
+	bg_status rc;
+	bool ok;
+
+	if (ev->broken)
+		return bg_error_set(err, BG_ERR_NOMEM, "event %s could not be built", ev->name);
+	rc = format_time(when, sizeof(when), err);
+	if (rc != BG_OK)
+		return rc;
+	bg_hex_encode(prev, BG_SHA256_LEN, prev_hex);
+	rec = json_object_new_object();
+	if (rec == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	ok = json_object_object_add(rec, "seq", json_object_new_int64((int64_t)seq)) == 0 &&
+	    json_object_object_add(rec, "time", json_object_new_string(when)) == 0 &&
+	    json_object_object_add(rec, "host", json_object_new_string(j->host)) == 0 &&
+	    json_object_object_add(rec, "pid", json_object_new_int64(getpid())) == 0 &&
+	    json_object_object_add(rec, "event", json_object_new_string(ev->name)) == 0 &&
+	    json_object_object_add(rec, "outcome", json_object_new_string(ev->outcome)) == 0 &&
+	    object_copy_members(rec, ev->identity) &&
+	    object_copy_members(rec, ev->fields) &&
+	    (!ev->truncated ||
+	     json_object_object_add(rec, "truncated", json_object_new_boolean(1)) == 0) &&
+	    json_object_object_add(rec, "prev", json_object_new_string(prev_hex)) == 0;
+	if (!ok) {
+		json_object_put(rec);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory building a record");
+	}
+	text = json_object_to_json_string_ext(rec,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = text != NULL ? strlen(text) : 0;
+	/* Plain serialisation ends with the object's brace right after prev. */
+	if (len < 2 || text[len - 1] != '}') {
+		json_object_put(rec);
+		return bg_error_set(err, BG_ERR_INVALID, "unexpected record serialisation");
+	}
+	bg_buf_init(out, BG_JOURNAL_MAX_LINE);
+	ok = bg_buf_append(out, text, len - 1);
+	json_object_put(rec);
+	if (!ok)
+		return bg_error_set(err, BG_ERR_TOOBIG, "record larger than %d bytes",
+		    BG_JOURNAL_MAX_LINE);
+	return BG_OK;
+}
+
+/* Reads the last complete line of the journal into line (NUL-terminated). */
+static bg_status
+read_last_line(int fd, const char *path, bg_buf *line, bool *have, bg_error *err)
+{
+	size_t window = BG_JOURNAL_MAX_LINE + 1;
+	char *buf, *end, *start;
+	off_t size, from;
+	ssize_t n;
+	struct stat sb;
+	bg_status rc = BG_OK;
+
+	*have = false;
+	if (fstat(fd, &sb) != 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", path);
+	size = sb.st_size;
+	if (size == 0)
+		return BG_OK;
+	buf = malloc(window + 1);
+	if (buf == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	from = size > (off_t)window ? size - (off_t)window : 0;
+	n = pread(fd, buf, (size_t)(size - from), from);
+	if (n != size - from) {
+		free(buf);
+		return bg_error_errno(err, BG_ERR_IO, n < 0 ? errno : EIO, "%s: read tail", path);
+	}
+	buf[n] = '\0';
+	end = buf + n;
+	if (end[-1] != '\n') {
+		/* A torn write never committed its record: cut it off. */
+		char *nl = memrchr(buf, '\n', (size_t)n);
+		off_t keep;
+
+		if (nl == NULL && from > 0) {
+			free(buf);
+			return bg_error_set(err, BG_ERR_INVALID, "%s: last line longer than %d bytes",
+			    path, BG_JOURNAL_MAX_LINE);
+		}
+		keep = nl == NULL ? from : from + (nl - buf) + 1;
+		if (ftruncate(fd, keep) != 0 || fsync(fd) != 0) {
+			free(buf);
+			return bg_error_errno(err, BG_ERR_IO, errno, "%s: cut partial record", path);
+		}
+		if (nl == NULL) {
+			free(buf);
+			return BG_OK;
+		}
+		end = nl + 1;
+	}
+	*--end = '\0';
+	start = memrchr(buf, '\n', (size_t)(end - buf));
+	if (start == NULL && from > 0) {
+		rc = bg_error_set(err, BG_ERR_INVALID, "%s: last line longer than %d bytes",
+		    path, BG_JOURNAL_MAX_LINE);
+	} else {
+		start = start != NULL ? start + 1 : buf;
+		bg_buf_init(line, BG_JOURNAL_MAX_LINE);
+		if (!bg_buf_append(line, start, (size_t)(end - start)))
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		else
+			*have = true;
+	}
+	free(buf);
+	return rc;
+}
+
+/*
+ * Brings the key state in line with the journal's last record.  A record one
+ * past the state whose prev and mac check out was written by an append that
+ * crashed before storing the evolved key: adopt it.  Anything else means the
+ * journal or the state was tampered with, truncated or mixed up: refuse.
+ */
+static bg_status
+reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *state_dirty,
+    bg_error *err)
+{
+	unsigned char mac[BG_SHA256_LEN], want[BG_SHA256_LEN];
+	const char *mac_hex;
+	json_object *rec = NULL, *o;
+	size_t prefix_len;
+	long long seq;
+	bg_buf line;
+	bool have;
+	bg_status rc;
+
+	*state_dirty = false;
+	rc = read_last_line(fd, j->path, &line, &have, err);
+	if (rc != BG_OK || !have)
+		return rc;  /* empty journal: a new file, or one just rotated */
+	rc = bg_journal_split_line(line.data, line.len, &prefix_len, &mac_hex, err);
+	if (rc == BG_OK) {
+		rec = json_tokener_parse(line.data);
+		if (rec == NULL || !json_object_object_get_ex(rec, "seq", &o) ||
+		    !json_object_is_type(o, json_type_int))
+			rc = bg_error_set(err, BG_ERR_INVALID, "last record has no seq");
+	}
+	if (rc == BG_OK) {
+		char mac_copy[BG_SHA256_HEX_LEN + 1];
+
+		seq = json_object_get_int64(o);
+		memcpy(mac_copy, mac_hex, BG_SHA256_HEX_LEN);
+		mac_copy[BG_SHA256_HEX_LEN] = '\0';
+		rc = bg_hex_decode(mac_copy, mac, sizeof(mac), err);
+	}
+	if (rc != BG_OK) {
+		bg_error_prefix(err, "%s: last record unreadable", j->path);
+		goto out;
+	}
+	if ((unsigned long long)seq == st->seq) {
+		if (!bg_ct_equal(mac, st->prev, sizeof(mac)))
+			rc = bg_error_set(err, BG_ERR_INVALID,
+			    "%s: last record (seq %lld) does not match the key state", j->path, seq);
+	} else if ((unsigned long long)seq == st->seq + 1) {
+		rc = bg_hmac_sha256(st->key, sizeof(st->key), line.data, prefix_len, want, err);
+		if (rc == BG_OK && !bg_ct_equal(mac, want, sizeof(mac)))
+			rc = bg_error_set(err, BG_ERR_INVALID,
+			    "%s: unsealed record seq %lld has a bad mac", j->path, seq);
+		if (rc == BG_OK) {
+			char prev_hex[BG_SHA256_HEX_LEN + 1];
+			const char *prev;
+
+			bg_hex_encode(st->prev, BG_SHA256_LEN, prev_hex);
+			prev = json_object_object_get_ex(rec, "prev", &o) ? json_object_get_string(o) : NULL;
+			if (prev == NULL || strcmp(prev, prev_hex) != 0)
+				rc = bg_error_set(err, BG_ERR_INVALID,
+				    "%s: unsealed record seq %lld has a broken prev link", j->path, seq);
+		}
+		if (rc == BG_OK) {
+			unsigned char next[BG_SHA256_LEN];
+
+			rc = bg_journal_evolve(st->key, next, err);
+			if (rc == BG_OK) {
+				memcpy(st->key, next, sizeof(next));
+				memcpy(st->prev, mac, sizeof(mac));
+				st->seq++;
+				*state_dirty = true;
+			}
+			explicit_bzero(next, sizeof(next));
+		}
+	} else {
+		rc = bg_error_set(err, BG_ERR_INVALID,
+		    "%s: journal ends at seq %lld but the key state is at seq %llu "
+		    "(truncated, replaced or tampered with)", j->path, seq, st->seq);
+	}
+out:
+	json_object_put(rec);
+	bg_buf_free(&line);
+	return rc;
+}
+
+bg_status
+bg_journal_format(const bg_journal *j, const bg_event *ev, unsigned long long seq,
+    const unsigned char key[BG_SHA256_LEN], const unsigned char prev[BG_SHA256_LEN],
+    bg_buf *line, unsigned char mac[BG_SHA256_LEN], bg_error *err)
+{
+	char hex[BG_SHA256_HEX_LEN + 1];
+	bg_status rc;
+
+	rc = record_prefix(j, ev, seq, prev, line, err);
+	if (rc == BG_OK)
+		rc = bg_hmac_sha256(key, BG_SHA256_LEN, line->data, line->len, mac, err);
+	if (rc != BG_OK) {
+		bg_buf_free(line);
+		return rc;
+	}
+	bg_hex_encode(mac, BG_SHA256_LEN, hex);
+	if (!bg_buf_printf(line, ",\"mac\":\"%s\"}\n", hex)) {
+		bg_buf_free(line);
+		return bg_error_set(err, BG_ERR_TOOBIG, "record larger than %d bytes",
+		    BG_JOURNAL_MAX_LINE);
+	}
+	return BG_OK;
+}
+
+bg_status
+bg_journal_append(const bg_journal *j, const bg_event *ev, unsigned long long *seq,
+    char mac_hex[BG_SHA256_HEX_LEN + 1], bg_error *err)
+{
+	unsigned char mac[BG_SHA256_LEN], next[BG_SHA256_LEN];
+	bg_journal_state st;
+	char lock[4096], hex[BG_SHA256_HEX_LEN + 1];
+	bg_buf line;
+	bool dirty;
+	bg_status rc;
+	int lockfd, fd = -1;
+	struct stat sb;
+
+	bg_buf_init(&line, 0);
+	memset(&st, 0, sizeof(st));
+	rc = lock_path_for(j->state_path, lock, sizeof(lock), err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_lock_acquire(lock, &lockfd, err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_journal_state_read(j->state_path, &st, err);
+	if (rc == BG_ERR_NOTFOUND)
+		bg_error_set(err, rc, "%s: no journal key state (run `breakglass journal init`)",
+		    j->state_path);
+	if (rc != BG_OK)
+		goto out;
+
+	fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: open journal", j->path);
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", j->path);
+		goto out;
+	}
+	rc = bg_file_check_stat(j->path, &sb, BG_FILE_CONFIG, err);
+	if (rc == BG_OK)
+		rc = reconcile(j, fd, &st, &dirty, err);
+	if (rc == BG_OK && dirty)
+		rc = state_write(j->state_path, &st, err);
+	if (rc != BG_OK)
+		goto out;
+
+	rc = bg_journal_format(j, ev, st.seq + 1, st.key, st.prev, &line, mac, err);
+	if (rc != BG_OK)
+		goto out;
+	bg_hex_encode(mac, sizeof(mac), hex);
+	/* One write() of the whole line; O_APPEND keeps it at the end. */
+	rc = bg_write_all(fd, line.data, line.len, j->path, err);
+	if (rc == BG_OK && fsync(fd) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", j->path);
+	if (rc != BG_OK)
+		goto out;
+
+	/* The record is durable; now forget K_n so it cannot be used again. */
+	rc = bg_journal_evolve(st.key, next, err);
+	if (rc == BG_OK) {
+		st.seq++;
+		memcpy(st.key, next, sizeof(next));
+		memcpy(st.prev, mac, sizeof(mac));
+		rc = state_write(j->state_path, &st, err);
+	}
+	if (rc == BG_OK) {
+		if (seq != NULL)
+			*seq = st.seq;
+		if (mac_hex != NULL)
+			memcpy(mac_hex, hex, sizeof(hex));
+	}
+out:
+	explicit_bzero(&st, sizeof(st));
+	explicit_bzero(next, sizeof(next));
+	if (fd >= 0)
+		close(fd);
+	bg_buf_free(&line);
+	bg_lock_release(lockfd);
+	return rc;
+}
+
+bg_status
+bg_journal_split_line(const char *line, size_t len, size_t *prefix_len,
+    const char **mac_hex, bg_error *err)
+{
+	static const char key[] = "\"mac\"";
+	size_t i = len;
+
+#define SKIP_WS() while (i > 0 && (line[i - 1] == ' ' || line[i - 1] == '\t' || \
+	    line[i - 1] == '\r' || line[i - 1] == '\n')) i--
+	SKIP_WS();
+	if (i == 0 || line[--i] != '}')
+		goto bad;
+	SKIP_WS();
+	if (i < BG_SHA256_HEX_LEN + 2 || line[i - 1] != '"' ||
+	    line[i - BG_SHA256_HEX_LEN - 2] != '"')
+		goto bad;
+	*mac_hex = line + i - BG_SHA256_HEX_LEN - 1;
+	for (size_t k = 0; k < BG_SHA256_HEX_LEN; k++)
+		if (!((*mac_hex)[k] >= '0' && (*mac_hex)[k] <= '9') &&
+		    !((*mac_hex)[k] >= 'a' && (*mac_hex)[k] <= 'f'))
+			goto bad;
+	i -= BG_SHA256_HEX_LEN + 2;
+	SKIP_WS();
+	if (i == 0 || line[--i] != ':')
+		goto bad;
+	SKIP_WS();
+	if (i < sizeof(key) - 1 || memcmp(line + i - (sizeof(key) - 1), key, sizeof(key) - 1) != 0)
+		goto bad;
+	i -= sizeof(key) - 1;
+	SKIP_WS();
+	if (i == 0 || line[--i] != ',')
+		goto bad;
+	SKIP_WS();
+	/* The prev member ends with its value's closing quote. */
+	if (i == 0 || line[i - 1] != '"')
+		goto bad;
+	*prefix_len = i;
+	return BG_OK;
+#undef SKIP_WS
+bad:
+	return bg_error_set(err, BG_ERR_INVALID,
+	    "record does not end with a \"mac\" member of 64 lowercase hex digits");
+}

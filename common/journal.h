@@ -1,0 +1,126 @@
+/*
+ * The forward-secure, hash-chained audit journal (JSON Lines).
+ *
+ * Record n is one line: {"seq":n,"time":...,"host":...,"pid":...,"event":...,
+ * "outcome":...,"account":...,"operator":...,"incident":...,"request_id":...,
+ * <event fields>,"prev":"<mac of n-1>","mac":"<hex>"}.  mac is
+ * HMAC-SHA256(K_n, the line's bytes up to and including the prev member);
+ * K_{n+1} = SHA-256("breakglass-evolve" || K_n).  The writer keeps only the
+ * current key, in the key state file, next to the seq and mac of the last
+ * record.
+ */
+#ifndef BG_JOURNAL_H
+#define BG_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "status.h"
+
+#define BG_JOURNAL_MAX_LINE (64 * 1024)
+#define BG_JOURNAL_MAX_VALUE (8 * 1024)
+#define BG_JOURNAL_EVOLVE_LABEL "breakglass-evolve"
+
+typedef struct bg_event bg_event;
+
+/* outcome: "success", "failure" or "error". */
+bg_event *bg_event_new(const char *name, const char *outcome);
+void bg_event_free(bg_event *ev);
+
+/* The identity members every record carries (NULL: JSON null). */
+void bg_event_set_identity(bg_event *ev, const char *account, const char *operator_name,
+    const char *incident, const char *request_id);
+
+/*
+ * Event-specific members, in call order.  Strings longer than
+ * BG_JOURNAL_MAX_VALUE are cut and the record gets "truncated": true.
+ * A failed add marks the event broken: bg_journal_append then refuses it.
+ */
+void bg_event_add_str(bg_event *ev, const char *key, const char *value);
+void bg_event_add_int(bg_event *ev, const char *key, long long value);
+void bg_event_add_bool(bg_event *ev, const char *key, bool value);
+void bg_event_add_strv(bg_event *ev, const char *key, const char *const *v, size_t n);
+/* Takes ownership of value. */
+void bg_event_add_json(bg_event *ev, const char *key, json_object *value);
+
+const char *bg_event_name(const bg_event *ev);
+const char *bg_event_outcome(const bg_event *ev);
+/* The identity and the event-specific members, for the syslog line. */
+json_object *bg_event_identity(const bg_event *ev);
+json_object *bg_event_fields(const bg_event *ev);
+
+typedef struct {
+	const char *path;        /* the JSON Lines journal */
+	const char *state_path;  /* the key state file; its lock is state_path + ".lock" */
+	const char *host;        /* "host" member */
+} bg_journal;
+
+/*
+ * Starts a new chain: creates the key state (seq 0, K_1) and returns K_1.
+ * Refuses when a key state exists or the journal already holds records.
+ */
+bg_status bg_journal_init(const bg_journal *j, unsigned char k1[BG_SHA256_LEN],
+    bg_error *err);
+
+/*
+ * Appends ev as the next record: under the lock, recovers a crash between a
+ * record and its key-state update, writes and fsyncs the line, then evolves
+ * and stores the key.  On success *seq and mac_hex (65 bytes) describe the
+ * record.  Any failure means the record was not committed: deny.
+ */
+bg_status bg_journal_append(const bg_journal *j, const bg_event *ev,
+    unsigned long long *seq, char mac_hex[BG_SHA256_HEX_LEN + 1], bg_error *err);
+
+/*
+ * Formats ev as record seq, sealed with key (K_seq) and linked to prev: the
+ * whole line with its newline, into a fresh line buffer.  No I/O, no lock:
+ * bg_journal_append uses it under its lock; benchmarks use it to build chains.
+ */
+bg_status bg_journal_format(const bg_journal *j, const bg_event *ev, unsigned long long seq,
+    const unsigned char key[BG_SHA256_LEN], const unsigned char prev[BG_SHA256_LEN],
+    bg_buf *line, unsigned char mac[BG_SHA256_LEN], bg_error *err);
+
+/* K_{n+1} from K_n. */
+bg_status bg_journal_evolve(const unsigned char k[BG_SHA256_LEN],
+    unsigned char next[BG_SHA256_LEN], bg_error *err);
+
+/* The key state: what the writer keeps between appends. */
+typedef struct {
+	unsigned long long seq;                  /* last record written (0: none) */
+	unsigned char key[BG_SHA256_LEN];        /* K_{seq+1} */
+	unsigned char prev[BG_SHA256_LEN];       /* mac of record seq (zeros when seq = 0) */
+} bg_journal_state;
+
+bg_status bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err);
+
+/*
+ * Locates the mac member of a record line: *prefix_len is the length of the
+ * bytes the mac covers (up to and including the prev member) and mac_hex the
+ * 64 hex digits.  Tolerates JSON whitespace; does not validate the rest.
+ */
+bg_status bg_journal_split_line(const char *line, size_t len, size_t *prefix_len,
+    const char **mac_hex, bg_error *err);
+
+/* Result of a verification. */
+typedef struct {
+	unsigned long long records;   /* records checked */
+	unsigned long long last_seq;
+	char file[256];               /* where the first problem is */
+	unsigned long line;
+	char reason[BG_ERROR_MAX];
+} bg_verify_result;
+
+/*
+ * Verifies files, in order, as one chain starting at seq 1: JSON validity,
+ * seq continuity, prev links and, with k1, every mac.  With state, also that
+ * the state's seq, mac and (with k1) key match the end of the chain.
+ * Returns BG_OK when intact; otherwise the first problem is in res.
+ */
+bg_status bg_journal_verify(const char *const *files, size_t nfiles,
+    const unsigned char *k1, const bg_journal_state *state, bg_verify_result *res);
+
+#endif

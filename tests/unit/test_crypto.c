@@ -1,0 +1,203 @@
+/* Unit tests for common/crypto.c: digests, HMAC, encodings, Ed25519, key files. */
+#include "build_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "crypto.h"
+#include "testutil.h"
+
+static void
+hex_eq(const unsigned char *got, size_t len, const char *want)
+{
+	char hex[256];
+
+	bg_hex_encode(got, len, hex);
+	assert_string_equal(hex, want);
+}
+
+static void
+test_sha256_vector(void **state)
+{
+	unsigned char out[BG_SHA256_LEN];
+
+	(void)state;
+	assert_int_equal(bg_sha256("abc", 3, out, NULL), BG_OK);
+	hex_eq(out, sizeof(out), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+/* RFC 4231 test cases 1 and 2. */
+static void
+test_hmac_rfc4231(void **state)
+{
+	unsigned char key[20], out[BG_SHA256_LEN];
+	bg_hmac *h;
+
+	(void)state;
+	memset(key, 0x0b, sizeof(key));
+	assert_int_equal(bg_hmac_sha256(key, sizeof(key), "Hi There", 8, out, NULL), BG_OK);
+	hex_eq(out, sizeof(out), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	assert_int_equal(bg_hmac_new(&h, NULL), BG_OK);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(bg_hmac_compute(h, "Jefe", 4, "what do ya want for nothing?", 28,
+		    out, NULL), BG_OK);
+		hex_eq(out, sizeof(out),
+		    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	}
+	bg_hmac_free(h);
+}
+
+static void
+test_hex(void **state)
+{
+	unsigned char out[4];
+	bg_error err;
+
+	(void)state;
+	assert_int_equal(bg_hex_decode("deadBEEF", out, 4, &err), BG_OK);
+	hex_eq(out, 4, "deadbeef");
+	assert_int_equal(bg_hex_decode("deadbee", out, 4, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_hex_decode("deadbeefaa", out, 4, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_hex_decode("deadbeeg", out, 4, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_hex_decode("", out, 0, &err), BG_OK);
+}
+
+static void
+test_base64(void **state)
+{
+	unsigned char *dec;
+	size_t len;
+	char *enc;
+	bg_error err;
+
+	(void)state;
+	assert_int_equal(bg_base64_encode((const unsigned char *)"hello!?", 7, &enc, &err), BG_OK);
+	assert_string_equal(enc, "aGVsbG8hPw==");
+	assert_int_equal(bg_base64_decode(enc, &dec, &len, &err), BG_OK);
+	assert_int_equal(len, 7);
+	assert_memory_equal(dec, "hello!?", 7);
+	free(dec);
+	free(enc);
+	assert_int_equal(bg_base64_decode("aGVsbG8hPw=", &dec, &len, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_base64_decode("aGVs bG8h", &dec, &len, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_base64_decode("aG=sbG8h", &dec, &len, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_base64_decode("", &dec, &len, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_base64_decode("aGVsbG8h\n", &dec, &len, &err), BG_ERR_INVALID);
+}
+
+static void
+test_ct_equal(void **state)
+{
+	(void)state;
+	assert_true(bg_ct_equal("abcd", "abcd", 4));
+	assert_false(bg_ct_equal("abcd", "abce", 4));
+}
+
+/* Writes a fresh Ed25519 key pair as PEM files in dir. */
+static void
+make_ed25519(const char *dir, char **priv, char **pub)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	FILE *f;
+
+	assert_non_null(pkey);
+	*priv = tu_path(dir, "signing.pem");
+	*pub = tu_path(dir, "signing.pub");
+	f = fopen(*priv, "w");
+	assert_non_null(f);
+	chmod(*priv, 0600);
+	assert_int_equal(PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	f = fopen(*pub, "w");
+	assert_non_null(f);
+	chmod(*pub, 0644);
+	assert_int_equal(PEM_write_PUBKEY(f, pkey), 1);
+	fclose(f);
+	EVP_PKEY_free(pkey);
+}
+
+static void
+test_ed25519(void **state)
+{
+	unsigned char sig[BG_ED25519_SIG_LEN];
+	char *dir = tu_mkdtemp(), *priv, *pub, *other_priv, *other_pub, *sub;
+	const char msg[] = "{\"status\":\"approved\"}";
+	bg_error err;
+
+	(void)state;
+	make_ed25519(dir, &priv, &pub);
+	assert_int_equal(bg_ed25519_sign_file(priv, msg, sizeof(msg) - 1, sig, &err), BG_OK);
+	assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 1, sig, sizeof(sig), &err),
+	    BG_OK);
+	/* One changed byte of message or signature fails. */
+	assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 2, sig, sizeof(sig), &err),
+	    BG_ERR_CRYPTO);
+	sig[10] ^= 1;
+	assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 1, sig, sizeof(sig), &err),
+	    BG_ERR_CRYPTO);
+	assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 1, sig, 63, &err),
+	    BG_ERR_CRYPTO);
+	/* Another key's signature fails. */
+	sub = tu_path(dir, "other");
+	assert_int_equal(mkdir(sub, 0700), 0);
+	make_ed25519(sub, &other_priv, &other_pub);
+	assert_int_equal(bg_ed25519_sign_file(other_priv, msg, sizeof(msg) - 1, sig, &err), BG_OK);
+	assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 1, sig, sizeof(sig), &err),
+	    BG_ERR_CRYPTO);
+	/* A private key readable by others is refused. */
+	chmod(priv, 0640);
+	assert_int_equal(bg_ed25519_sign_file(priv, msg, sizeof(msg) - 1, sig, &err), BG_ERR_PERM);
+	/* Garbage is not a key. */
+	assert_int_equal(bg_ed25519_verify_pem("nope", 4, msg, 3, sig, sizeof(sig), &err),
+	    BG_ERR_INVALID);
+	tu_rmtree(dir);
+	free(priv); free(pub); free(other_priv); free(other_pub); free(sub); free(dir);
+}
+
+static void
+test_key_file(void **state)
+{
+	char *dir = tu_mkdtemp(), *p;
+	unsigned char key[BG_SHA256_LEN];
+	bg_error err;
+
+	(void)state;
+	p = tu_write(dir, "k", 0600,
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	assert_int_equal(bg_key_file_read(p, key, &err), BG_OK);
+	assert_int_equal(key[31], 0x1f);
+	free(p);
+	p = tu_write(dir, "short", 0600, "0001\n");
+	assert_int_equal(bg_key_file_read(p, key, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "64 hex digits"));
+	free(p);
+	p = tu_write(dir, "open", 0644,
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	assert_int_equal(bg_key_file_read(p, key, &err), BG_ERR_PERM);
+	/* The secret never appears in an error message. */
+	assert_null(strstr(err.msg, "0001020304"));
+	free(p);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha256_vector),
+		cmocka_unit_test(test_hmac_rfc4231),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_ed25519),
+		cmocka_unit_test(test_key_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,189 @@
+/* Unit tests for common/escape.c and common/buf.c. */
+#include "build_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "escape.h"
+#include "testutil.h"
+
+static char *
+kv(const char *value)
+{
+	bg_buf b;
+	char *out;
+
+	bg_buf_init(&b, 0);
+	assert_true(bg_escape_kv_value(&b, value));
+	out = strdup(b.data);
+	bg_buf_free(&b);
+	return out;
+}
+
+static void
+check_kv(const char *value, const char *want)
+{
+	char *got = kv(value);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_kv_values(void **state)
+{
+	(void)state;
+	check_kv("breakglass", "breakglass");
+	check_kv("INC-42", "INC-42");
+	check_kv("", "\"\"");
+	check_kv("two words", "\"two words\"");
+	check_kv("say \"hi\"", "\"say \\\"hi\\\"\"");
+	check_kv("back\\slash", "\"back\\\\slash\"");
+	check_kv("a=b", "\"a=b\"");
+	check_kv("line\nbreak", "\"line\\x0abreak\"");
+	check_kv("tab\there\r", "\"tab\\x09here\\x0d\"");
+	check_kv("\x1b[31mred", "\"\\x1b[31mred\"");
+	check_kv("caf\xc3\xa9", "\"caf\\xc3\\xa9\"");
+	check_kv("del\x7f", "\"del\\x7f\"");
+}
+
+/*
+ * Splits a key=value line the way a log parser would: bare words, or quoted
+ * values with backslash escapes.  Returns the number of fields.
+ */
+static int
+count_fields(const char *line, const char *forbidden_key)
+{
+	const char *p = line;
+	int n = 0;
+
+	while (*p != '\0') {
+		const char *key = p;
+		size_t klen;
+
+		while (*p != '=' && *p != '\0' && *p != ' ')
+			p++;
+		assert_int_equal(*p, '=');
+		klen = (size_t)(p - key);
+		if (forbidden_key != NULL)
+			assert_false(klen == strlen(forbidden_key) &&
+			    strncmp(key, forbidden_key, klen) == 0 && n > 0);
+		p++;
+		if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				assert_true(*p != '\0');
+				assert_true(*p != '\n');
+				if (*p == '\\')
+					p++;
+			}
+			p++;
+		} else {
+			while (*p != ' ' && *p != '\0')
+				p++;
+		}
+		n++;
+		if (*p == ' ')
+			p++;
+	}
+	return n;
+}
+
+static void
+test_kv_injection(void **state)
+{
+	const char *attacks[] = {
+		"x\nevent=sudo.accepted",
+		"x\" event=sudo.accepted outcome=\"success",
+		"x\\\" event=sudo.accepted",
+		"x event=sudo.accepted",
+		"\"",
+		"\\",
+		"x\\",
+	};
+	bg_buf line;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
+		bg_buf_init(&line, 0);
+		assert_true(bg_buf_puts(&line, "event=auth.begin reason="));
+		assert_true(bg_escape_kv_value(&line, attacks[i]));
+		assert_true(bg_buf_puts(&line, " seq=1"));
+		assert_null(strchr(line.data, '\n'));
+		assert_int_equal(count_fields(line.data, "event"), 3);
+		bg_buf_free(&line);
+	}
+}
+
+static void
+test_printable(void **state)
+{
+	char out[64];
+
+	(void)state;
+	bg_escape_printable("ok\n\x1b[2J\\", out, sizeof(out));
+	assert_string_equal(out, "ok\\x0a\\x1b[2J\\\\");
+	bg_escape_printable("abcdef", out, 4);
+	assert_string_equal(out, "abc");
+	bg_escape_printable("a\n", out, 4);
+	assert_string_equal(out, "a");
+}
+
+static void
+test_utf8_sanitize(void **state)
+{
+	bool cut;
+	char *s;
+
+	(void)state;
+	s = bg_utf8_sanitize("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92", 100, &cut);
+	assert_string_equal(s, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92");
+	assert_false(cut);
+	free(s);
+	/* Invalid, overlong and surrogate sequences become U+FFFD. */
+	s = bg_utf8_sanitize("a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d\xc3", 100, &cut);
+	assert_string_equal(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
+	    "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd");
+	free(s);
+	/* Truncation never splits a sequence. */
+	s = bg_utf8_sanitize("ab\xc3\xa9", 3, &cut);
+	assert_string_equal(s, "ab");
+	assert_true(cut);
+	free(s);
+}
+
+static void
+test_buf_limit(void **state)
+{
+	bg_buf b;
+
+	(void)state;
+	bg_buf_init(&b, 8);
+	assert_true(bg_buf_puts(&b, "1234"));
+	assert_true(bg_buf_printf(&b, "%d", 5678));
+	assert_false(bg_buf_puts(&b, "9"));
+	assert_true(b.overflow);
+	assert_string_equal(b.data, "12345678");
+	bg_buf_free(&b);
+	assert_null(b.data);
+	bg_buf_init(&b, 0);
+	for (int i = 0; i < 1000; i++)
+		assert_true(bg_buf_puts(&b, "abcdefghij"));
+	assert_int_equal(b.len, 10000);
+	bg_buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kv_values),
+		cmocka_unit_test(test_kv_injection),
+		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_utf8_sanitize),
+		cmocka_unit_test(test_buf_limit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,550 @@
+/* Unit tests for common/journal.c and journal_verify.c. */
+#include "build_config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "crypto.h"
+#include "journal.h"
+#include "testutil.h"
+
+struct fixture {
+	char *dir;
+	char *journal;
+	char *state;
+	bg_journal j;
+	unsigned char k1[BG_SHA256_LEN];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	bg_error err;
+
+	f->dir = tu_mkdtemp();
+	f->journal = tu_path(f->dir, "journal.jsonl");
+	f->state = tu_path(f->dir, "journal.state");
+	f->j.path = f->journal;
+	f->j.state_path = f->state;
+	f->j.host = "mx1.example.net";
+	if (bg_journal_init(&f->j, f->k1, &err) != BG_OK) {
+		fprintf(stderr, "init: %s\n", err.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f->journal);
+	free(f->state);
+	free(f);
+	return 0;
+}
+
+static unsigned long long
+append(struct fixture *f, const char *reason)
+{
+	unsigned long long seq = 0;
+	char mac[BG_SHA256_HEX_LEN + 1];
+	bg_event *ev = bg_event_new("auth.begin", "success");
+	bg_error err;
+	const char *argv[] = { "/usr/sbin/postqueue", "-p" };
+
+	assert_non_null(ev);
+	bg_event_set_identity(ev, "breakglass", "alice", "INC-1", NULL);
+	bg_event_add_str(ev, "reason", reason);
+	bg_event_add_strv(ev, "argv", argv, 2);
+	if (bg_journal_append(&f->j, ev, &seq, mac, &err) != BG_OK)
+		fail_msg("append: %s", err.msg);
+	assert_int_equal(strlen(mac), 64);
+	bg_event_free(ev);
+	return seq;
+}
+
+/* Verifies the fixture's journal with K_1 and the state; returns the failing line or 0. */
+static unsigned long
+verify(struct fixture *f, char *reason, size_t reason_size)
+{
+	const char *files[] = { f->journal };
+	bg_journal_state st;
+	bg_verify_result res;
+	bg_error err;
+
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	if (bg_journal_verify(files, 1, f->k1, &st, &res) == BG_OK)
+		return 0;
+	if (reason != NULL)
+		snprintf(reason, reason_size, "%s", res.reason);
+	return res.line > 0 ? res.line : (unsigned long)-1;
+}
+
+/* Reads the journal as an array of malloc()ed lines (without newlines). */
+static char **
+read_lines(struct fixture *f, size_t *n)
+{
+	char *text = tu_read(f->journal, NULL), *save = NULL, *line;
+	char **lines = NULL;
+
+	*n = 0;
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		lines = realloc(lines, (*n + 1) * sizeof(*lines));
+		lines[(*n)++] = strdup(line);
+	}
+	free(text);
+	return lines;
+}
+
+static void
+write_lines(struct fixture *f, char **lines, size_t n)
+{
+	FILE *out = fopen(f->journal, "w");
+
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\n", lines[i]);
+	fclose(out);
+}
+
+static void
+free_lines(char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	const char *files[] = { f->journal };
+	bg_verify_result res;
+	char **lines;
+	size_t n;
+	json_object *rec, *o;
+
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(append(f, "queue stuck"), (unsigned long long)i);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	/* Without key and state the structure still verifies. */
+	assert_int_equal(bg_journal_verify(files, 1, NULL, NULL, &res), BG_OK);
+	assert_int_equal(res.records, 5);
+
+	lines = read_lines(f, &n);
+	assert_int_equal(n, 5);
+	/* Member order of the contract: seq first, prev and mac last. */
+	assert_true(strncmp(lines[0], "{\"seq\":1,\"time\":\"", 17) == 0);
+	assert_non_null(strstr(lines[0], ",\"prev\":\""
+	    "0000000000000000000000000000000000000000000000000000000000000000\",\"mac\":\""));
+	rec = json_tokener_parse(lines[2]);
+	assert_non_null(rec);
+	assert_true(json_object_object_get_ex(rec, "operator", &o));
+	assert_string_equal(json_object_get_string(o), "alice");
+	assert_true(json_object_object_get_ex(rec, "request_id", &o));
+	assert_null(o);
+	assert_true(json_object_object_get_ex(rec, "time", &o));
+	assert_int_equal(strlen(json_object_get_string(o)), 24);
+	json_object_put(rec);
+	free_lines(lines, n);
+}
+
+static void
+test_append_without_state_fails(void **state)
+{
+	struct fixture *f = *state;
+	bg_event *ev = bg_event_new("note.added", "success");
+	unsigned char k[BG_SHA256_LEN];
+	bg_error err;
+
+	/* A second chain over an existing key state is refused. */
+	assert_int_equal(bg_journal_init(&f->j, k, &err), BG_ERR_DENIED);
+	unlink(f->state);
+	assert_int_equal(bg_journal_append(&f->j, ev, NULL, NULL, &err), BG_ERR_NOTFOUND);
+	assert_non_null(strstr(err.msg, "journal init"));
+	bg_event_free(ev);
+	/* A new chain over a journal holding records is refused too. */
+	free(tu_write(f->dir, "journal.jsonl", 0600, "{\"seq\":1}\n"));
+	assert_int_equal(bg_journal_init(&f->j, k, &err), BG_ERR_DENIED);
+}
+
+/* Changes one member of record 3 and expects verification to fail there. */
+static void
+test_tamper_each_field(void **state)
+{
+	struct fixture *f = *state;
+	char reason[BG_ERROR_MAX];
+	char **lines;
+	size_t n, nkeys = 0;
+	json_object *rec;
+
+	for (int i = 0; i < 5; i++)
+		append(f, "spam run");
+	lines = read_lines(f, &n);
+	rec = json_tokener_parse(lines[2]);
+	assert_non_null(rec);
+	{
+		json_object_object_foreach(rec, key, val) {
+			json_object *copy = NULL;
+			char *saved = lines[2];
+			const char *text;
+
+			(void)val;
+			json_object_deep_copy(rec, &copy, NULL);
+			switch (json_object_get_type(json_object_object_get(copy, key))) {
+			case json_type_int:
+				json_object_object_add(copy, key, json_object_new_int64(
+				    json_object_get_int64(json_object_object_get(copy, key)) + 1));
+				break;
+			case json_type_string: {
+				char *mutated = strdup(json_object_get_string(json_object_object_get(copy, key)));
+
+				mutated[0] = mutated[0] == 'a' ? 'b' : 'a';
+				json_object_object_add(copy, key, json_object_new_string(mutated));
+				free(mutated);
+				break;
+			}
+			default:
+				json_object_object_add(copy, key, json_object_new_string("forged"));
+				break;
+			}
+			text = json_object_to_json_string_ext(copy,
+			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+			lines[2] = strdup(text);
+			write_lines(f, lines, n);
+			assert_int_equal(verify(f, reason, sizeof(reason)), 3);
+			free(lines[2]);
+			lines[2] = saved;
+			json_object_put(copy);
+			nkeys++;
+		}
+	}
+	assert_true(nkeys >= 12);
+	write_lines(f, lines, n);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	json_object_put(rec);
+	free_lines(lines, n);
+}
+
+static void
+test_delete_reorder_truncate_forge(void **state)
+{
+	struct fixture *f = *state;
+	char reason[BG_ERROR_MAX], *saved, *forged;
+	char **lines;
+	size_t n;
+	unsigned char bogus[BG_SHA256_LEN], mac[BG_SHA256_LEN];
+	char hex[BG_SHA256_HEX_LEN + 1], prev_hex[BG_SHA256_HEX_LEN + 1];
+	const char *mac_hex;
+	size_t prefix_len;
+	bg_error err;
+
+	for (int i = 0; i < 5; i++)
+		append(f, "spam run");
+	lines = read_lines(f, &n);
+
+	/* Deleting record 3: seq gap at line 3. */
+	{
+		char *kept[] = { lines[0], lines[1], lines[3], lines[4] };
+
+		write_lines(f, kept, 4);
+		assert_int_equal(verify(f, reason, sizeof(reason)), 3);
+		assert_non_null(strstr(reason, "seq gap"));
+	}
+	/* Swapping records 3 and 4. */
+	saved = lines[2];
+	lines[2] = lines[3];
+	lines[3] = saved;
+	write_lines(f, lines, n);
+	assert_int_equal(verify(f, reason, sizeof(reason)), 3);
+	lines[3] = lines[2];
+	lines[2] = saved;
+	/* Truncating the last record: the key state says there were five. */
+	write_lines(f, lines, n - 1);
+	assert_int_equal(verify(f, reason, sizeof(reason)), (unsigned long)-1);
+	assert_non_null(strstr(reason, "truncated"));
+	/* Appending a forged record that links correctly but has a guessed key. */
+	assert_int_equal(bg_journal_split_line(lines[4], strlen(lines[4]), &prefix_len, &mac_hex,
+	    &err), BG_OK);
+	memcpy(prev_hex, mac_hex, BG_SHA256_HEX_LEN);
+	prev_hex[BG_SHA256_HEX_LEN] = '\0';
+	assert_int_equal(asprintf(&forged, "{\"seq\":6,\"time\":\"2026-11-27T00:00:00.000Z\","
+	    "\"host\":\"mx1.example.net\",\"pid\":1,\"event\":\"grant.revoked\","
+	    "\"outcome\":\"success\",\"prev\":\"%s\"", prev_hex) > 0, 1);
+	memset(bogus, 0x42, sizeof(bogus));
+	assert_int_equal(bg_hmac_sha256(bogus, sizeof(bogus), forged, strlen(forged), mac, &err), BG_OK);
+	bg_hex_encode(mac, sizeof(mac), hex);
+	lines = realloc(lines, (n + 1) * sizeof(*lines));
+	assert_int_equal(asprintf(&lines[n], "%s,\"mac\":\"%s\"}", forged, hex) > 0, 1);
+	write_lines(f, lines, n + 1);
+	assert_int_equal(verify(f, reason, sizeof(reason)), 6);
+	assert_non_null(strstr(reason, "bad mac"));
+	free(forged);
+	/* Invalid JSON in the middle. */
+	saved = lines[1];
+	lines[1] = strdup("{\"seq\":2,");
+	write_lines(f, lines, n);
+	assert_int_equal(verify(f, reason, sizeof(reason)), 2);
+	assert_non_null(strstr(reason, "JSON"));
+	free(lines[1]);
+	lines[1] = saved;
+	free_lines(lines, n + 1);
+}
+
+static void
+test_injection_stays_one_record(void **state)
+{
+	struct fixture *f = *state;
+	const char *evil = "done\"}\n{\"seq\":2,\"event\":\"sudo.accepted\"\r\x1b[2J\\";
+	char **lines;
+	size_t n;
+	json_object *rec, *o;
+
+	append(f, evil);
+	lines = read_lines(f, &n);
+	assert_int_equal(n, 1);
+	rec = json_tokener_parse(lines[0]);
+	assert_true(json_object_object_get_ex(rec, "reason", &o));
+	assert_string_equal(json_object_get_string(o), evil);
+	json_object_put(rec);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	free_lines(lines, n);
+}
+
+/* A crash after the record was written but before the key state was stored. */
+static void
+test_crash_between_record_and_state(void **state)
+{
+	struct fixture *f = *state;
+	char *old_state;
+	size_t len;
+	char **lines;
+	size_t n;
+
+	append(f, "one");
+	append(f, "two");
+	old_state = tu_read(f->state, &len);
+	append(f, "three");
+	/* Put the state back as it was before record 3 was sealed. */
+	free(tu_write(f->dir, "journal.state", 0600, old_state));
+	free(old_state);
+	assert_int_equal(append(f, "four"), 4);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	lines = read_lines(f, &n);
+	assert_int_equal(n, 4);
+	free_lines(lines, n);
+}
+
+/* A crash in the middle of writing a record leaves a partial line. */
+static void
+test_torn_write_is_cut(void **state)
+{
+	struct fixture *f = *state;
+	int fd;
+
+	append(f, "one");
+	fd = open(f->journal, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"seq\":2,\"ti", 12), 12);
+	close(fd);
+	assert_int_equal(append(f, "two"), 2);
+	assert_int_equal(verify(f, NULL, 0), 0);
+}
+
+static void
+test_state_mismatch_refuses(void **state)
+{
+	struct fixture *f = *state;
+	char **lines;
+	size_t n;
+	bg_event *ev = bg_event_new("note.added", "success");
+	bg_error err;
+
+	for (int i = 0; i < 4; i++)
+		append(f, "x");
+	lines = read_lines(f, &n);
+	write_lines(f, lines, 2);   /* someone cut two records */
+	assert_int_equal(bg_journal_append(&f->j, ev, NULL, NULL, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "key state is at seq 4"));
+	bg_event_free(ev);
+	free_lines(lines, n);
+}
+
+static void
+test_rotation_continues_chain(void **state)
+{
+	struct fixture *f = *state;
+	char *rotated = tu_path(f->dir, "journal.jsonl.1");
+	const char *files[2];
+	bg_journal_state st;
+	bg_verify_result res;
+	bg_error err;
+
+	append(f, "a");
+	append(f, "b");
+	assert_int_equal(rename(f->journal, rotated), 0);
+	assert_int_equal(append(f, "c"), 3);
+	files[0] = rotated;
+	files[1] = f->journal;
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(bg_journal_verify(files, 2, f->k1, &st, &res), BG_OK);
+	assert_int_equal(res.records, 3);
+	/* The newest file alone does not start the chain. */
+	assert_int_equal(bg_journal_verify(files + 1, 1, f->k1, &st, &res), BG_ERR_INVALID);
+	free(rotated);
+}
+
+static void
+test_state_file_checked(void **state)
+{
+	struct fixture *f = *state;
+	bg_journal_state st;
+	bg_error err;
+
+	assert_int_equal(chmod(f->state, 0644), 0);
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_ERR_PERM);
+	assert_int_equal(chmod(f->state, 0600), 0);
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(st.seq, 0);
+	assert_memory_equal(st.key, f->k1, BG_SHA256_LEN);
+}
+
+static void
+test_evolve_vector(void **state)
+{
+	unsigned char k[BG_SHA256_LEN], next[BG_SHA256_LEN], want[BG_SHA256_LEN];
+	unsigned char input[17 + BG_SHA256_LEN];
+
+	(void)state;
+	memset(k, 0x11, sizeof(k));
+	memcpy(input, "breakglass-evolve", 17);
+	memcpy(input + 17, k, sizeof(k));
+	assert_int_equal(bg_sha256(input, sizeof(input), want, NULL), BG_OK);
+	assert_int_equal(bg_journal_evolve(k, next, NULL), BG_OK);
+	assert_memory_equal(next, want, sizeof(want));
+}
+
+static void
+test_split_line(void **state)
+{
+	const char *ok = "{\"seq\":1,\"prev\":\"00\" , \"mac\" : "
+	    "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\" }";
+	const char *mac;
+	size_t plen;
+	bg_error err;
+
+	(void)state;
+	assert_int_equal(bg_journal_split_line(ok, strlen(ok), &plen, &mac, &err), BG_OK);
+	assert_int_equal(plen, strlen("{\"seq\":1,\"prev\":\"00\""));
+	assert_int_equal(bg_journal_split_line("{}", 2, &plen, &mac, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_journal_split_line("", 0, &plen, &mac, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_journal_split_line("\"mac\":\"x\"}", 10, &plen, &mac, &err),
+	    BG_ERR_INVALID);
+}
+
+#define CONCURRENT_WRITERS 64
+#define RECORDS_PER_WRITER 5
+
+/* 64 processes appending at once: one valid chain, nothing lost or interleaved. */
+static void
+test_concurrent_appends(void **state)
+{
+	struct fixture *f = *state;
+	int counts[CONCURRENT_WRITERS] = { 0 };
+	pid_t pids[CONCURRENT_WRITERS];
+	char **lines;
+	size_t n;
+
+	for (int w = 0; w < CONCURRENT_WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0) {
+			for (int i = 0; i < RECORDS_PER_WRITER; i++) {
+				bg_event *ev = bg_event_new("note.added", "success");
+				bg_error err;
+
+				bg_event_add_int(ev, "writer", w);
+				if (bg_journal_append(&f->j, ev, NULL, NULL, &err) != BG_OK)
+					_exit(1);
+				bg_event_free(ev);
+			}
+			_exit(0);
+		}
+	}
+	for (int w = 0; w < CONCURRENT_WRITERS; w++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(verify(f, NULL, 0), 0);
+	lines = read_lines(f, &n);
+	assert_int_equal(n, CONCURRENT_WRITERS * RECORDS_PER_WRITER);
+	for (size_t i = 0; i < n; i++) {
+		json_object *rec = json_tokener_parse(lines[i]), *o;
+
+		assert_non_null(rec);
+		assert_true(json_object_object_get_ex(rec, "writer", &o));
+		counts[json_object_get_int(o)]++;
+		json_object_put(rec);
+	}
+	for (int w = 0; w < CONCURRENT_WRITERS; w++)
+		assert_int_equal(counts[w], RECORDS_PER_WRITER);
+	free_lines(lines, n);
+}
+
+static void
+test_oversized_values_truncated(void **state)
+{
+	struct fixture *f = *state;
+	char *big = malloc(BG_JOURNAL_MAX_VALUE * 2 + 1);
+	char **lines;
+	size_t n;
+
+	memset(big, 'A', BG_JOURNAL_MAX_VALUE * 2);
+	big[BG_JOURNAL_MAX_VALUE * 2] = '\0';
+	append(f, big);
+	lines = read_lines(f, &n);
+	assert_non_null(strstr(lines[0], "\"truncated\":true,\"prev\""));
+	assert_true(strlen(lines[0]) < BG_JOURNAL_MAX_VALUE + 1024);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	free_lines(lines, n);
+	free(big);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_without_state_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_each_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_reorder_truncate_forge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_injection_stays_one_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_between_record_and_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_write_is_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_mismatch_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_file_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_values_truncated, setup, teardown),
+		cmocka_unit_test(test_evolve_vector),
+		cmocka_unit_test(test_split_line),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
