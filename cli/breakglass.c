@@ -19,6 +19,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "check-config", bg_cmd_check_config, "validate the configuration and the files it names" },
+	{ "enroll", bg_cmd_enroll, "create an operator's or approver's TOTP secret" },
 	{ "journal", bg_cmd_journal, "journal init: start the audit chain and print K_1 once" },
 	{ "note", bg_cmd_note, "append a note to the audit journal" },
 	{ "verify", bg_cmd_verify, "verify the audit journal's hash chain" },

@@ -31,6 +31,7 @@ const char *bg_cli_invoker(void);
 
 /* Each subcommand gets argv[0] = its name. */
 int bg_cmd_check_config(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_enroll(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_journal(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_note(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_verify(const struct bg_cli *cli, int argc, char **argv);
