@@ -617,6 +617,10 @@ bg_config_parse(const char *path, const char *text, size_t len, bg_config *cfg,
 	bg_status st;
 
 	memset(cfg, 0, sizeof(*cfg));
+	if (path == NULL) {
+		bg_errlist_add(errs, "(config): no configuration path");
+		return BG_ERR_INVALID;
+	}
 	st = bg_ini_parse(path, text, len, &config_schema, cfg, errs);
 	if (st != BG_OK)
 		return st;
@@ -638,10 +642,15 @@ bg_config_load(const char *path, bg_config *cfg, bg_errlist *errs)
 {
 	bg_error err;
 	char *data;
-	size_t len, plen = strlen(path);
+	size_t len, plen;
 	bg_status st;
 
 	memset(cfg, 0, sizeof(*cfg));
+	if (path == NULL) {
+		bg_errlist_add(errs, "(config): no configuration path");
+		return BG_ERR_INVALID;
+	}
+	plen = strlen(path);
 	st = bg_file_read(path, BG_FILE_CONFIG, BG_CONFIG_MAX_SIZE, &data, &len, &err);
 	if (st != BG_OK) {
 		/* fileio names the path itself; do not say it twice. */
@@ -852,11 +861,18 @@ bg_status
 bg_config_check_files(const bg_config *cfg, bg_errlist *errs)
 {
 	struct check_ctx c = { .errs = errs };
-	const bg_config_general *g = &cfg->general;
-	const bg_config_approval *a = &cfg->approval;
+	const bg_config_general *g;
+	const bg_config_approval *a;
 	struct stat st;
 
-	c.path = cfg->path != NULL ? cfg->path : "(config)";
+	/* A configuration that failed to load is zeroed: nothing to check. */
+	if (cfg == NULL || cfg->path == NULL || cfg->general.state_dir == NULL) {
+		bg_errlist_add(errs, "(config): no valid configuration to check");
+		return BG_ERR_INVALID;
+	}
+	c.path = cfg->path;
+	g = &cfg->general;
+	a = &cfg->approval;
 	check_secret_key(&c, key_line(SEC_APPROVAL, &a->meta, "host_key"),
 	    "host_key", a->host_key);
 	check_pubkey(&c, key_line(SEC_APPROVAL, &a->meta, "service_key"),
