@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "enroll", bg_cmd_enroll, "create an operator's or approver's TOTP secret" },
 	{ "journal", bg_cmd_journal, "journal init: start the audit chain and print K_1 once" },
 	{ "note", bg_cmd_note, "append a note to the audit journal" },
+	{ "report", bg_cmd_report, "post-incident report from the verified journal" },
 	{ "verify", bg_cmd_verify, "verify the audit journal's hash chain" },
 };
 

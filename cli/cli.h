@@ -34,6 +34,7 @@ int bg_cmd_check_config(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_enroll(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_journal(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_note(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_report(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_verify(const struct bg_cli *cli, int argc, char **argv);
 
 #endif
