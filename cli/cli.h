@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "audit.h"
 #include "config.h"
+#include "journal.h"
 
 /* Exit codes shared by every subcommand. */
 #define BG_EXIT_OK 0
@@ -28,6 +30,32 @@ void bg_cli_print_escaped(FILE *out, const char *prefix, const char *s);
 
 /* The invoking user, for records: $SUDO_USER when run under sudo, else the uid's name. */
 const char *bg_cli_invoker(void);
+
+/* The journal files, K_1 and key state that verify and report work on. */
+struct bg_cli_journals {
+	bg_config cfg;
+	bool have_cfg;
+	bg_audit audit;
+	char **files;                 /* oldest first */
+	size_t nfiles;
+	unsigned char k1[BG_SHA256_LEN];
+	bool have_key;
+	bg_journal_state state;
+	bool have_state;
+};
+
+/*
+ * With nargs files, those; with none, the configured journal preceded by its
+ * rotated files (journal.jsonl.N, highest N first) and checked against the
+ * configured key state.  key_path/state_path may be NULL.  Prints the
+ * problem (prefixed with who) and returns an error when something is missing.
+ */
+bg_status bg_cli_journals_open(const struct bg_cli *cli, int nargs, char **args,
+    const char *key_path, const char *state_path, struct bg_cli_journals *j,
+    const char *who);
+bg_status bg_cli_journals_verify(struct bg_cli_journals *j, bool partial,
+    bg_verify_result *res);
+void bg_cli_journals_close(struct bg_cli_journals *j);
 
 /* Each subcommand gets argv[0] = its name. */
 int bg_cmd_check_config(const struct bg_cli *cli, int argc, char **argv);

@@ -5,10 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
 #include "cli.h"
-#include "crypto.h"
-#include "journal.h"
 #include "report.h"
 #include "report_format.h"
 
@@ -20,10 +17,11 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: breakglass [--config PATH] report [--incident ID] [--since T] [--until T]\n"
-	    "           [--format text|json|csv|html] [--key FILE] [--state FILE] [JOURNAL...]\n"
+	    "           [--format text|json|csv|html] [--key FILE] [--state FILE] [--partial]\n"
+	    "           [JOURNAL...]\n"
 	    "\n"
-	    "Verifies the journal files (oldest first; default: the configured journal\n"
-	    "and its key state), then reports each incident: operator, account, host,\n"
+	    "Verifies the journal files (oldest first; default: the configured journal,\n"
+	    "its rotated files and its key state; see verify), then reports each incident: operator, account, host,\n"
 	    "reason, signals, approvers, time to approval, the grant and how it ended,\n"
 	    "every sudo decision and the sessions.  T is 2026-11-27 or\n"
 	    "2026-11-27T15:00:00Z (UTC).  A broken chain still prints what precedes it,\n"
@@ -35,6 +33,7 @@ struct report_opts {
 	const char *format;
 	const char *key_path;
 	const char *state_path;
+	bool partial;
 };
 
 static int
@@ -47,6 +46,7 @@ parse_opts(int argc, char **argv, struct report_opts *o)
 		{ "format", required_argument, NULL, 'f' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "partial", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -55,12 +55,13 @@ parse_opts(int argc, char **argv, struct report_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->format = "text";
-	while ((c = getopt_long(argc, argv, "i:s:u:f:k:S:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:s:u:f:k:S:ph", options, NULL)) != -1) {
 		switch (c) {
 		case 'i': o->filter.incident = optarg; break;
 		case 'f': o->format = optarg; break;
 		case 'k': o->key_path = optarg; break;
 		case 'S': o->state_path = optarg; break;
+		case 'p': o->partial = true; break;
 		case 's':
 		case 'u':
 			if (bg_report_parse_time(optarg, c == 's' ? &o->filter.since : &o->filter.until,
@@ -99,65 +100,34 @@ int
 bg_cmd_report(const struct bg_cli *cli, int argc, char **argv)
 {
 	struct report_opts o;
-	const char *const *files;
-	const char *configured[1];
-	unsigned char k1[BG_SHA256_LEN];
-	bg_journal_state state;
+	struct bg_cli_journals j;
 	bg_verify_result res;
 	json_object *model = NULL;
-	bg_config cfg;
-	bg_audit audit;
 	bg_error err;
-	size_t nfiles;
 	bool verified;
 	int ret;
 
 	ret = parse_opts(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
-	ret = BG_EXIT_USAGE;
-	memset(&cfg, 0, sizeof(cfg));
-	files = (const char *const *)argv + optind;
-	nfiles = (size_t)(argc - optind);
-	if (nfiles == 0) {
-		if (bg_cli_load_config(cli, &cfg) != BG_OK)
-			return BG_EXIT_USAGE;
-		if (bg_audit_init(&audit, &cfg, &err) != BG_OK) {
-			bg_cli_print_escaped(stderr, "breakglass: report: ", err.msg);
-			goto out;
-		}
-		configured[0] = cfg.general.journal;
-		files = configured;
-		nfiles = 1;
-		if (o.state_path == NULL)
-			o.state_path = audit.state_path;
-	}
-	if (o.key_path != NULL && bg_key_file_read(o.key_path, k1, &err) != BG_OK) {
+	if (bg_cli_journals_open(cli, argc - optind, argv + optind, o.key_path, o.state_path,
+	    &j, "report") != BG_OK)
+		return BG_EXIT_USAGE;
+	verified = bg_cli_journals_verify(&j, o.partial, &res) == BG_OK;
+	if (bg_report_build((const char *const *)j.files, j.nfiles, &o.filter, &res, verified,
+	    &model, &err) != BG_OK) {
 		bg_cli_print_escaped(stderr, "breakglass: report: ", err.msg);
-		goto out;
-	}
-	if (o.state_path != NULL && bg_journal_state_read(o.state_path, &state, &err) != BG_OK) {
-		bg_cli_print_escaped(stderr, "breakglass: report: ", err.msg);
-		goto out;
-	}
-	verified = bg_journal_verify(files, nfiles, o.key_path != NULL ? k1 : NULL,
-	    o.state_path != NULL ? &state : NULL, &res) == BG_OK;
-	if (bg_report_build(files, nfiles, &o.filter, &res, verified, &model, &err) != BG_OK) {
-		bg_cli_print_escaped(stderr, "breakglass: report: ", err.msg);
-		goto out;
-	}
-	render(o.format, model);
-	if (!verified) {
-		fprintf(stderr, "breakglass: report: UNVERIFIED: ");
-		bg_cli_print_escaped(stderr, "", res.reason);
-		ret = EXIT_UNVERIFIED;
+		ret = BG_EXIT_USAGE;
 	} else {
+		render(o.format, model);
 		ret = BG_EXIT_OK;
+		if (!verified) {
+			fprintf(stderr, "breakglass: report: UNVERIFIED: ");
+			bg_cli_print_escaped(stderr, "", res.reason);
+			ret = EXIT_UNVERIFIED;
+		}
 	}
-out:
 	json_object_put(model);
-	explicit_bzero(k1, sizeof(k1));
-	explicit_bzero(&state, sizeof(state));
-	bg_config_free(&cfg);
+	bg_cli_journals_close(&j);
 	return ret;
 }
