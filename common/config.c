@@ -28,6 +28,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "scope.h"
 
 #define SECONDS_PER_MINUTE 60UL
 #define SECONDS_PER_HOUR 3600UL
@@ -120,6 +121,17 @@ has_dot_component(const char *path)
 }
 
 static bg_status
+check_scope_syntax(const char *v, bg_error *err)
+{
+	bg_scope_command c;
+	bg_status st = bg_scope_command_parse(v, &c, err);
+
+	if (st == BG_OK)
+		bg_scope_command_free(&c);
+	return st;
+}
+
+static bg_status
 check_command(const char *v, bg_error *err)
 {
 	char path[PATH_MAX];
@@ -139,7 +151,8 @@ check_command(const char *v, bg_error *err)
 	if (has_dot_component(path))
 		return bg_error_set(err, BG_ERR_INVALID,
 		    "the command path must not hold '.' or '..' components");
-	return BG_OK;
+	/* The sudo plugin splits the line the same way: refuse what it would refuse. */
+	return check_scope_syntax(v, err);
 }
 
 static bg_status

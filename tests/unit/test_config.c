@@ -637,6 +637,11 @@ test_scope_checks(void **state)
 	    12, "must not hold wildcards");
 	expect_one_error(GENERAL APPROVAL SIGNALS0 "[scope s]\ncommand = /usr/../bin/sh\n",
 	    12, "'..'");
+	/* The scope splitter's own syntax is checked with the configuration. */
+	expect_one_error(GENERAL APPROVAL SIGNALS0 "[scope s]\ncommand = /bin/ls \"a b\" \"c\n",
+	    12, "unterminated double quote");
+	expect_one_error(GENERAL APPROVAL SIGNALS0 "[scope s]\ncommand = /bin/ls ** -l\n",
+	    12, "\"**\" may only be the last pattern");
 	expect_one_error(BASE "edit = etc/postfix/main.cf\n", 13,
 	    "edit: an edit pattern must be an absolute path glob");
 	expect_one_error(BASE "edit = /etc/postfix/../shadow\n", 13, "edit: ");
@@ -645,6 +650,10 @@ test_scope_checks(void **state)
 	    "command = /usr/sbin/postsuper -d ** \n", &cfg);
 	assert_string_equal(cfg.scope[0].runas, "postfix");
 	assert_string_equal(cfg.scope[0].command.items[1], "/usr/sbin/postsuper -d **");
+	bg_config_free(&cfg);
+	/* Quoted patterns reach the scope splitter verbatim, " #" inside them too. */
+	expect_ok(BASE "command = /usr/bin/logger \"a # b\" **\n", &cfg);
+	assert_string_equal(cfg.scope[0].command.items[1], "/usr/bin/logger \"a # b\" **");
 	bg_config_free(&cfg);
 }
 

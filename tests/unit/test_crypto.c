@@ -6,9 +6,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "crypto.h"
 #include "testutil.h"
 
@@ -98,29 +95,6 @@ test_ct_equal(void **state)
 	assert_false(bg_ct_equal("abcd", "abce", 4));
 }
 
-/* Writes a fresh Ed25519 key pair as PEM files in dir. */
-static void
-make_ed25519(const char *dir, char **priv, char **pub)
-{
-	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	FILE *f;
-
-	assert_non_null(pkey);
-	*priv = tu_path(dir, "signing.pem");
-	*pub = tu_path(dir, "signing.pub");
-	f = fopen(*priv, "w");
-	assert_non_null(f);
-	chmod(*priv, 0600);
-	assert_int_equal(PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL), 1);
-	fclose(f);
-	f = fopen(*pub, "w");
-	assert_non_null(f);
-	chmod(*pub, 0644);
-	assert_int_equal(PEM_write_PUBKEY(f, pkey), 1);
-	fclose(f);
-	EVP_PKEY_free(pkey);
-}
-
 static void
 test_ed25519(void **state)
 {
@@ -130,7 +104,7 @@ test_ed25519(void **state)
 	bg_error err;
 
 	(void)state;
-	make_ed25519(dir, &priv, &pub);
+	tu_make_ed25519(dir, "signing", &priv, &pub);
 	assert_int_equal(bg_ed25519_sign_file(priv, msg, sizeof(msg) - 1, sig, &err), BG_OK);
 	assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 1, sig, sizeof(sig), &err),
 	    BG_OK);
@@ -145,7 +119,7 @@ test_ed25519(void **state)
 	/* Another key's signature fails. */
 	sub = tu_path(dir, "other");
 	assert_int_equal(mkdir(sub, 0700), 0);
-	make_ed25519(sub, &other_priv, &other_pub);
+	tu_make_ed25519(sub, "signing", &other_priv, &other_pub);
 	assert_int_equal(bg_ed25519_sign_file(other_priv, msg, sizeof(msg) - 1, sig, &err), BG_OK);
 	assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 1, sig, sizeof(sig), &err),
 	    BG_ERR_CRYPTO);

@@ -4,12 +4,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "crypto.h"
 #include "testutil.h"
 
 char *
@@ -98,4 +103,98 @@ tu_read(const char *path, size_t *len)
 	if (len != NULL)
 		*len = n;
 	return buf;
+}
+
+/* Writes pkey as PEM (private or public part) to dir/name.ext; returns the path. */
+static char *
+write_pem(const char *dir, const char *name, const char *ext, mode_t mode,
+    EVP_PKEY *pkey, bool private_key)
+{
+	char *p;
+	FILE *f;
+	int fd;
+
+	if (asprintf(&p, "%s/%s.%s", dir, name, ext) < 0)
+		abort();
+	unlink(p);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL)
+		abort();
+	if ((private_key ? PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) :
+	    PEM_write_PUBKEY(f, pkey)) != 1)
+		abort();
+	fchmod(fd, mode);
+	fclose(f);
+	return p;
+}
+
+void
+tu_make_ed25519(const char *dir, const char *name, char **priv, char **pub)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+	if (pkey == NULL)
+		abort();
+	*priv = write_pem(dir, name, "pem", 0600, pkey, true);
+	*pub = write_pem(dir, name, "pub", 0644, pkey, false);
+	EVP_PKEY_free(pkey);
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+char *
+tu_decision(const char *account, const char *scope, const char *status)
+{
+	char *d;
+
+	if (asprintf(&d, "{\"request_id\":\"req-1\",\"nonce\":\"00112233445566778899aabbccddeeff\","
+	    "\"host\":\"mx1.example.net\",\"account\":\"%s\",\"operator\":\"alice\","
+	    "\"status\":\"%s\",\"approvals\":[{\"approver\":\"bob\",\"at\":1,"
+	    "\"comment\":\"ok\"},{\"approver\":\"carol\",\"at\":2,\"comment\":\"\"}],"
+	    "\"denials\":[],\"scope\":\"%s\",\"ttl\":3600,\"issued_at\":1}",
+	    account, status, scope) < 0)
+		abort();
+	return d;
+}
+
+void
+tu_grant_sign(bg_grant *g, const char *priv)
+{
+	unsigned char sig[BG_ED25519_SIG_LEN];
+	bg_error err;
+
+	free(g->decision_signature);
+	if (bg_ed25519_sign_file(priv, g->decision, strlen(g->decision), sig, &err) != BG_OK ||
+	    bg_base64_encode(sig, sizeof(sig), &g->decision_signature, &err) != BG_OK) {
+		fprintf(stderr, "sign: %s\n", err.msg);
+		abort();
+	}
+}
+
+void
+tu_grant_make(bg_grant *g, const char *account, const char *scope, time_t issued,
+    time_t expires, const char *priv)
+{
+	memset(g, 0, sizeof(*g));
+	g->account = xstrdup(account);
+	g->operator_name = xstrdup("alice");
+	g->incident = xstrdup("INC-42");
+	g->request_id = xstrdup("req-1");
+	g->scope = xstrdup(scope);
+	g->approvers[0] = xstrdup("bob");
+	g->approvers[1] = xstrdup("carol");
+	g->napprovers = 2;
+	g->issued_at = issued;
+	g->expires_at = expires;
+	g->host = xstrdup("mx1.example.net");
+	g->decision = tu_decision(account, scope, "approved");
+	tu_grant_sign(g, priv);
 }

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include "grant.h"
 
 /* Creates a fresh private directory under $TMPDIR (or /tmp); returns a static-lifetime copy. */
 char *tu_mkdtemp(void);
@@ -17,7 +20,27 @@ void tu_rmtree(const char *path);
 char *tu_path(const char *dir, const char *name);
 /* Writes text to dir/name with mode; returns the malloc()ed path. */
 char *tu_write(const char *dir, const char *name, mode_t mode, const char *text);
+/*
+ * Writes a fresh Ed25519 key pair as dir/NAME.pem (private, 0600) and
+ * dir/NAME.pub (public, 0644); returns both malloc()ed paths.
+ */
+void tu_make_ed25519(const char *dir, const char *name, char **priv, char **pub);
 /* Reads a whole file (malloc()ed, NUL-terminated); *len may be NULL. */
 char *tu_read(const char *path, size_t *len);
+
+/*
+ * A decision body as the approval service signs it: request "req-1", nonce,
+ * host, the given account, operator "alice", scope and status, approved by
+ * "bob" and "carol".  malloc()ed.
+ */
+char *tu_decision(const char *account, const char *scope, const char *status);
+/* Sets g->decision_signature to the base64 Ed25519 signature of g->decision. */
+void tu_grant_sign(bg_grant *g, const char *priv);
+/*
+ * Fills g (zeroed first) with a consistent grant for account and scope,
+ * valid from issued to expires, whose decision is signed with priv.
+ */
+void tu_grant_make(bg_grant *g, const char *account, const char *scope, time_t issued,
+    time_t expires, const char *priv);
 
 #endif

@@ -1,0 +1,274 @@
+/* Scopes: matching a sudo command or a sudoedit file against a grant's scope. */
+#include "build_config.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "scope.h"
+
+#define BLANKS " \t"
+#define REST_PATTERN "**"
+
+/*
+ * Copies the token at *s into a fresh string: quotes are removed, a
+ * backslash and the character it escapes are kept for fnmatch.  *quoted
+ * tells whether the token used quotes or escapes.
+ */
+static bg_status
+next_token(const char **s, char **out, bool *quoted, bg_error *err)
+{
+	const char *p = *s;
+	size_t len = strlen(p);
+	bool in_quotes = false;
+	char *tok, *q;
+
+	*out = NULL;
+	*quoted = false;
+	tok = malloc(len + 1);
+	if (tok == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	q = tok;
+	for (; *p != '\0' && (in_quotes || strchr(BLANKS, *p) == NULL); p++) {
+		if (*p == '"') {
+			in_quotes = !in_quotes;
+			*quoted = true;
+			continue;
+		}
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				break;
+			*quoted = true;
+			*q++ = *p++;
+		}
+		*q++ = *p;
+	}
+	*q = '\0';
+	if (in_quotes || *p == '\\') {
+		free(tok);
+		return bg_error_set(err, BG_ERR_INVALID, in_quotes ?
+		    "unterminated double quote" : "a backslash ends the line");
+	}
+	*s = p;
+	*out = tok;
+	return BG_OK;
+}
+
+static bg_status
+add_pattern(bg_scope_command *c, char *tok, bool quoted, bool last, bg_error *err)
+{
+	if (!quoted && strcmp(tok, REST_PATTERN) == 0) {
+		free(tok);
+		if (!last)
+			return bg_error_set(err, BG_ERR_INVALID,
+			    "\"**\" may only be the last pattern");
+		c->rest = true;
+		return BG_OK;
+	}
+	if (c->npatterns == BG_SCOPE_MAX_PATTERNS) {
+		free(tok);
+		return bg_error_set(err, BG_ERR_INVALID, "more than %d argument patterns",
+		    BG_SCOPE_MAX_PATTERNS);
+	}
+	c->patterns[c->npatterns++] = tok;
+	return BG_OK;
+}
+
+bg_status
+bg_scope_command_parse(const char *line, bg_scope_command *c, bg_error *err)
+{
+	const char *s = line + strspn(line, BLANKS);
+	bg_status rc;
+	bool quoted;
+	char *tok;
+
+	memset(c, 0, sizeof(*c));
+	rc = next_token(&s, &c->path, &quoted, err);
+	if (rc != BG_OK)
+		return rc;
+	if (c->path[0] != '/' || quoted) {
+		bg_scope_command_free(c);
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "the command must start with an absolute path, unquoted");
+	}
+	for (s += strspn(s, BLANKS); *s != '\0'; s += strspn(s, BLANKS)) {
+		rc = next_token(&s, &tok, &quoted, err);
+		if (rc == BG_OK)
+			rc = add_pattern(c, tok, quoted, s[strspn(s, BLANKS)] == '\0', err);
+		if (rc != BG_OK) {
+			bg_scope_command_free(c);
+			return rc;
+		}
+	}
+	return BG_OK;
+}
+
+void
+bg_scope_command_free(bg_scope_command *c)
+{
+	free(c->path);
+	for (size_t i = 0; i < c->npatterns; i++)
+		free(c->patterns[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+bool
+bg_scope_args_match(const bg_scope_command *c, const char *const *args, size_t nargs)
+{
+	if (c->rest ? nargs < c->npatterns : nargs != c->npatterns)
+		return false;
+	for (size_t i = 0; i < c->npatterns; i++)
+		if (fnmatch(c->patterns[i], args[i], 0) != 0)
+			return false;
+	return true;
+}
+
+/* Root owns it and only root may write it. */
+static bg_status
+check_root_only(const char *path, const struct stat *st, bg_error *err)
+{
+	if (st->st_uid != 0)
+		return bg_error_set(err, BG_ERR_PERM, "%s is owned by uid %lu, not root",
+		    path, (unsigned long)st->st_uid);
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return bg_error_set(err, BG_ERR_PERM, "%s is writable by group or others",
+		    path);
+	return BG_OK;
+}
+
+bg_status
+bg_scope_check_trusted(const char *path, bg_error *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	bg_status rc;
+	char *slash;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(dir))
+		return bg_error_set(err, BG_ERR_PERM, "%s: not an absolute path", path);
+	if (stat(path, &st) != 0)
+		return bg_error_errno(err, BG_ERR_PERM, errno, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return bg_error_set(err, BG_ERR_PERM, "%s is not a regular file", path);
+	rc = check_root_only(path, &st, err);
+	strcpy(dir, path);
+	/* Every directory up to "/": whoever can rename an entry can swap the program. */
+	while (rc == BG_OK && (slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &st) != 0)
+			return bg_error_errno(err, BG_ERR_PERM, errno, "%s", dir);
+		rc = check_root_only(dir, &st, err);
+		if (slash == dir)
+			break;
+	}
+	return rc;
+}
+
+/* Whether the canonical program matches the scope line's canonical program. */
+static bool
+same_program(const char *canonical, const char *scope_path)
+{
+	char resolved[PATH_MAX];
+
+	/* A scope program that does not exist here can match nothing. */
+	return realpath(scope_path, resolved) != NULL && strcmp(resolved, canonical) == 0;
+}
+
+bg_status
+bg_scope_match(const bg_config_scope *scope, const char *command,
+    const char *const *args, size_t nargs, bg_error *err)
+{
+	char canonical[PATH_MAX];
+
+	if (command == NULL || command[0] != '/' || realpath(command, canonical) == NULL)
+		return bg_error_set(err, BG_ERR_DENIED, "command %s cannot be resolved",
+		    command != NULL ? command : "(none)");
+	for (size_t i = 0; i < scope->command.count; i++) {
+		bg_scope_command c;
+		bool match;
+		bg_status rc;
+
+		rc = bg_scope_command_parse(scope->command.items[i], &c, err);
+		if (rc != BG_OK) {
+			bg_error_prefix(err, "scope %s", scope->meta.name);
+			return rc;
+		}
+		match = same_program(canonical, c.path) && bg_scope_args_match(&c, args, nargs);
+		bg_scope_command_free(&c);
+		if (match)
+			return bg_scope_check_trusted(canonical, err);
+	}
+	return bg_error_set(err, BG_ERR_DENIED, "command not in scope %s", scope->meta.name);
+}
+
+/* dir + "/" + name, or name alone when absolute. */
+static bg_status
+absolute_name(const char *file, const char *cwd, char *out, size_t outsz, bg_error *err)
+{
+	int n;
+
+	if (file[0] == '/')
+		n = snprintf(out, outsz, "%s", file);
+	else if (cwd != NULL && cwd[0] == '/')
+		n = snprintf(out, outsz, "%s/%s", cwd, file);
+	else
+		return bg_error_set(err, BG_ERR_DENIED, "%s: relative name without a directory",
+		    file);
+	if (n < 0 || (size_t)n >= outsz)
+		return bg_error_set(err, BG_ERR_DENIED, "%s: path too long", file);
+	return BG_OK;
+}
+
+/* The file's path with its directory resolved; the name itself must not be a link. */
+static bg_status
+canonical_edit_path(const char *file, const char *cwd, char *out, size_t outsz,
+    bg_error *err)
+{
+	char abs[PATH_MAX], dir[PATH_MAX];
+	const char *name;
+	struct stat st;
+	char *slash;
+	bg_status rc;
+	int n;
+
+	rc = absolute_name(file, cwd, abs, sizeof(abs), err);
+	if (rc != BG_OK)
+		return rc;
+	slash = strrchr(abs, '/');
+	name = slash + 1;
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return bg_error_set(err, BG_ERR_DENIED, "%s: not a file name", file);
+	*slash = '\0';
+	if (realpath(slash == abs ? "/" : abs, dir) == NULL)
+		return bg_error_errno(err, BG_ERR_DENIED, errno, "%s: directory", file);
+	n = snprintf(out, outsz, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+	if (n < 0 || (size_t)n >= outsz)
+		return bg_error_set(err, BG_ERR_DENIED, "%s: path too long", file);
+	if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode))
+		return bg_error_set(err, BG_ERR_DENIED, "%s: a symbolic link", file);
+	return BG_OK;
+}
+
+bg_status
+bg_scope_match_edit(const bg_config_scope *scope, const char *file, const char *cwd,
+    bg_error *err)
+{
+	char path[PATH_MAX];
+	bg_status rc;
+
+	rc = canonical_edit_path(file, cwd, path, sizeof(path), err);
+	if (rc != BG_OK)
+		return rc;
+	for (size_t i = 0; i < scope->edit.count; i++)
+		if (fnmatch(scope->edit.items[i], path, FNM_PATHNAME) == 0)
+			return BG_OK;
+	return bg_error_set(err, BG_ERR_DENIED, "%s is not editable in scope %s", path,
+	    scope->meta.name);
+}

@@ -1,0 +1,66 @@
+/*
+ * Scopes: what a grant lets a break-glass account run through sudo.
+ *
+ * A scope command line is an absolute program path followed by argument
+ * patterns, separated by blanks.  Double quotes keep blanks inside one
+ * pattern ("a b"); a backslash escapes the next character, both for this
+ * splitter and for fnmatch(3), which sees it unchanged (\* is a literal
+ * star, \" a literal quote).  A command matches when its canonical path
+ * (realpath, so /bin and /usr/bin aliases agree) equals the canonical
+ * program path and each argument matches the pattern at its position with
+ * fnmatch(pattern, arg, 0): '*' matches any characters inside one argument
+ * and never spans two.  The argument counts must be equal, except that an
+ * unquoted final "**" matches any remaining arguments, including none.
+ */
+#ifndef BG_SCOPE_H
+#define BG_SCOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "status.h"
+
+#define BG_SCOPE_MAX_PATTERNS 64
+
+typedef struct {
+	char *path;                              /* the program, as written */
+	char *patterns[BG_SCOPE_MAX_PATTERNS];   /* argument patterns (fnmatch syntax) */
+	size_t npatterns;
+	bool rest;                               /* a final "**" */
+} bg_scope_command;
+
+/* Splits one `command =` line; a syntax error is BG_ERR_INVALID. */
+bg_status bg_scope_command_parse(const char *line, bg_scope_command *c, bg_error *err);
+void bg_scope_command_free(bg_scope_command *c);
+
+/* Whether the arguments (argv[1..], nargs of them) match c's patterns. */
+bool bg_scope_args_match(const bg_scope_command *c, const char *const *args, size_t nargs);
+
+/*
+ * Whether path (already canonical) may be trusted to run as root: a regular
+ * file owned by root and not writable by group or others, in directories
+ * that are all owned by root and not writable by group or others, up to "/".
+ * BG_ERR_PERM naming the culprit otherwise.
+ */
+bg_status bg_scope_check_trusted(const char *path, bg_error *err);
+
+/*
+ * The decision for a command: BG_OK when the canonical form of command with
+ * args matches one of scope's commands and the program is trusted;
+ * BG_ERR_DENIED (no match), BG_ERR_PERM (untrusted program) or
+ * BG_ERR_INVALID (a scope line that does not parse) with the reason in err.
+ */
+bg_status bg_scope_match(const bg_config_scope *scope, const char *command,
+    const char *const *args, size_t nargs, bg_error *err);
+
+/*
+ * Whether sudoedit may edit file (relative names are taken from cwd): its
+ * directory is canonicalised, the name must not be ".", ".." or a symbolic
+ * link, and the resulting absolute path must match one of scope's `edit`
+ * globs with FNM_PATHNAME ('*' never matches '/').  BG_ERR_DENIED otherwise.
+ */
+bg_status bg_scope_match_edit(const bg_config_scope *scope, const char *file,
+    const char *cwd, bg_error *err);
+
+#endif

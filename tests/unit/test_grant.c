@@ -1,0 +1,398 @@
+/* Unit tests for common/grant.c: write, load, validate, revoke, list. */
+#include "build_config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grant.h"
+#include "testutil.h"
+
+#define NOW 1700000000
+#define TTL 3600
+
+struct fixture {
+	char *dir;
+	char *run;
+	char *priv;
+	char *pub;
+	char *grant_path;
+	bg_grant g;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = tu_mkdtemp();
+	f->run = tu_path(f->dir, "run");
+	if (mkdir(f->run, 0755) != 0)
+		return -1;
+	tu_make_ed25519(f->dir, "service", &f->priv, &f->pub);
+	f->grant_path = tu_path(f->run, "grants/breakglass.json");
+	tu_grant_make(&f->g, "breakglass", "mail-queue", NOW, NOW + TTL, f->priv);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	bg_grant_free(&f->g);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f->run);
+	free(f->priv);
+	free(f->pub);
+	free(f->grant_path);
+	free(f);
+	return 0;
+}
+
+/* Validates f->g as it stands, for account "breakglass" at now. */
+static bg_status
+validate_at(struct fixture *f, time_t now, bg_error *err)
+{
+	return bg_grant_validate(&f->g, "breakglass", f->pub, TTL, now, err);
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	struct stat st;
+	bg_grant got;
+	bg_error err;
+
+	assert_int_equal(bg_grant_path(f->run, "breakglass", path, sizeof(path), &err), BG_OK);
+	assert_string_equal(path, f->grant_path);
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_OK);
+	assert_int_equal(lstat(f->grant_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	free(f->grant_path);
+	f->grant_path = tu_path(f->run, "grants");
+	assert_int_equal(lstat(f->grant_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_OK);
+	assert_string_equal(got.account, "breakglass");
+	assert_string_equal(got.operator_name, "alice");
+	assert_string_equal(got.incident, "INC-42");
+	assert_string_equal(got.request_id, "req-1");
+	assert_string_equal(got.scope, "mail-queue");
+	assert_int_equal(got.napprovers, 2);
+	assert_string_equal(got.approvers[0], "bob");
+	assert_string_equal(got.approvers[1], "carol");
+	assert_int_equal(got.issued_at, NOW);
+	assert_int_equal(got.expires_at, NOW + TTL);
+	assert_string_equal(got.host, "mx1.example.net");
+	/* The decision survives byte for byte, so its signature still verifies. */
+	assert_string_equal(got.decision, f->g.decision);
+	assert_string_equal(got.decision_signature, f->g.decision_signature);
+	assert_int_equal(bg_grant_validate(&got, "breakglass", f->pub, TTL, NOW, &err), BG_OK);
+	assert_int_equal(bg_grant_validate(&got, "breakglass", f->pub, TTL, NOW + TTL - 1,
+	    &err), BG_OK);
+	bg_grant_free(&got);
+
+	/* A second write replaces the first. */
+	f->g.expires_at = NOW + 60;
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_OK);
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_OK);
+	assert_int_equal(got.expires_at, NOW + 60);
+	bg_grant_free(&got);
+}
+
+static void
+test_signature_refusals(void **state)
+{
+	struct fixture *f = *state;
+	char *other_dir = tu_path(f->dir, "other"), *other_priv, *other_pub, *saved;
+	bg_error err;
+
+	assert_int_equal(validate_at(f, NOW, &err), BG_OK);
+
+	/* Tampered decision: one byte changed after signing. */
+	saved = strdup(f->g.decision);
+	strstr(f->g.decision, "mail-queue")[0] = 'n';
+	strstr(f->g.decision, "nail-queue")[0] = 'm';
+	assert_int_equal(validate_at(f, NOW, &err), BG_OK);
+	strstr(f->g.decision, "\"ttl\":3600")[7] = '9';
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_CRYPTO);
+	assert_non_null(strstr(err.msg, "signature"));
+	free(f->g.decision);
+	f->g.decision = saved;
+
+	/* Signed with another key. */
+	assert_int_equal(mkdir(other_dir, 0700), 0);
+	tu_make_ed25519(other_dir, "service", &other_priv, &other_pub);
+	tu_grant_sign(&f->g, other_priv);
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_CRYPTO);
+	/* The right signature checked against the wrong pinned key. */
+	tu_grant_sign(&f->g, f->priv);
+	assert_int_equal(bg_grant_validate(&f->g, "breakglass", other_pub, TTL, NOW, &err),
+	    BG_ERR_CRYPTO);
+
+	/* The signature of another decision. */
+	free(f->g.decision);
+	f->g.decision = tu_decision("breakglass", "other-scope", "approved");
+	tu_grant_sign(&f->g, f->priv);
+	saved = f->g.decision;
+	f->g.decision = tu_decision("breakglass", "mail-queue", "approved");
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_CRYPTO);
+	free(saved);
+
+	/* Not base64 at all. */
+	free(f->g.decision_signature);
+	f->g.decision_signature = strdup("not base64!");
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_CRYPTO);
+	free(other_priv);
+	free(other_pub);
+	free(other_dir);
+}
+
+static void
+test_time_refusals(void **state)
+{
+	struct fixture *f = *state;
+	bg_error err;
+
+	assert_int_equal(validate_at(f, NOW + TTL, &err), BG_ERR_DENIED);
+	assert_non_null(strstr(err.msg, "expired"));
+	assert_int_equal(validate_at(f, NOW - 1, &err), BG_ERR_DENIED);
+	assert_non_null(strstr(err.msg, "future"));
+	/* A grant longer than grant_ttl, even if signed. */
+	assert_int_equal(bg_grant_validate(&f->g, "breakglass", f->pub, TTL - 1, NOW, &err),
+	    BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "grant_ttl"));
+	f->g.expires_at = f->g.issued_at;
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_INVALID);
+}
+
+/* Re-signs f->g with a decision whose one member differs; expects INVALID. */
+static void
+expect_decision_refused(struct fixture *f, const char *decision, const char *why)
+{
+	bg_error err;
+
+	free(f->g.decision);
+	f->g.decision = strdup(decision);
+	tu_grant_sign(&f->g, f->priv);
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_INVALID);
+	if (strstr(err.msg, why) == NULL)
+		fail_msg("want \"%s\" in \"%s\"", why, err.msg);
+}
+
+static void
+test_decision_refusals(void **state)
+{
+	struct fixture *f = *state;
+	char *d;
+	bg_error err;
+
+	/* The grant is for another account than the one asking. */
+	assert_int_equal(bg_grant_validate(&f->g, "root", f->pub, TTL, NOW, &err),
+	    BG_ERR_INVALID);
+	/* A correctly signed decision for another account. */
+	d = tu_decision("bg-other", "mail-queue", "approved");
+	expect_decision_refused(f, d, "account");
+	free(d);
+	d = tu_decision("breakglass", "everything", "approved");
+	expect_decision_refused(f, d, "scope");
+	free(d);
+	d = tu_decision("breakglass", "mail-queue", "denied");
+	expect_decision_refused(f, d, "not an approval");
+	free(d);
+	expect_decision_refused(f, "{\"request_id\":\"req-2\",\"account\":\"breakglass\","
+	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}]}", "request_id");
+	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	    "\"operator\":\"mallory\",\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}]}", "operator");
+	/* Approvers: a missing one, an extra one, a denial. */
+	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\"}]}", "approvers");
+	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"},"
+	    "{\"approver\":\"alice\"}]}", "approvers");
+	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}],"
+	    "\"denials\":[{\"approver\":\"dave\"}]}", "denials");
+	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\"}",
+	    "approvals");
+	/* A signed decision that is not JSON. */
+	expect_decision_refused(f, "{\"request_id\":", "JSON");
+	expect_decision_refused(f, "{} trailing", "JSON");
+}
+
+/* Writes text as the grant file (mode 0600) and expects load to fail with want. */
+static void
+expect_load(struct fixture *f, const char *text, bg_status want, const char *why)
+{
+	bg_grant got;
+	bg_error err;
+	char *grants = tu_path(f->run, "grants"), *p;
+
+	mkdir(grants, 0700);
+	p = tu_write(grants, "breakglass.json", 0600, text);
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), want);
+	if (why != NULL && strstr(err.msg, why) == NULL)
+		fail_msg("want \"%s\" in \"%s\"", why, err.msg);
+	/* A refused load leaves nothing to free. */
+	assert_null(got.account);
+	free(p);
+	free(grants);
+}
+
+static void
+test_load_refusals(void **state)
+{
+	struct fixture *f = *state;
+	char *big, *target, *grants;
+	bg_grant got;
+	bg_error err;
+
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_ERR_NOTFOUND);
+	assert_int_equal(bg_grant_load(f->run, "../etc/passwd", &got, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_grant_load(f->run, "Root", &got, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_grant_load(f->run, "a23456789012345678901234567890123", &got,
+	    &err), BG_ERR_INVALID);
+
+	expect_load(f, "{\"account\":", BG_ERR_INVALID, "JSON");
+	expect_load(f, "[]", BG_ERR_INVALID, "JSON");
+	expect_load(f, "{}", BG_ERR_INVALID, "account");
+	expect_load(f, "{\"account\":\"breakglass\",\"operator\":\"alice\",\"incident\":\"I\","
+	    "\"request_id\":\"r\",\"scope\":\"s\",\"approvers\":[\"bob\"],\"issued_at\":1,"
+	    "\"expires_at\":2,\"host\":\"h\",\"decision\":\"{}\"}", BG_ERR_INVALID,
+	    "decision_signature");
+	expect_load(f, "{\"account\":\"breakglass\",\"operator\":\"alice\",\"incident\":\"I\","
+	    "\"request_id\":\"r\",\"scope\":\"s\",\"approvers\":[],\"issued_at\":1,"
+	    "\"expires_at\":2,\"host\":\"h\",\"decision\":\"{}\",\"decision_signature\":\"x\"}",
+	    BG_ERR_INVALID, "approvers");
+	expect_load(f, "{\"account\":\"breakglass\",\"operator\":\"alice\",\"incident\":\"I\","
+	    "\"request_id\":\"r\",\"scope\":\"s\",\"approvers\":[\"bob\"],\"issued_at\":\"1\","
+	    "\"expires_at\":2,\"host\":\"h\",\"decision\":\"{}\",\"decision_signature\":\"x\"}",
+	    BG_ERR_INVALID, "issued_at");
+	expect_load(f, "{\"account\":\"breakglass\",\"operator\":\"alice\",\"incident\":\"I\","
+	    "\"request_id\":\"r\",\"scope\":\"s\",\"approvers\":[\"bob\"],\"issued_at\":1,"
+	    "\"expires_at\":2,\"host\":\"h\",\"decision\":\"{}\",\"decision_signature\":\"x\","
+	    "\"extra\":1}", BG_ERR_INVALID, "unknown");
+	/* A NUL inside a string would make the signed bytes ambiguous. */
+	expect_load(f, "{\"account\":\"break\\u0000glass\"}", BG_ERR_INVALID, "account");
+
+	/* Too big. */
+	big = malloc(BG_GRANT_MAX_SIZE + 2);
+	memset(big, ' ', BG_GRANT_MAX_SIZE + 1);
+	big[BG_GRANT_MAX_SIZE + 1] = '\0';
+	expect_load(f, big, BG_ERR_TOOBIG, NULL);
+	free(big);
+
+	/* A readable-by-others grant and a symlinked grant are refused. */
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_OK);
+	assert_int_equal(chmod(f->grant_path, 0644), 0);
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_ERR_PERM);
+	assert_int_equal(chmod(f->grant_path, 0600), 0);
+	grants = tu_path(f->run, "grants");
+	target = tu_path(grants, "target");
+	assert_int_equal(rename(f->grant_path, target), 0);
+	assert_int_equal(symlink(target, f->grant_path), 0);
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_ERR_PERM);
+	free(target);
+	free(grants);
+}
+
+static void
+test_write_refusals(void **state)
+{
+	struct fixture *f = *state;
+	char *saved = f->g.account, *grants;
+	bg_error err;
+
+	f->g.account = "../../etc/x";
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_ERR_INVALID);
+	f->g.account = saved;
+	f->g.expires_at = f->g.issued_at;
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_ERR_INVALID);
+	f->g.expires_at = NOW + TTL;
+	/* A grants directory others can write to is refused. */
+	grants = tu_path(f->run, "grants");
+	assert_int_equal(mkdir(grants, 0777), 0);
+	assert_int_equal(chmod(grants, 0777), 0);
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_ERR_PERM);
+	free(grants);
+}
+
+static void
+test_revoke_and_list(void **state)
+{
+	struct fixture *f = *state;
+	char **accounts, *grants, *p;
+	size_t count;
+	bool removed = true;
+	bg_grant g2;
+	bg_error err;
+
+	/* No grants directory yet: nothing listed, nothing removed. */
+	assert_int_equal(bg_grant_list(f->run, &accounts, &count, &err), BG_OK);
+	assert_int_equal(count, 0);
+	bg_grant_list_free(accounts, count);
+	assert_int_equal(bg_grant_revoke(f->run, "breakglass", &removed, &err), BG_OK);
+	assert_false(removed);
+
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_OK);
+	tu_grant_make(&g2, "bg-ann", "mail-queue", NOW, NOW + TTL, f->priv);
+	assert_int_equal(bg_grant_write(f->run, &g2, &err), BG_OK);
+	bg_grant_free(&g2);
+	/* Junk in the directory is not a grant. */
+	grants = tu_path(f->run, "grants");
+	p = tu_write(grants, "README", 0600, "x");
+	free(p);
+	p = tu_write(grants, "Bad.json", 0600, "x");
+	free(p);
+	p = tu_write(grants, "x.json.tmp.0011", 0600, "x");
+	free(p);
+
+	assert_int_equal(bg_grant_list(f->run, &accounts, &count, &err), BG_OK);
+	assert_int_equal(count, 2);
+	assert_string_equal(accounts[0], "bg-ann");
+	assert_string_equal(accounts[1], "breakglass");
+	bg_grant_list_free(accounts, count);
+
+	assert_int_equal(bg_grant_revoke(f->run, "breakglass", &removed, &err), BG_OK);
+	assert_true(removed);
+	assert_int_equal(bg_grant_revoke(f->run, "breakglass", &removed, &err), BG_OK);
+	assert_false(removed);
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &g2, &err), BG_ERR_NOTFOUND);
+	assert_int_equal(bg_grant_list(f->run, &accounts, &count, &err), BG_OK);
+	assert_int_equal(count, 1);
+	assert_string_equal(accounts[0], "bg-ann");
+	bg_grant_list_free(accounts, count);
+	assert_int_equal(bg_grant_revoke(f->run, "../x", &removed, &err), BG_ERR_INVALID);
+	free(grants);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signature_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decision_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_and_list, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
