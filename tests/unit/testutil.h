@@ -20,4 +20,11 @@ char *tu_write(const char *dir, const char *name, mode_t mode, const char *text)
 /* Reads a whole file (malloc()ed, NUL-terminated); *len may be NULL. */
 char *tu_read(const char *path, size_t *len);
 
+/*
+ * Starts `python3 script args...` (a loopback test server that prints its
+ * port on its first line and exits when its stdin closes); returns the port.
+ */
+int tu_server_start(const char *script, const char *const *args, pid_t *pid, int *in_fd);
+void tu_server_stop(pid_t pid, int in_fd);
+
 #endif
