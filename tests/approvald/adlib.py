@@ -111,7 +111,8 @@ class Service:
             conf += ["[approver %s]" % a,
                      "token_sha256 = " + hashlib.sha256(token.encode()).hexdigest(),
                      "totp = %s/approvers/%s" % (d, a), ""]
-        conf.append(notify)
+        # notify: text, or a function of the service directory giving it.
+        conf.append(notify(d) if callable(notify) else notify)
         self.conf = d + "/approvald.conf"
         write(self.conf, "\n".join(conf) + "\n", 0o644)
         r = subprocess.run([DAEMON, "--config", self.conf, "--init-journal"],
