@@ -176,14 +176,8 @@ secret_bytes(const char *algorithm)
 
 /* Hands the secret file to the service account that must read it. */
 static bool
-give_to(const char *path, const char *owner)
+give_to(const char *path, const struct passwd *pw)
 {
-	struct passwd *pw = getpwnam(owner);
-
-	if (pw == NULL) {
-		bg_cli_print_escaped(stderr, "breakglass: enroll: no such user: ", owner);
-		return false;
-	}
 	if (lchown(path, pw->pw_uid, pw->pw_gid) != 0) {
 		fprintf(stderr, "breakglass: enroll: chown %s: %s\n", path, strerror(errno));
 		return false;
@@ -196,6 +190,7 @@ enroll(const struct enroll_opts *o, const char *dir, const char *host)
 {
 	unsigned char secret[SECRET_BYTES_MAX];
 	size_t nbytes = secret_bytes(o->algorithm);
+	struct passwd owner_pw, *owner = NULL;
 	char *b32 = NULL, path[4096], file[512], uri[1024], alg[8];
 	size_t b32len = 0;
 	struct stat st;
@@ -210,6 +205,17 @@ enroll(const struct enroll_opts *o, const char *dir, const char *host)
 		bg_cli_print_escaped(stderr, "breakglass: enroll: ", err.msg);
 		return BG_EXIT_FAIL;
 	}
+	/* Before anything is written: an unknown owner must not cost the old secret. */
+	if (o->owner != NULL) {
+		struct passwd *pw = getpwnam(o->owner);
+
+		if (pw == NULL) {
+			bg_cli_print_escaped(stderr, "breakglass: enroll: no such user: ", o->owner);
+			return BG_EXIT_FAIL;
+		}
+		owner_pw = *pw;
+		owner = &owner_pw;
+	}
 	if (!o->force && lstat(path, &st) == 0) {
 		bg_cli_print_escaped(stderr, "breakglass: enroll: a secret exists (use --force "
 		    "to replace it): ", path);
@@ -221,15 +227,15 @@ enroll(const struct enroll_opts *o, const char *dir, const char *host)
 		goto out;
 	}
 	n = snprintf(file, sizeof(file),
-	    "# breakglass TOTP secret for %s; mode 0600, owner root.\n"
+	    "# breakglass TOTP secret for %s; mode 0600, owner %s.\n"
 	    "secret = %s\nalgorithm = %s\ndigits = %u\nperiod = 30\n",
-	    o->name, b32, o->algorithm, o->digits);
+	    o->name, o->owner != NULL ? o->owner : "root", b32, o->algorithm, o->digits);
 	if (n < 0 || (size_t)n >= sizeof(file) ||
 	    bg_file_replace(path, file, (size_t)n, 0600, &err) != BG_OK) {
 		bg_cli_print_escaped(stderr, "breakglass: enroll: ", err.msg);
 		goto out;
 	}
-	if (o->owner != NULL && !give_to(path, o->owner)) {
+	if (owner != NULL && !give_to(path, owner)) {
 		unlink(path);
 		goto out;
 	}
