@@ -74,20 +74,6 @@ refusal_log(const ad_http_req *r, const char *approver, const char *id,
 	    r->source, why);
 }
 
-static bool
-designated(const ad_request *req, const char *name)
-{
-	json_object *doc = json_tokener_parse(req->body), *list;
-	bool found = false;
-
-	if (doc != NULL && json_object_object_get_ex(doc, "approvers", &list))
-		for (size_t i = 0; i < json_object_array_length(list) && !found; i++)
-			found = strcmp(json_object_get_string(
-			    json_object_array_get_idx(list, i)), name) == 0;
-	json_object_put(doc);
-	return found;
-}
-
 /* The vote itself, inside a transaction: false with res filled on refusal. */
 static bool
 record_vote(ad_http_req *r, const char *id, bool approve, const struct vote_body *vb,
@@ -104,7 +90,7 @@ record_vote(ad_http_req *r, const char *id, bool approve, const struct vote_body
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "the operator cannot vote");
 		return false;
 	}
-	if (!designated(req, vb->approver)) {
+	if (!ad_request_names(req, vb->approver)) {
 		refusal_log(r, vb->approver, id, "not a designated approver");
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "not a designated approver");
 		return false;
