@@ -152,6 +152,8 @@ vote(ad_http_req *r, const char *id, bool approve, const struct vote_body *vb,
 		rc = ad_store_commit(r->app->store, &err);
 	if (rc != BG_OK)
 		ad_store_rollback(r->app->store);
+	else
+		ad_notifier_kick(r->app->notifier);  /* a decision or an expiry */
 	if (rc == BG_ERR_NOTFOUND)
 		ad_response_error(res, MHD_HTTP_NOT_FOUND, "no such request");
 	else if (rc != BG_OK) {
@@ -159,7 +161,6 @@ vote(ad_http_req *r, const char *id, bool approve, const struct vote_body *vb,
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "cannot record the vote");
 	} else if (voted) {
-		ad_notifier_kick(r->app->notifier);
 		bg_buf_free(&res->body);
 		if (ad_decision_build(r->app, &req, &votes, r->now_ms, &res->body,
 		    &res->decision_sig, &err) == BG_OK) {

@@ -203,15 +203,17 @@ class Service:
         return self.host_call(host, "GET", "/v1/requests/%s?wait=%d" % (rid, wait))
 
     # -- approvers -------------------------------------------------------
-    def code(self, approver, window=1):
-        """A fresh TOTP code: a step newer than any this approver used."""
+    def code(self, approver, window=1, newest=False):
+        """A fresh TOTP code: a step newer than any this approver used; with
+        newest, the latest step accepted, valid the longest (slow clients)."""
         # Not within a second of a step change: the oldest accepted step
         # must still be accepted when the service checks it.
         left = TOTP_PERIOD - time.time() % TOTP_PERIOD
         if left < 1:
             time.sleep(left + 0.05)
         now = int(time.time()) // TOTP_PERIOD
-        step = max(now - window, self.last_step.get(approver, 0) + 1)
+        step = max(now + window if newest else now - window,
+                   self.last_step.get(approver, 0) + 1)
         if step > now + window:
             time.sleep((step - window) * TOTP_PERIOD - time.time() + 0.1)
         self.last_step[approver] = step

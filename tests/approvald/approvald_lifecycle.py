@@ -21,6 +21,20 @@ def run(*args):
     return subprocess.run([adlib.DAEMON] + list(args), capture_output=True, text=True)
 
 
+def detached_pids(conf):
+    """The services this test started without --foreground (by their config path)."""
+    pids = []
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if p.isdigit() and conf.encode() in argv and b"--foreground" not in argv:
+            pids.append(int(p))
+    return pids
+
+
 adlib.require_daemon()
 svc = adlib.Service(expiry="6s")
 try:
@@ -87,6 +101,28 @@ try:
     proc.terminate()
     check(proc.wait(10) == 0, "TLS service stopped cleanly")
     adlib.write(svc.conf, good, 0o644)
+
+    # Without --foreground: the parent exits 0 once the service listens, 1 when
+    # it cannot start.
+    r = run("--config", svc.conf)
+    check(r.returncode == 0, "detached start: %d %s" % (r.returncode, r.stderr))
+    check(svc.request("GET", "/healthz")[0] == 200, "detached service answers")
+    pids = detached_pids(svc.conf)
+    check(len(pids) == 1, "one detached process: %r" % pids)
+    for pid in pids:
+        os.kill(pid, 15)
+        for _ in range(100):
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.05)
+    r = run("--config", svc.conf)
+    check(r.returncode == 0, "second detached start: %d" % r.returncode)
+    r2 = run("--config", svc.conf)
+    check(r2.returncode == 1, "port in use: the parent reports failure: %d" %
+          r2.returncode)
+    for pid in detached_pids(svc.conf):
+        os.kill(pid, 15)
+    time.sleep(0.5)
 
     svc.start()
     # Restart with a pending request holding one vote.
