@@ -50,6 +50,7 @@
 #define URL_HOST_MAX 256
 
 #define JOURNAL_STATE_NAME "journal.state"
+#define TOTP_STATE_NAME "totp"
 
 /* ------------------------------------------------------------------ */
 /* Per-value checks, run by the INI reader so each names its own line. */
@@ -630,6 +631,10 @@ bg_config_parse(const char *path, const char *text, size_t len, bg_config *cfg,
 	bg_status st;
 
 	memset(cfg, 0, sizeof(*cfg));
+	if (path == NULL) {
+		bg_errlist_add(errs, "(config): no configuration path");
+		return BG_ERR_INVALID;
+	}
 	st = bg_ini_parse(path, text, len, &config_schema, cfg, errs);
 	if (st != BG_OK)
 		return st;
@@ -651,10 +656,15 @@ bg_config_load(const char *path, bg_config *cfg, bg_errlist *errs)
 {
 	bg_error err;
 	char *data;
-	size_t len, plen = strlen(path);
+	size_t len, plen;
 	bg_status st;
 
 	memset(cfg, 0, sizeof(*cfg));
+	if (path == NULL) {
+		bg_errlist_add(errs, "(config): no configuration path");
+		return BG_ERR_INVALID;
+	}
+	plen = strlen(path);
 	st = bg_file_read(path, BG_FILE_CONFIG, BG_CONFIG_MAX_SIZE, &data, &len, &err);
 	if (st != BG_OK) {
 		/* fileio names the path itself; do not say it twice. */
@@ -702,20 +712,42 @@ bg_config_find_scope(const bg_config *cfg, const char *name)
 	return NULL;
 }
 
-bg_status
-bg_config_journal_state_path(const bg_config *cfg, char *out, size_t outsz,
-    bg_error *err)
+/* {state_dir}/name into out. */
+static bg_status
+state_path(const bg_config *cfg, const char *name, char *out, size_t outsz, bg_error *err)
 {
 	int n;
 
 	if (cfg == NULL || cfg->general.state_dir == NULL)
 		return bg_error_set(err, BG_ERR_INVALID, "no state_dir configured");
-	n = snprintf(out, outsz, "%s/%s", cfg->general.state_dir,
-	    JOURNAL_STATE_NAME);
+	n = snprintf(out, outsz, "%s/%s", cfg->general.state_dir, name);
 	if (n < 0 || (size_t)n >= outsz)
-		return bg_error_set(err, BG_ERR_INVALID,
-		    "%s/%s: path too long", cfg->general.state_dir,
-		    JOURNAL_STATE_NAME);
+		return bg_error_set(err, BG_ERR_INVALID, "%s/%s: path too long",
+		    cfg->general.state_dir, name);
+	return BG_OK;
+}
+
+bg_status
+bg_config_journal_state_path(const bg_config *cfg, char *out, size_t outsz,
+    bg_error *err)
+{
+	return state_path(cfg, JOURNAL_STATE_NAME, out, outsz, err);
+}
+
+bg_status
+bg_config_totp_policy(const bg_config *cfg, bg_totp_policy *p, char *dir, size_t dirsz,
+    bg_error *err)
+{
+	bg_status rc = state_path(cfg, TOTP_STATE_NAME, dir, dirsz, err);
+
+	if (rc != BG_OK)
+		return rc;
+	memset(p, 0, sizeof(*p));
+	p->state_dir = dir;
+	p->window = (unsigned)cfg->totp.window;
+	p->max_failures = cfg->totp.max_failures;
+	p->failure_window = cfg->totp.failure_window;
+	p->lockout = cfg->totp.lockout;
 	return BG_OK;
 }
 
@@ -865,11 +897,18 @@ bg_status
 bg_config_check_files(const bg_config *cfg, bg_errlist *errs)
 {
 	struct check_ctx c = { .errs = errs };
-	const bg_config_general *g = &cfg->general;
-	const bg_config_approval *a = &cfg->approval;
+	const bg_config_general *g;
+	const bg_config_approval *a;
 	struct stat st;
 
-	c.path = cfg->path != NULL ? cfg->path : "(config)";
+	/* A configuration that failed to load is zeroed: nothing to check. */
+	if (cfg == NULL || cfg->path == NULL || cfg->general.state_dir == NULL) {
+		bg_errlist_add(errs, "(config): no valid configuration to check");
+		return BG_ERR_INVALID;
+	}
+	c.path = cfg->path;
+	g = &cfg->general;
+	a = &cfg->approval;
 	check_secret_key(&c, key_line(SEC_APPROVAL, &a->meta, "host_key"),
 	    "host_key", a->host_key);
 	check_pubkey(&c, key_line(SEC_APPROVAL, &a->meta, "service_key"),

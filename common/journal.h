@@ -108,6 +108,7 @@ bg_status bg_journal_split_line(const char *line, size_t len, size_t *prefix_len
 /* Result of a verification. */
 typedef struct {
 	unsigned long long records;   /* records checked */
+	unsigned long long first_seq; /* 1, or where an adopted chain started */
 	unsigned long long last_seq;
 	char file[256];               /* where the first problem is */
 	unsigned long line;
@@ -122,5 +123,16 @@ typedef struct {
  */
 bg_status bg_journal_verify(const char *const *files, size_t nfiles,
     const unsigned char *k1, const bg_journal_state *state, bg_verify_result *res);
+
+/*
+ * As bg_journal_verify, but when adopt_start is set the first file may begin
+ * after seq 1 (older rotated files were archived or deleted): its first
+ * record's prev is taken on trust, and with k1 the key is evolved to that
+ * seq (at most BG_JOURNAL_MAX_ADOPT steps).  res->first_seq says where.
+ */
+#define BG_JOURNAL_MAX_ADOPT 100000000ULL
+bg_status bg_journal_verify_from(const char *const *files, size_t nfiles,
+    const unsigned char *k1, const bg_journal_state *state, bool adopt_start,
+    bg_verify_result *res);
 
 #endif

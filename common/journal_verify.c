@@ -22,6 +22,7 @@ typedef struct {
 	unsigned long long expect_seq;
 	char prev_hex[BG_SHA256_HEX_LEN + 1];
 	bool keyed;
+	bool adopt_start;             /* the first record may have any seq */
 	unsigned char key[BG_SHA256_LEN];
 	bg_hmac *hmac;
 } verifier;
@@ -248,6 +249,29 @@ scan_record(const char *line, size_t len, record_scan *r)
 	return ok;
 }
 
+/*
+ * Starts the chain at this record: its prev cannot be checked (the files
+ * before it are gone), but with K_1 its key still can be derived.
+ */
+static bg_status
+adopt(verifier *v, const record_scan *r)
+{
+	unsigned long long steps = (unsigned long long)r->seq - 1;
+	bg_error err;
+
+	if (!r->prev_ok)
+		return fail(v, "prev must be 64 lowercase hex digits");
+	if (v->keyed && steps > BG_JOURNAL_MAX_ADOPT)
+		return fail(v, "first record's seq %lld is too far to derive its key", r->seq);
+	for (unsigned long long i = 0; v->keyed && i < steps; i++)
+		if (bg_journal_evolve(v->key, v->key, &err) != BG_OK)
+			return fail(v, "%s", err.msg);
+	v->expect_seq = (unsigned long long)r->seq;
+	memcpy(v->prev_hex, r->prev, sizeof(v->prev_hex));
+	v->res->first_seq = (unsigned long long)r->seq;
+	return BG_OK;
+}
+
 static bg_status
 verify_record(verifier *v, const char *line, size_t len)
 {
@@ -262,6 +286,12 @@ verify_record(verifier *v, const char *line, size_t len)
 		return fail(v, "not a JSON object");
 	if (!r.have_seq || !r.first_is_seq)
 		return fail(v, "seq must be the first member, an integer");
+	if (v->res->records == 0 && v->adopt_start && r.seq > 1) {
+		bg_status rc = adopt(v, &r);
+
+		if (rc != BG_OK)
+			return rc;
+	}
 	if (r.seq <= 0 || (unsigned long long)r.seq != v->expect_seq) {
 		if (r.seq > 0 && (unsigned long long)r.seq < v->expect_seq)
 			return fail(v, "seq %lld out of order (expected %llu): reordered or duplicated",
@@ -368,6 +398,13 @@ bg_status
 bg_journal_verify(const char *const *files, size_t nfiles, const unsigned char *k1,
     const bg_journal_state *state, bg_verify_result *res)
 {
+	return bg_journal_verify_from(files, nfiles, k1, state, false, res);
+}
+
+bg_status
+bg_journal_verify_from(const char *const *files, size_t nfiles, const unsigned char *k1,
+    const bg_journal_state *state, bool adopt_start, bg_verify_result *res)
+{
 	verifier v;
 	bg_error err;
 	bg_status rc = BG_OK;
@@ -376,6 +413,8 @@ bg_journal_verify(const char *const *files, size_t nfiles, const unsigned char *
 	memset(&v, 0, sizeof(v));
 	v.res = res;
 	v.expect_seq = 1;
+	v.adopt_start = adopt_start;
+	res->first_seq = 1;
 	v.file = nfiles > 0 ? files[0] : "";
 	memset(v.prev_hex, '0', BG_SHA256_HEX_LEN);
 	v.prev_hex[BG_SHA256_HEX_LEN] = '\0';

@@ -6,6 +6,8 @@
 d=$tmpdir
 conf=$d/breakglass.conf
 check() { c=$1; shift; "$BREAKGLASS" --config "$c" check-config "$@"; }
+# Applies a sed script to the configuration, keeping its mode.
+edit() { sed "$1" "$conf" >"$conf.tmp" && mv "$conf.tmp" "$conf" && chmod 0644 "$conf"; }
 # The line of the first "KEY =" in FILE.
 line_of() { grep -n "^$2 *=" "$1" | head -n 1 | cut -d: -f1; }
 
@@ -96,7 +98,7 @@ runas = nobody at all
 [bogus]
 CONF
 printf 'grant_ttl = 10x\n' >"$d/extra"
-sed -i "/^accounts =/r $d/extra" "$conf"
+edit "/^accounts =/r $d/extra"
 expect_status 1 check "$conf" --syntax-only
 expect_grep "$tmpdir/err" "$conf:$(line_of "$conf" grant_ttl): grant_ttl: "
 expect_grep "$tmpdir/err" "$conf:$(line_of "$conf" runas): runas: "
@@ -105,7 +107,7 @@ expect_grep "$tmpdir/err" "$conf:$(grep -n '^\[bogus\]' "$conf" | cut -d: -f1): 
 
 # Errors found after parsing are file:line too.
 write_valid
-sed -i 's/^quorum = 2$/quorum = 5/' "$conf"
+edit 's/^quorum = 2$/quorum = 5/'
 expect_status 1 check "$conf" --syntax-only
 expect_grep "$tmpdir/err" "$conf:$(line_of "$conf" quorum): quorum: 5 is more than the 3 approvers"
 

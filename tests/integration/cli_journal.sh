@@ -59,6 +59,25 @@ sed -i '7s/INC-REF/INC-BAD/' "$d/ref.jsonl"
 expect_status 1 bg verify --key "$d/refk1" "$d/ref.jsonl"
 expect_grep "$tmpdir/err" "ref.jsonl:7: bad mac"
 
+# rotation: the configured journal is read with its rotated predecessors
+mv "$d/log/journal.jsonl" "$d/log/journal.jsonl.2"
+expect_status 0 bg note "after first rotation"
+mv "$d/log/journal.jsonl" "$d/log/journal.jsonl.1"
+expect_status 0 bg note "after second rotation"
+expect_status 0 bg note "and one more"
+expect_status 0 bg verify --key "$d/k1"
+expect_grep "$tmpdir/out" "6 records verified"
+# once the oldest file is gone the chain no longer starts at 1...
+mv "$d/log/journal.jsonl.2" "$d/archived.jsonl"
+expect_status 1 bg verify --key "$d/k1"
+expect_grep "$tmpdir/err" "journal.jsonl.1:1: seq gap: expected 1, found 4"
+# ...unless the verifier is told the oldest files were archived
+expect_status 0 bg verify --partial --key "$d/k1"
+expect_grep "$tmpdir/out" "chain starts at seq 4"
+sed -i '1s/first rotation/second thoughts/' "$d/log/journal.jsonl.1"
+expect_status 1 bg verify --partial --key "$d/k1"
+expect_grep "$tmpdir/err" "journal.jsonl.1:1: bad mac"
+
 # usage and help
 expect_status 0 bg verify --help
 expect_status 0 bg note --help

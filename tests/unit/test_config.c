@@ -1178,6 +1178,21 @@ test_check_files_more(void **state)
 		assert_null(strstr(errs.msgs[i], "too short"));
 	bg_errlist_free(&errs);
 	fixture_teardown(&f);
+
+	/* A configuration that failed to load (zeroed) is never "OK". */
+	{
+		bg_config zero;
+
+		memset(&zero, 0, sizeof(zero));
+		assert_int_equal(bg_config_check_files(&zero, &errs), BG_ERR_INVALID);
+		assert_count(&errs, 1);
+		bg_errlist_free(&errs);
+		assert_int_equal(bg_config_parse(NULL, "", 0, &zero, &errs),
+		    BG_ERR_INVALID);
+		assert_int_equal(bg_config_load(NULL, &zero, &errs), BG_ERR_INVALID);
+		assert_count(&errs, 2);
+		bg_errlist_free(&errs);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -197,4 +198,53 @@ tu_grant_make(bg_grant *g, const char *account, const char *scope, time_t issued
 	g->host = xstrdup("mx1.example.net");
 	g->decision = tu_decision(account, scope, "approved");
 	tu_grant_sign(g, priv);
+}
+
+int
+tu_server_start(const char *script, const char *const *args, pid_t *pid, int *in_fd)
+{
+	const char *argv[16] = { "python3", script };
+	int to_child[2], from_child[2];
+	size_t n = 2;
+	char line[32];
+	FILE *out;
+	int port;
+
+	while (args != NULL && *args != NULL && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	if (pipe(to_child) != 0 || pipe(from_child) != 0)
+		abort();
+	*pid = fork();
+	if (*pid < 0)
+		abort();
+	if (*pid == 0) {
+		dup2(to_child[0], 0);
+		dup2(from_child[1], 1);
+		close(to_child[1]);
+		close(from_child[0]);
+		execvp("python3", (char *const *)argv);
+		_exit(127);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	out = fdopen(from_child[0], "r");
+	if (out == NULL || fgets(line, sizeof(line), out) == NULL)
+		abort();
+	fclose(out);
+	port = atoi(line);
+	if (port <= 0)
+		abort();
+	*in_fd = to_child[1];
+	return port;
+}
+
+void
+tu_server_stop(pid_t pid, int in_fd)
+{
+	int status;
+
+	/* The server exits when its stdin closes. */
+	close(in_fd);
+	waitpid(pid, &status, 0);
 }

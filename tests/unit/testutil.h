@@ -43,4 +43,11 @@ void tu_grant_sign(bg_grant *g, const char *priv);
 void tu_grant_make(bg_grant *g, const char *account, const char *scope, time_t issued,
     time_t expires, const char *priv);
 
+/*
+ * Starts `python3 script args...` (a loopback test server that prints its
+ * port on its first line and exits when its stdin closes); returns the port.
+ */
+int tu_server_start(const char *script, const char *const *args, pid_t *pid, int *in_fd);
+void tu_server_stop(pid_t pid, int in_fd);
+
 #endif

@@ -1,0 +1,410 @@
+/* The post-incident report model, built from journal records. */
+#include "build_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report.h"
+
+#define REPORT_MAX_LINE BG_JOURNAL_MAX_LINE
+
+bg_status
+bg_report_parse_time(const char *s, time_t *out, bg_error *err)
+{
+	struct tm tm;
+	const char *rest;
+
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (rest == NULL) {
+		memset(&tm, 0, sizeof(tm));
+		rest = strptime(s, "%Y-%m-%d", &tm);
+		if (rest == NULL || *rest != '\0')
+			return bg_error_set(err, BG_ERR_INVALID, "not a UTC time: %s", s);
+	} else {
+		if (*rest == '.') {
+			rest++;
+			while (*rest >= '0' && *rest <= '9')
+				rest++;
+		}
+		if (strcmp(rest, "Z") != 0)
+			return bg_error_set(err, BG_ERR_INVALID, "not a UTC time: %s", s);
+	}
+	*out = timegm(&tm);
+	return BG_OK;
+}
+
+static const char *
+str_member(json_object *obj, const char *key)
+{
+	json_object *o;
+
+	if (!json_object_object_get_ex(obj, key, &o) || !json_object_is_type(o, json_type_string))
+		return NULL;
+	return json_object_get_string(o);
+}
+
+/* Copies a member (any type) into dst unless dst has it already. */
+static void
+keep_first(json_object *dst, const char *dst_key, json_object *src, const char *src_key)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(dst, dst_key, NULL))
+		return;
+	if (json_object_object_get_ex(src, src_key, &v) && v != NULL)
+		json_object_object_add(dst, dst_key, json_object_get(v));
+}
+
+static json_object *
+array_member(json_object *obj, const char *key)
+{
+	json_object *a;
+
+	if (!json_object_object_get_ex(obj, key, &a)) {
+		a = json_object_new_array();
+		json_object_object_add(obj, key, a);
+	}
+	return a;
+}
+
+static void
+count(json_object *counts, const char *key)
+{
+	json_object *c;
+
+	if (json_object_object_get_ex(counts, key, &c))
+		json_object_set_int(c, json_object_get_int(c) + 1);
+	else
+		json_object_object_add(counts, key, json_object_new_int(1));
+}
+
+/* One line of summary for an event in the timeline. */
+static char *
+event_summary(json_object *rec)
+{
+	const char *reason = str_member(rec, "reason");
+	const char *text = str_member(rec, "text");
+	json_object *argv;
+	char *out = NULL;
+
+	if (json_object_object_get_ex(rec, "argv", &argv) &&
+	    json_object_is_type(argv, json_type_array)) {
+		size_t n = json_object_array_length(argv), len = 0;
+		bg_buf b;
+
+		bg_buf_init(&b, 4096);
+		for (size_t i = 0; i < n; i++) {
+			const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
+
+			bg_buf_printf(&b, "%s%s", i > 0 ? " " : "", a != NULL ? a : "");
+		}
+		if (reason != NULL)
+			bg_buf_printf(&b, " (%s)", reason);
+		len = b.len;
+		out = len > 0 ? strdup(b.data) : NULL;
+		bg_buf_free(&b);
+		return out;
+	}
+	if (reason != NULL)
+		return strdup(reason);
+	if (text != NULL)
+		return strdup(text);
+	return NULL;
+}
+
+static json_object *
+incident_for(json_object *incidents, const char *id)
+{
+	json_object *inc;
+
+	if (json_object_object_get_ex(incidents, id, &inc))
+		return inc;
+	inc = json_object_new_object();
+	json_object_object_add(inc, "incident", json_object_new_string(id));
+	json_object_object_add(inc, "counts", json_object_new_object());
+	json_object_object_add(incidents, id, inc);
+	return inc;
+}
+
+static double
+seconds_between(const char *a, const char *b)
+{
+	time_t ta, tb;
+
+	if (a == NULL || b == NULL || bg_report_parse_time(a, &ta, NULL) != BG_OK ||
+	    bg_report_parse_time(b, &tb, NULL) != BG_OK)
+		return -1;
+	return difftime(tb, ta);
+}
+
+static void
+set_str(json_object *obj, const char *key, const char *value)
+{
+	json_object_object_add(obj, key, value != NULL ? json_object_new_string(value) : NULL);
+}
+
+/* Folds one record into its incident. */
+static void
+apply_record(json_object *inc, json_object *rec)
+{
+	const char *event = str_member(rec, "event"), *time = str_member(rec, "time");
+	const char *outcome = str_member(rec, "outcome");
+	json_object *counts, *entry, *grant, *o;
+	char *summary;
+
+	keep_first(inc, "account", rec, "account");
+	keep_first(inc, "operator", rec, "operator");
+	keep_first(inc, "host", rec, "host");
+	keep_first(inc, "request_id", rec, "request_id");
+	keep_first(inc, "first_seen", rec, "time");
+	set_str(inc, "last_seen", time);
+	json_object_object_get_ex(inc, "counts", &counts);
+	count(counts, event);
+
+	entry = json_object_new_object();
+	json_object_object_add(entry, "seq", json_object_get(json_object_object_get(rec, "seq")));
+	set_str(entry, "time", time);
+	set_str(entry, "event", event);
+	set_str(entry, "outcome", outcome);
+	summary = event_summary(rec);
+	set_str(entry, "summary", summary);
+	free(summary);
+	json_object_array_add(array_member(inc, "events"), entry);
+
+	if (strcmp(event, "auth.begin") == 0) {
+		keep_first(inc, "reason", rec, "reason");
+		keep_first(inc, "scope", rec, "scope");
+	} else if (strcmp(event, "signals.checked") == 0) {
+		keep_first(inc, "signals", rec, "signals");
+	} else if (strcmp(event, "approval.requested") == 0) {
+		keep_first(inc, "requested_at", rec, "time");
+		keep_first(inc, "scope", rec, "scope");
+	} else if (strcmp(event, "approval.approved") == 0) {
+		json_object *approvers, *list = array_member(inc, "approvers");
+
+		set_str(inc, "approved_at", time);
+		if (json_object_object_get_ex(rec, "approvers", &approvers) &&
+		    json_object_is_type(approvers, json_type_array)) {
+			for (size_t i = 0; i < json_object_array_length(approvers); i++) {
+				json_object *a = json_object_array_get_idx(approvers, i), *item;
+
+				item = json_object_new_object();
+				if (json_object_is_type(a, json_type_object)) {
+					set_str(item, "approver", str_member(a, "approver"));
+					set_str(item, "at", str_member(a, "at") != NULL ? str_member(a, "at") : time);
+				} else {
+					set_str(item, "approver", json_object_get_string(a));
+					set_str(item, "at", time);
+				}
+				json_object_array_add(list, item);
+			}
+		}
+		{
+			const char *req = json_object_object_get_ex(inc, "requested_at", &o) ?
+			    json_object_get_string(o) : NULL;
+			double s = seconds_between(req, time);
+
+			if (s >= 0)
+				json_object_object_add(inc, "approval_seconds", json_object_new_double(s));
+		}
+	} else if (strncmp(event, "approval.", 9) == 0 && strcmp(event, "approval.requested") != 0) {
+		set_str(inc, "approval_refused", str_member(rec, "reason") != NULL ?
+		    str_member(rec, "reason") : event + 9);
+	} else if (strncmp(event, "grant.", 6) == 0) {
+		if (!json_object_object_get_ex(inc, "grant", &grant)) {
+			grant = json_object_new_object();
+			set_str(grant, "ended", "active");
+			json_object_object_add(inc, "grant", grant);
+		}
+		if (strcmp(event, "grant.issued") == 0) {
+			set_str(grant, "issued", time);
+			keep_first(grant, "issued_at", rec, "issued_at");
+			keep_first(grant, "expires_at", rec, "expires_at");
+			keep_first(grant, "scope", rec, "scope");
+		} else {
+			const char *why = str_member(rec, "reason");
+
+			set_str(grant, "ended", strcmp(event, "grant.expired") == 0 ? "expired" :
+			    why != NULL ? why : "revoked");
+			set_str(grant, "ended_at", time);
+			{
+				json_object *iss;
+				const char *issued = json_object_object_get_ex(grant, "issued", &iss) ?
+				    json_object_get_string(iss) : NULL;
+				double s = seconds_between(issued, time);
+
+				if (s >= 0)
+					json_object_object_add(grant, "lifetime_seconds",
+					    json_object_new_double(s));
+			}
+		}
+	} else if (strncmp(event, "sudo.", 5) == 0) {
+		json_object *cmd = json_object_new_object();
+
+		set_str(cmd, "time", time);
+		set_str(cmd, "decision", strcmp(event, "sudo.accepted") == 0 ? "accepted" : "refused");
+		keep_first(cmd, "argv", rec, "argv");
+		keep_first(cmd, "runas", rec, "runas");
+		keep_first(cmd, "cwd", rec, "cwd");
+		keep_first(cmd, "reason", rec, "reason");
+		json_object_array_add(array_member(inc, "commands"), cmd);
+	} else if (strcmp(event, "session.opened") == 0 || strcmp(event, "session.closed") == 0) {
+		json_object *s = json_object_new_object();
+
+		set_str(s, "time", time);
+		set_str(s, "event", event + 8);
+		keep_first(s, "tty", rec, "tty");
+		keep_first(s, "rhost", rec, "rhost");
+		json_object_array_add(array_member(inc, "sessions"), s);
+	}
+}
+
+static bool
+record_selected(json_object *rec, const bg_report_filter *f)
+{
+	const char *time = str_member(rec, "time"), *incident = str_member(rec, "incident");
+	time_t t;
+
+	if (f->incident != NULL && (incident == NULL || strcmp(incident, f->incident) != 0))
+		return false;
+	if (f->since == 0 && f->until == 0)
+		return true;
+	if (time == NULL || bg_report_parse_time(time, &t, NULL) != BG_OK)
+		return false;
+	return (f->since == 0 || t >= f->since) && (f->until == 0 || t < f->until);
+}
+
+/* Adds events that name no incident (kill switch, notes without one) to "host_events". */
+static void
+apply_unattributed(json_object *model, json_object *rec)
+{
+	json_object *entry = json_object_new_object();
+	char *summary = event_summary(rec);
+
+	json_object_object_add(entry, "seq", json_object_get(json_object_object_get(rec, "seq")));
+	set_str(entry, "time", str_member(rec, "time"));
+	set_str(entry, "event", str_member(rec, "event"));
+	set_str(entry, "outcome", str_member(rec, "outcome"));
+	set_str(entry, "account", str_member(rec, "account"));
+	set_str(entry, "summary", summary);
+	free(summary);
+	json_object_array_add(array_member(model, "host_events"), entry);
+}
+
+static bg_status
+read_file_records(const char *path, const bg_report_filter *filter,
+    json_object *incidents, json_object *model, bool limited, unsigned long long limit,
+    unsigned long long *seen, bg_error *err)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s", path);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_object *rec;
+		const char *incident;
+
+		if (limited && *seen >= limit)
+			break;
+		if (n > REPORT_MAX_LINE)
+			break;
+		rec = json_tokener_parse(line);
+		if (rec == NULL || str_member(rec, "event") == NULL || str_member(rec, "time") == NULL) {
+			json_object_put(rec);
+			break;
+		}
+		(*seen)++;
+		if (record_selected(rec, filter)) {
+			incident = str_member(rec, "incident");
+			if (incident != NULL)
+				apply_record(incident_for(incidents, incident), rec);
+			else if (filter->incident == NULL)
+				apply_unattributed(model, rec);
+		}
+		json_object_put(rec);
+	}
+	free(line);
+	fclose(f);
+	return BG_OK;
+}
+
+static void
+summarise(json_object *model, json_object *list)
+{
+	json_object *summary = json_object_new_object();
+	size_t n = json_object_array_length(list);
+	int accepted = 0, refused = 0, approved = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *inc = json_object_array_get_idx(list, i), *cmds, *counts, *c;
+
+		if (json_object_object_get_ex(inc, "commands", &cmds))
+			for (size_t k = 0; k < json_object_array_length(cmds); k++) {
+				const char *d = str_member(json_object_array_get_idx(cmds, k), "decision");
+
+				if (d != NULL && strcmp(d, "accepted") == 0)
+					accepted++;
+				else
+					refused++;
+			}
+		if (json_object_object_get_ex(inc, "counts", &counts) &&
+		    json_object_object_get_ex(counts, "approval.approved", &c))
+			approved += json_object_get_int(c);
+	}
+	json_object_object_add(summary, "incidents", json_object_new_int((int)n));
+	json_object_object_add(summary, "approvals", json_object_new_int(approved));
+	json_object_object_add(summary, "sudo_accepted", json_object_new_int(accepted));
+	json_object_object_add(summary, "sudo_refused", json_object_new_int(refused));
+	json_object_object_add(model, "summary", summary);
+}
+
+bg_status
+bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter *filter,
+    const bg_verify_result *verify, bool verified, json_object **model_out, bg_error *err)
+{
+	json_object *model = json_object_new_object(), *incidents = json_object_new_object();
+	json_object *list = json_object_new_array();
+	unsigned long long seen = 0;
+	bg_status rc = BG_OK;
+
+	*model_out = NULL;
+	json_object_object_add(model, "verified", json_object_new_boolean(verified));
+	if (!verified) {
+		char where[BG_ERROR_MAX + 300];
+
+		snprintf(where, sizeof(where), "%s:%lu: %s", verify->file, verify->line, verify->reason);
+		set_str(model, "verify_error", where);
+	}
+	json_object_object_add(model, "records_verified",
+	    json_object_new_int64((int64_t)verify->records));
+	set_str(model, "incident_filter", filter->incident);
+	for (size_t i = 0; i < nfiles && rc == BG_OK; i++)
+		/* Past the first bad record nothing is trusted: report only what verified. */
+		rc = read_file_records(files[i], filter, incidents, model, !verified,
+		    verify->records, &seen, err);
+	if (!verified && verify->records == 0)
+		json_object_object_add(model, "note", json_object_new_string(
+		    "no record could be verified; nothing is reported"));
+	{
+		json_object_object_foreach(incidents, key, inc) {
+			(void)key;
+			json_object_array_add(list, json_object_get(inc));
+		}
+	}
+	json_object_put(incidents);
+	json_object_object_add(model, "incidents", list);
+	summarise(model, list);
+	if (rc != BG_OK) {
+		json_object_put(model);
+		return rc;
+	}
+	*model_out = model;
+	return BG_OK;
+}
