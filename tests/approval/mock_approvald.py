@@ -12,7 +12,8 @@ wrong-operator, self-approval, unknown-approver, duplicate-approver,
 short-quorum, denied, expired, stale-issued-at, changed-scope, raised-ttl,
 malformed, oversized, http500, redirect, hang (never answers a poll),
 pending (always pending), poke (pending until POST /_poke/ID).
-GET /_pending returns the newest request id still waiting (for benchmarks).
+GET /_pending returns the id of the newest request, when it is a poke-mode
+request still waiting (for benchmarks).
 
 Usage: mock_approvald.py HOST_ID HOST_KEY_FILE PUBKEY_OUT.  Prints its port,
 serves until stdin closes.
@@ -89,6 +90,9 @@ def decision(req, mode):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle and
+    # delayed ACKs add 40 ms to every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
@@ -165,7 +169,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.st.cond:
                 rid = self.st.newest
                 req = self.st.requests.get(rid) if rid else None
-                waiting = req is not None and not req["poked"]
+                waiting = req is not None and req["mode"] == "poke" and not req["poked"]
             self.reply(200 if waiting else 404, json.dumps({"request_id": rid}).encode())
             return
         if not self.authenticated(b""):
