@@ -23,7 +23,7 @@ trap 'rm -rf "$logs"' EXIT
 vg_error=99
 vg=(valgrind --tool=memcheck --leak-check=full
 	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
-	--error-exitcode=$vg_error --track-fds=no
+	--error-exitcode=$vg_error --track-fds=no --num-callers=30 --keep-debuginfo=yes
 	--suppressions="$src/tests/valgrind.supp")
 passed=0
 failed=0
