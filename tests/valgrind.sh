@@ -32,10 +32,13 @@ export top_srcdir=$src top_builddir=$build
 export BREAKGLASS=$build/cli/breakglass EMIT_EVENT=$build/tests/helpers/emit_event
 export GRANT_TOOL=$build/tests/sudo/grant_tool
 
-# verdict NAME STATUS: one line for the part; its valgrind logs must exist and
-# show no error and no definite or indirect leak.
+# verdict NAME STATUS [whole]: one line for the part; its valgrind logs must
+# exist and show no error and no definite or indirect leak.  With "whole", every
+# log must end in a leak check: the wrapped driver or daemon never execs, so a
+# log without one is a process killed before exit (a daemon ignoring SIGTERM).
+# Unit tests fork and exec helper servers, whose logs stop at the exec.
 verdict() {
-	local name=$1 status=$2 bad
+	local name=$1 status=$2 whole=${3:-} bad unchecked
 	local files=("$logs/${name//\//_}".*)
 	if [ ! -e "${files[0]}" ]; then
 		echo "FAIL: $name (no valgrind log: the code never ran under valgrind)"
@@ -44,6 +47,11 @@ verdict() {
 	fi
 	bad=$(grep -lE "ERROR SUMMARY: [1-9]|(definitely|indirectly) lost: [1-9]" \
 		"${files[@]}")
+	unchecked=$(grep -L "ERROR SUMMARY" "${files[@]}")
+	if [ -n "$whole" ] && [ -n "$unchecked" ]; then
+		echo "$name: process(es) ended without a leak check: $unchecked"
+		status=1
+	fi
 	if [ "$status" -ne 0 ] || [ -n "$bad" ]; then
 		echo "FAIL: $name (exit $status, ${#files[@]} process(es))"
 		for f in $bad; do
@@ -76,7 +84,7 @@ run_script() {
 	out=$(cd "$build/tests" && BG_TEST_WRAPPER=$wrapper python3 "$src/tests/$script" 2>&1)
 	local rc=$?
 	[ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -40
-	verdict "$name" "$rc"
+	verdict "$name" "$rc" whole
 }
 
 start=$(date +%s)
