@@ -19,7 +19,6 @@
 #include <strings.h>
 
 #include "crypto.h"
-#include "fileio.h"
 #include "ini.h"
 
 /* Past this many errors the input is not a configuration file: stop. */
@@ -1154,25 +1153,4 @@ bg_host_is_loopback(const char *host)
 	if (inet_pton(AF_INET6, host, &a6) == 1)
 		return IN6_IS_ADDR_LOOPBACK(&a6);
 	return false;
-}
-
-bg_status
-bg_ini_load_secret(const char *path, size_t max, const bg_cfg_schema *schema, void *root,
-    bg_error *err)
-{
-	bg_errlist errs = { 0 };
-	char *text;
-	size_t len;
-	bg_status rc;
-
-	rc = bg_file_read(path, BG_FILE_SECRET, max, &text, &len, err);
-	if (rc != BG_OK)
-		return rc;
-	rc = bg_ini_parse(path, text, len, schema, root, &errs);
-	bg_file_free_secret(text, len);
-	if (rc != BG_OK)
-		bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
-		    "invalid file");
-	bg_errlist_free(&errs);
-	return rc == BG_OK ? BG_OK : BG_ERR_INVALID;
 }

@@ -92,14 +92,6 @@ typedef struct {
 bg_status bg_ini_parse(const char *path, const char *text, size_t len,
     const bg_cfg_schema *schema, void *root, bg_errlist *errs);
 
-/*
- * Reads a secret file (BG_FILE_SECRET: owner, mode 0600, no symlink) of at
- * most max bytes and parses it into root (zeroed by the caller); the first
- * problem goes to err.  The text is zeroed after parsing.
- */
-bg_status bg_ini_load_secret(const char *path, size_t max, const bg_cfg_schema *schema,
-    void *root, bg_error *err);
-
 /* Frees every value the schema describes (zeroing HEX32 keys) and zeroes root. */
 void bg_ini_free(const bg_cfg_schema *schema, void *root);
 

@@ -222,13 +222,24 @@ bg_status
 bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err)
 {
 	state_file parsed;
+	bg_errlist errs = { 0 };
+	char *text;
+	size_t len;
 	bg_status rc;
 
 	memset(st, 0, sizeof(*st));
-	memset(&parsed, 0, sizeof(parsed));
-	rc = bg_ini_load_secret(path, STATE_MAX_SIZE, &state_schema, &parsed, err);
+	rc = bg_file_read(path, BG_FILE_SECRET, STATE_MAX_SIZE, &text, &len, err);
 	if (rc != BG_OK)
 		return rc;
+	memset(&parsed, 0, sizeof(parsed));
+	rc = bg_ini_parse(path, text, len, &state_schema, &parsed, &errs);
+	bg_file_free_secret(text, len);
+	if (rc != BG_OK) {
+		bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
+		    "invalid journal key state");
+		bg_errlist_free(&errs);
+		return BG_ERR_INVALID;
+	}
 	st->seq = parsed.seq;
 	memcpy(st->key, parsed.key, BG_SHA256_LEN);
 	memcpy(st->prev, parsed.prev, BG_SHA256_LEN);
@@ -256,26 +267,27 @@ state_write(const char *path, const bg_journal_state *st, bg_error *err)
 	return rc;
 }
 
-/* The one lock that serialises every writer of a chain: state_path + ".lock". */
 static bg_status
-journal_lock(const bg_journal *j, int *fd, bg_error *err)
+lock_path_for(const char *state_path, char *out, size_t outsz, bg_error *err)
 {
-	char lock[4096];
-
-	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", j->state_path) >= sizeof(lock))
-		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", j->state_path);
-	return bg_lock_acquire(lock, fd, err);
+	if ((size_t)snprintf(out, outsz, "%s.lock", state_path) >= outsz)
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", state_path);
+	return BG_OK;
 }
 
 bg_status
 bg_journal_init(const bg_journal *j, unsigned char k1[BG_SHA256_LEN], bg_error *err)
 {
 	bg_journal_state st;
+	char lock[4096];
 	struct stat sb;
 	bg_status rc;
 	int lockfd;
 
-	rc = journal_lock(j, &lockfd, err);
+	rc = lock_path_for(j->state_path, lock, sizeof(lock), err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_lock_acquire(lock, &lockfd, err);
 	if (rc != BG_OK)
 		return rc;
 	if (lstat(j->state_path, &sb) == 0) {
@@ -568,7 +580,7 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, unsigned long long *s
 {
 	unsigned char mac[BG_SHA256_LEN], next[BG_SHA256_LEN];
 	bg_journal_state st;
-	char hex[BG_SHA256_HEX_LEN + 1];
+	char lock[4096], hex[BG_SHA256_HEX_LEN + 1];
 	bg_buf line;
 	bool dirty;
 	bg_status rc;
@@ -577,7 +589,10 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, unsigned long long *s
 
 	bg_buf_init(&line, 0);
 	memset(&st, 0, sizeof(st));
-	rc = journal_lock(j, &lockfd, err);
+	rc = lock_path_for(j->state_path, lock, sizeof(lock), err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_lock_acquire(lock, &lockfd, err);
 	if (rc != BG_OK)
 		return rc;
 	rc = bg_journal_state_read(j->state_path, &st, err);

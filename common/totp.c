@@ -109,13 +109,24 @@ bg_status
 bg_totp_secret_load(const char *path, bg_totp_secret *s, bg_error *err)
 {
 	secret_file parsed;
+	bg_errlist errs = { 0 };
+	char *text;
+	size_t len;
 	bg_status rc;
 
 	memset(s, 0, sizeof(*s));
-	memset(&parsed, 0, sizeof(parsed));
-	rc = bg_ini_load_secret(path, SECRET_FILE_MAX, &secret_schema, &parsed, err);
+	rc = bg_file_read(path, BG_FILE_SECRET, SECRET_FILE_MAX, &text, &len, err);
 	if (rc != BG_OK)
 		return rc;
+	memset(&parsed, 0, sizeof(parsed));
+	rc = bg_ini_parse(path, text, len, &secret_schema, &parsed, &errs);
+	bg_file_free_secret(text, len);
+	if (rc != BG_OK) {
+		rc = bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
+		    "invalid TOTP secret file");
+		bg_errlist_free(&errs);
+		return rc;
+	}
 	rc = decode_secret(path, parsed.secret, s, err);
 	s->algorithm = parsed.algorithm;
 	s->digits = (unsigned)parsed.digits;
