@@ -20,9 +20,13 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "check-config", bg_cmd_check_config, "validate the configuration and the files it names" },
 	{ "enroll", bg_cmd_enroll, "create an operator's or approver's TOTP secret" },
+	{ "expire", bg_cmd_expire, "remove expired grants (systemd timer)" },
 	{ "journal", bg_cmd_journal, "journal init: start the audit chain and print K_1 once" },
+	{ "kill-switch", bg_cmd_killswitch, "on|off|status: refuse all break-glass access" },
 	{ "note", bg_cmd_note, "append a note to the audit journal" },
 	{ "report", bg_cmd_report, "post-incident report from the verified journal" },
+	{ "revoke", bg_cmd_revoke, "remove an account's grant (or all) before it expires" },
+	{ "status", bg_cmd_status, "kill switch, active grants, locked-out operators" },
 	{ "verify", bg_cmd_verify, "verify the audit journal's hash chain" },
 };
 
@@ -50,6 +54,22 @@ bg_cli_load_config(const struct bg_cli *cli, bg_config *cfg)
 	}
 	bg_errlist_free(&errs);
 	return rc;
+}
+
+bg_status
+bg_cli_open(const struct bg_cli *cli, bg_config *cfg, bg_audit *audit)
+{
+	bg_error err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (bg_cli_load_config(cli, cfg) != BG_OK)
+		return BG_ERR_INVALID;
+	if (bg_audit_init(audit, cfg, &err) != BG_OK) {
+		bg_cli_print_escaped(stderr, "breakglass: ", err.msg);
+		bg_config_free(cfg);
+		return BG_ERR_INVALID;
+	}
+	return BG_OK;
 }
 
 void

@@ -25,6 +25,24 @@ struct bg_cli {
  */
 bg_status bg_cli_load_config(const struct bg_cli *cli, bg_config *cfg);
 
+/* bg_cli_load_config followed by bg_audit_init; prints the problem. */
+bg_status bg_cli_open(const struct bg_cli *cli, bg_config *cfg, bg_audit *audit);
+
+/*
+ * Removes account's grant and journals event ("grant.revoked" or
+ * "grant.expired") with reason, the grant's identity and who did it; with
+ * terminate, also ends the account's processes.
+ */
+bg_status bg_cli_end_grant(const bg_config *cfg, const bg_audit *audit, const char *account,
+    const char *event, const char *reason, bool terminate, bg_error *err);
+
+/*
+ * Ends account's sessions: loginctl terminate-user where logind runs, then
+ * SIGHUP, and SIGKILL after a grace period, to every process of the account.
+ * Returns the number of processes signalled, or -1 with err set.
+ */
+int bg_cli_terminate(const char *account, bg_error *err);
+
 /* Prints an untrusted string (escaped) followed by a newline. */
 void bg_cli_print_escaped(FILE *out, const char *prefix, const char *s);
 
@@ -60,9 +78,13 @@ void bg_cli_journals_close(struct bg_cli_journals *j);
 /* Each subcommand gets argv[0] = its name. */
 int bg_cmd_check_config(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_enroll(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_expire(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_journal(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_killswitch(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_note(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_report(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_revoke(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_status(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_verify(const struct bg_cli *cli, int argc, char **argv);
 
 #endif

@@ -50,6 +50,7 @@
 #define URL_HOST_MAX 256
 
 #define JOURNAL_STATE_NAME "journal.state"
+#define TOTP_STATE_NAME "totp"
 
 /* ------------------------------------------------------------------ */
 /* Per-value checks, run by the INI reader so each names its own line. */
@@ -711,20 +712,42 @@ bg_config_find_scope(const bg_config *cfg, const char *name)
 	return NULL;
 }
 
-bg_status
-bg_config_journal_state_path(const bg_config *cfg, char *out, size_t outsz,
-    bg_error *err)
+/* {state_dir}/name into out. */
+static bg_status
+state_path(const bg_config *cfg, const char *name, char *out, size_t outsz, bg_error *err)
 {
 	int n;
 
 	if (cfg == NULL || cfg->general.state_dir == NULL)
 		return bg_error_set(err, BG_ERR_INVALID, "no state_dir configured");
-	n = snprintf(out, outsz, "%s/%s", cfg->general.state_dir,
-	    JOURNAL_STATE_NAME);
+	n = snprintf(out, outsz, "%s/%s", cfg->general.state_dir, name);
 	if (n < 0 || (size_t)n >= outsz)
-		return bg_error_set(err, BG_ERR_INVALID,
-		    "%s/%s: path too long", cfg->general.state_dir,
-		    JOURNAL_STATE_NAME);
+		return bg_error_set(err, BG_ERR_INVALID, "%s/%s: path too long",
+		    cfg->general.state_dir, name);
+	return BG_OK;
+}
+
+bg_status
+bg_config_journal_state_path(const bg_config *cfg, char *out, size_t outsz,
+    bg_error *err)
+{
+	return state_path(cfg, JOURNAL_STATE_NAME, out, outsz, err);
+}
+
+bg_status
+bg_config_totp_policy(const bg_config *cfg, bg_totp_policy *p, char *dir, size_t dirsz,
+    bg_error *err)
+{
+	bg_status rc = state_path(cfg, TOTP_STATE_NAME, dir, dirsz, err);
+
+	if (rc != BG_OK)
+		return rc;
+	memset(p, 0, sizeof(*p));
+	p->state_dir = dir;
+	p->window = (unsigned)cfg->totp.window;
+	p->max_failures = cfg->totp.max_failures;
+	p->failure_window = cfg->totp.failure_window;
+	p->lockout = cfg->totp.lockout;
 	return BG_OK;
 }
 

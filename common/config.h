@@ -8,6 +8,7 @@
 
 #include "ini.h"
 #include "status.h"
+#include "totp.h"
 
 #define BG_CONFIG_MAX_SIZE (256 * 1024)
 
@@ -133,5 +134,12 @@ void bg_matcher_free(bg_matcher *m);
 /* Paths derived from the configuration, written into out (size outsz). */
 bg_status bg_config_journal_state_path(const bg_config *cfg, char *out, size_t outsz,
     bg_error *err);
+
+/*
+ * The [totp] policy, with per-identity TOTP state (last step, failures,
+ * lockout) in {state_dir}/totp, which dir (size dirsz) receives.
+ */
+bg_status bg_config_totp_policy(const bg_config *cfg, bg_totp_policy *p, char *dir,
+    size_t dirsz, bg_error *err);
 
 #endif

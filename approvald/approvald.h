@@ -1,0 +1,330 @@
+/*
+ * breakglass-approvald: the reference approval service.  Declarations shared
+ * by its files; each file does one job (config, store, http, host API,
+ * approver API, decisions, page, notifications).
+ */
+#ifndef AD_APPROVALD_H
+#define AD_APPROVALD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "crypto.h"
+#include "ini.h"
+#include "status.h"
+
+#define AD_DEFAULT_CONFIG "/etc/breakglass/approvald.conf"
+#define AD_CONFIG_MAX_SIZE (256 * 1024)
+/* Request and response bodies: protocol v1 caps both at 64 KiB. */
+#define AD_BODY_MAX (64 * 1024)
+/* Host signatures: the accepted clock skew, and how long a signature is kept. */
+#define AD_SKEW_MAX 300
+#define AD_REPLAY_KEEP (2 * AD_SKEW_MAX)
+#define AD_WAIT_MAX 30
+#define AD_MS_PER_SECOND 1000LL
+/* "2026-11-27T15:17:57.041Z" and its NUL. */
+#define AD_TIME_LEN 32
+
+/* ------------------------------------------------------------------ */
+/* approvald.conf (conf.c) */
+
+typedef enum { AD_NOTIFY_SLACK, AD_NOTIFY_JSON } ad_notify_format;
+
+typedef struct {
+	bg_cfg_meta meta;
+	char *listen;                 /* host:port or [v6]:port, numeric */
+	char *tls_cert;               /* both or neither */
+	char *tls_key;
+	char *database;
+	char *signing_key;            /* PEM Ed25519 private key */
+	unsigned long request_expiry; /* seconds */
+	unsigned long quorum;
+	char *public_url;             /* optional; links in notifications */
+	char *state_dir;              /* approvers' TOTP state, journal key state */
+	char *journal;
+	unsigned long totp_window;
+	unsigned long totp_max_failures;
+	unsigned long totp_failure_window;
+	unsigned long totp_lockout;
+} ad_config_server;
+
+typedef struct {
+	bg_cfg_meta meta;             /* meta.name: the host_id */
+	char *key;                    /* 64 hex digits, BG_FILE_SECRET */
+} ad_config_host;
+
+typedef struct {
+	bg_cfg_meta meta;             /* meta.name: the approver's name */
+	unsigned char token_sha256[BG_SHA256_LEN];
+	char *totp;                   /* secret file, operator format */
+} ad_config_approver;
+
+typedef struct {
+	bg_cfg_meta meta;             /* meta.name: the target's name */
+	char *url;
+	unsigned format;              /* ad_notify_format */
+	char *secret;                 /* json: 64 hex digits, BG_FILE_SECRET */
+} ad_config_notify;
+
+typedef struct {
+	char *path;
+	ad_config_server server;
+	ad_config_host *host;
+	size_t nhost;
+	ad_config_approver *approver;
+	size_t napprover;
+	ad_config_notify *notify;
+	size_t nnotify;
+	/* Parsed from server.listen. */
+	char listen_host[64];
+	unsigned listen_port;
+	bool listen_v6;
+} ad_config;
+
+/* Reads and validates path (root- or euid-owned, not group/other writable). */
+bg_status ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs);
+/* The files the configuration names exist and parse (--check-config). */
+bg_status ad_config_check_files(const ad_config *cfg, bg_errlist *errs);
+void ad_config_free(ad_config *cfg);
+const ad_config_host *ad_config_find_host(const ad_config *cfg, const char *name);
+const ad_config_approver *ad_config_find_approver(const ad_config *cfg,
+    const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Time (clock.c) */
+
+int64_t ad_now_ms(void);
+/* RFC 3339 UTC with milliseconds. */
+void ad_time_format(int64_t ms, char out[AD_TIME_LEN]);
+
+/* ------------------------------------------------------------------ */
+/* SQLite store (store.c).  One handle per thread. */
+
+typedef struct ad_store ad_store;
+
+typedef struct {
+	char *id;
+	char *host;
+	char *operator_name;
+	char *status;            /* pending | approved | denied | expired */
+	char *body;              /* the filed request, verbatim */
+	size_t body_len;
+	int64_t received_ms;
+	int64_t expires_ms;
+} ad_request;
+
+typedef struct {
+	char *approver;
+	bool approve;
+	int64_t at_ms;
+	char *comment;
+} ad_vote;
+
+typedef struct {
+	ad_vote *v;
+	size_t count;
+} ad_votes;
+
+typedef struct {
+	int64_t id;
+	char *target;
+	char *url;
+	unsigned format;
+	char *secret;            /* path; NULL for slack */
+	char *msg_id;
+	char *body;
+	unsigned attempts;
+} ad_notification;
+
+bg_status ad_store_open(const char *path, ad_store **out, bg_error *err);
+void ad_store_close(ad_store *st);
+bg_status ad_store_begin(ad_store *st, bg_error *err);
+bg_status ad_store_commit(ad_store *st, bg_error *err);
+void ad_store_rollback(ad_store *st);
+
+/* BG_ERR_DENIED when (host, sig) was seen before. */
+bg_status ad_store_seen_add(ad_store *st, const char *host, const char *sig,
+    int64_t now_ms, bg_error *err);
+bg_status ad_store_seen_prune(ad_store *st, int64_t before_ms, bg_error *err);
+
+/* BG_ERR_NOTFOUND when absent.  Free with ad_request_clear. */
+bg_status ad_store_request_get(ad_store *st, const char *id, ad_request *out,
+    bg_error *err);
+bg_status ad_store_request_insert(ad_store *st, const ad_request *r, bg_error *err);
+bg_status ad_store_request_set_status(ad_store *st, const char *id,
+    const char *status, int64_t now_ms, bg_error *err);
+void ad_request_clear(ad_request *r);
+/* Pending requests, oldest first. */
+bg_status ad_store_pending(ad_store *st, ad_request **out, size_t *count,
+    bg_error *err);
+/* Pending requests whose expires_at has passed. */
+bg_status ad_store_due(ad_store *st, int64_t now_ms, ad_request **out,
+    size_t *count, bg_error *err);
+void ad_requests_free(ad_request *r, size_t count);
+
+bg_status ad_store_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err);
+/* BG_ERR_DENIED when approver already voted on id. */
+bg_status ad_store_vote_insert(ad_store *st, const char *id, const ad_vote *v,
+    bg_error *err);
+void ad_votes_clear(ad_votes *v);
+
+bg_status ad_store_notify_insert(ad_store *st, const ad_notification *n,
+    int64_t now_ms, bg_error *err);
+/* The next notification due at now_ms (BG_ERR_NOTFOUND: none); *next_ms when the next one is due (0: none). */
+bg_status ad_store_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
+    int64_t *next_ms, bg_error *err);
+bg_status ad_store_notify_done(ad_store *st, int64_t id, bg_error *err);
+bg_status ad_store_notify_retry(ad_store *st, int64_t id, unsigned attempts,
+    int64_t next_ms, bg_error *err);
+void ad_notification_clear(ad_notification *n);
+
+/* ------------------------------------------------------------------ */
+/* The running service (main.c owns it). */
+
+struct ad_waiter;
+
+typedef struct ad_app {
+	pthread_mutex_t lock;         /* guards everything below */
+	ad_config *cfg;               /* replaced on SIGHUP */
+	ad_store *store;              /* the HTTP thread's and main thread's handle */
+	bg_audit audit;
+	char hostname[256];
+	struct ad_waiter *waiters;    /* suspended long polls */
+	size_t nwaiters;
+	bool stopping;
+	struct ad_notifier *notifier;
+} ad_app;
+
+/* ------------------------------------------------------------------ */
+/* HTTP (http.c): one response per request. */
+
+typedef struct {
+	unsigned status;
+	const char *content_type;
+	bg_buf body;
+	char *decision_sig;           /* base64; sets X-Breakglass-Decision-Signature */
+	bool html;                    /* add the page's security headers */
+	char *csp;                    /* Content-Security-Policy, when html */
+} ad_response;
+
+typedef struct {
+	ad_app *app;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *target;           /* path-with-query exactly as sent */
+	const char *path;             /* target up to '?', NUL-terminated copy */
+	const char *body;
+	size_t body_len;
+	char source[64];              /* peer address, for the journal */
+	int64_t now_ms;
+	struct ad_conn *cc;           /* http.c's per-connection state */
+} ad_http_req;
+
+typedef struct ad_http ad_http;
+
+bg_status ad_http_start(ad_app *app, ad_http **out, bg_error *err);
+void ad_http_stop(ad_http *h);
+
+const char *ad_http_header(const ad_http_req *r, const char *name);
+const char *ad_http_query(const ad_http_req *r, const char *name);
+/* Fills res with {"error": msg}. */
+void ad_response_error(ad_response *res, unsigned status, const char *msg);
+void ad_response_json(ad_response *res, unsigned status, json_object *obj);
+
+/* Long polls: suspends the connection until ad_waiters_wake or deadline. */
+bg_status ad_wait_begin(ad_http_req *r, const char *request_id, int64_t deadline_ms);
+/* Resumes the polls waiting on request_id (NULL: all whose deadline passed, or all when stopping). */
+void ad_waiters_wake(ad_app *app, const char *request_id, int64_t now_ms);
+
+/* ------------------------------------------------------------------ */
+/* Handlers.  Each fills res; called with app->lock held. */
+
+/* Host API (hostapi.c): POST /v1/requests, GET /v1/requests/{id}. */
+void ad_host_create(ad_http_req *r, ad_response *res);
+/* Returns true when the poll was suspended (no response yet). */
+bool ad_host_poll(ad_http_req *r, const char *id, ad_response *res);
+/* Answers a resumed poll with the current decision. */
+void ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res);
+
+/* Approver API (approverapi.c). */
+void ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res);
+void ad_approver_list(ad_http_req *r, ad_response *res);
+void ad_healthz(ad_http_req *r, ad_response *res);
+
+/* Approver authentication (approver_auth.c): token, then TOTP. */
+typedef enum {
+	AD_AUTH_OK,
+	AD_AUTH_REFUSED,     /* unknown approver, wrong token or wrong code */
+	AD_AUTH_REPLAYED,    /* a code for a time step already used */
+	AD_AUTH_LOCKED,      /* too many wrong codes */
+} ad_auth_verdict;
+/* Whether token hashes to some approver's token_sha256; *name_out names them. */
+bool ad_token_matches(const ad_config *cfg, const char *token, const char **name_out);
+bg_status ad_approver_authenticate(ad_app *app, const char *name, const char *token,
+    const char *totp, ad_auth_verdict *verdict, bg_error *err);
+/* --check-config: every approver's TOTP secret loads. */
+bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
+
+/* Web page (page.c): GET /. */
+void ad_page(ad_http_req *r, ad_response *res);
+
+/* ------------------------------------------------------------------ */
+/* Decisions (decision.c). */
+
+/* The decision document of r with its votes, issued now, and its signature. */
+bg_status ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
+    int64_t now_ms, bg_buf *body, char **sig_b64, bg_error *err);
+/* The status the votes give r (r->status when already final). */
+const char *ad_decision_status(const ad_app *app, const ad_request *r,
+    const ad_votes *votes, int64_t now_ms);
+/* A request as approvers see it: the filed members but nonce, plus state. */
+json_object *ad_request_view(const ad_request *r, const ad_votes *votes);
+/*
+ * Records that r became final (status): store, journal, notifications and
+ * the waiting polls.  Called inside a transaction.
+ */
+bg_status ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
+    const char *status, const char *source, int64_t now_ms, bg_error *err);
+/*
+ * Loads request id and its votes, finalizing it first when it is due
+ * (expired).  Called inside a transaction.  BG_ERR_NOTFOUND when absent.
+ */
+bg_status ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
+    const char *source, int64_t now_ms, bg_error *err);
+/* Expires every pending request past expires_at (main thread tick). */
+void ad_decision_expire_due(ad_app *app, int64_t now_ms);
+
+/* ------------------------------------------------------------------ */
+/* Audit (events.c): every state change is journaled before it is committed. */
+
+bg_status ad_audit_init(ad_app *app, bg_error *err);
+/* An event about request r (NULL: none) by approver (NULL: none) from source. */
+bg_event *ad_event_new(const char *name, const char *outcome, const ad_request *r,
+    const char *approver, const char *source);
+
+/* ------------------------------------------------------------------ */
+/* Notifications (notify.c): queued in the store, delivered by a thread. */
+
+typedef struct ad_notifier ad_notifier;
+
+bg_status ad_notifier_start(const char *database, ad_notifier **out, bg_error *err);
+void ad_notifier_stop(ad_notifier *n);
+/* Wakes the thread: something was queued. */
+void ad_notifier_kick(ad_notifier *n);
+/* Queues one notification per target about r (event: "request.created" or "request.decided"). */
+bg_status ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
+    const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Logging (log.c): daemon messages, untrusted text escaped by the caller. */
+
+void ad_log_open(bool foreground);
+void ad_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

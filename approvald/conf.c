@@ -1,0 +1,400 @@
+/*
+ * approvald.conf: the schema, its defaults and the checks that span keys.
+ * Parsed by the same INI engine as breakglass.conf, with the same
+ * strictness: any doubt is an error naming file:line, and a file with an
+ * error yields no configuration.
+ */
+#include "build_config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "approvald.h"
+#include "crypto.h"
+#include "fileio.h"
+
+#define SECONDS_PER_MINUTE 60UL
+#define SECONDS_PER_HOUR 3600UL
+/* Short expiries exist for tests; a real one leaves approvers minutes. */
+#define EXPIRY_MIN 5UL
+#define EXPIRY_MAX (24 * SECONDS_PER_HOUR)
+#define TOTP_WINDOW_MAX 10
+#define MAX_HOSTS 4096
+#define MAX_APPROVERS 256
+#define MAX_NOTIFY 32
+#define PORT_MAX 65535UL
+/* An approver name is a user name: it is compared with the request's operator. */
+#define APPROVER_NAME_MAX 32
+#define PEM_FILE_MAX (64 * 1024)
+
+static const char *const format_choices[] = { "slack", "json", NULL };
+
+static const bg_cfg_key server_keys[] = {
+	{ .name = "listen", .type = BG_CFG_STRING, .def = "127.0.0.1:8443",
+	  .offset = offsetof(ad_config_server, listen) },
+	{ .name = "tls_cert", .type = BG_CFG_PATH,
+	  .offset = offsetof(ad_config_server, tls_cert) },
+	{ .name = "tls_key", .type = BG_CFG_PATH,
+	  .offset = offsetof(ad_config_server, tls_key) },
+	{ .name = "database", .type = BG_CFG_PATH,
+	  .def = "/var/lib/breakglass-approvald/approvald.db",
+	  .offset = offsetof(ad_config_server, database) },
+	{ .name = "signing_key", .type = BG_CFG_PATH, .required = true,
+	  .offset = offsetof(ad_config_server, signing_key) },
+	{ .name = "request_expiry", .type = BG_CFG_DURATION, .def = "10m",
+	  .offset = offsetof(ad_config_server, request_expiry),
+	  .min = EXPIRY_MIN, .max = EXPIRY_MAX },
+	{ .name = "quorum", .type = BG_CFG_UINT, .def = "2",
+	  .offset = offsetof(ad_config_server, quorum), .min = 1 },
+	{ .name = "public_url", .type = BG_CFG_URL,
+	  .offset = offsetof(ad_config_server, public_url) },
+	{ .name = "state_dir", .type = BG_CFG_PATH,
+	  .def = "/var/lib/breakglass-approvald",
+	  .offset = offsetof(ad_config_server, state_dir) },
+	{ .name = "journal", .type = BG_CFG_PATH,
+	  .def = "/var/log/breakglass-approvald/journal.jsonl",
+	  .offset = offsetof(ad_config_server, journal) },
+	{ .name = "totp_window", .type = BG_CFG_UINT, .def = "1",
+	  .offset = offsetof(ad_config_server, totp_window), .max = TOTP_WINDOW_MAX },
+	/* Lockout is never off: min 1. */
+	{ .name = "totp_max_failures", .type = BG_CFG_UINT, .def = "5",
+	  .offset = offsetof(ad_config_server, totp_max_failures), .min = 1 },
+	{ .name = "totp_failure_window", .type = BG_CFG_DURATION, .def = "15m",
+	  .offset = offsetof(ad_config_server, totp_failure_window), .min = 1 },
+	{ .name = "totp_lockout", .type = BG_CFG_DURATION, .def = "15m",
+	  .offset = offsetof(ad_config_server, totp_lockout), .min = 1 },
+};
+
+static const bg_cfg_key host_keys[] = {
+	{ .name = "key", .type = BG_CFG_PATH, .required = true,
+	  .offset = offsetof(ad_config_host, key) },
+};
+
+static const bg_cfg_key approver_keys[] = {
+	{ .name = "token_sha256", .type = BG_CFG_HEX32, .required = true,
+	  .offset = offsetof(ad_config_approver, token_sha256) },
+	{ .name = "totp", .type = BG_CFG_PATH, .required = true,
+	  .offset = offsetof(ad_config_approver, totp) },
+};
+
+static const bg_cfg_key notify_keys[] = {
+	{ .name = "url", .type = BG_CFG_URL, .required = true,
+	  .offset = offsetof(ad_config_notify, url) },
+	{ .name = "format", .type = BG_CFG_ENUM, .required = true,
+	  .offset = offsetof(ad_config_notify, format), .choices = format_choices },
+	{ .name = "secret", .type = BG_CFG_PATH,
+	  .offset = offsetof(ad_config_notify, secret) },
+};
+
+#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+enum { SEC_SERVER, SEC_HOST, SEC_APPROVER, SEC_NOTIFY, SEC_COUNT };
+
+static const bg_cfg_section sections[SEC_COUNT] = {
+	[SEC_SERVER] = { .name = "server", .required = true,
+	    .keys = server_keys, .nkeys = NKEYS(server_keys),
+	    .size = sizeof(ad_config_server),
+	    .offset = offsetof(ad_config, server) },
+	[SEC_HOST] = { .name = "host", .named = true,
+	    .keys = host_keys, .nkeys = NKEYS(host_keys),
+	    .size = sizeof(ad_config_host),
+	    .offset = offsetof(ad_config, host),
+	    .count_offset = offsetof(ad_config, nhost), .max_count = MAX_HOSTS },
+	[SEC_APPROVER] = { .name = "approver", .named = true,
+	    .keys = approver_keys, .nkeys = NKEYS(approver_keys),
+	    .size = sizeof(ad_config_approver),
+	    .offset = offsetof(ad_config, approver),
+	    .count_offset = offsetof(ad_config, napprover),
+	    .max_count = MAX_APPROVERS },
+	[SEC_NOTIFY] = { .name = "notify", .named = true,
+	    .keys = notify_keys, .nkeys = NKEYS(notify_keys),
+	    .size = sizeof(ad_config_notify),
+	    .offset = offsetof(ad_config, notify),
+	    .count_offset = offsetof(ad_config, nnotify), .max_count = MAX_NOTIFY },
+};
+
+static const bg_cfg_schema schema = { sections, SEC_COUNT };
+
+struct check_ctx {
+	const char *path;
+	bg_errlist *errs;
+	size_t nerrors;
+};
+
+static void check_error(struct check_ctx *c, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+check_error(struct check_ctx *c, unsigned line, const char *fmt, ...)
+{
+	char msg[BG_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bg_errlist_add(c->errs, "%s:%u: %s", c->path, line, msg);
+	c->nerrors++;
+}
+
+static unsigned
+key_line(int sec, const bg_cfg_meta *meta, const char *key)
+{
+	return bg_cfg_key_line(&sections[sec], meta, key);
+}
+
+/* "host:port" or "[v6]:port", the host a numeric address. */
+static bg_status
+parse_listen(ad_config *cfg, bg_error *err)
+{
+	const char *s = cfg->server.listen, *colon;
+	struct in6_addr a6;
+	struct in_addr a4;
+	char *end;
+	size_t hlen;
+	unsigned long port;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return bg_error_set(err, BG_ERR_INVALID,
+			    "expected [IPv6]:port");
+		hlen = (size_t)(close - s - 1);
+		s++;
+		colon = close + 1;
+		cfg->listen_v6 = true;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return bg_error_set(err, BG_ERR_INVALID,
+			    "expected address:port");
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(cfg->listen_host))
+		return bg_error_set(err, BG_ERR_INVALID, "invalid address");
+	memcpy(cfg->listen_host, s, hlen);
+	cfg->listen_host[hlen] = '\0';
+	if (cfg->listen_v6 ? inet_pton(AF_INET6, cfg->listen_host, &a6) != 1 :
+	    inet_pton(AF_INET, cfg->listen_host, &a4) != 1)
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "the address must be a numeric IPv4 or [IPv6] address");
+	if (colon[1] < '0' || colon[1] > '9')
+		return bg_error_set(err, BG_ERR_INVALID, "invalid port");
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || port == 0 || port > PORT_MAX)
+		return bg_error_set(err, BG_ERR_INVALID, "invalid port");
+	cfg->listen_port = (unsigned)port;
+	return BG_OK;
+}
+
+static bool
+listen_is_loopback(const ad_config *cfg)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (cfg->listen_v6)
+		return inet_pton(AF_INET6, cfg->listen_host, &a6) == 1 &&
+		    IN6_IS_ADDR_LOOPBACK(&a6);
+	return inet_pton(AF_INET, cfg->listen_host, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == IN_LOOPBACKNET;
+}
+
+static bool
+valid_user_name(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > APPROVER_NAME_MAX || v[0] == '-' || v[0] == '.')
+		return false;
+	return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-.") == n;
+}
+
+static void
+validate_server(struct check_ctx *c, ad_config *cfg)
+{
+	const ad_config_server *s = &cfg->server;
+	bg_error err;
+
+	if (parse_listen(cfg, &err) != BG_OK) {
+		check_error(c, key_line(SEC_SERVER, &s->meta, "listen"),
+		    "listen: %s", err.msg);
+		return;
+	}
+	if ((s->tls_cert == NULL) != (s->tls_key == NULL))
+		check_error(c, s->meta.line,
+		    "[server]: tls_cert and tls_key go together");
+	/* Host signatures, tokens and TOTP codes must not cross a network in clear. */
+	if (s->tls_cert == NULL && !listen_is_loopback(cfg))
+		check_error(c, key_line(SEC_SERVER, &s->meta, "listen"),
+		    "listen: plain HTTP only on a loopback address; "
+		    "set tls_cert and tls_key");
+}
+
+static void
+validate_sections(struct check_ctx *c, ad_config *cfg)
+{
+	bool slack = false;
+
+	for (size_t i = 0; i < cfg->napprover; i++)
+		if (!valid_user_name(cfg->approver[i].meta.name))
+			check_error(c, cfg->approver[i].meta.line,
+			    "[approver %s]: the name must be a user name",
+			    cfg->approver[i].meta.name);
+	for (size_t i = 0; i < cfg->nnotify; i++) {
+		const ad_config_notify *n = &cfg->notify[i];
+
+		if (n->format == AD_NOTIFY_JSON && n->secret == NULL)
+			check_error(c, n->meta.line,
+			    "[notify %s]: format json needs \"secret\"", n->meta.name);
+		if (n->format == AD_NOTIFY_SLACK && n->secret != NULL)
+			check_error(c, key_line(SEC_NOTIFY, &n->meta, "secret"),
+			    "secret: only for format json");
+		slack = slack || n->format == AD_NOTIFY_SLACK;
+	}
+	if (slack && cfg->server.public_url == NULL)
+		check_error(c, cfg->server.meta.line,
+		    "[server]: public_url is needed for slack notifications' links");
+	if (cfg->nhost == 0)
+		check_error(c, 1, "no [host NAME] section: no host could file a request");
+	if (cfg->napprover == 0)
+		check_error(c, 1, "no [approver NAME] section: nobody could vote");
+}
+
+bg_status
+ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
+{
+	struct check_ctx c = { .path = path, .errs = errs };
+	bg_error err;
+	char *data;
+	size_t len;
+	bg_status st;
+
+	memset(cfg, 0, sizeof(*cfg));
+	st = bg_file_read(path, BG_FILE_CONFIG, AD_CONFIG_MAX_SIZE, &data, &len, &err);
+	if (st != BG_OK) {
+		bg_errlist_add(errs, "%s", err.msg);
+		return st;
+	}
+	st = bg_ini_parse(path, data, len, &schema, cfg, errs);
+	free(data);
+	if (st != BG_OK)
+		return st;
+	validate_server(&c, cfg);
+	validate_sections(&c, cfg);
+	if (c.nerrors == 0 && (cfg->path = strdup(path)) == NULL)
+		check_error(&c, 1, "out of memory");
+	if (c.nerrors > 0) {
+		ad_config_free(cfg);
+		return BG_ERR_INVALID;
+	}
+	return BG_OK;
+}
+
+void
+ad_config_free(ad_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	bg_ini_free(&schema, cfg);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const ad_config_host *
+ad_config_find_host(const ad_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nhost; i++)
+		if (strcmp(cfg->host[i].meta.name, name) == 0)
+			return &cfg->host[i];
+	return NULL;
+}
+
+const ad_config_approver *
+ad_config_find_approver(const ad_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->napprover; i++)
+		if (strcmp(cfg->approver[i].meta.name, name) == 0)
+			return &cfg->approver[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* --check-config: the files the configuration names. */
+
+static void
+check_key_file(struct check_ctx *c, unsigned line, const char *key, const char *path)
+{
+	unsigned char k[BG_SHA256_LEN];
+	bg_error err;
+
+	if (bg_key_file_read(path, k, &err) != BG_OK)
+		check_error(c, line, "%s: %s", key, err.msg);
+	explicit_bzero(k, sizeof(k));
+}
+
+static void
+check_pem_file(struct check_ctx *c, unsigned line, const char *key, const char *path,
+    bg_file_kind kind)
+{
+	bg_error err;
+	char *data;
+	size_t len;
+
+	if (bg_file_read(path, kind, PEM_FILE_MAX, &data, &len, &err) != BG_OK) {
+		check_error(c, line, "%s: %s", key, err.msg);
+		return;
+	}
+	if (strstr(data, "-----BEGIN ") == NULL)
+		check_error(c, line, "%s: %s: not a PEM file", key, path);
+	bg_file_free_secret(data, len);
+}
+
+static void
+check_signing_key(struct check_ctx *c, const ad_config *cfg)
+{
+	static const char probe[] = "breakglass-approvald check-config";
+	unsigned char sig[BG_ED25519_SIG_LEN];
+	bg_error err;
+
+	if (bg_ed25519_sign_file(cfg->server.signing_key, probe, sizeof(probe) - 1,
+	    sig, &err) != BG_OK)
+		check_error(c, key_line(SEC_SERVER, &cfg->server.meta, "signing_key"),
+		    "signing_key: %s", err.msg);
+}
+
+bg_status
+ad_config_check_files(const ad_config *cfg, bg_errlist *errs)
+{
+	struct check_ctx c = { .path = cfg->path, .errs = errs };
+	const ad_config_server *s = &cfg->server;
+	bg_error err;
+
+	check_signing_key(&c, cfg);
+	if (s->tls_cert != NULL) {
+		check_pem_file(&c, key_line(SEC_SERVER, &s->meta, "tls_cert"),
+		    "tls_cert", s->tls_cert, BG_FILE_CONFIG);
+		check_pem_file(&c, key_line(SEC_SERVER, &s->meta, "tls_key"),
+		    "tls_key", s->tls_key, BG_FILE_SECRET);
+	}
+	if (bg_dir_check(s->state_dir, &err) != BG_OK)
+		check_error(&c, key_line(SEC_SERVER, &s->meta, "state_dir"),
+		    "state_dir: %s", err.msg);
+	for (size_t i = 0; i < cfg->nhost; i++)
+		check_key_file(&c, key_line(SEC_HOST, &cfg->host[i].meta, "key"),
+		    "key", cfg->host[i].key);
+	for (size_t i = 0; i < cfg->nnotify; i++)
+		if (cfg->notify[i].secret != NULL)
+			check_key_file(&c,
+			    key_line(SEC_NOTIFY, &cfg->notify[i].meta, "secret"),
+			    "secret", cfg->notify[i].secret);
+	if (ad_approver_check_secrets(cfg, errs) != BG_OK)
+		c.nerrors++;
+	return c.nerrors == 0 ? BG_OK : BG_ERR_INVALID;
+}

@@ -1,0 +1,306 @@
+/*
+ * Decisions: what the votes make of a request, the signed decision document
+ * of protocol v1, and what happens when a request becomes final.
+ */
+#include "build_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "approvald.h"
+#include "escape.h"
+
+#define STATUS_PENDING "pending"
+#define STATUS_APPROVED "approved"
+#define STATUS_DENIED "denied"
+#define STATUS_EXPIRED "expired"
+
+/* The filed request's members; NULL on a corrupt row (never stored unparsed). */
+static json_object *
+request_doc(const ad_request *r)
+{
+	json_object *doc = json_tokener_parse(r->body);
+
+	if (doc != NULL && !json_object_is_type(doc, json_type_object)) {
+		json_object_put(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static json_object *
+member(json_object *doc, const char *name)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(doc, name, &v);
+	return v;
+}
+
+static const char *
+member_str(json_object *doc, const char *name)
+{
+	json_object *v = member(doc, name);
+
+	return v != NULL && json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : "";
+}
+
+/* Whether name is one of the request's designated approvers. */
+static bool
+designated(json_object *doc, const char *name)
+{
+	json_object *list = member(doc, "approvers");
+	size_t n = list != NULL ? json_object_array_length(list) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(list, i)),
+		    name) == 0)
+			return true;
+	return false;
+}
+
+static unsigned long
+required_quorum(const ad_app *app, json_object *doc)
+{
+	unsigned long q = (unsigned long)json_object_get_int64(member(doc, "quorum"));
+
+	return q > app->cfg->server.quorum ? q : app->cfg->server.quorum;
+}
+
+const char *
+ad_decision_status(const ad_app *app, const ad_request *r, const ad_votes *votes,
+    int64_t now_ms)
+{
+	json_object *doc;
+	unsigned long approvals = 0;
+	const char *status;
+
+	if (strcmp(r->status, STATUS_PENDING) != 0)
+		return r->status;
+	if ((doc = request_doc(r)) == NULL)
+		return STATUS_PENDING;
+	/* One denial is a veto; only designated approvers other than the operator count. */
+	for (size_t i = 0; i < votes->count; i++) {
+		const ad_vote *v = &votes->v[i];
+
+		if (!designated(doc, v->approver) ||
+		    strcmp(v->approver, r->operator_name) == 0)
+			continue;
+		if (!v->approve) {
+			json_object_put(doc);
+			return STATUS_DENIED;
+		}
+		approvals++;
+	}
+	if (approvals >= required_quorum(app, doc))
+		status = STATUS_APPROVED;
+	else if (now_ms >= r->expires_ms)
+		status = STATUS_EXPIRED;
+	else
+		status = STATUS_PENDING;
+	json_object_put(doc);
+	return status;
+}
+
+static json_object *
+votes_array(const ad_votes *votes, bool approve)
+{
+	json_object *arr = json_object_new_array();
+	char at[AD_TIME_LEN];
+
+	for (size_t i = 0; arr != NULL && i < votes->count; i++) {
+		const ad_vote *v = &votes->v[i];
+		json_object *o;
+
+		if (v->approve != approve)
+			continue;
+		ad_time_format(v->at_ms, at);
+		o = json_object_new_object();
+		json_object_object_add(o, "approver", json_object_new_string(v->approver));
+		json_object_object_add(o, "at", json_object_new_string(at));
+		json_object_object_add(o, "comment", json_object_new_string(v->comment));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static void
+add_str(json_object *obj, const char *key, const char *value)
+{
+	json_object_object_add(obj, key, json_object_new_string(value));
+}
+
+bg_status
+ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
+    int64_t now_ms, bg_buf *body, char **sig_b64, bg_error *err)
+{
+	unsigned char sig[BG_ED25519_SIG_LEN];
+	json_object *doc = request_doc(r), *out;
+	char issued[AD_TIME_LEN];
+	const char *text;
+	bg_status rc;
+
+	if (doc == NULL)
+		return bg_error_set(err, BG_ERR_INVALID, "stored request unreadable");
+	ad_time_format(now_ms, issued);
+	/* Members in protocol order; the host checks each against its request. */
+	out = json_object_new_object();
+	add_str(out, "request_id", r->id);
+	add_str(out, "nonce", member_str(doc, "nonce"));
+	add_str(out, "host", r->host);
+	add_str(out, "account", member_str(doc, "account"));
+	add_str(out, "operator", r->operator_name);
+	add_str(out, "status", ad_decision_status(app, r, votes, now_ms));
+	json_object_object_add(out, "approvals", votes_array(votes, true));
+	json_object_object_add(out, "denials", votes_array(votes, false));
+	add_str(out, "scope", member_str(doc, "scope"));
+	json_object_object_add(out, "ttl",
+	    json_object_new_int64(json_object_get_int64(member(doc, "ttl"))));
+	add_str(out, "issued_at", issued);
+	json_object_put(doc);
+	text = json_object_to_json_string_ext(out,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	bg_buf_init(body, AD_BODY_MAX);
+	if (text == NULL || !bg_buf_puts(body, text)) {
+		json_object_put(out);
+		bg_buf_free(body);
+		return bg_error_set(err, BG_ERR_TOOBIG, "decision does not fit");
+	}
+	json_object_put(out);
+	/* The signature covers exactly the bytes sent. */
+	rc = bg_ed25519_sign_file(app->cfg->server.signing_key, body->data, body->len,
+	    sig, err);
+	if (rc == BG_OK)
+		rc = bg_base64_encode(sig, sizeof(sig), sig_b64, err);
+	if (rc != BG_OK)
+		bg_buf_free(body);
+	return rc;
+}
+
+json_object *
+ad_request_view(const ad_request *r, const ad_votes *votes)
+{
+	json_object *doc = request_doc(r);
+	char expires[AD_TIME_LEN];
+
+	if (doc == NULL)
+		return NULL;
+	/* The nonce binds a decision to the login attempt: approvers need not see it. */
+	json_object_object_del(doc, "nonce");
+	add_str(doc, "status", r->status);
+	ad_time_format(r->expires_ms, expires);
+	add_str(doc, "expires_at", expires);
+	json_object_object_add(doc, "approvals", votes_array(votes, true));
+	json_object_object_add(doc, "denials", votes_array(votes, false));
+	return doc;
+}
+
+bg_status
+ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
+    const char *status, const char *source, int64_t now_ms, bg_error *err)
+{
+	char name[sizeof("approval.") + sizeof(STATUS_APPROVED)];
+	json_object *approvers = json_object_new_array();
+	bg_event *ev;
+	bg_status rc;
+
+	for (size_t i = 0; approvers != NULL && i < votes->count; i++)
+		if (votes->v[i].approve == (strcmp(status, STATUS_APPROVED) == 0))
+			json_object_array_add(approvers,
+			    json_object_new_string(votes->v[i].approver));
+	snprintf(name, sizeof(name), "approval.%s", status);
+	ev = ad_event_new(name, strcmp(status, STATUS_APPROVED) == 0 ? "success" :
+	    "failure", r, NULL, source);
+	if (ev == NULL) {
+		json_object_put(approvers);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	bg_event_add_json(ev, "approvers", approvers);
+	rc = ad_store_request_set_status(app->store, r->id, status, now_ms, err);
+	if (rc == BG_OK)
+		rc = bg_audit_emit(&app->audit, ev, err);
+	if (rc == BG_OK)
+		rc = ad_notify_enqueue(app, "request.decided", r, votes, status, now_ms, err);
+	bg_event_free(ev);
+	if (rc == BG_OK)
+		ad_waiters_wake(app, r->id, now_ms);
+	return rc;
+}
+
+static void
+expire_one(ad_app *app, const ad_request *r, int64_t now_ms)
+{
+	char id[BG_ERROR_MAX];
+	ad_votes votes;
+	bg_error err;
+	bg_status rc;
+
+	rc = ad_store_begin(app->store, &err);
+	if (rc == BG_OK)
+		rc = ad_store_votes(app->store, r->id, &votes, &err);
+	if (rc == BG_OK) {
+		rc = ad_decision_finalize(app, r, &votes, STATUS_EXPIRED, "timer",
+		    now_ms, &err);
+		ad_votes_clear(&votes);
+	}
+	if (rc == BG_OK)
+		rc = ad_store_commit(app->store, &err);
+	if (rc != BG_OK) {
+		ad_store_rollback(app->store);
+		bg_escape_printable(r->id, id, sizeof(id));
+		ad_log(LOG_ERR, "request %s: cannot expire: %s", id, err.msg);
+	}
+}
+
+void
+ad_decision_expire_due(ad_app *app, int64_t now_ms)
+{
+	ad_request *due;
+	size_t n;
+	bg_error err;
+
+	if (ad_store_due(app->store, now_ms, &due, &n, &err) != BG_OK) {
+		ad_log(LOG_ERR, "expiry: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		expire_one(app, &due[i], now_ms);
+	ad_requests_free(due, n);
+	if (n > 0)
+		ad_notifier_kick(app->notifier);
+}
+
+bg_status
+ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
+    const char *source, int64_t now_ms, bg_error *err)
+{
+	const char *status;
+	char *copy;
+	bg_status rc;
+
+	if ((rc = ad_store_request_get(app->store, id, r, err)) != BG_OK)
+		return rc;
+	if ((rc = ad_store_votes(app->store, id, votes, err)) != BG_OK) {
+		ad_request_clear(r);
+		return rc;
+	}
+	/* The timer expires requests within a second; a caller must not see one late. */
+	status = ad_decision_status(app, r, votes, now_ms);
+	if (strcmp(status, r->status) != 0) {
+		copy = strdup(status);
+		rc = copy == NULL ? bg_error_set(err, BG_ERR_NOMEM, "out of memory") :
+		    ad_decision_finalize(app, r, votes, status, source, now_ms, err);
+		if (rc != BG_OK) {
+			free(copy);
+			ad_votes_clear(votes);
+			ad_request_clear(r);
+			return rc;
+		}
+		free(r->status);
+		r->status = copy;
+	}
+	return BG_OK;
+}

@@ -1,0 +1,603 @@
+/*
+ * The host side of protocol v1: request signatures (HMAC-SHA256 with the
+ * host's key, 300 s skew, replay refusal), filing a request (strict body
+ * validation, idempotent on request_id) and the long-poll read of its
+ * decision.  A host sees only its own requests.
+ */
+#include "build_config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "approvald.h"
+#include "escape.h"
+
+#define SIG_PREFIX "v1="
+#define TIMESTAMP_DIGITS_MAX 12
+#define TTL_MAX (24 * 3600)
+#define NONCE_HEX_LEN 32
+#define UUID_LEN 36
+#define NAME_MAX_LEN 64
+#define ESCAPED_MAX 256
+
+/* ------------------------------------------------------------------ */
+/* Authentication. */
+
+static void
+auth_log(const ad_http_req *r, const char *host, const char *why)
+{
+	char h[ESCAPED_MAX];
+
+	bg_escape_printable(host != NULL ? host : "-", h, sizeof(h));
+	ad_log(LOG_WARNING, "host request refused from %s: host=%s: %s", r->source, h,
+	    why);
+}
+
+static bool
+parse_timestamp(const char *s, int64_t *out)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	/* Decimal, no sign, no leading zero. */
+	if (n == 0 || n > TIMESTAMP_DIGITS_MAX || strspn(s, "0123456789") != n ||
+	    (s[0] == '0' && n > 1))
+		return false;
+	*out = strtoll(s, NULL, 10);
+	return true;
+}
+
+static bool
+is_lower_hex(const char *s, size_t len)
+{
+	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
+}
+
+/* Checks the three headers; on success *host_out is the authenticated host. */
+static bool
+host_authenticate(ad_http_req *r, const ad_config_host **host_out)
+{
+	const char *name = ad_http_header(r, "X-Breakglass-Host");
+	const char *ts = ad_http_header(r, "X-Breakglass-Timestamp");
+	const char *sig = ad_http_header(r, "X-Breakglass-Signature");
+	unsigned char key[BG_SHA256_LEN], want[BG_SHA256_LEN], got[BG_SHA256_LEN];
+	const ad_config_host *host;
+	int64_t when;
+	bg_error err;
+	bg_buf msg;
+	bool ok;
+
+	if (name == NULL || !parse_timestamp(ts, &when) || sig == NULL ||
+	    strncmp(sig, SIG_PREFIX, strlen(SIG_PREFIX)) != 0 ||
+	    !is_lower_hex(sig + strlen(SIG_PREFIX), BG_SHA256_HEX_LEN)) {
+		auth_log(r, name, "missing or malformed headers");
+		return false;
+	}
+	if ((host = ad_config_find_host(r->app->cfg, name)) == NULL) {
+		auth_log(r, name, "unknown host");
+		return false;
+	}
+	if (when > r->now_ms / AD_MS_PER_SECOND + AD_SKEW_MAX ||
+	    when < r->now_ms / AD_MS_PER_SECOND - AD_SKEW_MAX) {
+		auth_log(r, name, "timestamp out of the 300 s window");
+		return false;
+	}
+	if (bg_key_file_read(host->key, key, &err) != BG_OK) {
+		auth_log(r, name, err.msg);
+		return false;
+	}
+	bg_buf_init(&msg, 0);
+	ok = bg_buf_printf(&msg, "v1:%s:%s:%s:", ts, r->method, r->target) &&
+	    bg_buf_append(&msg, r->body, r->body_len) &&
+	    bg_hmac_sha256(key, sizeof(key), msg.data, msg.len, want, &err) == BG_OK &&
+	    bg_hex_decode(sig + strlen(SIG_PREFIX), got, sizeof(got), &err) == BG_OK;
+	explicit_bzero(key, sizeof(key));
+	bg_buf_free(&msg);
+	if (!ok || !bg_ct_equal(want, got, sizeof(want))) {
+		auth_log(r, name, "bad signature");
+		return false;
+	}
+	/* Only a valid signature is remembered: garbage cannot fill the table. */
+	if (ad_store_seen_add(r->app->store, name, sig, r->now_ms, &err) != BG_OK) {
+		auth_log(r, name, err.msg);
+		return false;
+	}
+	*host_out = host;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* The filed request's body. */
+
+typedef enum { T_STRING, T_INT, T_ARRAY, T_STRING_OR_NULL } member_type;
+
+struct member {
+	const char *name;
+	member_type type;
+};
+
+static const struct member request_members[] = {
+	{ "request_id", T_STRING }, { "nonce", T_STRING }, { "host", T_STRING },
+	{ "account", T_STRING }, { "operator", T_STRING }, { "incident", T_STRING },
+	{ "reason", T_STRING }, { "scope", T_STRING }, { "ttl", T_INT },
+	{ "quorum", T_INT }, { "approvers", T_ARRAY }, { "service", T_STRING },
+	{ "rhost", T_STRING_OR_NULL }, { "tty", T_STRING_OR_NULL },
+	{ "signals", T_ARRAY }, { "created_at", T_STRING },
+};
+
+static const struct member signal_members[] = {
+	{ "source", T_STRING }, { "id", T_STRING }, { "summary", T_STRING_OR_NULL },
+	{ "since", T_STRING_OR_NULL },
+};
+
+#define NMEMBERS(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool
+type_ok(json_object *v, member_type t)
+{
+	switch (t) {
+	case T_STRING:
+		return json_object_is_type(v, json_type_string);
+	case T_INT:
+		return json_object_is_type(v, json_type_int);
+	case T_ARRAY:
+		return json_object_is_type(v, json_type_array);
+	case T_STRING_OR_NULL:
+		return v == NULL || json_object_is_type(v, json_type_string);
+	}
+	return false;
+}
+
+/* obj holds exactly the members listed, each of its type. */
+static bool
+members_ok(json_object *obj, const struct member *m, size_t n, const char **bad)
+{
+	json_object *v;
+
+	if (!json_object_is_type(obj, json_type_object) ||
+	    (size_t)json_object_object_length(obj) != n) {
+		*bad = "unexpected or missing members";
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!json_object_object_get_ex(obj, m[i].name, &v) || !type_ok(v, m[i].type)) {
+			*bad = m[i].name;
+			return false;
+		}
+	return true;
+}
+
+static const char *
+str(json_object *obj, const char *name)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(obj, name, &v);
+	return json_object_get_string(v);
+}
+
+static int64_t
+num(json_object *obj, const char *name)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(obj, name, &v);
+	return json_object_get_int64(v);
+}
+
+/* Lowercase 8-4-4-4-12 with version 4 and an RFC 4122 variant. */
+static bool
+is_uuid4(const char *s)
+{
+	if (strlen(s) != UUID_LEN)
+		return false;
+	for (size_t i = 0; i < UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : strchr("0123456789abcdef", s[i]) == NULL ||
+		    s[i] == '\0')
+			return false;
+	}
+	return s[14] == '4' && strchr("89ab", s[19]) != NULL;
+}
+
+/* YYYY-MM-DDTHH:MM:SS, optional fraction, Z. */
+static bool
+is_rfc3339(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || end - s != (ptrdiff_t)strlen("YYYY-MM-DDTHH:MM:SS"))
+		return false;
+	if (*end == '.') {
+		end++;
+		if (!isdigit((unsigned char)*end))
+			return false;
+		while (isdigit((unsigned char)*end))
+			end++;
+	}
+	return strcmp(end, "Z") == 0;
+}
+
+static bool
+is_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= NAME_MAX_LEN && s[0] != '-' && s[0] != '.' &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-.") == n;
+}
+
+static bool
+approvers_ok(json_object *list)
+{
+	size_t n = json_object_array_length(list);
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(list, i);
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    !is_name(json_object_get_string(v)))
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(json_object_get_string(v), json_object_get_string(
+			    json_object_array_get_idx(list, j))) == 0)
+				return false;
+	}
+	return true;
+}
+
+static bool
+signals_ok(json_object *list, const char **bad)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!members_ok(json_object_array_get_idx(list, i), signal_members,
+		    NMEMBERS(signal_members), bad))
+			return false;
+	return true;
+}
+
+/* Designated approvers this service knows, other than the operator. */
+static unsigned long
+reachable_approvers(const ad_config *cfg, json_object *doc)
+{
+	json_object *list = NULL;
+	unsigned long n = 0;
+
+	json_object_object_get_ex(doc, "approvers", &list);
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		const char *a = json_object_get_string(json_object_array_get_idx(list, i));
+
+		if (ad_config_find_approver(cfg, a) != NULL &&
+		    strcmp(a, str(doc, "operator")) != 0)
+			n++;
+	}
+	return n;
+}
+
+/* NULL when doc is a valid request; otherwise what is wrong with it. */
+static const char *
+request_problem(const ad_config *cfg, json_object *doc)
+{
+	const char *bad = NULL;
+	unsigned long quorum;
+
+	if (!members_ok(doc, request_members, NMEMBERS(request_members), &bad))
+		return bad;
+	if (!is_uuid4(str(doc, "request_id")))
+		return "request_id: not a lowercase UUID version 4";
+	if (!is_lower_hex(str(doc, "nonce"), NONCE_HEX_LEN))
+		return "nonce: not 32 lowercase hex digits";
+	if (!is_name(str(doc, "account")) || !is_name(str(doc, "operator")) ||
+	    !is_name(str(doc, "scope")))
+		return "account, operator and scope must be names";
+	if (*str(doc, "incident") == '\0' || *str(doc, "service") == '\0')
+		return "incident and service must not be empty";
+	if (num(doc, "ttl") < 1 || num(doc, "ttl") > TTL_MAX)
+		return "ttl: out of range";
+	if (!approvers_ok(json_object_object_get(doc, "approvers")))
+		return "approvers: must be distinct names";
+	if (num(doc, "quorum") < 1 ||
+	    (size_t)num(doc, "quorum") > json_object_array_length(
+	    json_object_object_get(doc, "approvers")))
+		return "quorum: out of range";
+	if (!signals_ok(json_object_object_get(doc, "signals"), &bad))
+		return "signals: malformed element";
+	if (!is_rfc3339(str(doc, "created_at")))
+		return "created_at: not an RFC 3339 UTC time";
+	quorum = (unsigned long)num(doc, "quorum");
+	if (quorum < cfg->server.quorum)
+		quorum = cfg->server.quorum;
+	if (reachable_approvers(cfg, doc) < quorum)
+		return "quorum cannot be met by the known designated approvers";
+	return NULL;
+}
+
+/* Strict JSON, the whole body, one object. */
+static json_object *
+parse_body(const ad_http_req *r)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *doc = NULL;
+
+	if (tok == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	if (strlen(r->body) == r->body_len)
+		doc = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+	if (doc != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != r->body_len)) {
+		json_object_put(doc);
+		doc = NULL;
+	}
+	json_tokener_free(tok);
+	return doc;
+}
+
+/* ------------------------------------------------------------------ */
+/* POST /v1/requests */
+
+static void
+answer_created(ad_response *res, const ad_request *req)
+{
+	json_object *obj = json_object_new_object();
+	char expires[AD_TIME_LEN];
+
+	ad_time_format(req->expires_ms, expires);
+	json_object_object_add(obj, "request_id", json_object_new_string(req->id));
+	json_object_object_add(obj, "status", json_object_new_string("pending"));
+	json_object_object_add(obj, "expires_at", json_object_new_string(expires));
+	ad_response_json(res, MHD_HTTP_CREATED, obj);
+	json_object_put(obj);
+}
+
+static bg_event *
+requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
+{
+	bg_event *ev = ad_event_new("approval.requested", "success", req, NULL,
+	    r->source);
+	static const char *const fields[] = {
+		"scope", "reason", "service", "rhost", "tty",
+	};
+
+	if (ev == NULL)
+		return NULL;
+	for (size_t i = 0; i < NMEMBERS(fields); i++)
+		if (str(doc, fields[i]) != NULL)
+			bg_event_add_str(ev, fields[i], str(doc, fields[i]));
+	bg_event_add_int(ev, "ttl", num(doc, "ttl"));
+	bg_event_add_int(ev, "quorum", num(doc, "quorum"));
+	bg_event_add_json(ev, "approvers",
+	    json_object_get(json_object_object_get(doc, "approvers")));
+	bg_event_add_json(ev, "signals",
+	    json_object_get(json_object_object_get(doc, "signals")));
+	return ev;
+}
+
+/* Records a new request: store, journal, notifications, in one transaction. */
+static void
+file_request(ad_http_req *r, ad_request *req, json_object *doc, ad_response *res)
+{
+	ad_votes none = { 0 };
+	bg_event *ev;
+	bg_error err;
+	bg_status rc;
+
+	if ((ev = requested_event(r, req, doc)) == NULL) {
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return;
+	}
+	rc = ad_store_begin(r->app->store, &err);
+	if (rc == BG_OK)
+		rc = ad_store_request_insert(r->app->store, req, &err);
+	if (rc == BG_OK)
+		rc = bg_audit_emit(&r->app->audit, ev, &err);
+	if (rc == BG_OK)
+		rc = ad_notify_enqueue(r->app, "request.created", req, &none, "pending",
+		    r->now_ms, &err);
+	if (rc == BG_OK)
+		rc = ad_store_commit(r->app->store, &err);
+	bg_event_free(ev);
+	if (rc != BG_OK) {
+		ad_store_rollback(r->app->store);
+		ad_log(LOG_ERR, "cannot file a request: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "cannot record the request");
+		return;
+	}
+	ad_notifier_kick(r->app->notifier);
+	answer_created(res, req);
+}
+
+/* A request_id seen before: the same body gets the same answer. */
+static void
+refile(ad_http_req *r, const ad_request *old, const ad_config_host *host,
+    ad_response *res)
+{
+	if (strcmp(old->host, host->meta.name) != 0 || old->body_len != r->body_len ||
+	    memcmp(old->body, r->body, r->body_len) != 0)
+		ad_response_error(res, MHD_HTTP_CONFLICT,
+		    "request_id exists with a different body");
+	else
+		answer_created(res, old);
+}
+
+void
+ad_host_create(ad_http_req *r, ad_response *res)
+{
+	const ad_config_host *host;
+	ad_request req = { 0 }, old;
+	const char *problem;
+	json_object *doc;
+	bg_error err;
+	bg_status rc;
+
+	if (!host_authenticate(r, &host)) {
+		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
+		return;
+	}
+	if ((doc = parse_body(r)) == NULL) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
+		return;
+	}
+	if ((problem = request_problem(r->app->cfg, doc)) != NULL) {
+		/* A foreign host member is a 403, whatever else is wrong. */
+		if (str(doc, "host") != NULL && strcmp(str(doc, "host"), host->meta.name) != 0)
+			ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
+		else
+			ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
+		json_object_put(doc);
+		return;
+	}
+	if (strcmp(str(doc, "host"), host->meta.name) != 0) {
+		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
+		json_object_put(doc);
+		return;
+	}
+	rc = ad_store_request_get(r->app->store, str(doc, "request_id"), &old, &err);
+	if (rc == BG_OK) {
+		refile(r, &old, host, res);
+		ad_request_clear(&old);
+	} else if (rc == BG_ERR_NOTFOUND) {
+		req.id = (char *)str(doc, "request_id");
+		req.host = host->meta.name;
+		req.operator_name = (char *)str(doc, "operator");
+		req.status = (char *)"pending";
+		req.body = (char *)r->body;
+		req.body_len = r->body_len;
+		req.received_ms = r->now_ms;
+		req.expires_ms = r->now_ms + (int64_t)r->app->cfg->server.request_expiry *
+		    AD_MS_PER_SECOND;
+		file_request(r, &req, doc, res);
+	} else {
+		ad_log(LOG_ERR, "request lookup: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	}
+	json_object_put(doc);
+}
+
+/* ------------------------------------------------------------------ */
+/* GET /v1/requests/{id}?wait=N */
+
+/* Loads the host's own request; false with res filled otherwise. */
+static bool
+load_own(ad_http_req *r, const char *id, const char *host, ad_request *req,
+    ad_votes *votes, ad_response *res)
+{
+	bg_error err;
+	bg_status rc;
+
+	rc = ad_store_begin(r->app->store, &err);
+	if (rc == BG_OK)
+		rc = ad_request_load(r->app, id, req, votes, r->source, r->now_ms, &err);
+	if (rc == BG_OK && (rc = ad_store_commit(r->app->store, &err)) != BG_OK) {
+		ad_votes_clear(votes);
+		ad_request_clear(req);
+	}
+	if (rc != BG_OK)
+		ad_store_rollback(r->app->store);
+	if (rc == BG_OK && host != NULL && strcmp(req->host, host) != 0) {
+		/* Another host's request does not exist for this one. */
+		ad_votes_clear(votes);
+		ad_request_clear(req);
+		rc = BG_ERR_NOTFOUND;
+	}
+	if (rc == BG_ERR_NOTFOUND)
+		ad_response_error(res, MHD_HTTP_NOT_FOUND, "no such request");
+	else if (rc != BG_OK) {
+		ad_log(LOG_ERR, "request lookup: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	}
+	return rc == BG_OK;
+}
+
+static void
+answer_decision(ad_http_req *r, const ad_request *req, const ad_votes *votes,
+    ad_response *res)
+{
+	bg_error err;
+
+	bg_buf_free(&res->body);
+	if (ad_decision_build(r->app, req, votes, r->now_ms, &res->body,
+	    &res->decision_sig, &err) != BG_OK) {
+		ad_log(LOG_ERR, "decision: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "cannot sign the decision");
+		return;
+	}
+	res->status = MHD_HTTP_OK;
+	res->content_type = "application/json";
+}
+
+static bool
+parse_wait(const char *s, unsigned *out)
+{
+	size_t n;
+
+	if (s == NULL) {
+		*out = 0;
+		return true;
+	}
+	n = strlen(s);
+	if (n == 0 || n > 2 || strspn(s, "0123456789") != n || (s[0] == '0' && n > 1))
+		return false;
+	*out = (unsigned)atoi(s);
+	return *out <= AD_WAIT_MAX;
+}
+
+bool
+ad_host_poll(ad_http_req *r, const char *id, ad_response *res)
+{
+	const ad_config_host *host;
+	ad_request req;
+	ad_votes votes;
+	unsigned wait;
+	bool suspended = false;
+
+	if (!host_authenticate(r, &host)) {
+		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
+		return false;
+	}
+	if (!parse_wait(ad_http_query(r, "wait"), &wait)) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "wait: 0 to 30");
+		return false;
+	}
+	if (!load_own(r, id, host->meta.name, &req, &votes, res))
+		return false;
+	if (strcmp(req.status, "pending") == 0 && wait > 0 && !r->app->stopping) {
+		int64_t deadline = r->now_ms + (int64_t)wait * AD_MS_PER_SECOND;
+
+		/* Never past expiry: the answer then is the expired decision. */
+		if (deadline > req.expires_ms)
+			deadline = req.expires_ms;
+		suspended = ad_wait_begin(r, id, deadline) == BG_OK;
+	}
+	if (!suspended)
+		answer_decision(r, &req, &votes, res);
+	ad_votes_clear(&votes);
+	ad_request_clear(&req);
+	return suspended;
+}
+
+void
+ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res)
+{
+	ad_request req;
+	ad_votes votes;
+
+	if (!load_own(r, id, NULL, &req, &votes, res))
+		return;
+	answer_decision(r, &req, &votes, res);
+	ad_votes_clear(&votes);
+	ad_request_clear(&req);
+}

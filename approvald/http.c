@@ -1,0 +1,459 @@
+/*
+ * The HTTP server: libmicrohttpd with one internal epoll thread.  Every
+ * request is read whole (at most 64 KiB), routed, and answered under the
+ * application lock.  A long poll suspends its connection instead of holding
+ * a thread, and is resumed when its request is decided or its wait ends, so
+ * a thousand waiting hosts cost a thousand sockets and nothing more.
+ */
+#include "build_config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <microhttpd.h>
+
+#include "approvald.h"
+#include "fileio.h"
+
+#define CONNECTION_LIMIT 8192
+/* Longer than the longest wait, so an idle host connection is not cut mid-poll. */
+#define CONNECTION_TIMEOUT_S 60
+#define TLS_FILE_MAX (64 * 1024)
+#define REQUEST_ID_MAX 64
+
+/* A suspended long poll, linked in app->waiters. */
+struct ad_waiter {
+	struct ad_waiter *prev, *next;
+	struct MHD_Connection *conn;
+	char request_id[REQUEST_ID_MAX];
+	int64_t deadline_ms;
+};
+
+/* Per-request state, from the request line to the completion callback. */
+struct ad_conn {
+	ad_app *app;
+	char *target;            /* as sent */
+	bool started;
+	bg_buf body;
+	bool too_big;
+	bool linked;             /* waiter is in app->waiters */
+	bool resumed;            /* the poll was woken: answer it */
+	struct ad_waiter waiter;
+};
+
+struct ad_http {
+	ad_app *app;
+	struct MHD_Daemon *daemon;
+	char *cert;
+	char *key;
+	size_t key_len;
+};
+
+/* ------------------------------------------------------------------ */
+/* Waiters (called with app->lock held). */
+
+static void
+waiter_unlink(ad_app *app, struct ad_conn *cc)
+{
+	struct ad_waiter *w = &cc->waiter;
+
+	if (!cc->linked)
+		return;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		app->waiters = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	cc->linked = false;
+	app->nwaiters--;
+}
+
+bg_status
+ad_wait_begin(ad_http_req *r, const char *request_id, int64_t deadline_ms)
+{
+	struct ad_conn *cc = r->cc;
+	struct ad_waiter *w = &cc->waiter;
+	ad_app *app = r->app;
+
+	if (strlen(request_id) >= sizeof(w->request_id))
+		return BG_ERR_INVALID;
+	memcpy(w->request_id, request_id, strlen(request_id) + 1);
+	w->conn = r->conn;
+	w->deadline_ms = deadline_ms;
+	w->prev = NULL;
+	w->next = app->waiters;
+	if (app->waiters != NULL)
+		app->waiters->prev = w;
+	app->waiters = w;
+	app->nwaiters++;
+	cc->linked = true;
+	MHD_suspend_connection(r->conn);
+	return BG_OK;
+}
+
+void
+ad_waiters_wake(ad_app *app, const char *request_id, int64_t now_ms)
+{
+	struct ad_waiter *w = app->waiters, *next;
+
+	for (; w != NULL; w = next) {
+		/* The waiter is embedded in its connection state. */
+		struct ad_conn *cc = (struct ad_conn *)(void *)((char *)w -
+		    offsetof(struct ad_conn, waiter));
+
+		next = w->next;
+		if (request_id != NULL ? strcmp(w->request_id, request_id) != 0 :
+		    !app->stopping && w->deadline_ms > now_ms)
+			continue;
+		waiter_unlink(app, cc);
+		cc->resumed = true;
+		MHD_resume_connection(w->conn);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Request helpers. */
+
+const char *
+ad_http_header(const ad_http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+ad_http_query(const ad_http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void
+ad_response_json(ad_response *res, unsigned status, json_object *obj)
+{
+	const char *text = obj != NULL ? json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+
+	res->status = status;
+	res->content_type = "application/json";
+	bg_buf_free(&res->body);
+	bg_buf_init(&res->body, 0);
+	if (text == NULL || !bg_buf_puts(&res->body, text)) {
+		res->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		bg_buf_free(&res->body);
+		bg_buf_puts(&res->body, "{\"error\":\"internal error\"}");
+	}
+}
+
+void
+ad_response_error(ad_response *res, unsigned status, const char *msg)
+{
+	json_object *obj = json_object_new_object();
+
+	if (obj != NULL)
+		json_object_object_add(obj, "error", json_object_new_string(msg));
+	ad_response_json(res, status, obj);
+	res->status = status;
+	json_object_put(obj);
+}
+
+static void
+peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(out, outsz, "%s", "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    out, (socklen_t)outsz);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)outsz);
+}
+
+/* ------------------------------------------------------------------ */
+/* Routing. */
+
+#define V1_REQUESTS "/v1/requests"
+
+/* "/v1/requests/{id}" + suffix ("" or "/approve"...): copies id out. */
+static bool
+match_request_path(const char *path, const char *suffix, char *id, size_t idsz)
+{
+	const char *p = path + strlen(V1_REQUESTS "/");
+	size_t n;
+
+	if (strncmp(path, V1_REQUESTS "/", strlen(V1_REQUESTS "/")) != 0)
+		return false;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= idsz || strcmp(p + n, suffix) != 0)
+		return false;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	return true;
+}
+
+/* Fills res; returns true when the request was suspended instead. */
+static bool
+route(ad_http_req *r, ad_response *res)
+{
+	bool get = strcmp(r->method, MHD_HTTP_METHOD_GET) == 0;
+	bool post = strcmp(r->method, MHD_HTTP_METHOD_POST) == 0;
+	char id[REQUEST_ID_MAX];
+	const char *p = r->path;
+
+	if (strcmp(p, "/") == 0 && get)
+		ad_page(r, res);
+	else if (strcmp(p, "/healthz") == 0 && get)
+		ad_healthz(r, res);
+	else if (strcmp(p, V1_REQUESTS) == 0 && post)
+		ad_host_create(r, res);
+	else if (strcmp(p, V1_REQUESTS) == 0 && get)
+		ad_approver_list(r, res);
+	else if (match_request_path(p, "", id, sizeof(id)) && get)
+		return ad_host_poll(r, id, res);
+	else if (match_request_path(p, "/approve", id, sizeof(id)) && post)
+		ad_approver_vote(r, id, true, res);
+	else if (match_request_path(p, "/deny", id, sizeof(id)) && post)
+		ad_approver_vote(r, id, false, res);
+	else if (strcmp(p, "/") == 0 || strcmp(p, "/healthz") == 0 ||
+	    strcmp(p, V1_REQUESTS) == 0 || match_request_path(p, "", id, sizeof(id)) ||
+	    match_request_path(p, "/approve", id, sizeof(id)) ||
+	    match_request_path(p, "/deny", id, sizeof(id)))
+		ad_response_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	else
+		ad_response_error(res, MHD_HTTP_NOT_FOUND, "not found");
+	return false;
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *conn, ad_response *res)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	char *hdr = NULL;
+
+	mr = MHD_create_response_from_buffer(res->body.len,
+	    res->body.data != NULL ? res->body.data : (char *)"", MHD_RESPMEM_MUST_COPY);
+	if (mr == NULL)
+		return MHD_NO;
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    res->content_type != NULL ? res->content_type : "application/json");
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	if (res->decision_sig != NULL &&
+	    asprintf(&hdr, "ed25519=%s", res->decision_sig) > 0)
+		MHD_add_response_header(mr, "X-Breakglass-Decision-Signature", hdr);
+	if (res->html) {
+		MHD_add_response_header(mr, "Content-Security-Policy",
+		    res->csp != NULL ? res->csp : "default-src 'none'");
+		MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+		MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+	}
+	ret = MHD_queue_response(conn, res->status, mr);
+	MHD_destroy_response(mr);
+	free(hdr);
+	return ret;
+}
+
+static void
+response_free(ad_response *res)
+{
+	bg_buf_free(&res->body);
+	free(res->decision_sig);
+	free(res->csp);
+}
+
+static enum MHD_Result
+dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
+{
+	ad_http_req r = { .app = cc->app, .conn = conn, .method = method,
+	    .target = cc->target, .body = cc->body.data != NULL ? cc->body.data : "",
+	    .body_len = cc->body.len, .cc = cc };
+	ad_response res = { .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
+	char *path = strndup(cc->target, strcspn(cc->target, "?"));
+	enum MHD_Result ret;
+	bool suspended = false;
+
+	bg_buf_init(&res.body, 0);
+	if (path == NULL)
+		return MHD_NO;
+	r.path = path;
+	peer_address(conn, r.source, sizeof(r.source));
+	pthread_mutex_lock(&cc->app->lock);
+	r.now_ms = ad_now_ms();
+	if (cc->too_big)
+		ad_response_error(&res, MHD_HTTP_CONTENT_TOO_LARGE, "body over 64 KiB");
+	else if (cc->resumed) {
+		char id[REQUEST_ID_MAX];
+
+		if (match_request_path(path, "", id, sizeof(id)))
+			ad_host_poll_answer(&r, id, &res);
+	} else
+		suspended = route(&r, &res);
+	pthread_mutex_unlock(&cc->app->lock);
+	free(path);
+	ret = suspended ? MHD_YES : send_response(conn, &res);
+	response_free(&res);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct ad_conn *cc = *con_cls;
+
+	if (cc == NULL)
+		return MHD_NO;
+	if (!cc->started) {
+		/* Headers only: the body, if any, follows. */
+		cc->started = true;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* Over the cap: keep reading, to answer 413, but keep nothing. */
+		if (!cc->too_big && !bg_buf_append(&cc->body, upload_data, *upload_size)) {
+			cc->too_big = true;
+			bg_buf_free(&cc->body);
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(cc, conn, method);
+}
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct ad_conn *cc = calloc(1, sizeof(*cc));
+
+	if (cc == NULL)
+		return NULL;
+	cc->app = cls;
+	bg_buf_init(&cc->body, AD_BODY_MAX);
+	cc->target = strdup(uri);
+	if (cc->target == NULL) {
+		free(cc);
+		return NULL;
+	}
+	return cc;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct ad_conn *cc = *con_cls;
+	ad_app *app = cls;
+
+	if (cc == NULL)
+		return;
+	pthread_mutex_lock(&app->lock);
+	waiter_unlink(app, cc);
+	pthread_mutex_unlock(&app->lock);
+	bg_buf_free(&cc->body);
+	free(cc->target);
+	free(cc);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[BG_ERROR_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	ad_log(LOG_WARNING, "http: %s", msg);
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+load_tls(ad_http *h, const ad_config *cfg, bg_error *err)
+{
+	size_t len;
+	bg_status rc;
+
+	rc = bg_file_read(cfg->server.tls_cert, BG_FILE_CONFIG, TLS_FILE_MAX, &h->cert,
+	    &len, err);
+	if (rc != BG_OK)
+		return rc;
+	return bg_file_read(cfg->server.tls_key, BG_FILE_SECRET, TLS_FILE_MAX, &h->key,
+	    &h->key_len, err);
+}
+
+bg_status
+ad_http_start(ad_app *app, ad_http **out, bg_error *err)
+{
+	const ad_config *cfg = app->cfg;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct sockaddr *sa;
+	ad_http *h = calloc(1, sizeof(*h));
+	bg_status rc;
+
+	if (h == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	h->app = app;
+	if (cfg->listen_v6) {
+		inet_pton(AF_INET6, cfg->listen_host, &s6.sin6_addr);
+		s6.sin6_port = htons((uint16_t)cfg->listen_port);
+		sa = (struct sockaddr *)&s6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		inet_pton(AF_INET, cfg->listen_host, &s4.sin_addr);
+		s4.sin_port = htons((uint16_t)cfg->listen_port);
+		sa = (struct sockaddr *)&s4;
+	}
+	if (cfg->server.tls_cert != NULL) {
+		if ((rc = load_tls(h, cfg, err)) != BG_OK) {
+			ad_http_stop(h);
+			return rc;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app,
+	    MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+	    h->cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, h->key,
+	    MHD_OPTION_END);
+	if (h->daemon == NULL) {
+		ad_http_stop(h);
+		return bg_error_set(err, BG_ERR_IO, "cannot listen on %s",
+		    cfg->server.listen);
+	}
+	*out = h;
+	return BG_OK;
+}
+
+void
+ad_http_stop(ad_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->daemon != NULL)
+		MHD_stop_daemon(h->daemon);
+	free(h->cert);
+	if (h->key != NULL)
+		bg_file_free_secret(h->key, h->key_len);
+	free(h);
+}

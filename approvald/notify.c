@@ -1,0 +1,416 @@
+/*
+ * Notifications to the [notify] targets.  Deciding never waits for them: a
+ * notification is queued in the store, in the transaction of the change it
+ * reports, and a thread of its own, with its own database handle, delivers
+ * it with libcurl, retrying with exponential backoff a bounded number of
+ * times.  A queued notification survives a restart.
+ *
+ * slack: {"text": "..."} with a link to public_url.
+ * json:  {"type", "timestamp", "data"}, signed Standard-Webhooks style:
+ *        webhook-id, webhook-timestamp and webhook-signature
+ *        "v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>".
+ */
+#include "build_config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "approvald.h"
+#include "escape.h"
+
+#define MAX_ATTEMPTS 6
+#define BACKOFF_FIRST_MS 1000LL
+#define BACKOFF_MAX_MS 60000LL
+#define CONNECT_TIMEOUT_S 5L
+#define TOTAL_TIMEOUT_S 10L
+#define IDLE_WAIT_MS 3600000LL
+#define MSG_ID_BYTES 16
+#define HTTP_OK_MIN 200
+#define HTTP_OK_MAX 299
+#define NS_PER_MS 1000000LL
+#define NS_PER_S 1000000000LL
+#define ESCAPED_MAX 256
+/* Unix seconds in decimal. */
+#define TIMESTAMP_TEXT_LEN 24
+
+struct ad_notifier {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool kicked;
+	bool stop;
+	ad_store *store;
+};
+
+/* ------------------------------------------------------------------ */
+/* Building and queueing (HTTP or main thread, inside the caller's transaction). */
+
+/* Slack mrkdwn treats & < > as control characters. */
+static void
+slack_escape(bg_buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '&')
+			bg_buf_puts(b, "&amp;");
+		else if (*s == '<')
+			bg_buf_puts(b, "&lt;");
+		else if (*s == '>')
+			bg_buf_puts(b, "&gt;");
+		else
+			bg_buf_append(b, s, 1);
+	}
+}
+
+static char *
+slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
+{
+	static const char *const keys[] = {
+		"operator", "account", "host", "incident", "scope", "reason",
+	};
+	json_object *obj, *v;
+	char *out = NULL;
+	bg_buf t;
+
+	bg_buf_init(&t, AD_BODY_MAX);
+	bg_buf_puts(&t, strcmp(event, "request.created") == 0 ?
+	    "Break-glass request: " : "Break-glass request ");
+	if (strcmp(event, "request.created") != 0) {
+		slack_escape(&t, status);
+		bg_buf_puts(&t, ": ");
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		bg_buf_printf(&t, "%s%s ", i > 0 ? ", " : "", keys[i]);
+		if (json_object_object_get_ex(view, keys[i], &v))
+			slack_escape(&t, json_object_get_string(v));
+	}
+	if (app->cfg->server.public_url != NULL) {
+		bg_buf_puts(&t, " - ");
+		slack_escape(&t, app->cfg->server.public_url);
+		bg_buf_puts(&t, "/#r-");
+		if (json_object_object_get_ex(view, "request_id", &v))
+			slack_escape(&t, json_object_get_string(v));
+	}
+	obj = json_object_new_object();
+	if (!t.overflow && obj != NULL) {
+		json_object_object_add(obj, "text", json_object_new_string(t.data));
+		out = strdup(json_object_to_json_string_ext(obj,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	json_object_put(obj);
+	bg_buf_free(&t);
+	return out;
+}
+
+static char *
+json_body(const char *event, json_object *view, int64_t now_ms)
+{
+	json_object *obj = json_object_new_object();
+	char ts[AD_TIME_LEN];
+	char *out = NULL;
+
+	ad_time_format(now_ms, ts);
+	if (obj != NULL) {
+		json_object_object_add(obj, "type", json_object_new_string(event));
+		json_object_object_add(obj, "timestamp", json_object_new_string(ts));
+		json_object_object_add(obj, "data", json_object_get(view));
+		out = strdup(json_object_to_json_string_ext(obj,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	json_object_put(obj);
+	return out;
+}
+
+bg_status
+ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
+    const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err)
+{
+	json_object *view = ad_request_view(r, votes);
+	unsigned char idb[MSG_ID_BYTES];
+	char idhex[2 * MSG_ID_BYTES + 1], msg_id[sizeof("msg_") + 2 * MSG_ID_BYTES];
+	bg_status rc = BG_OK;
+
+	if (view == NULL)
+		return bg_error_set(err, BG_ERR_INVALID, "stored request unreadable");
+	json_object_object_add(view, "status", json_object_new_string(status));
+	for (size_t i = 0; rc == BG_OK && i < app->cfg->nnotify; i++) {
+		const ad_config_notify *t = &app->cfg->notify[i];
+		ad_notification n = { .target = t->meta.name, .url = t->url,
+		    .format = t->format, .secret = t->secret, .msg_id = msg_id };
+
+		if ((rc = bg_random_bytes(idb, sizeof(idb), err)) != BG_OK)
+			break;
+		bg_hex_encode(idb, sizeof(idb), idhex);
+		snprintf(msg_id, sizeof(msg_id), "msg_%s", idhex);
+		n.body = t->format == AD_NOTIFY_SLACK ?
+		    slack_body(app, event, view, status) : json_body(event, view, now_ms);
+		if (n.body == NULL)
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		else
+			rc = ad_store_notify_insert(app->store, &n, now_ms, err);
+		free(n.body);
+	}
+	json_object_put(view);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Delivery (notifier thread). */
+
+static size_t
+discard(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return size * nmemb;
+}
+
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	ad_notifier *nt = arg;
+	bool stop;
+
+	pthread_mutex_lock(&nt->lock);
+	stop = nt->stop;
+	pthread_mutex_unlock(&nt->lock);
+	return stop ? 1 : 0;
+}
+
+/* "webhook-signature: v1,<base64>" over id.timestamp.body. */
+static struct curl_slist *
+webhook_headers(struct curl_slist *h, const ad_notification *n, bg_error *err)
+{
+	unsigned char key[BG_SHA256_LEN], mac[BG_SHA256_LEN];
+	char ts[TIMESTAMP_TEXT_LEN], *b64 = NULL, *line = NULL;
+	bg_buf msg;
+	bool ok;
+
+	snprintf(ts, sizeof(ts), "%lld", (long long)(ad_now_ms() / AD_MS_PER_SECOND));
+	if (bg_key_file_read(n->secret, key, err) != BG_OK)
+		return NULL;
+	bg_buf_init(&msg, 0);
+	ok = bg_buf_printf(&msg, "%s.%s.%s", n->msg_id, ts, n->body) &&
+	    bg_hmac_sha256(key, sizeof(key), msg.data, msg.len, mac, err) == BG_OK &&
+	    bg_base64_encode(mac, sizeof(mac), &b64, err) == BG_OK;
+	explicit_bzero(key, sizeof(key));
+	bg_buf_free(&msg);
+	if (ok && asprintf(&line, "webhook-id: %s", n->msg_id) > 0) {
+		h = curl_slist_append(h, line);
+		free(line);
+		line = NULL;
+	}
+	if (ok && asprintf(&line, "webhook-timestamp: %s", ts) > 0) {
+		h = curl_slist_append(h, line);
+		free(line);
+		line = NULL;
+	}
+	if (ok && asprintf(&line, "webhook-signature: v1,%s", b64) > 0) {
+		h = curl_slist_append(h, line);
+		free(line);
+	} else {
+		ok = false;
+	}
+	free(b64);
+	return ok ? h : NULL;
+}
+
+/* One attempt: true on a 2xx answer. */
+static bool
+deliver(ad_notifier *nt, const ad_notification *n, char *why, size_t whysz)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	CURL *c = curl_easy_init();
+	long code = 0;
+	CURLcode cc;
+	bg_error err;
+
+	if (h != NULL && n->format == AD_NOTIFY_JSON &&
+	    (h = webhook_headers(h, n, &err)) == NULL) {
+		snprintf(why, whysz, "signing: %.400s", err.msg);
+		curl_easy_cleanup(c);
+		return false;
+	}
+	if (c == NULL || h == NULL) {
+		snprintf(why, whysz, "out of memory");
+		curl_slist_free_all(h);
+		curl_easy_cleanup(c);
+		return false;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, n->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, n->body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, nt);
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (cc != CURLE_OK)
+		snprintf(why, whysz, "%s", curl_easy_strerror(cc));
+	else if (code < HTTP_OK_MIN || code > HTTP_OK_MAX)
+		snprintf(why, whysz, "HTTP status %ld", code);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return cc == CURLE_OK && code >= HTTP_OK_MIN && code <= HTTP_OK_MAX;
+}
+
+static int64_t
+backoff_ms(unsigned attempts)
+{
+	int64_t d = BACKOFF_FIRST_MS;
+
+	for (unsigned i = 1; i < attempts && d < BACKOFF_MAX_MS; i++)
+		d *= 2;
+	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+}
+
+/* Delivers n and records the outcome. */
+static void
+process(ad_notifier *nt, ad_notification *n)
+{
+	char why[BG_ERROR_MAX], target[ESCAPED_MAX];
+	unsigned attempts = n->attempts + 1;
+	bg_error err;
+	bg_status rc;
+
+	bg_escape_printable(n->target, target, sizeof(target));
+	if (deliver(nt, n, why, sizeof(why))) {
+		rc = ad_store_notify_done(nt->store, n->id, &err);
+	} else if (attempts >= MAX_ATTEMPTS) {
+		ad_log(LOG_ERR, "notify %s: %s %s: giving up after %u attempts: %s",
+		    target, n->msg_id, n->url, attempts, why);
+		rc = ad_store_notify_done(nt->store, n->id, &err);
+	} else {
+		ad_log(LOG_WARNING, "notify %s: %s attempt %u failed: %s", target,
+		    n->msg_id, attempts, why);
+		rc = ad_store_notify_retry(nt->store, n->id, attempts,
+		    ad_now_ms() + backoff_ms(attempts), &err);
+	}
+	if (rc != BG_OK)
+		ad_log(LOG_ERR, "notify %s: %s", target, err.msg);
+}
+
+/* Sleeps until kicked, stopped, or delay_ms passed. */
+static void
+nap(ad_notifier *nt, int64_t delay_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(delay_ms / AD_MS_PER_SECOND);
+	until.tv_nsec += (long)(delay_ms % AD_MS_PER_SECOND * NS_PER_MS);
+	if (until.tv_nsec >= NS_PER_S) {
+		until.tv_sec++;
+		until.tv_nsec -= NS_PER_S;
+	}
+	pthread_mutex_lock(&nt->lock);
+	while (!nt->kicked && !nt->stop &&
+	    pthread_cond_timedwait(&nt->cond, &nt->lock, &until) != ETIMEDOUT)
+		;
+	nt->kicked = false;
+	pthread_mutex_unlock(&nt->lock);
+}
+
+static bool
+stopping(ad_notifier *nt)
+{
+	bool stop;
+
+	pthread_mutex_lock(&nt->lock);
+	stop = nt->stop;
+	pthread_mutex_unlock(&nt->lock);
+	return stop;
+}
+
+static void *
+run(void *arg)
+{
+	ad_notifier *nt = arg;
+
+	while (!stopping(nt)) {
+		int64_t now = ad_now_ms(), next = 0;
+		ad_notification n;
+		bg_error err;
+		bg_status rc = ad_store_notify_due(nt->store, now, &n, &next, &err);
+
+		if (rc == BG_OK) {
+			process(nt, &n);
+			ad_notification_clear(&n);
+		} else if (rc == BG_ERR_NOTFOUND) {
+			nap(nt, next != 0 && next - now < IDLE_WAIT_MS ?
+			    (next > now ? next - now : 0) : IDLE_WAIT_MS);
+		} else {
+			ad_log(LOG_ERR, "notify: %s", err.msg);
+			nap(nt, BACKOFF_FIRST_MS);
+		}
+	}
+	return NULL;
+}
+
+bg_status
+ad_notifier_start(const char *database, ad_notifier **out, bg_error *err)
+{
+	ad_notifier *nt = calloc(1, sizeof(*nt));
+	pthread_condattr_t attr;
+	bg_status rc;
+
+	if (nt == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	if ((rc = ad_store_open(database, &nt->store, err)) != BG_OK) {
+		free(nt);
+		return rc;
+	}
+	pthread_mutex_init(&nt->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&nt->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if ((errno = pthread_create(&nt->thread, NULL, run, nt)) != 0) {
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "notifier thread");
+		ad_store_close(nt->store);
+		pthread_cond_destroy(&nt->cond);
+		pthread_mutex_destroy(&nt->lock);
+		free(nt);
+		return rc;
+	}
+	*out = nt;
+	return BG_OK;
+}
+
+void
+ad_notifier_kick(ad_notifier *nt)
+{
+	if (nt == NULL)
+		return;
+	pthread_mutex_lock(&nt->lock);
+	nt->kicked = true;
+	pthread_cond_signal(&nt->cond);
+	pthread_mutex_unlock(&nt->lock);
+}
+
+void
+ad_notifier_stop(ad_notifier *nt)
+{
+	if (nt == NULL)
+		return;
+	pthread_mutex_lock(&nt->lock);
+	nt->stop = true;
+	pthread_cond_signal(&nt->cond);
+	pthread_mutex_unlock(&nt->lock);
+	pthread_join(nt->thread, NULL);
+	ad_store_close(nt->store);
+	pthread_cond_destroy(&nt->cond);
+	pthread_mutex_destroy(&nt->lock);
+	free(nt);
+}

@@ -1,0 +1,210 @@
+/*
+ * GET /: the approvers' page.  Server-rendered HTML with no external asset:
+ * the pending requests, each with an approve/deny form.  Every value from a
+ * request is HTML-escaped; the only script is the inline one below, allowed
+ * by its hash in the Content-Security-Policy, which posts the form to the
+ * approver API as JSON with the token as a bearer credential.
+ */
+#include "build_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <microhttpd.h>
+
+#include "approvald.h"
+
+#define PAGE_MAX (1024 * 1024)
+#define SECONDS_PER_MINUTE 60
+
+static const char page_style[] =
+	"body{font-family:sans-serif;margin:2em;max-width:60em}"
+	"section{border:1px solid #999;padding:1em;margin:1em 0}"
+	"dt{font-weight:bold}dd{margin:0 0 .5em 1em;white-space:pre-wrap}"
+	"label{display:block;margin:.3em 0}";
+
+static const char page_script[] =
+	"document.querySelectorAll('form.vote').forEach(function(f){"
+	"f.addEventListener('submit',function(e){"
+	"e.preventDefault();"
+	"var action=e.submitter&&e.submitter.value==='deny'?'deny':'approve';"
+	"var out=f.querySelector('.result');"
+	"out.textContent='sending...';"
+	"fetch('/v1/requests/'+encodeURIComponent(f.dataset.id)+'/'+action,{"
+	"method:'POST',headers:{'Content-Type':'application/json',"
+	"'Authorization':'Bearer '+f.elements.token.value},"
+	"body:JSON.stringify({approver:f.elements.approver.value,"
+	"totp:f.elements.totp.value,comment:f.elements.comment.value})})"
+	".then(function(r){return r.json().then(function(b){"
+	"out.textContent=r.ok?('recorded: '+b.status):('refused: '+r.status+' '+b.error);"
+	"if(r.ok&&b.status!=='pending'){f.closest('section').dataset.status=b.status;}"
+	"});}).catch(function(){out.textContent='network error';});"
+	"});});";
+
+/* Appends s with & < > " ' as character references. */
+static void
+html(bg_buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		switch (*s) {
+		case '&': bg_buf_puts(b, "&amp;"); break;
+		case '<': bg_buf_puts(b, "&lt;"); break;
+		case '>': bg_buf_puts(b, "&gt;"); break;
+		case '"': bg_buf_puts(b, "&quot;"); break;
+		case '\'': bg_buf_puts(b, "&#39;"); break;
+		default: bg_buf_append(b, s, 1); break;
+		}
+	}
+}
+
+static void
+field(bg_buf *b, const char *label, const char *value)
+{
+	bg_buf_printf(b, "<dt>%s</dt><dd>", label);
+	html(b, value != NULL ? value : "-");
+	bg_buf_puts(b, "</dd>");
+}
+
+static const char *
+member(json_object *doc, const char *name)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(doc, name, &v);
+	return v != NULL && json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
+static void
+signals_field(bg_buf *b, json_object *doc)
+{
+	json_object *list = NULL;
+	size_t n;
+
+	json_object_object_get_ex(doc, "signals", &list);
+	n = list != NULL ? json_object_array_length(list) : 0;
+	bg_buf_puts(b, "<dt>signals</dt><dd>");
+	if (n == 0)
+		bg_buf_puts(b, "none");
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(list, i);
+
+		if (i > 0)
+			bg_buf_puts(b, "\n");
+		html(b, member(s, "source"));
+		bg_buf_puts(b, ": ");
+		html(b, member(s, "summary") != NULL ? member(s, "summary") :
+		    member(s, "id"));
+	}
+	bg_buf_puts(b, "</dd>");
+}
+
+static void
+vote_form(bg_buf *b, const ad_request *r)
+{
+	bg_buf_puts(b, "<form class=\"vote\" method=\"post\" data-id=\"");
+	html(b, r->id);
+	bg_buf_puts(b, "\" action=\"/v1/requests/");
+	html(b, r->id);
+	bg_buf_puts(b, "/approve\">"
+	    "<label>Approver <input name=\"approver\" required autocomplete=\"username\"></label>"
+	    "<label>Token <input name=\"token\" type=\"password\" required "
+	    "autocomplete=\"current-password\"></label>"
+	    "<label>TOTP code <input name=\"totp\" required inputmode=\"numeric\" "
+	    "autocomplete=\"one-time-code\"></label>"
+	    "<label>Comment <input name=\"comment\"></label>"
+	    "<button type=\"submit\" name=\"action\" value=\"approve\">Approve</button> "
+	    "<button type=\"submit\" name=\"action\" value=\"deny\">Deny</button>"
+	    "<p class=\"result\" role=\"status\"></p></form>");
+}
+
+static void
+request_section(bg_buf *b, const ad_request *r, int64_t now_ms)
+{
+	json_object *doc = json_tokener_parse(r->body);
+	char age[64];
+
+	snprintf(age, sizeof(age), "%lld min, expires in %lld min",
+	    (long long)((now_ms - r->received_ms) / AD_MS_PER_SECOND / SECONDS_PER_MINUTE),
+	    (long long)((r->expires_ms - now_ms) / AD_MS_PER_SECOND / SECONDS_PER_MINUTE));
+	bg_buf_puts(b, "<section class=\"request\" data-status=\"pending\" id=\"r-");
+	html(b, r->id);
+	bg_buf_puts(b, "\"><h2>");
+	html(b, member(doc, "incident"));
+	bg_buf_puts(b, "</h2><dl>");
+	field(b, "request", r->id);
+	field(b, "host", r->host);
+	field(b, "account", member(doc, "account"));
+	field(b, "operator", r->operator_name);
+	field(b, "incident", member(doc, "incident"));
+	field(b, "reason", member(doc, "reason"));
+	field(b, "scope", member(doc, "scope"));
+	signals_field(b, doc);
+	field(b, "age", age);
+	bg_buf_puts(b, "</dl>");
+	vote_form(b, r);
+	bg_buf_puts(b, "</section>");
+	json_object_put(doc);
+}
+
+/* 'sha256-<base64>' of text, for the Content-Security-Policy. */
+static bool
+csp_hash(const char *text, char **out)
+{
+	unsigned char digest[BG_SHA256_LEN];
+
+	return bg_sha256(text, strlen(text), digest, NULL) == BG_OK &&
+	    bg_base64_encode(digest, sizeof(digest), out, NULL) == BG_OK;
+}
+
+static bool
+set_csp(ad_response *res)
+{
+	char *script = NULL, *style = NULL;
+	bool ok = csp_hash(page_script, &script) && csp_hash(page_style, &style) &&
+	    asprintf(&res->csp, "default-src 'none'; script-src 'sha256-%s'; "
+	    "style-src 'sha256-%s'; connect-src 'self'; form-action 'self'; "
+	    "base-uri 'none'; frame-ancestors 'none'", script, style) > 0;
+
+	free(script);
+	free(style);
+	return ok;
+}
+
+void
+ad_page(ad_http_req *r, ad_response *res)
+{
+	ad_request *pending;
+	size_t n, shown = 0;
+	bg_error err;
+
+	if (ad_store_pending(r->app->store, &pending, &n, &err) != BG_OK) {
+		ad_log(LOG_ERR, "page: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+		return;
+	}
+	bg_buf_free(&res->body);
+	bg_buf_init(&res->body, PAGE_MAX);
+	bg_buf_printf(&res->body, "<!DOCTYPE html><html lang=\"en\"><head>"
+	    "<meta charset=\"utf-8\"><title>breakglass approvals</title>"
+	    "<style>%s</style></head><body><h1>Pending break-glass requests</h1>",
+	    page_style);
+	for (size_t i = 0; i < n; i++)
+		if (pending[i].expires_ms > r->now_ms) {
+			request_section(&res->body, &pending[i], r->now_ms);
+			shown++;
+		}
+	if (shown == 0)
+		bg_buf_puts(&res->body, "<p id=\"none\">No pending request.</p>");
+	bg_buf_printf(&res->body, "<script>%s</script></body></html>\n", page_script);
+	ad_requests_free(pending, n);
+	if (res->body.overflow || !set_csp(res)) {
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large");
+		return;
+	}
+	res->status = MHD_HTTP_OK;
+	res->content_type = "text/html; charset=utf-8";
+	res->html = true;
+}

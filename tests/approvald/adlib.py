@@ -1,0 +1,280 @@
+"""Shared helpers for the breakglass-approvald tests: a private service on a
+loopback port, host request signing (protocol v1), approver TOTP codes and
+decision signature checks with openssl.  Python 3 standard library only."""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+SKIP = 77
+TOTP_PERIOD = 30
+
+top_builddir = os.environ.get("top_builddir", os.getcwd())
+DAEMON = os.path.join(top_builddir, "approvald", "breakglass-approvald")
+
+HOSTS = ["mx1.example.net", "mx2.example.net"]
+APPROVERS = ["bob", "carol", "dave", "erin"]
+
+failures = 0
+checks = 0
+
+
+def fail(msg):
+    global failures
+    failures += 1
+    print("FAIL: " + msg, file=sys.stderr)
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        fail(msg)
+    return cond
+
+
+def finish():
+    print("%d checks, %d failures" % (checks, failures))
+    sys.exit(1 if failures else 0)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write(path, text, mode=0o600):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def totp_code(secret, step):
+    mac = hmac.new(secret, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    n = (struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000
+    return "%06d" % n
+
+
+class Service:
+    """A breakglass-approvald with its own directory, keys and configuration."""
+
+    def __init__(self, expiry="10m", quorum=2, notify="", extra_server=""):
+        self.dir = tempfile.mkdtemp(prefix="bgad.")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.proc = None
+        self.host_keys = {}
+        self.tokens = {}
+        self.totp = {}
+        self.last_step = {}
+        d = self.dir
+        for sub in ("state", "log", "hosts", "approvers"):
+            os.mkdir(os.path.join(d, sub), 0o755)
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out",
+                        d + "/signing.pem"], check=True, capture_output=True)
+        os.chmod(d + "/signing.pem", 0o600)
+        subprocess.run(["openssl", "pkey", "-in", d + "/signing.pem", "-pubout",
+                        "-out", d + "/signing.pub"], check=True, capture_output=True)
+        for h in HOSTS:
+            key = os.urandom(32)
+            self.host_keys[h] = key
+            write("%s/hosts/%s.key" % (d, h), key.hex() + "\n")
+        conf = ["[server]", "listen = 127.0.0.1:%d" % self.port,
+                "database = %s/state/approvald.db" % d,
+                "signing_key = %s/signing.pem" % d,
+                "request_expiry = %s" % expiry, "quorum = %d" % quorum,
+                "public_url = http://127.0.0.1:%d" % self.port,
+                "state_dir = %s/state" % d, "journal = %s/log/journal.jsonl" % d,
+                extra_server, ""]
+        for h in HOSTS:
+            conf += ["[host %s]" % h, "key = %s/hosts/%s.key" % (d, h), ""]
+        for a in APPROVERS:
+            token = base64.urlsafe_b64encode(os.urandom(24)).decode()
+            secret = os.urandom(20)
+            self.tokens[a] = token
+            self.totp[a] = secret
+            write("%s/approvers/%s" % (d, a), "secret = %s\n" %
+                  base64.b32encode(secret).decode().rstrip("="))
+            conf += ["[approver %s]" % a,
+                     "token_sha256 = " + hashlib.sha256(token.encode()).hexdigest(),
+                     "totp = %s/approvers/%s" % (d, a), ""]
+        # notify: text, or a function of the service directory giving it.
+        conf.append(notify(d) if callable(notify) else notify)
+        self.conf = d + "/approvald.conf"
+        write(self.conf, "\n".join(conf) + "\n", 0o644)
+        r = subprocess.run([DAEMON, "--config", self.conf, "--init-journal"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("init-journal: " + r.stderr)
+        self.k1 = r.stdout.strip()
+
+    # -- process ---------------------------------------------------------
+    def start(self):
+        self.log = open(self.dir + "/daemon.log", "ab")
+        self.proc = subprocess.Popen([DAEMON, "--config", self.conf, "--foreground"],
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if self.request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("the service did not start: " + self.daemon_log())
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            rc = self.proc.returncode
+            self.proc = None
+            self.log.close()
+            return rc
+        return None
+
+    def daemon_log(self):
+        try:
+            with open(self.dir + "/daemon.log", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        self.stop()
+        if failures:
+            print(self.daemon_log(), file=sys.stderr)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- HTTP ------------------------------------------------------------
+    def request(self, method, target, body=b"", headers=None, timeout=40):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, target, body=body if body else None,
+                      headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, data, dict((k.lower(), v) for k, v in r.getheaders())
+        finally:
+            c.close()
+
+    def signed_headers(self, host, method, target, body, ts=None, key=None):
+        ts = str(int(time.time()) if ts is None else ts)
+        msg = ("v1:%s:%s:%s:" % (ts, method, target)).encode() + body
+        sig = hmac.new(key or self.host_keys[host], msg, hashlib.sha256).hexdigest()
+        h = {"X-Breakglass-Host": host, "X-Breakglass-Timestamp": ts,
+             "X-Breakglass-Signature": "v1=" + sig}
+        if body:
+            h["Content-Type"] = "application/json"
+        return h
+
+    def host_call(self, host, method, target, body=b"", **kw):
+        return self.request(method, target, body,
+                            self.signed_headers(host, method, target, body, **kw))
+
+    def create(self, host="mx1.example.net", **fields):
+        doc = request_doc(host, **fields)
+        body = json.dumps(doc, separators=(",", ":")).encode()
+        st, data, _ = self.host_call(host, "POST", "/v1/requests", body)
+        return st, data, doc, body
+
+    def poll(self, rid, wait=0, host="mx1.example.net"):
+        return self.host_call(host, "GET", "/v1/requests/%s?wait=%d" % (rid, wait))
+
+    # -- approvers -------------------------------------------------------
+    def code(self, approver):
+        """A fresh TOTP code: a step newer than any this approver used.
+
+        The current step first: a code for the previous one is only one step
+        from leaving the window, which a slow browser on a loaded machine
+        can take."""
+        now = int(time.time()) // TOTP_PERIOD
+        step = max(now, self.last_step.get(approver, 0) + 1)
+        if step > now + 1:
+            time.sleep((step - 1) * TOTP_PERIOD - time.time() + 0.1)
+        self.last_step[approver] = step
+        return totp_code(self.totp[approver], step)
+
+    def vote(self, rid, approver, action="approve", token=None, code=None,
+             comment="", who=None):
+        body = json.dumps({"approver": who or approver,
+                           "totp": code if code is not None else self.code(approver),
+                           "comment": comment}).encode()
+        h = {"Content-Type": "application/json",
+             "Authorization": "Bearer " + (token or self.tokens[approver])}
+        return self.request("POST", "/v1/requests/%s/%s" % (rid, action), body, h)
+
+    def verify_decision(self, body, headers):
+        """Checks X-Breakglass-Decision-Signature with openssl pkeyutl."""
+        sig = headers.get("x-breakglass-decision-signature", "")
+        if not sig.startswith("ed25519="):
+            return False
+        with open(self.dir + "/d.json", "wb") as f:
+            f.write(body)
+        with open(self.dir + "/d.sig", "wb") as f:
+            f.write(base64.b64decode(sig[len("ed25519="):]))
+        r = subprocess.run(["openssl", "pkeyutl", "-verify", "-rawin", "-pubin",
+                            "-inkey", self.dir + "/signing.pub", "-sigfile",
+                            self.dir + "/d.sig", "-in", self.dir + "/d.json"],
+                           capture_output=True, text=True)
+        return r.returncode == 0 and "Signature Verified Successfully" in r.stdout
+
+    def journal(self):
+        try:
+            with open(self.dir + "/log/journal.jsonl") as f:
+                return [json.loads(line) for line in f]
+        except OSError:
+            return []
+
+
+def request_doc(host="mx1.example.net", **fields):
+    doc = {
+        "request_id": str(uuid.uuid4()),
+        "nonce": os.urandom(16).hex(),
+        "host": host,
+        "account": "breakglass",
+        "operator": "alice",
+        "incident": "INC-2041",
+        "reason": "Outbound spam from a compromised SASL account",
+        "scope": "mail-queue",
+        "ttl": 3600,
+        "quorum": 2,
+        "approvers": ["bob", "carol", "dave"],
+        "service": "sshd",
+        "rhost": "192.0.2.10",
+        "tty": "ssh",
+        "signals": [{"source": "alertmanager-mx", "id": "5f0c3d2a9b8e7f61",
+                     "summary": "Outbound mail rate 40x baseline", "since":
+                     "2026-11-27T14:52:10.000Z"}],
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+    }
+    doc.update(fields)
+    return doc
+
+
+def require_daemon():
+    if not os.access(DAEMON, os.X_OK):
+        print("SKIP: %s not built" % DAEMON)
+        sys.exit(SKIP)
+    if shutil.which("openssl") is None:
+        print("SKIP: openssl not installed")
+        sys.exit(SKIP)

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""breakglass-approvald web page: pending requests listed with their fields
+HTML-escaped (a <script> reason is text), a strict Content-Security-Policy,
+and decided requests gone from the list."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import adlib  # noqa: E402
+from adlib import check  # noqa: E402
+
+adlib.require_daemon()
+svc = adlib.Service()
+try:
+    svc.start()
+    st, data, _ = svc.request("GET", "/")
+    check(st == 200 and b"No pending request." in data, "empty page")
+    evil = "<script>window.pwned=1</script>\"' onmouseover=alert(1) &amp;"
+    st, _, doc, _ = svc.create(reason=evil, incident="INC-<b>1</b>",
+                               signals=[{"source": "am", "id": "x",
+                                         "summary": "<img src=x onerror=alert(1)>",
+                                         "since": None}])
+    rid = doc["request_id"]
+    st, data, hdr = svc.request("GET", "/")
+    page = data.decode()
+    check(st == 200 and hdr.get("content-type", "").startswith("text/html"), "page")
+    check("&lt;script&gt;window.pwned=1&lt;/script&gt;&quot;&#39; onmouseover=alert(1) "
+          "&amp;amp;" in page, "reason escaped")
+    check("INC-&lt;b&gt;1&lt;/b&gt;" in page, "incident escaped")
+    check("&lt;img src=x onerror=alert(1)&gt;" in page, "signal summary escaped")
+    check(page.count("<script") == 1 and "<img" not in page and "<b>" not in page,
+          "no markup from the request")
+    for field in ("mx1.example.net", "breakglass", "alice", rid):
+        check(field in page, "page shows %s" % field)
+    csp = hdr.get("content-security-policy", "")
+    check("default-src 'none'" in csp and "script-src 'sha256-" in csp and
+          "unsafe-inline" not in csp, "CSP: %s" % csp)
+    check(hdr.get("x-frame-options") == "DENY", "X-Frame-Options")
+    svc.vote(rid, "bob")
+    st, data, _ = svc.vote(rid, "carol")
+    check(json.loads(data)["status"] == "approved", "approved")
+    st, data, _ = svc.request("GET", "/")
+    check(rid not in data.decode(), "decided request no longer listed")
+finally:
+    svc.cleanup()
+adlib.finish()
