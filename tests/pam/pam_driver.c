@@ -5,7 +5,8 @@
  *
  * Usage: pam_driver [-r RHOST] [-y TTY] CONFDIR SERVICE USER STEPS [ANSWER...]
  * STEPS is a string of a (authenticate), m (acct_mgmt), o (open_session),
- * c (close_session).  Prints "prompt: TEXT", "info: TEXT" and one
+ * c (close_session) and p (print "paused" and wait for a line on stdin, so
+ * a caller can act inside the open session, as the demo runs sudo there).  Prints "prompt: TEXT", "info: TEXT" and one
  * "STEP=PAM_CODE_NAME" line per step; stops at the first step that fails.
  * Exit status: 0 when every step succeeded, 1 otherwise, 2 on usage errors.
  */
@@ -144,6 +145,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	for (; *steps != '\0'; steps++) {
+		if (*steps == 'p') {
+			char line[16];
+
+			printf("paused\n");
+			fflush(stdout);
+			if (fgets(line, sizeof(line), stdin) == NULL)
+				break;
+			continue;
+		}
 		rc = step(pamh, *steps);
 		printf("%s=%s\n", step_name(*steps), code_name(rc));
 		fflush(stdout);
