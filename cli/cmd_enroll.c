@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 #include "crypto.h"
 #include "fileio.h"
 
-#define SECRET_BYTES 20           /* 160 bits, as RFC 4226 recommends */
+/* RFC 6238: the key as long as the HMAC's output (20, 32 or 64 bytes). */
+#define SECRET_BYTES_MAX 64
 #define DEFAULT_APPROVERS_DIR "/etc/breakglass/approvers"
 #define QR_QUIET_ZONE 2
 
@@ -25,12 +27,15 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: breakglass [--config PATH] enroll NAME [--approver] [--dir DIR]\n"
-	    "           [--algorithm sha1|sha256|sha512] [--digits 6|8] [--force] [--no-qr]\n"
+	    "           [--algorithm sha1|sha256|sha512] [--digits 6|8] [--owner USER]\n"
+	    "           [--force] [--no-qr]\n"
 	    "\n"
-	    "Creates NAME's TOTP secret (160 random bits) in operators_dir, or with\n"
-	    "--approver in %s (or --dir), mode 0600, and prints the\n"
-	    "otpauth:// URI and a QR code for the authenticator app.  The secret is\n"
-	    "shown only now.  Refuses to replace an existing secret without --force.\n",
+	    "Creates NAME's TOTP secret (as long as the algorithm's output: 160, 256 or\n"
+	    "512 random bits) in operators_dir, or with --approver in\n"
+	    "%s (or --dir), mode 0600, owned by root or by\n"
+	    "--owner (the approval service's user), and prints the otpauth:// URI and\n"
+	    "a QR code for the authenticator app.  The secret is shown only now.\n"
+	    "Refuses to replace an existing secret without --force.\n",
 	    DEFAULT_APPROVERS_DIR);
 }
 
@@ -92,6 +97,7 @@ print_qr(const char *text)
 struct enroll_opts {
 	const char *name;
 	const char *dir;
+	const char *owner;
 	const char *algorithm;
 	unsigned digits;
 	bool approver;
@@ -108,6 +114,7 @@ parse_opts(int argc, char **argv, struct enroll_opts *o)
 		{ "algorithm", required_argument, NULL, 'A' },
 		{ "digits", required_argument, NULL, 'D' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ "no-qr", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -118,13 +125,14 @@ parse_opts(int argc, char **argv, struct enroll_opts *o)
 	o->algorithm = "sha1";
 	o->digits = 6;
 	o->qr = true;
-	while ((c = getopt_long(argc, argv, "ad:A:D:fnh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ad:A:D:fo:nh", options, NULL)) != -1) {
 		switch (c) {
 		case 'a': o->approver = true; break;
 		case 'd': o->dir = optarg; break;
 		case 'A': o->algorithm = optarg; break;
 		case 'D': o->digits = strcmp(optarg, "8") == 0 ? 8 : strcmp(optarg, "6") == 0 ? 6 : 0; break;
 		case 'f': o->force = true; break;
+		case 'o': o->owner = optarg; break;
 		case 'n': o->qr = false; break;
 		case 'h': usage(stdout); return BG_EXIT_OK;
 		default: usage(stderr); return BG_EXIT_USAGE;
@@ -160,10 +168,29 @@ upper(char *s)
 			*s = (char)(*s - 'a' + 'A');
 }
 
+static size_t
+secret_bytes(const char *algorithm)
+{
+	return strcmp(algorithm, "sha512") == 0 ? 64 : strcmp(algorithm, "sha256") == 0 ? 32 : 20;
+}
+
+/* Hands the secret file to the service account that must read it. */
+static bool
+give_to(const char *path, const struct passwd *pw)
+{
+	if (lchown(path, pw->pw_uid, pw->pw_gid) != 0) {
+		fprintf(stderr, "breakglass: enroll: chown %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 static int
 enroll(const struct enroll_opts *o, const char *dir, const char *host)
 {
-	unsigned char secret[SECRET_BYTES];
+	unsigned char secret[SECRET_BYTES_MAX];
+	size_t nbytes = secret_bytes(o->algorithm);
+	struct passwd owner_pw, *owner = NULL;
 	char *b32 = NULL, path[4096], file[512], uri[1024], alg[8];
 	size_t b32len = 0;
 	struct stat st;
@@ -178,23 +205,38 @@ enroll(const struct enroll_opts *o, const char *dir, const char *host)
 		bg_cli_print_escaped(stderr, "breakglass: enroll: ", err.msg);
 		return BG_EXIT_FAIL;
 	}
+	/* Before anything is written: an unknown owner must not cost the old secret. */
+	if (o->owner != NULL) {
+		struct passwd *pw = getpwnam(o->owner);
+
+		if (pw == NULL) {
+			bg_cli_print_escaped(stderr, "breakglass: enroll: no such user: ", o->owner);
+			return BG_EXIT_FAIL;
+		}
+		owner_pw = *pw;
+		owner = &owner_pw;
+	}
 	if (!o->force && lstat(path, &st) == 0) {
 		bg_cli_print_escaped(stderr, "breakglass: enroll: a secret exists (use --force "
 		    "to replace it): ", path);
 		return BG_EXIT_FAIL;
 	}
-	if (bg_random_bytes(secret, sizeof(secret), &err) != BG_OK ||
-	    oath_base32_encode((const char *)secret, sizeof(secret), &b32, &b32len) != OATH_OK) {
+	if (bg_random_bytes(secret, nbytes, &err) != BG_OK ||
+	    oath_base32_encode((const char *)secret, nbytes, &b32, &b32len) != OATH_OK) {
 		fprintf(stderr, "breakglass: enroll: cannot make a secret\n");
 		goto out;
 	}
 	n = snprintf(file, sizeof(file),
-	    "# breakglass TOTP secret for %s; mode 0600, owner root.\n"
+	    "# breakglass TOTP secret for %s; mode 0600, owner %s.\n"
 	    "secret = %s\nalgorithm = %s\ndigits = %u\nperiod = 30\n",
-	    o->name, b32, o->algorithm, o->digits);
+	    o->name, o->owner != NULL ? o->owner : "root", b32, o->algorithm, o->digits);
 	if (n < 0 || (size_t)n >= sizeof(file) ||
 	    bg_file_replace(path, file, (size_t)n, 0600, &err) != BG_OK) {
 		bg_cli_print_escaped(stderr, "breakglass: enroll: ", err.msg);
+		goto out;
+	}
+	if (owner != NULL && !give_to(path, owner)) {
+		unlink(path);
 		goto out;
 	}
 	snprintf(alg, sizeof(alg), "%s", o->algorithm);

@@ -24,7 +24,7 @@ usage(FILE *out)
 	    "on: creates the kill switch file, revokes every grant and, with --terminate,\n"
 	    "ends the break-glass accounts' sessions.  While it exists, every break-glass\n"
 	    "login, account check and sudo command is refused.  off: removes it.\n"
-	    "status: exit 0 when released, 1 when engaged.\n");
+	    "status: exit 0 when released, 1 when engaged, 2 when it cannot tell.\n");
 }
 
 static int
@@ -157,7 +157,7 @@ bg_cmd_killswitch(const struct bg_cli *cli, int argc, char **argv)
 		return BG_EXIT_USAGE;
 	}
 	if (bg_cli_open(cli, &cfg, &audit) != BG_OK)
-		return BG_EXIT_FAIL;
+		return strcmp(action, "status") == 0 ? BG_EXIT_USAGE : BG_EXIT_FAIL;
 	if (strcmp(action, "on") == 0)
 		ret = engage(&cfg, &audit, reason, terminate);
 	else if (strcmp(action, "off") == 0)

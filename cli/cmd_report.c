@@ -119,6 +119,7 @@ bg_cmd_report(const struct bg_cli *cli, int argc, char **argv)
 		bg_cli_print_escaped(stderr, "breakglass: report: ", err.msg);
 		ret = BG_EXIT_USAGE;
 	} else {
+		json_object_object_add(model, "macs_checked", json_object_new_boolean(j.have_key));
 		render(o.format, model);
 		ret = BG_EXIT_OK;
 		if (!verified) {

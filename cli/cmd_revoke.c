@@ -68,7 +68,8 @@ bg_cmd_revoke(const struct bg_cli *cli, int argc, char **argv)
 		bg_grant_free(&g);
 		count = 1;
 	}
-	for (size_t i = 0; ret == BG_EXIT_OK && i < count; i++) {
+	/* Past a grant that cannot be removed, the others still are. */
+	for (size_t i = 0; i < count && (all || ret == BG_EXIT_OK); i++) {
 		const char *account = all ? accounts[i] : argv[optind];
 
 		if (bg_cli_end_grant(&cfg, &audit, account, "grant.revoked", reason, terminate,

@@ -21,7 +21,7 @@ usage(FILE *out)
 	    "\n"
 	    "Shows whether the kill switch is engaged, every grant (account, operator,\n"
 	    "incident, scope, approvers, time left, and whether it still validates),\n"
-	    "and the operators and approvers locked out after TOTP failures.\n");
+	    "and the operators locked out on this host after TOTP failures.\n");
 }
 
 static json_object *

@@ -82,7 +82,8 @@ add_rotated(struct bg_cli_journals *j, const char *journal)
 		}
 	}
 	closedir(d);
-	qsort(found, nfound, sizeof(*found), rotated_newest_last);
+	if (nfound > 1)
+		qsort(found, nfound, sizeof(*found), rotated_newest_last);
 	for (size_t i = 0; i < nfound; i++) {
 		ok = ok && add_file(j, found[i].path);
 		free(found[i].path);

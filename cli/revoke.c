@@ -21,8 +21,13 @@ bg_cli_end_grant(const bg_config *cfg, const bg_audit *audit, const char *accoun
 	/* The grant's identity goes into the record; a broken grant is removed all the same. */
 	have = bg_grant_load(cfg->general.run_dir, account, &g, err) == BG_OK;
 	rc = bg_grant_revoke(cfg->general.run_dir, account, &removed, err);
-	if (rc == BG_OK && terminate)
-		ended = bg_cli_terminate(account, err);
+	if (rc == BG_OK && terminate) {
+		bg_error terr;
+
+		ended = bg_cli_terminate(account, &terr);
+		if (ended < 0)
+			bg_cli_print_escaped(stderr, "breakglass: cannot end the sessions: ", terr.msg);
+	}
 	ev = bg_event_new(event, rc == BG_OK ? "success" : "error");
 	if (ev == NULL) {
 		bg_grant_free(&g);
@@ -35,8 +40,10 @@ bg_cli_end_grant(const bg_config *cfg, const bg_audit *audit, const char *accoun
 	if (have)
 		bg_event_add_int(ev, "expires_at", (long long)g.expires_at);
 	bg_event_add_bool(ev, "removed", removed);
-	if (terminate)
-		bg_event_add_int(ev, "processes_signalled", ended < 0 ? 0 : ended);
+	if (terminate && ended >= 0)
+		bg_event_add_int(ev, "processes_signalled", ended);
+	else if (terminate)
+		bg_event_add_str(ev, "terminate", "failed");
 	bg_grant_free(&g);
 	if (rc != BG_OK) {
 		bg_error err2;

@@ -202,9 +202,13 @@ class Service:
 
     # -- approvers -------------------------------------------------------
     def code(self, approver):
-        """A fresh TOTP code: a step newer than any this approver used."""
+        """A fresh TOTP code: a step newer than any this approver used.
+
+        The current step first: a code for the previous one is only one step
+        from leaving the window, which a slow browser on a loaded machine
+        can take."""
         now = int(time.time()) // TOTP_PERIOD
-        step = max(now - 1, self.last_step.get(approver, 0) + 1)
+        step = max(now, self.last_step.get(approver, 0) + 1)
         if step > now + 1:
             time.sleep((step - 1) * TOTP_PERIOD - time.time() + 0.1)
         self.last_step[approver] = step

@@ -24,6 +24,8 @@ expect_grep "$tmpdir/err" "use --force"
 expect_status 0 bg enroll --force --no-qr --algorithm sha512 --digits 8 alice
 [ "$(sed -n 's/^secret = //p' "$f")" != "$secret" ] && ok || fail "--force kept the old secret"
 expect_grep "$f" "algorithm = sha512"
+# the key is as long as SHA-512's output: 64 bytes, 104 base32 characters
+[ "$(sed -n 's/^secret = //p' "$f" | tr -d '=' | wc -c)" -eq 104 ] && ok || fail "sha512 secret is not 512 bits"
 expect_grep "$f" "digits = 8"
 expect_grep "$tmpdir/out" "algorithm=SHA512&digits=8"
 
@@ -31,6 +33,14 @@ expect_grep "$tmpdir/out" "algorithm=SHA512&digits=8"
 mkdir -m 0755 "$d/approvers"
 expect_status 0 bg enroll --approver --dir "$d/approvers" --no-qr bob
 [ -f "$d/approvers/bob" ] && ok || fail "approver secret not written"
+
+# --owner hands the file to the approval service's account
+if [ "$(id -u)" -eq 0 ]; then
+	expect_status 0 bg enroll --approver --dir "$d/approvers" --owner nobody --no-qr carol
+	[ "$(stat -c %U:%a "$d/approvers/carol")" = nobody:600 ] && ok || fail "--owner not applied"
+	expect_status 1 bg enroll --approver --dir "$d/approvers" --owner no-such-user-x --no-qr dave
+	[ -e "$d/approvers/dave" ] && fail "secret left behind for an unknown owner" || ok
+fi
 
 # bad input
 expect_status 2 bg enroll "../etc/passwd"

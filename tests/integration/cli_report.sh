@@ -71,7 +71,9 @@ cp "$tmpdir/out" "$d/report.html"
 expect_grep "$d/report.html" "&lt;script&gt;alert(1)&lt;/script&gt;"
 if grep -q "<script>alert" "$d/report.html"; then fail "reason not escaped in HTML"; else ok; fi
 expect_grep "$d/report.html" "<svg class=\"timeline\""
-expect_grep "$d/report.html" "Journal verified: 13 records"
+expect_grep "$d/report.html" "Journal verified: 13 records; chain and links checked; no key given"
+expect_status 0 bg report --key "$d/k1"
+expect_grep "$tmpdir/out" "Journal verified: 13 records; chain, links and every mac checked with K_1."
 
 # time filters
 expect_status 0 bg report --since 2000-01-01 --until 2001-01-01
