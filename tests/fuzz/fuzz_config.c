@@ -1,6 +1,8 @@
 /*
  * breakglass.conf: the input is the file's text.  A configuration that
- * parses also has its derived lookups and scope command lines exercised.
+ * parses has its derived lookups exercised, and every scope command line
+ * and signal matcher it accepted must parse again for sudo and the
+ * signal check, which trust the configuration check.
  */
 #include "build_config.h"
 
@@ -30,10 +32,19 @@ exercise(const bg_config *cfg)
 		for (size_t j = 0; j < s->command.count; j++) {
 			bg_scope_command c;
 
-			if (bg_scope_command_parse(s->command.items[j], &c, &err) == BG_OK)
-				bg_scope_command_free(&c);
+			if (bg_scope_command_parse(s->command.items[j], &c, &err) != BG_OK)
+				fz_fail("accepted scope command does not parse: %s", err.msg);
+			bg_scope_command_free(&c);
 		}
 	}
+	for (size_t i = 0; i < cfg->nsignal; i++)
+		for (size_t j = 0; j < cfg->signal[i].match.count; j++) {
+			bg_matcher m;
+
+			if (bg_matcher_parse(cfg->signal[i].match.items[j], &m, &err) != BG_OK)
+				fz_fail("accepted signal matcher does not parse: %s", err.msg);
+			bg_matcher_free(&m);
+		}
 }
 
 int

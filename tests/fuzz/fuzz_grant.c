@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <json-c/json.h>
+
 #include "crypto.h"
 #include "fuzz.h"
 #include "grant.h"
@@ -49,6 +51,47 @@ setup(void)
 	fz_path("service.pub", pub_path);
 }
 
+/* Whether the JSON string v is exactly s (no byte lost, e.g. after a NUL). */
+static bool
+same_string(json_object *v, const char *s)
+{
+	return json_object_is_type(v, json_type_string) &&
+	    (size_t)json_object_get_string_len(v) == strlen(s) &&
+	    memcmp(json_object_get_string(v), s, strlen(s)) == 0;
+}
+
+/* The loaded grant against an independent parse of the file. */
+static void
+check_faithful(const uint8_t *data, size_t size, const bg_grant *g)
+{
+	const struct { const char *key; const char *value; } members[] = {
+		{ "account", g->account }, { "operator", g->operator_name },
+		{ "incident", g->incident }, { "request_id", g->request_id },
+		{ "scope", g->scope }, { "host", g->host }, { "decision", g->decision },
+		{ "decision_signature", g->decision_signature },
+	};
+	json_tokener *tok = json_tokener_new();
+	json_object *doc, *v;
+
+	if (tok == NULL)
+		fz_fail("out of memory");
+	doc = json_tokener_parse_ex(tok, (const char *)data, (int)size);
+	json_tokener_free(tok);
+	if (doc == NULL)
+		return;  /* an incomplete parse here: nothing to compare with */
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+		if (!json_object_object_get_ex(doc, members[i].key, &v) ||
+		    !same_string(v, members[i].value))
+			fz_fail("grant member %s differs from the file", members[i].key);
+	if (!json_object_object_get_ex(doc, "approvers", &v) ||
+	    json_object_array_length(v) != g->napprovers)
+		fz_fail("grant approvers differ from the file");
+	for (size_t i = 0; i < g->napprovers; i++)
+		if (!same_string(json_object_array_get_idx(v, i), g->approvers[i]))
+			fz_fail("grant approver %zu differs from the file", i);
+	json_object_put(doc);
+}
+
 /* Replaces g's signature with the fixed key's signature of its decision. */
 static void
 resign(bg_grant *g)
@@ -74,6 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_write("run/grants/" ACCOUNT ".json", data, size, 0600);
 	if (bg_grant_load(run_dir, ACCOUNT, &g, &err) != BG_OK)
 		return 0;
+	check_faithful(data, size, &g);
 	/* At issued_at the times pass, so the signature and decision are checked. */
 	(void)bg_grant_validate(&g, ACCOUNT, pub_path, MAX_TTL, g.issued_at, &err);
 	(void)bg_grant_validate(&g, g.account, pub_path, MAX_TTL, g.issued_at, &err);
