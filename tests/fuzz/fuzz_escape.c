@@ -4,6 +4,8 @@
  * - bg_escape_kv_value: the output is printable ASCII, forms exactly one
  *   value (bare without blanks, or one quoted string) and decodes back to
  *   the input (the text before its first NUL).
+ * - bg_escape_printable: printable, NUL-terminated within the buffer, and a
+ *   small buffer holds a prefix of what a large one holds.
  * - bg_utf8_sanitize: the output is valid UTF-8, equals a valid input, and a
  *   cut at max bytes is a prefix of the uncut output, within max.
  * - bg_audit_format_syslog, the NUL-separated parts of the input being the
@@ -108,6 +110,29 @@ check_kv(const char *value)
 		fz_fail("kv: [%s] does not decode to the input", enc.data);
 	bg_buf_free(&enc);
 	bg_buf_free(&dec);
+}
+
+/* Room for any input of a test case escaped whole (4 bytes per input byte). */
+#define PRINTABLE_FULL (4 * 8192 + 1)
+
+static void
+check_printable_escape(const char *s, size_t small)
+{
+	static char full[PRINTABLE_FULL];
+	char part[UINT8_MAX + 1];
+
+	if (strlen(s) >= PRINTABLE_FULL / 4)
+		return;
+	bg_escape_printable(s, full, sizeof(full));
+	check_printable(full, "printable");
+	memset(part, 'X', sizeof(part));
+	bg_escape_printable(s, part, small);
+	if (small == 0)
+		return;
+	if (memchr(part, '\0', small) == NULL)
+		fz_fail("printable: not NUL-terminated within %zu bytes", small);
+	if (strncmp(part, full, strlen(part)) != 0)
+		fz_fail("printable: a %zu-byte buffer is not a prefix of the whole", small);
 }
 
 /* ------------------------------------------------------------------ */
@@ -275,6 +300,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nparts = 0;
 
 	check_kv(text);
+	check_printable_escape(text, size > 1 ? data[1] : 0);
 	check_utf8(text, size > 0 ? data[0] : 0);
 	for (size_t at = 0; at < size && nparts < MAX_PARTS; at += strlen(text + at) + 1)
 		parts[nparts++] = text + at;

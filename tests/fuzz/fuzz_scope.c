@@ -4,7 +4,8 @@
  * BG_SCOPE_MAX_PATTERNS + 2 of them).  The command line is split and
  * matched against the arguments, the whole scope is matched against the
  * program it names, and each argument is tried as a file to sudoedit from
- * the scratch directory.
+ * the scratch directory.  A command whose patterns hold no fnmatch
+ * special character must match arguments equal to its patterns.
  */
 #include "build_config.h"
 
@@ -34,6 +35,16 @@ split_lines(char *text, char **lines, size_t max)
 	return n;
 }
 
+/* Whether every pattern is plain text (fnmatch() would match it only to itself). */
+static bool
+literal(const bg_scope_command *c)
+{
+	for (size_t i = 0; i < c->npatterns; i++)
+		if (strpbrk(c->patterns[i], "*?[\\") != NULL)
+			return false;
+	return true;
+}
+
 static void
 match_command(char *line, const char *const *args, size_t nargs)
 {
@@ -46,6 +57,9 @@ match_command(char *line, const char *const *args, size_t nargs)
 	if (bg_scope_command_parse(line, &c, &err) != BG_OK)
 		return;
 	(void)bg_scope_args_match(&c, args, nargs);
+	if (literal(&c) && !bg_scope_args_match(&c, (const char *const *)c.patterns,
+	    c.npatterns))
+		fz_fail("[%s] does not match its own literal arguments", line);
 	memset(&scope, 0, sizeof(scope));
 	scope.meta.name = "fuzz";
 	scope.command.items = lines;
