@@ -283,6 +283,8 @@ bg_status ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *vo
 /* The status the votes give r (r->status when already final). */
 const char *ad_decision_status(const ad_app *app, const ad_request *r,
     const ad_votes *votes, int64_t now_ms);
+/* Whether approver is one of r's designated approvers. */
+bool ad_request_names(const ad_request *r, const char *approver);
 /* A request as approvers see it: the filed members but nonce, plus state. */
 json_object *ad_request_view(const ad_request *r, const ad_votes *votes);
 /*

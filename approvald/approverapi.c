@@ -69,20 +69,6 @@ refusal_log(const ad_http_req *r, const char *approver, const char *id,
 	    r->source, why);
 }
 
-static bool
-designated(const ad_request *req, const char *name)
-{
-	json_object *doc = json_tokener_parse(req->body), *list;
-	bool found = false;
-
-	if (doc != NULL && json_object_object_get_ex(doc, "approvers", &list))
-		for (size_t i = 0; i < json_object_array_length(list) && !found; i++)
-			found = strcmp(json_object_get_string(
-			    json_object_array_get_idx(list, i)), name) == 0;
-	json_object_put(doc);
-	return found;
-}
-
 /* The vote itself, inside a transaction: false with res filled on refusal. */
 static bool
 record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
@@ -99,7 +85,7 @@ record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "the operator cannot vote");
 		return false;
 	}
-	if (!designated(req, vb->approver)) {
+	if (!ad_request_names(req, vb->approver)) {
 		refusal_log(r, vb->approver, id, "not a designated approver");
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "not a designated approver");
 		return false;
@@ -161,6 +147,8 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 		rc = ad_store_commit(r->app->store, &err);
 	if (rc != BG_OK)
 		ad_store_rollback(r->app->store);
+	else
+		ad_notifier_kick(r->app->notifier);  /* a decision or an expiry */
 	if (rc == BG_ERR_NOTFOUND)
 		ad_response_error(res, MHD_HTTP_NOT_FOUND, "no such request");
 	else if (rc != BG_OK) {
@@ -168,7 +156,6 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "cannot record the vote");
 	} else if (voted) {
-		ad_notifier_kick(r->app->notifier);
 		bg_buf_free(&res->body);
 		if (ad_decision_build(r->app, &req, &votes, r->now_ms, &res->body,
 		    &res->decision_sig, &err) == BG_OK) {

@@ -7,7 +7,6 @@
 #include "build_config.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,28 +118,6 @@ static const bg_cfg_section sections[SEC_COUNT] = {
 
 static const bg_cfg_schema schema = { sections, SEC_COUNT };
 
-struct check_ctx {
-	const char *path;
-	bg_errlist *errs;
-	size_t nerrors;
-};
-
-static void check_error(struct check_ctx *c, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-check_error(struct check_ctx *c, unsigned line, const char *fmt, ...)
-{
-	char msg[BG_ERROR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	bg_errlist_add(c->errs, "%s:%u: %s", c->path, line, msg);
-	c->nerrors++;
-}
-
 static unsigned
 key_line(int sec, const bg_cfg_meta *meta, const char *key)
 {
@@ -193,19 +170,6 @@ parse_listen(ad_config *cfg, bg_error *err)
 }
 
 static bool
-listen_is_loopback(const ad_config *cfg)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (cfg->listen_v6)
-		return inet_pton(AF_INET6, cfg->listen_host, &a6) == 1 &&
-		    IN6_IS_ADDR_LOOPBACK(&a6);
-	return inet_pton(AF_INET, cfg->listen_host, &a4) == 1 &&
-	    (ntohl(a4.s_addr) >> 24) == IN_LOOPBACKNET;
-}
-
-static bool
 valid_user_name(const char *v)
 {
 	size_t n = strlen(v);
@@ -217,60 +181,60 @@ valid_user_name(const char *v)
 }
 
 static void
-validate_server(struct check_ctx *c, ad_config *cfg)
+validate_server(bg_cfg_check *c, ad_config *cfg)
 {
 	const ad_config_server *s = &cfg->server;
 	bg_error err;
 
 	if (parse_listen(cfg, &err) != BG_OK) {
-		check_error(c, key_line(SEC_SERVER, &s->meta, "listen"),
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "listen"),
 		    "listen: %s", err.msg);
 		return;
 	}
 	if ((s->tls_cert == NULL) != (s->tls_key == NULL))
-		check_error(c, s->meta.line,
+		bg_cfg_check_error(c, s->meta.line,
 		    "[server]: tls_cert and tls_key go together");
 	/* Host signatures, tokens and TOTP codes must not cross a network in clear. */
-	if (s->tls_cert == NULL && !listen_is_loopback(cfg))
-		check_error(c, key_line(SEC_SERVER, &s->meta, "listen"),
+	if (s->tls_cert == NULL && !bg_host_is_loopback(cfg->listen_host))
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "listen"),
 		    "listen: plain HTTP only on a loopback address; "
 		    "set tls_cert and tls_key");
 }
 
 static void
-validate_sections(struct check_ctx *c, ad_config *cfg)
+validate_sections(bg_cfg_check *c, ad_config *cfg)
 {
 	bool slack = false;
 
 	for (size_t i = 0; i < cfg->napprover; i++)
 		if (!valid_user_name(cfg->approver[i].meta.name))
-			check_error(c, cfg->approver[i].meta.line,
+			bg_cfg_check_error(c, cfg->approver[i].meta.line,
 			    "[approver %s]: the name must be a user name",
 			    cfg->approver[i].meta.name);
 	for (size_t i = 0; i < cfg->nnotify; i++) {
 		const ad_config_notify *n = &cfg->notify[i];
 
 		if (n->format == AD_NOTIFY_JSON && n->secret == NULL)
-			check_error(c, n->meta.line,
+			bg_cfg_check_error(c, n->meta.line,
 			    "[notify %s]: format json needs \"secret\"", n->meta.name);
 		if (n->format == AD_NOTIFY_SLACK && n->secret != NULL)
-			check_error(c, key_line(SEC_NOTIFY, &n->meta, "secret"),
+			bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "secret"),
 			    "secret: only for format json");
 		slack = slack || n->format == AD_NOTIFY_SLACK;
 	}
 	if (slack && cfg->server.public_url == NULL)
-		check_error(c, cfg->server.meta.line,
+		bg_cfg_check_error(c, cfg->server.meta.line,
 		    "[server]: public_url is needed for slack notifications' links");
 	if (cfg->nhost == 0)
-		check_error(c, 1, "no [host NAME] section: no host could file a request");
+		bg_cfg_check_error(c, 1, "no [host NAME] section: no host could file a request");
 	if (cfg->napprover == 0)
-		check_error(c, 1, "no [approver NAME] section: nobody could vote");
+		bg_cfg_check_error(c, 1, "no [approver NAME] section: nobody could vote");
 }
 
 bg_status
 ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
 {
-	struct check_ctx c = { .path = path, .errs = errs };
+	bg_cfg_check c = { .path = path, .errs = errs };
 	bg_error err;
 	char *data;
 	size_t len;
@@ -289,7 +253,7 @@ ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
 	validate_server(&c, cfg);
 	validate_sections(&c, cfg);
 	if (c.nerrors == 0 && (cfg->path = strdup(path)) == NULL)
-		check_error(&c, 1, "out of memory");
+		bg_cfg_check_error(&c, 1, "out of memory");
 	if (c.nerrors > 0) {
 		ad_config_free(cfg);
 		return BG_ERR_INVALID;
@@ -329,18 +293,18 @@ ad_config_find_approver(const ad_config *cfg, const char *name)
 /* --check-config: the files the configuration names. */
 
 static void
-check_key_file(struct check_ctx *c, unsigned line, const char *key, const char *path)
+check_key_file(bg_cfg_check *c, unsigned line, const char *key, const char *path)
 {
 	unsigned char k[BG_SHA256_LEN];
 	bg_error err;
 
 	if (bg_key_file_read(path, k, &err) != BG_OK)
-		check_error(c, line, "%s: %s", key, err.msg);
+		bg_cfg_check_error(c, line, "%s: %s", key, err.msg);
 	explicit_bzero(k, sizeof(k));
 }
 
 static void
-check_pem_file(struct check_ctx *c, unsigned line, const char *key, const char *path,
+check_pem_file(bg_cfg_check *c, unsigned line, const char *key, const char *path,
     bg_file_kind kind)
 {
 	bg_error err;
@@ -348,16 +312,16 @@ check_pem_file(struct check_ctx *c, unsigned line, const char *key, const char *
 	size_t len;
 
 	if (bg_file_read(path, kind, PEM_FILE_MAX, &data, &len, &err) != BG_OK) {
-		check_error(c, line, "%s: %s", key, err.msg);
+		bg_cfg_check_error(c, line, "%s: %s", key, err.msg);
 		return;
 	}
 	if (strstr(data, "-----BEGIN ") == NULL)
-		check_error(c, line, "%s: %s: not a PEM file", key, path);
+		bg_cfg_check_error(c, line, "%s: %s: not a PEM file", key, path);
 	bg_file_free_secret(data, len);
 }
 
 static void
-check_signing_key(struct check_ctx *c, const ad_config *cfg)
+check_signing_key(bg_cfg_check *c, const ad_config *cfg)
 {
 	static const char probe[] = "breakglass-approvald check-config";
 	unsigned char sig[BG_ED25519_SIG_LEN];
@@ -365,14 +329,14 @@ check_signing_key(struct check_ctx *c, const ad_config *cfg)
 
 	if (bg_ed25519_sign_file(cfg->server.signing_key, probe, sizeof(probe) - 1,
 	    sig, &err) != BG_OK)
-		check_error(c, key_line(SEC_SERVER, &cfg->server.meta, "signing_key"),
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &cfg->server.meta, "signing_key"),
 		    "signing_key: %s", err.msg);
 }
 
 bg_status
 ad_config_check_files(const ad_config *cfg, bg_errlist *errs)
 {
-	struct check_ctx c = { .path = cfg->path, .errs = errs };
+	bg_cfg_check c = { .path = cfg->path, .errs = errs };
 	const ad_config_server *s = &cfg->server;
 	bg_error err;
 
@@ -384,7 +348,7 @@ ad_config_check_files(const ad_config *cfg, bg_errlist *errs)
 		    "tls_key", s->tls_key, BG_FILE_SECRET);
 	}
 	if (bg_dir_check(s->state_dir, &err) != BG_OK)
-		check_error(&c, key_line(SEC_SERVER, &s->meta, "state_dir"),
+		bg_cfg_check_error(&c, key_line(SEC_SERVER, &s->meta, "state_dir"),
 		    "state_dir: %s", err.msg);
 	for (size_t i = 0; i < cfg->nhost; i++)
 		check_key_file(&c, key_line(SEC_HOST, &cfg->host[i].meta, "key"),

@@ -62,6 +62,16 @@ designated(json_object *doc, const char *name)
 	return false;
 }
 
+bool
+ad_request_names(const ad_request *r, const char *approver)
+{
+	json_object *doc = request_doc(r);
+	bool found = doc != NULL && designated(doc, approver);
+
+	json_object_put(doc);
+	return found;
+}
+
 static unsigned long
 required_quorum(const ad_app *app, json_object *doc)
 {

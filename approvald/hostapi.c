@@ -505,6 +505,8 @@ load_own(ad_http_req *r, const char *id, const char *host, ad_request *req,
 	}
 	if (rc != BG_OK)
 		ad_store_rollback(r->app->store);
+	else
+		ad_notifier_kick(r->app->notifier);  /* the load may have expired it */
 	if (rc == BG_OK && host != NULL && strcmp(req->host, host) != 0) {
 		/* Another host's request does not exist for this one. */
 		ad_votes_clear(votes);

@@ -426,11 +426,12 @@ ad_http_start(ad_app *app, ad_http **out, bg_error *err)
 		}
 		flags |= MHD_USE_TLS;
 	}
+	/* The logger first, so that MHD reports the other options' problems through it. */
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
 	    h->cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,

@@ -8,6 +8,7 @@
 #include "build_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -190,7 +191,7 @@ prepare_state(ad_app *app, bg_error *err)
 static int
 detach(int *ready_fd)
 {
-	int fds[2];
+	int fds[2], devnull;
 	pid_t pid;
 	char c;
 
@@ -204,8 +205,14 @@ detach(int *ready_fd)
 		_exit(read(fds[0], &c, 1) == 1 ? EXIT_SUCCESS : EXIT_FAILURE);
 	}
 	close(fds[0]);
-	if (setsid() < 0)
+	if (setsid() < 0 || (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return EXIT_FAILURE;
+	/* Messages go to syslog from here on. */
+	dup2(devnull, STDIN_FILENO);
+	dup2(devnull, STDOUT_FILENO);
+	dup2(devnull, STDERR_FILENO);
+	if (devnull > STDERR_FILENO)
+		close(devnull);
 	*ready_fd = fds[1];
 	return -1;
 }

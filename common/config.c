@@ -7,16 +7,13 @@
  */
 #include "build_config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -490,48 +487,10 @@ bg_matcher_free(bg_matcher *m)
 /* ------------------------------------------------------------------ */
 /* Checks that span keys and sections. */
 
-struct check_ctx {
-	const char *path;
-	bg_errlist *errs;
-	size_t nerrors;
-};
-
-static void check_error(struct check_ctx *c, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-check_error(struct check_ctx *c, unsigned line, const char *fmt, ...)
-{
-	char msg[BG_ERROR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	bg_errlist_add(c->errs, "%s:%u: %s", c->path, line, msg);
-	c->nerrors++;
-}
-
 static unsigned
 key_line(int sec, const bg_cfg_meta *meta, const char *key)
 {
 	return bg_cfg_key_line(&config_sections[sec], meta, key);
-}
-
-/* 127.0.0.0/8, ::1 and "localhost": traffic that never leaves the host. */
-static bool
-host_is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == IN_LOOPBACKNET;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return false;
 }
 
 /* Whether url goes over TLS or stays on this host. */
@@ -543,24 +502,24 @@ url_is_private(const char *url)
 
 	if (bg_url_host(url, &https, host, sizeof(host), NULL) != BG_OK)
 		return false;
-	return https || host_is_loopback(host);
+	return https || bg_host_is_loopback(host);
 }
 
 static void
-validate_approval(struct check_ctx *c, const bg_config *cfg)
+validate_approval(bg_cfg_check *c, const bg_config *cfg)
 {
 	const bg_config_approval *a = &cfg->approval;
 	const bg_strlist *ap = &a->approvers;
 
 	/* Decisions and request signatures would cross the network in clear. */
 	if (!url_is_private(a->url))
-		check_error(c, key_line(SEC_APPROVAL, &a->meta, "url"),
+		bg_cfg_check_error(c, key_line(SEC_APPROVAL, &a->meta, "url"),
 		    "url: the approval service must use https:// "
 		    "(http:// only to a loopback address)");
 	for (size_t i = 0; i < ap->count; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(ap->items[i], ap->items[j]) == 0) {
-				check_error(c, bg_strlist_line(ap, i,
+				bg_cfg_check_error(c, bg_strlist_line(ap, i,
 				    key_line(SEC_APPROVAL, &a->meta, "approvers")),
 				    "approvers: \"%s\" is listed twice",
 				    ap->items[i]);
@@ -568,57 +527,57 @@ validate_approval(struct check_ctx *c, const bg_config *cfg)
 			}
 	/* A quorum nobody can reach would make every request time out. */
 	if (a->quorum > ap->count)
-		check_error(c, key_line(SEC_APPROVAL, &a->meta, "quorum"),
+		bg_cfg_check_error(c, key_line(SEC_APPROVAL, &a->meta, "quorum"),
 		    "quorum: %lu is more than the %zu approvers listed",
 		    a->quorum, ap->count);
 }
 
 static void
-validate_signal(struct check_ctx *c, const bg_config_signal *s)
+validate_signal(bg_cfg_check *c, const bg_config_signal *s)
 {
 	const bg_cfg_meta *m = &s->meta;
 
 	if (s->type == BG_SIGNAL_HTTP) {
 		if (s->pointer == NULL)
-			check_error(c, m->line,
+			bg_cfg_check_error(c, m->line,
 			    "[signal %s]: type http needs \"pointer\"", m->name);
 		if (s->equals == NULL)
-			check_error(c, m->line,
+			bg_cfg_check_error(c, m->line,
 			    "[signal %s]: type http needs \"equals\"", m->name);
 		if (s->match.count > 0)
-			check_error(c, bg_strlist_line(&s->match, 0, m->line),
+			bg_cfg_check_error(c, bg_strlist_line(&s->match, 0, m->line),
 			    "match: not used by type http (use pointer and equals)");
 	} else {
 		if (s->pointer != NULL)
-			check_error(c, key_line(SEC_SIGNAL, m, "pointer"),
+			bg_cfg_check_error(c, key_line(SEC_SIGNAL, m, "pointer"),
 			    "pointer: only for type http");
 		if (s->equals != NULL)
-			check_error(c, key_line(SEC_SIGNAL, m, "equals"),
+			bg_cfg_check_error(c, key_line(SEC_SIGNAL, m, "equals"),
 			    "equals: only for type http");
 		/* Without a matcher any alert counts, even an always-firing watchdog. */
 		if (s->match.count == 0)
-			check_error(c, m->line,
+			bg_cfg_check_error(c, m->line,
 			    "[signal %s]: needs at least one \"match\"", m->name);
 	}
 	if (s->bearer_token_file != NULL && !url_is_private(s->url))
-		check_error(c, key_line(SEC_SIGNAL, m, "bearer_token_file"),
+		bg_cfg_check_error(c, key_line(SEC_SIGNAL, m, "bearer_token_file"),
 		    "bearer_token_file: the token would be sent in clear text; "
 		    "use an https:// url");
 }
 
 static void
-validate(struct check_ctx *c, const bg_config *cfg)
+validate(bg_cfg_check *c, const bg_config *cfg)
 {
 	validate_approval(c, cfg);
 	for (size_t i = 0; i < cfg->nsignal; i++)
 		validate_signal(c, &cfg->signal[i]);
 	if (cfg->signals.required > cfg->nsignal)
-		check_error(c, key_line(SEC_SIGNALS, &cfg->signals.meta, "required"),
+		bg_cfg_check_error(c, key_line(SEC_SIGNALS, &cfg->signals.meta, "required"),
 		    "required: %lu signal sources required but %zu [signal] "
 		    "sections defined", cfg->signals.required, cfg->nsignal);
 	/* A grant without a scope could never allow anything: surely a mistake. */
 	if (cfg->nscope == 0)
-		check_error(c, 1, "no [scope NAME] section: define what a grant allows");
+		bg_cfg_check_error(c, 1, "no [scope NAME] section: define what a grant allows");
 }
 
 /* ------------------------------------------------------------------ */
@@ -627,7 +586,7 @@ bg_status
 bg_config_parse(const char *path, const char *text, size_t len, bg_config *cfg,
     bg_errlist *errs)
 {
-	struct check_ctx c = { .path = path, .errs = errs };
+	bg_cfg_check c = { .path = path, .errs = errs };
 	bg_status st;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -642,7 +601,7 @@ bg_config_parse(const char *path, const char *text, size_t len, bg_config *cfg,
 	if (c.nerrors == 0) {
 		cfg->path = strdup(path);
 		if (cfg->path == NULL)
-			check_error(&c, 1, "out of memory");
+			bg_cfg_check_error(&c, 1, "out of memory");
 	}
 	if (c.nerrors > 0) {
 		bg_config_free(cfg);
@@ -755,13 +714,13 @@ bg_config_totp_policy(const bg_config *cfg, bg_totp_policy *p, char *dir, size_t
 /* check-config: the files and directories the configuration names. */
 
 static void
-file_error(struct check_ctx *c, unsigned line, const char *key, const bg_error *err)
+file_error(bg_cfg_check *c, unsigned line, const char *key, const bg_error *err)
 {
-	check_error(c, line, "%s: %s", key, err->msg);
+	bg_cfg_check_error(c, line, "%s: %s", key, err->msg);
 }
 
 static void
-check_secret_key(struct check_ctx *c, unsigned line, const char *key,
+check_secret_key(bg_cfg_check *c, unsigned line, const char *key,
     const char *path)
 {
 	unsigned char k[BG_SHA256_LEN];
@@ -773,7 +732,7 @@ check_secret_key(struct check_ctx *c, unsigned line, const char *key,
 }
 
 static void
-check_pubkey(struct check_ctx *c, unsigned line, const char *key, const char *path)
+check_pubkey(bg_cfg_check *c, unsigned line, const char *key, const char *path)
 {
 	EVP_PKEY *pk = NULL;
 	BIO *bio = NULL;
@@ -790,9 +749,9 @@ check_pubkey(struct check_ctx *c, unsigned line, const char *key, const char *pa
 	if (bio != NULL)
 		pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	if (pk == NULL)
-		check_error(c, line, "%s: %s: not a PEM public key", key, path);
+		bg_cfg_check_error(c, line, "%s: %s: not a PEM public key", key, path);
 	else if (EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519)
-		check_error(c, line, "%s: %s: not an Ed25519 public key", key, path);
+		bg_cfg_check_error(c, line, "%s: %s: not an Ed25519 public key", key, path);
 	ERR_clear_error();
 	EVP_PKEY_free(pk);
 	BIO_free(bio);
@@ -800,7 +759,7 @@ check_pubkey(struct check_ctx *c, unsigned line, const char *key, const char *pa
 }
 
 static void
-check_readable(struct check_ctx *c, unsigned line, const char *key,
+check_readable(bg_cfg_check *c, unsigned line, const char *key,
     const char *path, bg_file_kind kind)
 {
 	bg_error err;
@@ -814,7 +773,7 @@ check_readable(struct check_ctx *c, unsigned line, const char *key,
 }
 
 static void
-check_token_file(struct check_ctx *c, unsigned line, const char *key,
+check_token_file(bg_cfg_check *c, unsigned line, const char *key,
     const char *path)
 {
 	bg_error err;
@@ -827,12 +786,12 @@ check_token_file(struct check_ctx *c, unsigned line, const char *key,
 		return;
 	}
 	if (strspn(data, " \t\r\n") == len)
-		check_error(c, line, "%s: %s: the token file is empty", key, path);
+		bg_cfg_check_error(c, line, "%s: %s: the token file is empty", key, path);
 	bg_file_free_secret(data, len);
 }
 
 static void
-check_dir(struct check_ctx *c, unsigned line, const char *key, const char *path)
+check_dir(bg_cfg_check *c, unsigned line, const char *key, const char *path)
 {
 	bg_error err;
 
@@ -842,21 +801,21 @@ check_dir(struct check_ctx *c, unsigned line, const char *key, const char *path)
 
 /* The directory that will hold path (journal, kill switch). */
 static void
-check_parent_dir(struct check_ctx *c, unsigned line, const char *key,
+check_parent_dir(bg_cfg_check *c, unsigned line, const char *key,
     const char *path)
 {
 	char copy[PATH_MAX];
 	int n = snprintf(copy, sizeof(copy), "%s", path);
 
 	if (n < 0 || (size_t)n >= sizeof(copy)) {
-		check_error(c, line, "%s: path too long", key);
+		bg_cfg_check_error(c, line, "%s: path too long", key);
 		return;
 	}
 	check_dir(c, line, key, dirname(copy));
 }
 
 static void
-check_command_file(struct check_ctx *c, unsigned line, const char *cmd)
+check_command_file(bg_cfg_check *c, unsigned line, const char *cmd)
 {
 	char path[PATH_MAX];
 	size_t n = strcspn(cmd, " \t");
@@ -864,14 +823,14 @@ check_command_file(struct check_ctx *c, unsigned line, const char *cmd)
 	bg_error err;
 
 	if (n >= sizeof(path)) {
-		check_error(c, line, "command: path too long");
+		bg_cfg_check_error(c, line, "command: path too long");
 		return;
 	}
 	memcpy(path, cmd, n);
 	path[n] = '\0';
 	/* stat, not lstat: what runs is the file a symlink points to. */
 	if (stat(path, &st) != 0) {
-		check_error(c, line, "command: %s: %s", path, strerror(errno));
+		bg_cfg_check_error(c, line, "command: %s: %s", path, strerror(errno));
 		return;
 	}
 	/* A command writable by others would let them choose what runs as root. */
@@ -880,11 +839,11 @@ check_command_file(struct check_ctx *c, unsigned line, const char *cmd)
 		return;
 	}
 	if ((st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
-		check_error(c, line, "command: %s: not executable", path);
+		bg_cfg_check_error(c, line, "command: %s: not executable", path);
 }
 
 static void
-check_scope_files(struct check_ctx *c, const bg_config_scope *s)
+check_scope_files(bg_cfg_check *c, const bg_config_scope *s)
 {
 	unsigned line = key_line(SEC_SCOPE, &s->meta, "command");
 
@@ -896,7 +855,7 @@ check_scope_files(struct check_ctx *c, const bg_config_scope *s)
 bg_status
 bg_config_check_files(const bg_config *cfg, bg_errlist *errs)
 {
-	struct check_ctx c = { .errs = errs };
+	bg_cfg_check c = { .errs = errs };
 	const bg_config_general *g;
 	const bg_config_approval *a;
 	struct stat st;

@@ -8,6 +8,7 @@
  */
 #include "build_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto.h"
 #include "ini.h"
@@ -1123,4 +1125,32 @@ bg_cfg_key_line(const bg_cfg_section *sec, const bg_cfg_meta *meta,
 		if (strcmp(sec->keys[i].name, key) == 0 && meta->key_line[i] != 0)
 			return meta->key_line[i];
 	return meta->line != 0 ? meta->line : 1;
+}
+
+void
+bg_cfg_check_error(bg_cfg_check *c, unsigned line, const char *fmt, ...)
+{
+	char msg[BG_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bg_errlist_add(c->errs, "%s:%u: %s", c->path, line, msg);
+	c->nerrors++;
+}
+
+bool
+bg_host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == IN_LOOPBACKNET;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
 }

@@ -102,6 +102,22 @@ void bg_ini_free(const bg_cfg_schema *schema, void *root);
 unsigned bg_cfg_key_line(const bg_cfg_section *sec, const bg_cfg_meta *meta,
     const char *key);
 
+/*
+ * Collects the errors of the checks that span keys and sections, run after
+ * bg_ini_parse, each as "file:line: message".
+ */
+typedef struct {
+	const char *path;
+	bg_errlist *errs;
+	size_t nerrors;
+} bg_cfg_check;
+
+void bg_cfg_check_error(bg_cfg_check *c, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* 127.0.0.0/8, ::1 and "localhost": traffic that never leaves the host. */
+bool bg_host_is_loopback(const char *host);
+
 /* Parses a duration value: digits with an optional s, m or h suffix. */
 bg_status bg_parse_duration(const char *s, unsigned long *out, bg_error *err);
 

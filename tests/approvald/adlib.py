@@ -71,7 +71,8 @@ def totp_code(secret, step):
 class Service:
     """A breakglass-approvald with its own directory, keys and configuration."""
 
-    def __init__(self, expiry="10m", quorum=2, notify="", extra_server=""):
+    def __init__(self, expiry="10m", quorum=2, notify="", extra_server="",
+                 approvers=None):
         self.dir = tempfile.mkdtemp(prefix="bgad.")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -101,7 +102,8 @@ class Service:
                 extra_server, ""]
         for h in HOSTS:
             conf += ["[host %s]" % h, "key = %s/hosts/%s.key" % (d, h), ""]
-        for a in APPROVERS:
+        self.approvers = approvers or APPROVERS
+        for a in self.approvers:
             token = base64.urlsafe_b64encode(os.urandom(24)).decode()
             secret = os.urandom(20)
             self.tokens[a] = token
@@ -201,16 +203,19 @@ class Service:
         return self.host_call(host, "GET", "/v1/requests/%s?wait=%d" % (rid, wait))
 
     # -- approvers -------------------------------------------------------
-    def code(self, approver):
-        """A fresh TOTP code: a step newer than any this approver used.
-
-        The current step first: a code for the previous one is only one step
-        from leaving the window, which a slow browser on a loaded machine
-        can take."""
+    def code(self, approver, window=1, newest=False):
+        """A fresh TOTP code: a step newer than any this approver used; with
+        newest, the latest step accepted, valid the longest (slow clients)."""
+        # Not within a second of a step change: the oldest accepted step
+        # must still be accepted when the service checks it.
+        left = TOTP_PERIOD - time.time() % TOTP_PERIOD
+        if left < 1:
+            time.sleep(left + 0.05)
         now = int(time.time()) // TOTP_PERIOD
-        step = max(now, self.last_step.get(approver, 0) + 1)
-        if step > now + 1:
-            time.sleep((step - 1) * TOTP_PERIOD - time.time() + 0.1)
+        step = max(now + window if newest else now - window,
+                   self.last_step.get(approver, 0) + 1)
+        if step > now + window:
+            time.sleep((step - window) * TOTP_PERIOD - time.time() + 0.1)
         self.last_step[approver] = step
         return totp_code(self.totp[approver], step)
 

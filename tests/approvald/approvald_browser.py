@@ -38,7 +38,7 @@ try:
     st, _, doc, _ = svc.create(reason="<script>window.pwned=1</script> queue at 48000")
     rid = doc["request_id"]
     params = {"id": rid, "votes": [
-        {"approver": a, "token": svc.tokens[a], "totp": svc.code(a),
+        {"approver": a, "token": svc.tokens[a], "totp": svc.code(a, newest=True),
          "comment": "seen on the bridge"} for a in ("bob", "carol")]}
     env = dict(os.environ, NODE_MODULES_DIR=modules)
     r = subprocess.run(["node", os.path.join(here, "browser.mjs"),

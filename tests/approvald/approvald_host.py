@@ -110,6 +110,10 @@ try:
     t = "/v1/requests/%s" % rid
     st, _, _ = svc.host_call("mx1.example.net", "GET", t)
     check(st == 200, "no wait: %d" % st)
+    # The signature covers the target as sent, percent-encoding included.
+    t = "/v1/requests/%s?wait=%%30" % rid
+    st, _, _ = svc.host_call("mx1.example.net", "GET", t)
+    check(st == 200, "percent-encoded query signed as sent: %d" % st)
 
     # Body validation.
     def post(d, host="mx1.example.net"):

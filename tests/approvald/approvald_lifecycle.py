@@ -3,8 +3,10 @@
 a restart in the middle of a pending request (request and votes kept),
 expiry of a pending request (and a long poll answered by it), SIGHUP reload,
 and a clean SIGTERM stop that answers waiting polls."""
+import http.client
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -17,6 +19,20 @@ from adlib import check  # noqa: E402
 
 def run(*args):
     return subprocess.run([adlib.DAEMON] + list(args), capture_output=True, text=True)
+
+
+def detached_pids(conf):
+    """The services this test started without --foreground (by their config path)."""
+    pids = []
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if p.isdigit() and conf.encode() in argv and b"--foreground" not in argv:
+            pids.append(int(p))
+    return pids
 
 
 adlib.require_daemon()
@@ -52,8 +68,10 @@ try:
     r = run("--config", bad_conf, "--check-config")
     check(r.returncode == 1, "world-writable config refused")
     # TLS: with a certificate, any address is allowed.
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "1",
-                    "-subj", "/CN=approvals.test", "-keyout", svc.dir + "/tls.key",
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,IP:::1",
+                    "-keyout", svc.dir + "/tls.key",
                     "-out", svc.dir + "/tls.crt"], check=True, capture_output=True)
     os.chmod(svc.dir + "/tls.key", 0o600)
     adlib.write(bad_conf, good.replace("listen = 127.0.0.1:", "listen = 0.0.0.0:").replace(
@@ -61,6 +79,50 @@ try:
         (svc.dir, svc.dir)), 0o644)
     r = run("--config", bad_conf, "--check-config")
     check(r.returncode == 0, "TLS on any address: %s" % r.stderr)
+    # TLS for real, on an IPv6 loopback address, then back to plain HTTP.
+    tls_port = adlib.free_port()
+    adlib.write(svc.conf, good.replace("listen = 127.0.0.1:%d" % svc.port,
+                                       "listen = [::1]:%d" % tls_port).replace(
+        "[server]", "[server]\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key" %
+        (svc.dir, svc.dir)), 0o644)
+    proc = subprocess.Popen([adlib.DAEMON, "--config", svc.conf, "--foreground"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ctx = ssl.create_default_context(cafile=svc.dir + "/tls.crt")
+    got = None
+    for _ in range(100):
+        try:
+            c = http.client.HTTPSConnection("::1", tls_port, context=ctx, timeout=5)
+            c.request("GET", "/healthz")
+            got = c.getresponse().status
+            break
+        except OSError:
+            time.sleep(0.05)
+    check(got == 200, "HTTPS on [::1]: %r" % got)
+    proc.terminate()
+    check(proc.wait(10) == 0, "TLS service stopped cleanly")
+    adlib.write(svc.conf, good, 0o644)
+
+    # Without --foreground: the parent exits 0 once the service listens, 1 when
+    # it cannot start.
+    r = run("--config", svc.conf)
+    check(r.returncode == 0, "detached start: %d %s" % (r.returncode, r.stderr))
+    check(svc.request("GET", "/healthz")[0] == 200, "detached service answers")
+    pids = detached_pids(svc.conf)
+    check(len(pids) == 1, "one detached process: %r" % pids)
+    for pid in pids:
+        os.kill(pid, 15)
+        for _ in range(100):
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.05)
+    r = run("--config", svc.conf)
+    check(r.returncode == 0, "second detached start: %d" % r.returncode)
+    r2 = run("--config", svc.conf)
+    check(r2.returncode == 1, "port in use: the parent reports failure: %d" %
+          r2.returncode)
+    for pid in detached_pids(svc.conf):
+        os.kill(pid, 15)
+    time.sleep(0.5)
 
     svc.start()
     # Restart with a pending request holding one vote.
