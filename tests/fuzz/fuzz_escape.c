@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "crypto.h"
 #include "escape.h"
 #include "fuzz.h"
 #include "journal.h"
@@ -36,16 +37,6 @@
 
 /* ------------------------------------------------------------------ */
 /* A decoder for key=value values, independent of the encoder. */
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /*
  * Decodes the value at s into out; *end is where it stops (a blank or the
@@ -68,10 +59,17 @@ kv_decode(const char *s, const char **end, bg_buf *out)
 		if (c == '\0')
 			return false;
 		if (c == '\\') {
+			char pair[3] = { '\0', '\0', '\0' };
+			unsigned char byte;
+			bg_error err;
+
+			/* Reads s[2] and s[3] only when they exist. */
+			if (s[1] == 'x' && (pair[0] = s[2]) != '\0')
+				pair[1] = s[3];
 			if (s[1] == '"' || s[1] == '\\') {
 				c = *++s;
-			} else if (s[1] == 'x' && hex_digit(s[2]) >= 0 && hex_digit(s[3]) >= 0) {
-				c = (char)(hex_digit(s[2]) * 16 + hex_digit(s[3]));
+			} else if (s[1] == 'x' && bg_hex_decode(pair, &byte, 1, &err) == BG_OK) {
+				c = (char)byte;
 				s += 3;
 			} else {
 				return false;
