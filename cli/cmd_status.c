@@ -106,6 +106,18 @@ member(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v != NULL ? json_object_get_string(v) : "-";
 }
 
+/* "bob,carol" from the approvers array. */
+static void
+join_names(json_object *arr, char *out, size_t outsz)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; arr != NULL && i < json_object_array_length(arr) && used < outsz; i++)
+		used += (size_t)snprintf(out + used, outsz - used, "%s%s", i > 0 ? "," : "",
+		    json_object_get_string(json_object_array_get_idx(arr, i)));
+}
+
 static void
 print_text(json_object *st)
 {
@@ -117,11 +129,12 @@ print_text(json_object *st)
 	printf("grants: %zu\n", json_object_array_length(grants));
 	for (size_t i = 0; i < json_object_array_length(grants); i++) {
 		json_object *g = json_object_array_get_idx(grants, i);
-		char line[1024];
+		char line[1024], approvers[256];
 
+		join_names(json_object_object_get(g, "approvers"), approvers, sizeof(approvers));
 		snprintf(line, sizeof(line), "  %s  operator=%s incident=%s scope=%s approvers=%s "
 		    "left=%ss %s%s", member(g, "account"), member(g, "operator"),
-		    member(g, "incident"), member(g, "scope"), member(g, "approvers"),
+		    member(g, "incident"), member(g, "scope"), approvers[0] != '\0' ? approvers : "-",
 		    member(g, "seconds_left"),
 		    json_object_get_boolean(json_object_object_get(g, "valid")) ? "valid" : "INVALID: ",
 		    json_object_get_boolean(json_object_object_get(g, "valid")) ? "" : member(g, "problem"));

@@ -316,8 +316,8 @@ bg_journal_init(const bg_journal *j, unsigned char k1[BG_SHA256_LEN], bg_error *
 
 /* ---- appending ------------------------------------------------------------ */
 
-static bg_status
-format_time(char *out, size_t outsz, bg_error *err)
+bg_status
+bg_time_now_rfc3339(char *out, size_t outsz, bg_error *err)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -361,7 +361,7 @@ record_prefix(const bg_journal *j, const bg_event *ev, unsigned long long seq,
 
 	if (ev->broken)
 		return bg_error_set(err, BG_ERR_NOMEM, "event %s could not be built", ev->name);
-	rc = format_time(when, sizeof(when), err);
+	rc = bg_time_now_rfc3339(when, sizeof(when), err);
 	if (rc != BG_OK)
 		return rc;
 	bg_hex_encode(prev, BG_SHA256_LEN, prev_hex);

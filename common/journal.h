@@ -84,6 +84,10 @@ bg_status bg_journal_format(const bg_journal *j, const bg_event *ev, unsigned lo
     const unsigned char key[BG_SHA256_LEN], const unsigned char prev[BG_SHA256_LEN],
     bg_buf *line, unsigned char mac[BG_SHA256_LEN], bg_error *err);
 
+/* The current time as RFC 3339 UTC with milliseconds ("...T15:17:57.041Z"). */
+#define BG_RFC3339_MAX 32
+bg_status bg_time_now_rfc3339(char *out, size_t outsz, bg_error *err);
+
 /* K_{n+1} from K_n. */
 bg_status bg_journal_evolve(const unsigned char k[BG_SHA256_LEN],
     unsigned char next[BG_SHA256_LEN], bg_error *err);

@@ -337,26 +337,22 @@ state_prune(totp_state *st, time_t now, unsigned long failure_window)
 }
 
 /* An identity name becomes a file name: keep it to a plain, short word. */
-static bg_status
-name_check(const char *name, bg_error *err)
+bool
+bg_totp_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > NAME_MAX_LEN || name[0] == '.' || name[0] == '-' ||
+	return n > 0 && n <= NAME_MAX_LEN && name[0] != '.' && name[0] != '-' &&
 	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0')
-		return bg_error_set(err, BG_ERR_INVALID, "not a valid identity name");
-	return BG_OK;
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] == '\0';
 }
 
 static bg_status
 state_paths(const char *state_dir, const char *name, char *state, char *lock,
     size_t sz, bg_error *err)
 {
-	bg_status rc;
-
-	if ((rc = name_check(name, err)) != BG_OK)
-		return rc;
+	if (!bg_totp_name_valid(name))
+		return bg_error_set(err, BG_ERR_INVALID, "not a valid identity name");
 	if ((size_t)snprintf(state, sz, "%s/%s.totp", state_dir, name) >= sz ||
 	    (size_t)snprintf(lock, sz, "%s/%s.totp.lock", state_dir, name) >= sz)
 		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", state_dir);

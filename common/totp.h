@@ -72,6 +72,9 @@ bg_status bg_totp_verify(const bg_totp_policy *p, const char *name,
     const bg_totp_secret *s, const char *code, time_t now, bg_totp_verdict *verdict,
     time_t *locked_until, bg_error *err);
 
+/* Whether name is usable as an identity (and so as a file name): [A-Za-z0-9._-], no leading . or -. */
+bool bg_totp_name_valid(const char *name);
+
 /* For `breakglass status`: whether name is locked out at now, and until when. */
 bg_status bg_totp_lockout_status(const bg_totp_policy *p, const char *name, time_t now,
     bool *locked, time_t *until, bg_error *err);

@@ -24,8 +24,8 @@
 #include "journal.h"
 #include "killswitch.h"
 #include "../unit/testutil.h"
+#include "frontend.h"
 
-#define MAX_ENTRIES 64
 #define OUTPUT_MAX 4096
 #define ACCOUNT "bg-op"
 #define GRANT_LIFETIME 600
@@ -217,136 +217,18 @@ teardown(void **state)
 	return rc;
 }
 
-/* One sudo invocation: what differs from the defaults sudo passes. */
-struct call {
-	const char *user;              /* default ACCOUNT */
-	const char *options[4];        /* plugin options; default config=<fixture> */
-	const char *settings[4];       /* extra settings (run_shell=true...) */
-	const char *command;           /* command_info command= */
-	const char *runas[3];          /* runas_user, runas_uid, runas_gid; default root */
-	const char *info[4];           /* extra command_info entries */
-	const char *argv[MAX_ENTRIES];
-	const char *envp[8];           /* extra run_envp entries */
-	unsigned version;              /* default SUDO_API_VERSION */
-};
-
-static size_t push(char **v, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Appends a formatted entry to the NULL-terminated v holding n; returns n + 1. */
-static size_t
-push(char **v, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	if (n + 1 >= MAX_ENTRIES)
-		abort();
-	va_start(ap, fmt);
-	rc = vasprintf(&v[n], fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		abort();
-	v[n + 1] = NULL;
-	return n + 1;
-}
-
-static size_t
-push_all(char **v, size_t n, const char *const *extra, size_t max)
-{
-	for (size_t i = 0; i < max && extra[i] != NULL; i++)
-		n = push(v, n, "%s", extra[i]);
-	return n;
-}
-
-static void
-free_all(char **v)
-{
-	for (size_t i = 0; v[i] != NULL; i++)
-		free(v[i]);
-}
-
-/* As sudo 1.9.13's format_plugin_settings and get_user_info lay them out. */
-static void
-build_front_end(const struct call *c, char **settings, char **user_info)
-{
-	size_t n = 0;
-
-	n = push(settings, n, "plugin_path=%s", "sudo_breakglass.so");
-	n = push_all(settings, n, c->settings, 4);
-	n = push(settings, n, "progname=%s", "sudo");
-	n = push(settings, n, "noninteractive=%s", "true");
-	n = push(settings, n, "network_addrs=%s", "192.0.2.2/255.255.255.0");
-	n = push(settings, n, "plugin_dir=%s", "/usr/libexec/sudo/");
-	push(settings, n, "intercept_ptrace=%s", "true");
-
-	n = 0;
-	n = push(user_info, n, "user=%s", c->user != NULL ? c->user : ACCOUNT);
-	n = push(user_info, n, "pid=%s", "4242");
-	n = push(user_info, n, "ppid=%s", "4241");
-	n = push(user_info, n, "uid=%s", "1001");
-	n = push(user_info, n, "euid=%s", "0");
-	n = push(user_info, n, "gid=%s", "1001");
-	n = push(user_info, n, "cwd=%s", "/var/spool/postfix");
-	n = push(user_info, n, "tty=%s", "/dev/pts/3");
-	n = push(user_info, n, "host=%s", "mx1");
-	n = push(user_info, n, "lines=%s", "24");
-	push(user_info, n, "cols=%s", "80");
-}
-
-static void
-build_command(const struct call *c, char **info, char **argv, char **envp)
-{
-	size_t n = 0;
-
-	n = push(info, n, "command=%s", c->command != NULL ? c->command : "/usr/bin/true");
-	n = push_all(info, n, c->info, 4);
-	n = push(info, n, "runas_user=%s", c->runas[0] != NULL ? c->runas[0] : "root");
-	n = push(info, n, "runas_uid=%s", c->runas[1] != NULL ? c->runas[1] : "0");
-	n = push(info, n, "runas_gid=%s", c->runas[2] != NULL ? c->runas[2] : "0");
-	n = push(info, n, "runas_groups=%s", "0");
-	n = push(info, n, "closefrom=%s", "3");
-	n = push(info, n, "umask=%s", "022");
-	push(info, n, "use_pty=%s", "true");
-
-	argv[0] = NULL;
-	push_all(argv, 0, c->argv, MAX_ENTRIES - 1);
-	if (argv[0] == NULL)
-		push(argv, 0, "%s", c->command != NULL ? c->command : "/usr/bin/true");
-
-	n = 0;
-	n = push(envp, n, "LANG=%s", "C.UTF-8");
-	n = push(envp, n, "PATH=%s", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin");
-	n = push(envp, n, "HOME=%s", "/root");
-	n = push(envp, n, "SUDO_USER=%s", ACCOUNT);
-	push_all(envp, n, c->envp, 8);
-}
-
-/* Runs open/check/close; returns check's answer and keeps its errstr in why. */
+/* Runs open/check/close as sudo does; returns check's answer, errstr in why. */
 static int
-run(struct fixture *f, const struct call *c, char *why, size_t whysz)
+run(struct fixture *f, const struct fe_call *c, char *why, size_t whysz)
 {
-	char *settings[MAX_ENTRIES], *user_info[MAX_ENTRIES], *info[MAX_ENTRIES];
-	char *argv[MAX_ENTRIES], *envp[MAX_ENTRIES], *options[MAX_ENTRIES];
-	const char *errstr = NULL;
+	struct fe_call call = *c;
 	int rc;
 
 	output[0] = '\0';
-	build_front_end(c, settings, user_info);
-	build_command(c, info, argv, envp);
-	options[0] = NULL;
-	if (c->options[0] != NULL)
-		push_all(options, 0, c->options, 4);
-	else
-		push(options, 0, "config=%s", f->conf);
-	assert_int_equal(f->plugin->open(c->version != 0 ? c->version : SUDO_API_VERSION,
-	    conversation, plugin_printf, settings, user_info, 2, argv, envp, options,
-	    &errstr), 1);
-	rc = f->plugin->check(info, argv, envp, &errstr);
-	snprintf(why, whysz, "%s", rc == 1 || errstr == NULL ? "" : errstr);
-	f->plugin->close();
-	free_all(settings); free_all(user_info); free_all(info); free_all(argv);
-	free_all(envp); free_all(options);
+	if (call.user == NULL)
+		call.user = ACCOUNT;
+	rc = fe_run(f->plugin, &call, f->conf, conversation, plugin_printf, why, whysz);
+	assert_int_not_equal(rc, -2);
 	return rc;
 }
 
@@ -380,7 +262,7 @@ member(json_object *rec, const char *key)
 }
 
 static void
-expect_accepted(struct fixture *f, const struct call *c)
+expect_accepted(struct fixture *f, const struct fe_call *c)
 {
 	char why[BG_ERROR_MAX + 64];
 	json_object *rec;
@@ -405,7 +287,7 @@ expect_accepted(struct fixture *f, const struct call *c)
 
 /* Expects a refusal whose message (to the user and in the journal) holds want. */
 static void
-expect_refused(struct fixture *f, const struct call *c, const char *want)
+expect_refused(struct fixture *f, const struct fe_call *c, const char *want)
 {
 	char why[BG_ERROR_MAX + 64];
 	json_object *rec;
@@ -430,7 +312,7 @@ static void
 test_not_breakglass(void **state)
 {
 	struct fixture *f = *state;
-	struct call c = { .user = "alice", .command = "/usr/bin/false",
+	struct fe_call c = { .user = "alice", .command = "/usr/bin/false",
 	    .settings = { "run_shell=true" }, .envp = { "LD_PRELOAD=/tmp/x.so" } };
 	char why[64];
 
@@ -445,13 +327,13 @@ static void
 test_in_scope(void **state)
 {
 	struct fixture *f = *state;
-	struct call c = { .command = "/usr/bin/true", .argv = { "true" } };
-	struct call alias = { .command = "/bin/true", .argv = { "/bin/true", "a", "b c" } };
-	struct call id = { .command = "/usr/bin/id", .argv = { "id", "-u" } };
-	struct call spaced = { .command = "/usr/bin/printf",
+	struct fe_call c = { .command = "/usr/bin/true", .argv = { "true" } };
+	struct fe_call alias = { .command = "/bin/true", .argv = { "/bin/true", "a", "b c" } };
+	struct fe_call id = { .command = "/usr/bin/id", .argv = { "id", "-u" } };
+	struct fe_call spaced = { .command = "/usr/bin/printf",
 	    .argv = { "printf", "%s x", "two words\nand a newline" },
 	    .envp = { "TMPDIR=/tmp", "TERM=xterm" } };
-	struct call globby = { .command = "/usr/bin/echo", .argv = { "echo", "*", "b" } };
+	struct fe_call globby = { .command = "/usr/bin/echo", .argv = { "echo", "*", "b" } };
 	json_object *rec, *argv;
 
 	expect_accepted(f, &c);
@@ -472,17 +354,17 @@ static void
 test_out_of_scope(void **state)
 {
 	struct fixture *f = *state;
-	struct call other = { .command = "/usr/bin/false", .argv = { "false" } };
+	struct fe_call other = { .command = "/usr/bin/false", .argv = { "false" } };
 	/* argv[0] is what the user typed; the resolved command decides. */
-	struct call disguised = { .command = "/usr/bin/false", .argv = { "/usr/bin/true" } };
-	struct call id_g = { .command = "/usr/bin/id", .argv = { "id", "-g" } };
-	struct call id_more = { .command = "/usr/bin/id", .argv = { "id", "-u", "-g" } };
-	struct call id_none = { .command = "/usr/bin/id", .argv = { "id" } };
+	struct fe_call disguised = { .command = "/usr/bin/false", .argv = { "/usr/bin/true" } };
+	struct fe_call id_g = { .command = "/usr/bin/id", .argv = { "id", "-g" } };
+	struct fe_call id_more = { .command = "/usr/bin/id", .argv = { "id", "-u", "-g" } };
+	struct fe_call id_none = { .command = "/usr/bin/id", .argv = { "id" } };
 	/* '*' never spans two arguments. */
-	struct call split = { .command = "/usr/bin/printf",
+	struct fe_call split = { .command = "/usr/bin/printf",
 	    .argv = { "printf", "%s x", "two", "words" } };
-	struct call star = { .command = "/usr/bin/echo", .argv = { "echo", "anything", "b" } };
-	struct call range = { .command = "/usr/bin/echo", .argv = { "echo", "*", "d" } };
+	struct fe_call star = { .command = "/usr/bin/echo", .argv = { "echo", "anything", "b" } };
+	struct fe_call range = { .command = "/usr/bin/echo", .argv = { "echo", "*", "d" } };
 
 	expect_refused(f, &other, "command not in scope ops");
 	expect_refused(f, &disguised, "command not in scope ops");
@@ -498,18 +380,18 @@ static void
 test_shells_and_chroot(void **state)
 {
 	struct fixture *f = *state;
-	struct call s = { .settings = { "run_shell=true" }, .command = "/bin/bash",
+	struct fe_call s = { .settings = { "run_shell=true" }, .command = "/bin/bash",
 	    .argv = { "/bin/bash" } };
-	struct call i = { .settings = { "login_shell=true" }, .command = "/bin/bash",
+	struct fe_call i = { .settings = { "login_shell=true" }, .command = "/bin/bash",
 	    .info = { "cwd=/root", "cwd_optional=true" },
 	    .argv = { "-bash", "--login", "-c", "true" } };
-	struct call implied = { .settings = { "implied_shell=true", "run_shell=true" },
+	struct fe_call implied = { .settings = { "implied_shell=true", "run_shell=true" },
 	    .command = "/bin/bash", .argv = { "/bin/bash" } };
-	struct call implied_only = { .settings = { "implied_shell=true" },
+	struct fe_call implied_only = { .settings = { "implied_shell=true" },
 	    .command = "/usr/bin/true" };
-	struct call chroot = { .info = { "chroot=/" }, .command = "/usr/bin/true" };
+	struct fe_call chroot = { .info = { "chroot=/" }, .command = "/usr/bin/true" };
 	/* A shell named as the command is just out of scope. */
-	struct call named = { .command = "/bin/bash", .argv = { "bash", "-c", "id" } };
+	struct fe_call named = { .command = "/bin/bash", .argv = { "bash", "-c", "id" } };
 
 	expect_refused(f, &s, "a shell (-s) is not allowed");
 	expect_refused(f, &i, "a login shell (-i) is not allowed");
@@ -525,10 +407,10 @@ test_runas(void **state)
 	struct fixture *f = *state;
 	struct passwd *nobody = getpwnam("nobody");
 	char uid[32], gid[32];
-	struct call as_nobody = { .command = "/usr/bin/id", .argv = { "id", "-u" } };
-	struct call root_group = { .command = "/usr/bin/id", .argv = { "id", "-u" },
+	struct fe_call as_nobody = { .command = "/usr/bin/id", .argv = { "id", "-u" } };
+	struct fe_call root_group = { .command = "/usr/bin/id", .argv = { "id", "-u" },
 	    .runas = { "root", "0", "1001" } };
-	struct call no_ids = { .command = "/usr/bin/id", .argv = { "id", "-u" },
+	struct fe_call no_ids = { .command = "/usr/bin/id", .argv = { "id", "-u" },
 	    .runas = { "root", "", "" } };
 
 	assert_non_null(nobody);
@@ -566,7 +448,7 @@ test_environment(void **state)
 	char want[128];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct call c = { .command = "/usr/bin/true", .envp = { bad[i] } };
+		struct fe_call c = { .command = "/usr/bin/true", .envp = { bad[i] } };
 
 		snprintf(want, sizeof(want), "environment variable %.*s is not allowed",
 		    (int)strcspn(bad[i], "="), bad[i]);
@@ -579,14 +461,14 @@ test_sudoedit(void **state)
 {
 	struct fixture *f = *state;
 	char *ok = tu_path(f->edit_dir, "main.conf"), *bad = tu_path(f->dir, "breakglass.conf");
-	struct call edit = { .settings = { "sudoedit=true" }, .command = "/usr/bin/vi",
+	struct fe_call edit = { .settings = { "sudoedit=true" }, .command = "/usr/bin/vi",
 	    .info = { "sudoedit=true", "sudoedit_nfiles=1" },
 	    .argv = { "/usr/bin/vi", "--", ok },
 	    .envp = { "EDITOR=/usr/bin/vi" } };
-	struct call outside = edit;
-	struct call two = edit;
-	struct call old_api = edit;
-	struct call none = edit;
+	struct fe_call outside = edit;
+	struct fe_call two = edit;
+	struct fe_call old_api = edit;
+	struct fe_call none = edit;
 
 	/* The editor runs as the user: its variables are no concern, the files are. */
 	expect_accepted(f, &edit);
@@ -612,7 +494,7 @@ static void
 test_grant_states(void **state)
 {
 	struct fixture *f = *state;
-	struct call c = { .command = "/usr/bin/true" };
+	struct fe_call c = { .command = "/usr/bin/true" };
 	char *grant = tu_path(f->run, "grants/" ACCOUNT ".json"), *text, *p;
 	bg_error err;
 	bool removed;
@@ -652,7 +534,7 @@ test_grant_states(void **state)
 
 /* Problems found in open: every user is refused, with syslog but no journal. */
 static void
-expect_unusable(struct fixture *f, struct call *c, const char *want)
+expect_unusable(struct fixture *f, struct fe_call *c, const char *want)
 {
 	char why[BG_ERROR_MAX + 64];
 
@@ -669,12 +551,12 @@ static void
 test_unusable(void **state)
 {
 	struct fixture *f = *state;
-	struct call unknown = { .options = { "debug" } };
-	struct call missing = { .options = { "config=/nonexistent/breakglass.conf" } };
-	struct call relative = { .options = { "config=breakglass.conf" } };
-	struct call major = { .version = SUDO_API_MKVERSION(2, 0) };
-	struct call minor = { .version = SUDO_API_MKVERSION(1, 16) };
-	struct call broken = { 0 };
+	struct fe_call unknown = { .options = { "debug" } };
+	struct fe_call missing = { .options = { "config=/nonexistent/breakglass.conf" } };
+	struct fe_call relative = { .options = { "config=breakglass.conf" } };
+	struct fe_call major = { .version = SUDO_API_MKVERSION(2, 0) };
+	struct fe_call minor = { .version = SUDO_API_MKVERSION(1, 16) };
+	struct fe_call broken = { 0 };
 	char *saved = tu_read(f->conf, NULL);
 
 	expect_unusable(f, &unknown, "unknown or malformed plugin option \"debug\"");
@@ -695,7 +577,7 @@ static void
 test_journal_failure(void **state)
 {
 	struct fixture *f = *state;
-	struct call c = { .command = "/usr/bin/true" };
+	struct fe_call c = { .command = "/usr/bin/true" };
 	char why[BG_ERROR_MAX + 64], *moved = tu_path(f->dir, "state.moved");
 
 	/* Without its key state the journal cannot be written: nothing runs. */
@@ -715,16 +597,16 @@ test_show_version(void **state)
 	char *settings[] = { "progname=sudo", NULL };
 	char *user_info[] = { "user=" ACCOUNT, "cwd=/", NULL };
 	char *empty[] = { NULL };
-	char *options[MAX_ENTRIES];
+	char *options[] = { NULL, NULL };
 	const char *errstr = NULL;
 
 	output[0] = '\0';
-	push(options, 0, "config=%s", f->conf);
+	assert_true(asprintf(&options[0], "config=%s", f->conf) > 0);
 	assert_int_equal(f->plugin->open(SUDO_API_VERSION, conversation, plugin_printf,
 	    settings, user_info, 1, empty, empty, options, &errstr), 1);
 	assert_int_equal(f->plugin->show_version(0), 1);
 	f->plugin->close();
-	free_all(options);
+	free(options[0]);
 	assert_non_null(strstr(output, "sudo_breakglass"));
 	assert_non_null(strstr(output, PACKAGE_VERSION));
 }

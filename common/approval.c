@@ -1,0 +1,639 @@
+/*
+ * Approval protocol v1 client: signed POST, long-poll GET loop, and the
+ * acceptance checks of docs/protocol.md section 7, in that order.
+ */
+#include "build_config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "approval.h"
+#include "buf.h"
+#include "crypto.h"
+#include "http.h"
+#include "journal.h"
+#include "report.h"
+
+#define MS_PER_S 1000ULL
+#define NS_PER_S 1000000000L
+#define NS_PER_MS 1000000L
+#define NONCE_BYTES 16
+#define NONCE_HEX (2 * NONCE_BYTES)
+#define UUID_BYTES 16
+#define UUID_VERSION_BYTE 6
+#define UUID_VARIANT_BYTE 8
+#define HTTP_CREATED 201
+#define HTTP_OK 200
+#define HEADER_MAX 512
+#define TARGET_MAX 2048
+#define SIGNATURE_PREFIX "ed25519="
+/* The signing string: "v1:" ts ":" METHOD ":" path ":" body, body at most the cap. */
+#define SIGNING_MAX (BG_APPROVAL_MAX_BODY + 4096)
+
+typedef struct {
+	const bg_config *cfg;
+	const bg_approval_request *req;
+	bg_approval_result *res;
+	unsigned char host_key[BG_SHA256_LEN];
+	char nonce[NONCE_HEX + 1];
+	char *url;                  /* [approval] url without a trailing '/' */
+	char *path;                 /* its path part, as signed */
+	unsigned long long deadline;
+	time_t last_ts;             /* of the last signed request */
+	char last_target[TARGET_MAX];  /* and its target */
+} session;
+
+typedef enum { POLL_PENDING, POLL_APPROVED } poll_state;
+
+static bg_status
+refuse(session *s, const char *reason, bg_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Every refusal names its reason for the journal; the message adds the detail. */
+static bg_status
+refuse(session *s, const char *reason, bg_error *err, const char *fmt, ...)
+{
+	char msg[BG_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->res->reason = reason;
+	return bg_error_set(err, BG_ERR_DENIED, "%s: %s", reason, msg);
+}
+
+/* A local failure (keys, memory) keeps its status and is recorded as "internal". */
+static bg_status
+internal(session *s, bg_status rc)
+{
+	s->res->reason = "internal";
+	return rc;
+}
+
+/* ---- request ------------------------------------------------------------ */
+
+static bg_status
+make_ids(session *s, bg_error *err)
+{
+	unsigned char u[UUID_BYTES], n[NONCE_BYTES];
+	char hex[2 * UUID_BYTES + 1];
+	bg_status rc;
+
+	if ((rc = bg_random_bytes(u, sizeof(u), err)) != BG_OK ||
+	    (rc = bg_random_bytes(n, sizeof(n), err)) != BG_OK)
+		return rc;
+	/* RFC 9562: version 4 (random) in byte 6, variant 0b10 in byte 8. */
+	u[UUID_VERSION_BYTE] = (unsigned char)((u[UUID_VERSION_BYTE] & 0x0f) | 0x40);
+	u[UUID_VARIANT_BYTE] = (unsigned char)((u[UUID_VARIANT_BYTE] & 0x3f) | 0x80);
+	bg_hex_encode(u, sizeof(u), hex);
+	snprintf(s->res->request_id, sizeof(s->res->request_id), "%.8s-%.4s-%.4s-%.4s-%.12s",
+	    hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	bg_hex_encode(n, sizeof(n), s->nonce);
+	return BG_OK;
+}
+
+static json_object *
+str_or_null(const char *v)
+{
+	return v != NULL ? json_object_new_string(v) : NULL;
+}
+
+static json_object *
+strlist_json(const bg_strlist *l)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < l->count; i++)
+		json_object_array_add(a, json_object_new_string(l->items[i]));
+	return a;
+}
+
+/* The request body of section 4, members in the documented order. */
+static bg_status
+build_body(session *s, char **out, bg_error *err)
+{
+	const bg_approval_request *r = s->req;
+	const bg_config_approval *a = &s->cfg->approval;
+	char created[BG_RFC3339_MAX];
+	json_object *o;
+	const char *text;
+	bg_status rc;
+
+	*out = NULL;
+	if ((rc = bg_time_now_rfc3339(created, sizeof(created), err)) != BG_OK)
+		return rc;
+	if ((o = json_object_new_object()) == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	json_object_object_add(o, "request_id", json_object_new_string(s->res->request_id));
+	json_object_object_add(o, "nonce", json_object_new_string(s->nonce));
+	json_object_object_add(o, "host", json_object_new_string(a->host_id));
+	json_object_object_add(o, "account", json_object_new_string(r->account));
+	json_object_object_add(o, "operator", json_object_new_string(r->operator_name));
+	json_object_object_add(o, "incident", json_object_new_string(r->incident));
+	json_object_object_add(o, "reason", json_object_new_string(r->reason));
+	json_object_object_add(o, "scope", json_object_new_string(r->scope));
+	json_object_object_add(o, "ttl", json_object_new_int64((int64_t)r->ttl));
+	json_object_object_add(o, "quorum", json_object_new_int64((int64_t)a->quorum));
+	json_object_object_add(o, "approvers", strlist_json(&a->approvers));
+	json_object_object_add(o, "service", json_object_new_string(r->service));
+	json_object_object_add(o, "rhost", str_or_null(r->rhost));
+	json_object_object_add(o, "tty", str_or_null(r->tty));
+	json_object_object_add(o, "signals", r->signals != NULL ?
+	    json_object_get(r->signals) : json_object_new_array());
+	json_object_object_add(o, "created_at", json_object_new_string(created));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL)
+		*out = strdup(text);
+	json_object_put(o);
+	if (*out == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	if (strlen(*out) > BG_APPROVAL_MAX_BODY) {
+		free(*out);
+		*out = NULL;
+		return bg_error_set(err, BG_ERR_TOOBIG, "request body over %d bytes",
+		    BG_APPROVAL_MAX_BODY);
+	}
+	return BG_OK;
+}
+
+/* ---- transport ---------------------------------------------------------- */
+
+/* Splits [approval] url into the base URL and its path, both without a trailing '/'. */
+static bg_status
+split_url(session *s, bg_error *err)
+{
+	CURLU *u = curl_url();
+	char *path = NULL;
+	size_t n;
+
+	if (u == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, s->cfg->approval.url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return bg_error_set(err, BG_ERR_INVALID, "[approval] url does not parse");
+	}
+	s->path = strdup(path);
+	s->url = strdup(s->cfg->approval.url);
+	curl_free(path);
+	curl_url_cleanup(u);
+	if (s->path == NULL || s->url == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	for (n = strlen(s->path); n > 0 && s->path[n - 1] == '/'; n--)
+		s->path[n - 1] = '\0';
+	for (n = strlen(s->url); n > 0 && s->url[n - 1] == '/'; n--)
+		s->url[n - 1] = '\0';
+	return BG_OK;
+}
+
+/*
+ * The service refuses a reused signature, so the same request (a re-poll
+ * with the same wait) never goes out twice within one second: wait for the
+ * next second when needed.  Different requests may share a timestamp.
+ */
+static bg_status
+next_timestamp(session *s, const char *target, time_t *ts, bg_error *err)
+{
+	for (;;) {
+		struct timespec nap = { 0, 0 };
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > s->last_ts || strcmp(target, s->last_target) != 0) {
+			*ts = s->last_ts = now.tv_sec;
+			snprintf(s->last_target, sizeof(s->last_target), "%s", target);
+			return BG_OK;
+		}
+		if (bg_monotonic_ms() + MS_PER_S - (unsigned long long)(now.tv_nsec / NS_PER_MS) >=
+		    s->deadline)
+			return refuse(s, "timeout", err, "no decision within %lu s",
+			    s->cfg->approval.timeout);
+		nap.tv_nsec = NS_PER_S - now.tv_nsec;
+		while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+			;
+	}
+}
+
+static bg_status
+sign_headers(session *s, bg_http *h, const char *method, const char *target,
+    const char *body, bg_error *err)
+{
+	unsigned char mac[BG_SHA256_LEN];
+	char hex[BG_SHA256_HEX_LEN + 1], line[HEADER_MAX];
+	bg_buf msg;
+	bg_status rc;
+	time_t ts = 0;
+
+	if ((rc = next_timestamp(s, target, &ts, err)) != BG_OK)
+		return rc;
+	bg_buf_init(&msg, SIGNING_MAX);
+	bg_buf_printf(&msg, "v1:%lld:%s:%s:", (long long)ts, method, target);
+	bg_buf_puts(&msg, body);
+	if (msg.overflow)
+		rc = bg_error_set(err, BG_ERR_TOOBIG, "signing string too long");
+	else
+		rc = bg_hmac_sha256(s->host_key, sizeof(s->host_key), msg.data, msg.len, mac,
+		    err);
+	bg_buf_free(&msg);
+	if (rc != BG_OK)
+		return internal(s, rc);
+	bg_hex_encode(mac, sizeof(mac), hex);
+	snprintf(line, sizeof(line), "X-Breakglass-Host: %s", s->cfg->approval.host_id);
+	rc = bg_http_add_header(h, line, err);
+	snprintf(line, sizeof(line), "X-Breakglass-Timestamp: %lld", (long long)ts);
+	if (rc == BG_OK)
+		rc = bg_http_add_header(h, line, err);
+	snprintf(line, sizeof(line), "X-Breakglass-Signature: v1=%s", hex);
+	if (rc == BG_OK)
+		rc = bg_http_add_header(h, line, err);
+	return rc == BG_OK ? BG_OK : internal(s, rc);
+}
+
+/*
+ * Sends one signed request (POST with body, or GET) to the path suffix
+ * (which may carry a query) and waits for the answer, mapping transport
+ * failures to their reasons.  On BG_OK the caller owns *h.
+ */
+static bg_status
+exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error *err)
+{
+	const bg_config_approval *a = &s->cfg->approval;
+	bg_http_opts opts = {
+		.deadline_ms = s->deadline,
+		.connect_timeout_ms = a->connect_timeout * MS_PER_S,
+		.ca_file = a->ca_file,
+		.max_body = BG_APPROVAL_MAX_BODY,
+		.capture = body == NULL ? "X-Breakglass-Decision-Signature" : NULL,
+	};
+	char url[TARGET_MAX], target[TARGET_MAX];
+	bg_status rc;
+	CURLcode crc;
+
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", s->url, suffix) >= sizeof(url) ||
+	    (size_t)snprintf(target, sizeof(target), "%s%s", s->path, suffix) >= sizeof(target))
+		return internal(s, bg_error_set(err, BG_ERR_INVALID, "URL too long"));
+	if ((rc = bg_http_init(h, url, &opts, err)) != BG_OK) {
+		if (rc == BG_ERR_DENIED)
+			return refuse(s, "timeout", err, "no decision within %lu s", a->timeout);
+		return internal(s, rc);
+	}
+	rc = sign_headers(s, h, body != NULL ? "POST" : "GET", target, body != NULL ? body : "",
+	    err);
+	/* "Expect:" off: no 100-continue round trip before the body. */
+	if (rc == BG_OK && body != NULL &&
+	    ((rc = bg_http_add_header(h, "Content-Type: application/json", err)) != BG_OK ||
+	    (rc = bg_http_add_header(h, "Expect:", err)) != BG_OK ||
+	    (rc = bg_http_set_post(h, body, strlen(body), err)) != BG_OK))
+		rc = internal(s, rc);
+	if (rc != BG_OK) {
+		bg_http_free(h);
+		return rc;
+	}
+	crc = curl_easy_perform(h->easy);
+	if (crc == CURLE_OK)
+		return BG_OK;
+	rc = refuse(s, bg_http_failure(h, crc), err, "%s", h->errbuf[0] ? h->errbuf :
+	    curl_easy_strerror(crc));
+	/* A connect timeout that fired before the deadline is a connection failure. */
+	if (crc == CURLE_OPERATION_TIMEDOUT && bg_monotonic_ms() < s->deadline)
+		s->res->reason = "connect";
+	bg_http_free(h);
+	return rc;
+}
+
+/* ---- the decision ------------------------------------------------------- */
+
+static const char *
+str_member(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static json_object *
+array_member(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+static bool
+valid_time(const char *s, time_t *t)
+{
+	bg_error ignored;
+
+	return s != NULL && bg_report_parse_time(s, t, &ignored) == BG_OK;
+}
+
+static bool
+votes_well_formed(json_object *votes)
+{
+	size_t i, n = json_object_array_length(votes);
+	time_t t;
+
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(votes, i);
+
+		if (!json_object_is_type(v, json_type_object) || str_member(v, "approver") == NULL ||
+		    str_member(v, "comment") == NULL || !valid_time(str_member(v, "at"), &t))
+			return false;
+	}
+	return true;
+}
+
+/* Check 7: every member, of the right type, a known status, valid times. */
+static bool
+decision_well_formed(json_object *d, time_t *issued_at)
+{
+	static const char *const strings[] = { "request_id", "nonce", "host", "account",
+		"operator", "status", "scope" };
+	static const char *const statuses[] = { "pending", "approved", "denied", "expired" };
+	json_object *ttl, *approvals = array_member(d, "approvals"),
+	    *denials = array_member(d, "denials");
+	const char *status;
+	size_t i;
+	bool known = false;
+
+	if (!json_object_is_type(d, json_type_object))
+		return false;
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (str_member(d, strings[i]) == NULL)
+			return false;
+	status = str_member(d, "status");
+	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		known = known || strcmp(status, statuses[i]) == 0;
+	return known && approvals != NULL && denials != NULL && votes_well_formed(approvals) &&
+	    votes_well_formed(denials) && json_object_object_get_ex(d, "ttl", &ttl) &&
+	    json_object_is_type(ttl, json_type_int) &&
+	    valid_time(str_member(d, "issued_at"), issued_at);
+}
+
+/* Check 8: the decision is about this very request. */
+static bg_status
+check_binding(session *s, json_object *d, time_t issued_at, bg_error *err)
+{
+	const bg_approval_request *r = s->req;
+	const struct {
+		const char *key, *want;
+	} same[] = {
+		{ "request_id", s->res->request_id }, { "nonce", s->nonce },
+		{ "host", s->cfg->approval.host_id }, { "account", r->account },
+		{ "operator", r->operator_name }, { "scope", r->scope },
+	};
+	json_object *ttl;
+	int64_t t;
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		if (strcmp(str_member(d, same[i].key), same[i].want) != 0)
+			return refuse(s, "mismatch", err, "decision %s differs from the request",
+			    same[i].key);
+	json_object_object_get_ex(d, "ttl", &ttl);
+	t = json_object_get_int64(ttl);
+	if (t <= 0 || (uint64_t)t > r->ttl)
+		return refuse(s, "mismatch", err, "decision ttl %lld outside 1..%lu",
+		    (long long)t, r->ttl);
+	if (issued_at > now + BG_APPROVAL_MAX_SKEW || issued_at < now - BG_APPROVAL_MAX_SKEW)
+		return refuse(s, "mismatch", err, "decision issued_at is %lld s from now",
+		    (long long)(issued_at - now));
+	s->res->ttl = (unsigned long)t;
+	s->res->issued_at = issued_at;
+	return BG_OK;
+}
+
+/* Checks 12 to 14 on an approved decision; keeps the approvers for the grant. */
+static bg_status
+check_approvers(session *s, json_object *approvals, bg_error *err)
+{
+	const bg_config_approval *a = &s->cfg->approval;
+	size_t i, j, n = json_object_array_length(approvals);
+
+	for (i = 0; i < n; i++) {
+		const char *who = str_member(json_object_array_get_idx(approvals, i), "approver");
+
+		if (!bg_strlist_contains(&a->approvers, who))
+			return refuse(s, "unknown-approver", err, "%s is not a designated approver",
+			    who);
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(str_member(json_object_array_get_idx(approvals, i), "approver"),
+		    s->req->operator_name) == 0)
+			return refuse(s, "self-approval", err, "the operator approved their own "
+			    "request");
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(str_member(json_object_array_get_idx(approvals, i), "approver"),
+			    str_member(json_object_array_get_idx(approvals, j), "approver")) == 0)
+				return refuse(s, "quorum", err, "an approver counted twice");
+	if (n < a->quorum || n > BG_GRANT_MAX_APPROVERS)
+		return refuse(s, "quorum", err, "%zu approvals, %lu required", n, a->quorum);
+	for (i = 0; i < n; i++) {
+		s->res->approvers[i] = strdup(str_member(json_object_array_get_idx(approvals, i),
+		    "approver"));
+		if (s->res->approvers[i] == NULL)
+			return internal(s, bg_error_set(err, BG_ERR_NOMEM, "out of memory"));
+		s->res->napprovers++;
+	}
+	return BG_OK;
+}
+
+/* Check 6: the Ed25519 signature over the exact body bytes. */
+static bg_status
+check_signature(session *s, const bg_http *h, bg_error *err)
+{
+	const size_t plen = sizeof(SIGNATURE_PREFIX) - 1;
+	unsigned char *sig = NULL;
+	size_t sig_len = 0;
+	bg_error why;
+	bg_status rc;
+
+	if (!h->captured_set || strncmp(h->captured, SIGNATURE_PREFIX, plen) != 0)
+		return refuse(s, "signature", err, "no ed25519 decision signature");
+	if (bg_base64_decode(h->captured + plen, &sig, &sig_len, &why) != BG_OK)
+		return refuse(s, "signature", err, "signature is not base64");
+	rc = bg_ed25519_verify_file(s->cfg->approval.service_key, h->body.data, h->body.len,
+	    sig, sig_len, &why);
+	free(sig);
+	if (rc == BG_ERR_CRYPTO)
+		return refuse(s, "signature", err, "%s", why.msg);
+	if (rc != BG_OK)
+		return internal(s, bg_error_set(err, rc, "%s", why.msg));
+	return BG_OK;
+}
+
+/* Checks 6 to 14 of one poll answer. */
+static bg_status
+judge(session *s, const bg_http *h, poll_state *state, bg_error *err)
+{
+	json_object *d = NULL;
+	const char *status;
+	time_t issued_at = 0;
+	bg_error why;
+	bg_status rc;
+
+	if ((rc = check_signature(s, h, err)) != BG_OK)
+		return rc;
+	if (bg_http_json_body(h, &d, &why) != BG_OK || !decision_well_formed(d, &issued_at)) {
+		json_object_put(d);
+		return refuse(s, "malformed", err, "the decision is not a valid document");
+	}
+	status = str_member(d, "status");
+	if ((rc = check_binding(s, d, issued_at, err)) != BG_OK)
+		;
+	else if (strcmp(status, "denied") == 0 ||
+	    json_object_array_length(array_member(d, "denials")) > 0)
+		rc = refuse(s, "denied", err, "an approver denied the request");
+	else if (strcmp(status, "expired") == 0)
+		rc = refuse(s, "expired", err, "the request expired at the service");
+	else if (strcmp(status, "pending") == 0)
+		*state = POLL_PENDING;
+	else if ((rc = check_approvers(s, array_member(d, "approvals"), err)) == BG_OK) {
+		s->res->decision = strdup(h->body.data);
+		s->res->decision_signature = strdup(h->captured + sizeof(SIGNATURE_PREFIX) - 1);
+		if (s->res->decision == NULL || s->res->decision_signature == NULL)
+			rc = internal(s, bg_error_set(err, BG_ERR_NOMEM, "out of memory"));
+		*state = POLL_APPROVED;
+	}
+	json_object_put(d);
+	return rc;
+}
+
+static bg_status
+file_request(session *s, const char *body, bg_error *err)
+{
+	json_object *o = NULL;
+	const char *id;
+	bg_http h;
+	bg_error why;
+	bg_status rc;
+	long status;
+
+	if ((rc = exchange(s, "/requests", body, &h, err)) != BG_OK)
+		return rc;
+	status = bg_http_status(&h);
+	if (status != HTTP_CREATED)
+		rc = refuse(s, "http-status", err, "POST /requests answered %ld", status);
+	else if (bg_http_json_body(&h, &o, &why) != BG_OK ||
+	    !json_object_is_type(o, json_type_object) || (id = str_member(o, "request_id")) == NULL)
+		rc = refuse(s, "malformed", err, "the answer to the request is not valid");
+	else if (strcmp(id, s->res->request_id) != 0)
+		rc = refuse(s, "mismatch", err, "the service filed another request_id");
+	json_object_put(o);
+	bg_http_free(&h);
+	return rc;
+}
+
+static bg_status
+poll_once(session *s, poll_state *state, bg_error *err)
+{
+	unsigned long long left = s->deadline - bg_monotonic_ms();
+	unsigned long wait = (unsigned long)(left / MS_PER_S);
+	char suffix[BG_UUID_LEN + 64];
+	bg_http h;
+	bg_status rc;
+	long status;
+
+	if (wait > BG_APPROVAL_MAX_WAIT)
+		wait = BG_APPROVAL_MAX_WAIT;
+	snprintf(suffix, sizeof(suffix), "/requests/%s?wait=%lu", s->res->request_id, wait);
+	if ((rc = exchange(s, suffix, NULL, &h, err)) != BG_OK)
+		return rc;
+	status = bg_http_status(&h);
+	if (status != HTTP_OK)
+		rc = refuse(s, "http-status", err, "poll answered %ld", status);
+	else
+		rc = judge(s, &h, state, err);
+	bg_http_free(&h);
+	return rc;
+}
+
+static unsigned long
+seconds_left(const session *s)
+{
+	unsigned long long now = bg_monotonic_ms();
+
+	return now >= s->deadline ? 0 : (unsigned long)((s->deadline - now) / MS_PER_S);
+}
+
+static bg_status
+run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
+{
+	poll_state state = POLL_PENDING;
+	char *body = NULL;
+	bg_status rc;
+
+	if ((rc = split_url(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK ||
+	    (rc = bg_key_file_read(s->cfg->approval.host_key, s->host_key, err)) != BG_OK ||
+	    (rc = build_body(s, &body, err)) != BG_OK)
+		return internal(s, rc);
+	rc = file_request(s, body, err);
+	free(body);
+	if (rc != BG_OK)
+		return rc;
+	if (progress != NULL)
+		progress(s->res->request_id, seconds_left(s), arg);
+	for (;;) {
+		if (bg_monotonic_ms() >= s->deadline)
+			return refuse(s, "timeout", err, "no decision within %lu s",
+			    s->cfg->approval.timeout);
+		if ((rc = poll_once(s, &state, err)) != BG_OK || state == POLL_APPROVED)
+			return rc;
+		if (progress != NULL)
+			progress(s->res->request_id, seconds_left(s), arg);
+	}
+}
+
+bg_status
+bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
+    bg_approval_progress progress, void *arg, bg_approval_result *res, bg_error *err)
+{
+	session s;
+	bg_status rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.req = req;
+	s.res = res;
+	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
+	rc = run(&s, progress, arg, err);
+	explicit_bzero(s.host_key, sizeof(s.host_key));
+	free(s.url);
+	free(s.path);
+	if (rc != BG_OK) {
+		const char *reason = res->reason != NULL ? res->reason : "internal";
+		char id[sizeof(res->request_id)];
+
+		memcpy(id, res->request_id, sizeof(id));
+		bg_approval_result_free(res);
+		memcpy(res->request_id, id, sizeof(id));
+		res->reason = reason;
+	}
+	return rc;
+}
+
+void
+bg_approval_result_free(bg_approval_result *res)
+{
+	size_t i;
+
+	free(res->decision);
+	free(res->decision_signature);
+	for (i = 0; i < res->napprovers; i++)
+		free(res->approvers[i]);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,75 @@
+/*
+ * The approval protocol v1 client (docs/protocol.md): files a signed request
+ * with the approval service, long-polls for the decision under one total
+ * deadline, and accepts only a decision that passes every check of section 7.
+ */
+#ifndef BG_APPROVAL_H
+#define BG_APPROVAL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "grant.h"
+#include "status.h"
+
+#define BG_APPROVAL_MAX_BODY (64 * 1024)
+#define BG_UUID_LEN 36
+/* Longest long poll the protocol allows (seconds). */
+#define BG_APPROVAL_MAX_WAIT 30
+/* How far the decision's issued_at may be from the host's clock (seconds). */
+#define BG_APPROVAL_MAX_SKEW 300
+
+/* What the login asks for. */
+typedef struct {
+	const char *account;
+	const char *operator_name;
+	const char *incident;
+	const char *reason;
+	const char *scope;
+	unsigned long ttl;          /* requested grant lifetime, seconds */
+	const char *service;        /* PAM service */
+	const char *rhost;          /* NULL: unknown */
+	const char *tty;            /* NULL: unknown */
+	json_object *signals;       /* borrowed array of firing signals; NULL: [] */
+} bg_approval_request;
+
+typedef struct {
+	char request_id[BG_UUID_LEN + 1];  /* set once the request is built */
+	/*
+	 * Why the request was refused, as the journal records it: one of
+	 * "signature", "mismatch", "quorum", "self-approval",
+	 * "unknown-approver", "denied", "expired", "timeout", "http-status",
+	 * "malformed", "too-large", "tls", "connect", or "internal" (a local
+	 * failure: key file, memory).  NULL when approved.
+	 */
+	const char *reason;
+	/* On approval: */
+	char *decision;             /* the signed body, verbatim (NUL-terminated) */
+	char *decision_signature;   /* base64 */
+	char *approvers[BG_GRANT_MAX_APPROVERS];
+	size_t napprovers;
+	unsigned long ttl;
+	time_t issued_at;
+} bg_approval_result;
+
+/*
+ * Told when the request is filed and after every pending answer, so the
+ * operator knows what is going on: the request id and the seconds left.
+ */
+typedef void (*bg_approval_progress)(const char *request_id, unsigned long seconds_left,
+    void *arg);
+
+/*
+ * Runs the whole exchange with the service of cfg's [approval] within its
+ * timeout.  BG_OK only for a decision that passed every check; otherwise an
+ * error with res->reason set and the detail in err.
+ */
+bg_status bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
+    bg_approval_progress progress, void *arg, bg_approval_result *res, bg_error *err);
+
+void bg_approval_result_free(bg_approval_result *res);
+
+#endif

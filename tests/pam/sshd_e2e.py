@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""End to end: a real sshd on a loopback port with pam_breakglass in its PAM
+stack, and a real ssh client driven through the keyboard-interactive prompts.
+
+sshd names its PAM service after the program it runs as (__progname), so it
+runs through a symlink named sshd-bgtest-PID, whose service file
+/etc/pam.d/sshd-bgtest-PID this test creates and always removes, as it does
+the temporary user bg-e2e-PID.  Root only.
+
+Checks: an approved login gets a shell; a refused approval gets none; a
+public-key login to the break-glass account without a grant is refused by
+the account stack.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pam_login  # noqa: E402  (shared environment: mocks, config, TOTP)
+
+SSHD = "/usr/sbin/sshd"
+SSH_TIMEOUT = 60
+MARK = "BG-SHELL-OK"
+
+
+def skip(why):
+    print("SKIP:", why)
+    sys.exit(77)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc):
+    for _ in range(100):
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def ssh_args(port, user, d, method):
+    return ["-p", str(port), "-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=no",
+            "-o", "PreferredAuthentications=" + method, "-o", "NumberOfPasswordPrompts=1",
+            "-o", "IdentitiesOnly=yes", "-i", os.path.join(d, "client_key"),
+            "-o", "LogLevel=ERROR", user + "@127.0.0.1", "echo " + MARK]
+
+
+def kbdint_login(pexpect, port, user, d, op, code):
+    """Answers the prompts; returns the whole session output."""
+    child = pexpect.spawn("ssh", ssh_args(port, user, d, "keyboard-interactive"),
+                          timeout=SSH_TIMEOUT, encoding="utf-8")
+    for prompt, answer in (("Operator:", op), ("Incident:", "INC-2041"),
+                           ("Reason:", "Outbound spam"), ("TOTP code:", code)):
+        child.expect(prompt)
+        child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before
+
+
+def main():
+    if os.geteuid() != 0:
+        skip("needs root (sshd, a PAM service file in /etc/pam.d, a temporary user)")
+    try:
+        import pexpect
+    except ImportError:
+        skip("python3-pexpect is not installed")
+    if not os.path.exists(SSHD) or shutil.which("ssh") is None:
+        skip("openssh-server/client not installed")
+    if not os.path.exists(pam_login.MODULE):
+        skip("module not built")
+    ldd = subprocess.run(["ldd", pam_login.MODULE], capture_output=True, text=True).stdout
+    if "libasan" in ldd or "libubsan" in ldd:
+        # sshd is not instrumented: it cannot load an AddressSanitizer module.
+        skip("sanitizer build: the system sshd cannot load an instrumented module")
+
+    tag = "bgtest-%d" % os.getpid()
+    user = "bg-e2e%d" % os.getpid()
+    service = "sshd-" + tag
+    pamfile = os.path.join("/etc/pam.d", service)
+    d = tempfile.mkdtemp(prefix="bgsshd.")
+    os.chmod(d, 0o755)
+    env = pam_login.Env(d)
+    sshd = None
+    created_user = False
+    try:
+        subprocess.run(["useradd", "-M", "-d", d, "-s", "/bin/sh", user], check=True)
+        created_user = True
+        conf = {m: env.service(m, mode=m) for m in ("approve", "denied")}
+        subprocess.run([pam_login.BREAKGLASS, "--config", conf["approve"], "journal", "init"],
+                       check=True, capture_output=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        os.path.join(d, "host_key")], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        os.path.join(d, "client_key")], check=True)
+        shutil.copy(os.path.join(d, "client_key.pub"), os.path.join(d, "authorized_keys"))
+        os.chmod(os.path.join(d, "authorized_keys"), 0o644)
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        link = os.path.join(d, service)
+        os.symlink(SSHD, link)
+        port = free_port()
+        with open(os.path.join(d, "sshd_config"), "w") as f:
+            f.write(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {d}/host_key
+PidFile {d}/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile {d}/authorized_keys
+StrictModes no
+PermitRootLogin no
+AllowUsers {user}
+""")
+
+        def use(mode):
+            shutil.copy(os.path.join(d, "pamd", mode), pamfile)
+
+        use("approve")
+        sshd = subprocess.Popen([link, "-D", "-e", "-f", os.path.join(d, "sshd_config")],
+                                stderr=open(os.path.join(d, "sshd.log"), "w"))
+        if not wait_port(port, sshd):
+            with open(os.path.join(d, "sshd.log")) as f:
+                print(f.read(), file=sys.stderr)
+            pam_login.check(False, "sshd did not start")
+            return 1
+
+        out = kbdint_login(pexpect, port, user, d, env.operator(), pam_login.totp())
+        pam_login.check(MARK in out, "approved login gets a shell: " + out)
+        ev = [e["event"] for e in env.events()]
+        pam_login.check("session.opened" in ev and "grant.issued" in ev,
+                        "sshd login journaled: %s" % ev)
+        # Logging out revoked the grant (revoke_on_logout).
+        time.sleep(0.5)
+        pam_login.check(not os.path.exists(env.grant().replace("breakglass.json",
+                                                              user + ".json")),
+                        "grant revoked at logout")
+
+        use("denied")
+        out = kbdint_login(pexpect, port, user, d, env.operator(), pam_login.totp())
+        pam_login.check(MARK not in out, "refused approval gets no shell: " + out)
+        pam_login.check(env.last("approval.").get("reason") == "denied",
+                        "refusal journaled as denied")
+
+        use("approve")
+        p = subprocess.run(["ssh", *ssh_args(port, user, d, "publickey")],
+                           capture_output=True, text=True, timeout=SSH_TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        pam_login.check(MARK not in p.stdout and p.returncode != 0,
+                        "public key without a grant refused: " + p.stdout + p.stderr)
+        pam_login.check(env.last("account.denied").get("reason") == "no-grant",
+                        "account refusal journaled")
+    finally:
+        if sshd is not None:
+            sshd.terminate()
+            sshd.wait()
+        if os.path.exists(pamfile):
+            os.unlink(pamfile)
+        if created_user:
+            subprocess.run(["userdel", user], check=False)
+        env.stop()
+        shutil.rmtree(d)
+    print("%d failure(s)" % len(pam_login.failures))
+    return 1 if pam_login.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
