@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "approvald.h"
+#include "bodies.h"
 #include "escape.h"
 
 #define SIG_PREFIX "v1="
@@ -285,9 +286,8 @@ reachable_approvers(const ad_config *cfg, json_object *doc)
 	return n;
 }
 
-/* NULL when doc is a valid request; otherwise what is wrong with it. */
-static const char *
-request_problem(const ad_config *cfg, json_object *doc)
+const char *
+ad_host_request_problem(const ad_config *cfg, json_object *doc)
 {
 	const char *bad = NULL;
 	unsigned long quorum;
@@ -323,9 +323,8 @@ request_problem(const ad_config *cfg, json_object *doc)
 	return NULL;
 }
 
-/* Strict JSON, the whole body, one object. */
-static json_object *
-parse_body(const ad_http_req *r)
+json_object *
+ad_host_body_parse(const char *body, size_t len)
 {
 	json_tokener *tok = json_tokener_new();
 	json_object *doc = NULL;
@@ -333,10 +332,10 @@ parse_body(const ad_http_req *r)
 	if (tok == NULL)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	if (strlen(r->body) == r->body_len)
-		doc = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+	if (strlen(body) == len)
+		doc = json_tokener_parse_ex(tok, body, (int)len);
 	if (doc != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != r->body_len)) {
+	    json_tokener_get_parse_end(tok) != len)) {
 		json_object_put(doc);
 		doc = NULL;
 	}
@@ -466,13 +465,13 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 	json_object *doc;
 	bg_status rc = BG_OK;
 
-	if ((doc = parse_body(r)) == NULL) {
+	if ((doc = ad_host_body_parse(r->body, r->body_len)) == NULL) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
 		return BG_OK;
 	}
 	if (str(doc, "host") != NULL && strcmp(str(doc, "host"), host->meta.name) != 0)
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
-	else if ((problem = request_problem(r->app->cfg, doc)) != NULL)
+	else if ((problem = ad_host_request_problem(r->app->cfg, doc)) != NULL)
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
 	else if ((rc = ad_store_request_get(r->app->store, str(doc, "request_id"), &old,
 	    err)) == BG_OK) {
