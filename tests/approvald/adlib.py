@@ -7,6 +7,7 @@ import hmac
 import http.client
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -22,6 +23,10 @@ TOTP_PERIOD = 30
 
 top_builddir = os.environ.get("top_builddir", os.getcwd())
 DAEMON = os.path.join(top_builddir, "approvald", "breakglass-approvald")
+# tests/valgrind.sh runs the daemon under valgrind: ~20x slower, so longer bounds.
+WRAPPER = shlex.split(os.environ.get("BG_TEST_WRAPPER", ""))
+START_DEADLINE = 180 if WRAPPER else 10
+STOP_DEADLINE = 120 if WRAPPER else 15
 
 HOSTS = ["mx1.example.net", "mx2.example.net"]
 APPROVERS = ["bob", "carol", "dave", "erin", "frank"]
@@ -126,9 +131,9 @@ class Service:
     # -- process ---------------------------------------------------------
     def start(self):
         self.log = open(self.dir + "/daemon.log", "ab")
-        self.proc = subprocess.Popen([DAEMON, "--config", self.conf, "--foreground"],
-                                     stdout=self.log, stderr=self.log)
-        deadline = time.time() + 10
+        self.proc = subprocess.Popen([*WRAPPER, DAEMON, "--config", self.conf,
+                                      "--foreground"], stdout=self.log, stderr=self.log)
+        deadline = time.time() + START_DEADLINE
         while time.time() < deadline:
             try:
                 if self.request("GET", "/healthz")[0] == 200:
@@ -144,7 +149,7 @@ class Service:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=STOP_DEADLINE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

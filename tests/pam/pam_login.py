@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import shlex
 import shutil
 import struct
 import subprocess
@@ -23,7 +24,9 @@ MODULE = os.path.join(BUILD, "pam_breakglass", ".libs", "pam_breakglass.so")
 DRIVER = os.path.join(BUILD, "tests", "pam", "pam_driver")
 HOST_KEY = "1f7bef4253eb798607b74c3bfd6625f5f94528bba471bb15f347ab3776dcb7a4"
 SECRET = base64.b32encode(b"12345678901234567890").decode()
-RUN_TIMEOUT = 60
+# tests/valgrind.sh runs the driver under valgrind: slower, so a longer bound.
+WRAPPER = shlex.split(os.environ.get("BG_TEST_WRAPPER", ""))
+RUN_TIMEOUT = 600 if WRAPPER else 60
 
 failures = []
 
@@ -133,7 +136,7 @@ runas = root
         return conf
 
     def run(self, service, user, steps, *answers):
-        p = subprocess.run([DRIVER, "-r", "192.0.2.10", "-y", "ssh",
+        p = subprocess.run([*WRAPPER, DRIVER, "-r", "192.0.2.10", "-y", "ssh",
                             os.path.join(self.d, "pamd"), service, user, steps, *answers],
                            capture_output=True, text=True, timeout=RUN_TIMEOUT)
         results = dict(l.split("=", 1) for l in p.stdout.splitlines()
