@@ -211,6 +211,7 @@ typedef struct {
 	char *decision_sig;           /* base64; sets X-Breakglass-Decision-Signature */
 	bool html;                    /* add the page's security headers */
 	char *csp;                    /* Content-Security-Policy, when html */
+	int64_t wait_until_ms;        /* a long poll to hold until then (0: answer now) */
 } ad_response;
 
 typedef struct {

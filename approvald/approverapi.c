@@ -13,17 +13,12 @@
 #include <microhttpd.h>
 
 #include "approvald.h"
+#include "bodies.h"
 #include "escape.h"
 
 #define BEARER_PREFIX "Bearer "
 #define COMMENT_MAX 1024
 #define ESCAPED_MAX 256
-
-struct vote_body {
-	const char *approver;
-	const char *totp;
-	const char *comment;
-};
 
 static const char *
 bearer_token(const ad_http_req *r)
@@ -35,26 +30,26 @@ bearer_token(const ad_http_req *r)
 	return h + strlen(BEARER_PREFIX);
 }
 
-/* {"approver": string, "totp": string, "comment": string (optional)}, nothing else. */
-static bool
-parse_vote(json_object *doc, struct vote_body *v)
+bool
+ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v)
 {
 	size_t expected = 2;
-	json_object *a, *t, *c = NULL;
+	json_object *d, *a, *t, *c = NULL;
 
-	if (doc == NULL || !json_object_is_type(doc, json_type_object) ||
-	    !json_object_object_get_ex(doc, "approver", &a) ||
+	d = *doc = json_tokener_parse(body);
+	if (strlen(body) != len || d == NULL || !json_object_is_type(d, json_type_object) ||
+	    !json_object_object_get_ex(d, "approver", &a) ||
 	    !json_object_is_type(a, json_type_string) ||
-	    !json_object_object_get_ex(doc, "totp", &t) ||
+	    !json_object_object_get_ex(d, "totp", &t) ||
 	    !json_object_is_type(t, json_type_string))
 		return false;
-	if (json_object_object_get_ex(doc, "comment", &c)) {
+	if (json_object_object_get_ex(d, "comment", &c)) {
 		if (!json_object_is_type(c, json_type_string) ||
 		    json_object_get_string_len(c) > COMMENT_MAX)
 			return false;
 		expected++;
 	}
-	if ((size_t)json_object_object_length(doc) != expected)
+	if ((size_t)json_object_object_length(d) != expected)
 		return false;
 	v->approver = json_object_get_string(a);
 	v->totp = json_object_get_string(t);
@@ -76,7 +71,7 @@ refusal_log(const ad_http_req *r, const char *approver, const char *id,
 
 /* The vote itself, inside a transaction: false with res filled on refusal. */
 static bool
-record_vote(ad_http_req *r, const char *id, bool approve, const struct vote_body *vb,
+record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
     ad_request *req, ad_votes *votes, ad_response *res, bg_error *err,
     bg_status *rc)
 {
@@ -131,7 +126,7 @@ record_vote(ad_http_req *r, const char *id, bool approve, const struct vote_body
 
 /* Authenticated: load, vote, decide, commit, answer. */
 static void
-vote(ad_http_req *r, const char *id, bool approve, const struct vote_body *vb,
+vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
     ad_response *res)
 {
 	ad_request req = { 0 };
@@ -181,12 +176,12 @@ vote(ad_http_req *r, const char *id, bool approve, const struct vote_body *vb,
 void
 ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 {
-	json_object *doc = json_tokener_parse(r->body);
-	struct vote_body vb;
+	json_object *doc;
+	ad_vote_body vb;
 	ad_auth_verdict verdict;
 	bg_error err;
 
-	if (strlen(r->body) != r->body_len || !parse_vote(doc, &vb)) {
+	if (!ad_vote_body_parse(r->body, r->body_len, &doc, &vb)) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST,
 		    "expected {\"approver\", \"totp\", \"comment\"}");
 		json_object_put(doc);

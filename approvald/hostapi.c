@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "approvald.h"
+#include "bodies.h"
 #include "escape.h"
 
 #define SIG_PREFIX "v1="
@@ -285,9 +286,8 @@ reachable_approvers(const ad_config *cfg, json_object *doc)
 	return n;
 }
 
-/* NULL when doc is a valid request; otherwise what is wrong with it. */
-static const char *
-request_problem(const ad_config *cfg, json_object *doc)
+const char *
+ad_host_request_problem(const ad_config *cfg, json_object *doc)
 {
 	const char *bad = NULL;
 	unsigned long quorum;
@@ -323,9 +323,8 @@ request_problem(const ad_config *cfg, json_object *doc)
 	return NULL;
 }
 
-/* Strict JSON, the whole body, one object. */
-static json_object *
-parse_body(const ad_http_req *r)
+json_object *
+ad_host_body_parse(const char *body, size_t len)
 {
 	json_tokener *tok = json_tokener_new();
 	json_object *doc = NULL;
@@ -333,10 +332,10 @@ parse_body(const ad_http_req *r)
 	if (tok == NULL)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	if (strlen(r->body) == r->body_len)
-		doc = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+	if (strlen(body) == len)
+		doc = json_tokener_parse_ex(tok, body, (int)len);
 	if (doc != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != r->body_len)) {
+	    json_tokener_get_parse_end(tok) != len)) {
 		json_object_put(doc);
 		doc = NULL;
 	}
@@ -384,39 +383,64 @@ requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
 	return ev;
 }
 
-/* Records a new request: store, journal, notifications, in one transaction. */
+/*
+ * Every host call runs in one transaction: the signature is recorded as seen
+ * (replay refusal) together with whatever the call changes, with one commit.
+ * A handler returns BG_OK with res filled, or a database or journal error
+ * (the transaction is rolled back and the answer is 500).
+ */
+typedef bg_status (*host_handler)(ad_http_req *r, const ad_config_host *host,
+    const char *id, ad_response *res, bg_error *err);
+
 static void
-file_request(ad_http_req *r, ad_request *req, json_object *doc, ad_response *res)
+host_call(ad_http_req *r, const char *id, host_handler fn, ad_response *res)
 {
-	ad_votes none = { 0 };
-	bg_event *ev;
+	const ad_config_host *host;
 	bg_error err;
 	bg_status rc;
 
-	if ((ev = requested_event(r, req, doc)) == NULL) {
-		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-		return;
-	}
 	rc = ad_store_begin(r->app->store, &err);
-	if (rc == BG_OK)
-		rc = ad_store_request_insert(r->app->store, req, &err);
-	if (rc == BG_OK)
-		rc = bg_audit_emit(&r->app->audit, ev, &err);
-	if (rc == BG_OK)
-		rc = ad_notify_enqueue(r->app, "request.created", req, &none, "pending",
-		    r->now_ms, &err);
+	if (rc == BG_OK) {
+		if (host_authenticate(r, &host))
+			rc = fn(r, host, id, res, &err);
+		else
+			ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
+	}
 	if (rc == BG_OK)
 		rc = ad_store_commit(r->app->store, &err);
-	bg_event_free(ev);
 	if (rc != BG_OK) {
 		ad_store_rollback(r->app->store);
-		ad_log(LOG_ERR, "cannot file a request: %s", err.msg);
+		ad_log(LOG_ERR, "host request: %s", err.msg);
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "cannot record the request");
+		    "cannot process the request");
+		res->wait_until_ms = 0;
 		return;
 	}
+	/* A new request, or one the call found expired, has notifications queued. */
 	ad_notifier_kick(r->app->notifier);
-	answer_created(res, req);
+}
+
+/* Records a new request: store, journal, notifications. */
+static bg_status
+file_request(ad_http_req *r, ad_request *req, json_object *doc, ad_response *res,
+    bg_error *err)
+{
+	ad_votes none = { 0 };
+	bg_event *ev;
+	bg_status rc;
+
+	if ((ev = requested_event(r, req, doc)) == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	rc = ad_store_request_insert(r->app->store, req, err);
+	if (rc == BG_OK)
+		rc = bg_audit_emit(&r->app->audit, ev, err);
+	if (rc == BG_OK)
+		rc = ad_notify_enqueue(r->app, "request.created", req, &none, "pending",
+		    r->now_ms, err);
+	bg_event_free(ev);
+	if (rc == BG_OK)
+		answer_created(res, req);
+	return rc;
 }
 
 /* A request_id seen before: the same body gets the same answer. */
@@ -432,40 +456,25 @@ refile(ad_http_req *r, const ad_request *old, const ad_config_host *host,
 		answer_created(res, old);
 }
 
-void
-ad_host_create(ad_http_req *r, ad_response *res)
+static bg_status
+create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
+    ad_response *res, bg_error *err)
 {
-	const ad_config_host *host;
 	ad_request req = { 0 }, old;
 	const char *problem;
 	json_object *doc;
-	bg_error err;
-	bg_status rc;
+	bg_status rc = BG_OK;
 
-	if (!host_authenticate(r, &host)) {
-		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
-		return;
-	}
-	if ((doc = parse_body(r)) == NULL) {
+	if ((doc = ad_host_body_parse(r->body, r->body_len)) == NULL) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
-		return;
+		return BG_OK;
 	}
-	if ((problem = request_problem(r->app->cfg, doc)) != NULL) {
-		/* A foreign host member is a 403, whatever else is wrong. */
-		if (str(doc, "host") != NULL && strcmp(str(doc, "host"), host->meta.name) != 0)
-			ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
-		else
-			ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
-		json_object_put(doc);
-		return;
-	}
-	if (strcmp(str(doc, "host"), host->meta.name) != 0) {
+	if (str(doc, "host") != NULL && strcmp(str(doc, "host"), host->meta.name) != 0)
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
-		json_object_put(doc);
-		return;
-	}
-	rc = ad_store_request_get(r->app->store, str(doc, "request_id"), &old, &err);
-	if (rc == BG_OK) {
+	else if ((problem = ad_host_request_problem(r->app->cfg, doc)) != NULL)
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
+	else if ((rc = ad_store_request_get(r->app->store, str(doc, "request_id"), &old,
+	    err)) == BG_OK) {
 		refile(r, &old, host, res);
 		ad_request_clear(&old);
 	} else if (rc == BG_ERR_NOTFOUND) {
@@ -478,49 +487,39 @@ ad_host_create(ad_http_req *r, ad_response *res)
 		req.received_ms = r->now_ms;
 		req.expires_ms = r->now_ms + (int64_t)r->app->cfg->server.request_expiry *
 		    AD_MS_PER_SECOND;
-		file_request(r, &req, doc, res);
-	} else {
-		ad_log(LOG_ERR, "request lookup: %s", err.msg);
-		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+		rc = file_request(r, &req, doc, res, err);
 	}
 	json_object_put(doc);
+	return rc;
+}
+
+void
+ad_host_create(ad_http_req *r, ad_response *res)
+{
+	host_call(r, NULL, create_request, res);
 }
 
 /* ------------------------------------------------------------------ */
 /* GET /v1/requests/{id}?wait=N */
 
-/* Loads the host's own request; false with res filled otherwise. */
-static bool
+/*
+ * Loads the host's own request (host NULL: any); BG_ERR_NOTFOUND, answered
+ * 404, for another host's request as for a missing one.
+ */
+static bg_status
 load_own(ad_http_req *r, const char *id, const char *host, ad_request *req,
-    ad_votes *votes, ad_response *res)
+    ad_votes *votes, ad_response *res, bg_error *err)
 {
-	bg_error err;
-	bg_status rc;
+	bg_status rc = ad_request_load(r->app, id, req, votes, r->source, r->now_ms, err);
 
-	rc = ad_store_begin(r->app->store, &err);
-	if (rc == BG_OK)
-		rc = ad_request_load(r->app, id, req, votes, r->source, r->now_ms, &err);
-	if (rc == BG_OK && (rc = ad_store_commit(r->app->store, &err)) != BG_OK) {
-		ad_votes_clear(votes);
-		ad_request_clear(req);
-	}
-	if (rc != BG_OK)
-		ad_store_rollback(r->app->store);
-	else
-		ad_notifier_kick(r->app->notifier);  /* the load may have expired it */
 	if (rc == BG_OK && host != NULL && strcmp(req->host, host) != 0) {
-		/* Another host's request does not exist for this one. */
 		ad_votes_clear(votes);
 		ad_request_clear(req);
 		rc = BG_ERR_NOTFOUND;
 	}
 	if (rc == BG_ERR_NOTFOUND)
 		ad_response_error(res, MHD_HTTP_NOT_FOUND, "no such request");
-	else if (rc != BG_OK) {
-		ad_log(LOG_ERR, "request lookup: %s", err.msg);
-		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
-	}
-	return rc == BG_OK;
+	return rc;
 }
 
 static void
@@ -557,38 +556,45 @@ parse_wait(const char *s, unsigned *out)
 	return *out <= AD_WAIT_MAX;
 }
 
-bool
-ad_host_poll(ad_http_req *r, const char *id, ad_response *res)
+static bg_status
+poll_request(ad_http_req *r, const ad_config_host *host, const char *id, ad_response *res,
+    bg_error *err)
 {
-	const ad_config_host *host;
 	ad_request req;
 	ad_votes votes;
 	unsigned wait;
-	bool suspended = false;
+	bg_status rc;
 
-	if (!host_authenticate(r, &host)) {
-		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
-		return false;
-	}
 	if (!parse_wait(ad_http_query(r, "wait"), &wait)) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "wait: 0 to 30");
-		return false;
+		return BG_OK;
 	}
-	if (!load_own(r, id, host->meta.name, &req, &votes, res))
-		return false;
+	if ((rc = load_own(r, id, host->meta.name, &req, &votes, res, err)) != BG_OK)
+		return rc == BG_ERR_NOTFOUND ? BG_OK : rc;
 	if (strcmp(req.status, "pending") == 0 && wait > 0 && !r->app->stopping) {
-		int64_t deadline = r->now_ms + (int64_t)wait * AD_MS_PER_SECOND;
-
 		/* Never past expiry: the answer then is the expired decision. */
-		if (deadline > req.expires_ms)
-			deadline = req.expires_ms;
-		suspended = ad_wait_begin(r, id, deadline) == BG_OK;
-	}
-	if (!suspended)
+		res->wait_until_ms = r->now_ms + (int64_t)wait * AD_MS_PER_SECOND;
+		if (res->wait_until_ms > req.expires_ms)
+			res->wait_until_ms = req.expires_ms;
+	} else {
 		answer_decision(r, &req, &votes, res);
+	}
 	ad_votes_clear(&votes);
 	ad_request_clear(&req);
-	return suspended;
+	return BG_OK;
+}
+
+bool
+ad_host_poll(ad_http_req *r, const char *id, ad_response *res)
+{
+	host_call(r, id, poll_request, res);
+	/* Suspended only once the poll's transaction is committed. */
+	if (res->wait_until_ms == 0)
+		return false;
+	if (ad_wait_begin(r, id, res->wait_until_ms) == BG_OK)
+		return true;
+	ad_host_poll_answer(r, id, res);
+	return false;
 }
 
 void
@@ -596,10 +602,22 @@ ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res)
 {
 	ad_request req;
 	ad_votes votes;
+	bg_error err;
+	bg_status rc;
 
-	if (!load_own(r, id, NULL, &req, &votes, res))
-		return;
-	answer_decision(r, &req, &votes, res);
-	ad_votes_clear(&votes);
-	ad_request_clear(&req);
+	rc = ad_store_begin(r->app->store, &err);
+	if (rc == BG_OK)
+		rc = load_own(r, id, NULL, &req, &votes, res, &err);
+	if (rc == BG_OK) {
+		answer_decision(r, &req, &votes, res);
+		ad_votes_clear(&votes);
+		ad_request_clear(&req);
+		rc = ad_store_commit(r->app->store, &err);
+	}
+	if (rc != BG_OK)
+		ad_store_rollback(r->app->store);
+	if (rc != BG_OK && rc != BG_ERR_NOTFOUND) {
+		ad_log(LOG_ERR, "poll: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+	}
 }

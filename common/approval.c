@@ -43,6 +43,7 @@ typedef struct {
 	char *url;                  /* [approval] url without a trailing '/' */
 	char *path;                 /* its path part, as signed */
 	unsigned long long deadline;
+	CURL *easy;                 /* one handle: the POST and polls share a connection */
 	time_t last_ts;             /* of the last signed request */
 	char last_target[TARGET_MAX];  /* and its target */
 } session;
@@ -271,6 +272,7 @@ exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error 
 		.ca_file = a->ca_file,
 		.max_body = BG_APPROVAL_MAX_BODY,
 		.capture = body == NULL ? "X-Breakglass-Decision-Signature" : NULL,
+		.reuse = s->easy,
 	};
 	char url[TARGET_MAX], target[TARGET_MAX];
 	bg_status rc;
@@ -576,6 +578,8 @@ run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 	char *body = NULL;
 	bg_status rc;
 
+	if ((s->easy = bg_http_handle_new(err)) == NULL)
+		return internal(s, BG_ERR_IO);
 	if ((rc = split_url(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK ||
 	    (rc = bg_key_file_read(s->cfg->approval.host_key, s->host_key, err)) != BG_OK ||
 	    (rc = build_body(s, &body, err)) != BG_OK)
@@ -612,6 +616,8 @@ bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
 	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
 	rc = run(&s, progress, arg, err);
 	explicit_bzero(s.host_key, sizeof(s.host_key));
+	if (s.easy != NULL)
+		curl_easy_cleanup(s.easy);
 	free(s.url);
 	free(s.path);
 	if (rc != BG_OK) {

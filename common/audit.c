@@ -163,3 +163,21 @@ bg_audit_syslog_only(const bg_audit *a, int priority, const char *fmt, ...)
 	va_end(ap);
 	sink_write(a, priority, line);
 }
+
+void
+bg_audit_config_invalid(const char *user, const char *problem)
+{
+	bg_audit a;
+	bg_buf line;
+
+	memset(&a, 0, sizeof(a));
+	bg_buf_init(&line, BG_SYSLOG_MAX_LINE);
+	bg_buf_puts(&line, "event=config.invalid outcome=error account=");
+	bg_escape_kv_value(&line, user != NULL ? user : "");
+	bg_buf_puts(&line, " reason=");
+	bg_escape_kv_value(&line, problem);
+	/* A cut line still says enough: the refusal itself is never skipped. */
+	bg_audit_syslog_only(&a, LOG_ERR, "%s", line.data != NULL ? line.data :
+	    "event=config.invalid outcome=error");
+	bg_buf_free(&line);
+}

@@ -41,6 +41,12 @@ bg_status bg_audit_format_syslog(const bg_event *ev, unsigned long long seq,
  */
 bg_status bg_audit_emit(const bg_audit *a, const bg_event *ev, bg_error *err);
 
+/*
+ * Logs "event=config.invalid outcome=error account=USER reason=PROBLEM" to
+ * syslog only (escaped): the configuration, so the journal, is unusable.
+ */
+void bg_audit_config_invalid(const char *user, const char *problem);
+
 /* Logs a line with no journal record (config errors before a journal is known). */
 void bg_audit_syslog_only(const bg_audit *a, int priority, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

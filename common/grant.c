@@ -182,10 +182,15 @@ take_approvers(json_object *obj, bg_grant *g, bg_error *err)
 	for (size_t i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
+		/*
+		 * A NUL inside a name would cut it ("bob\u0000x" read as "bob"):
+		 * refused, as member_str refuses it in the other members.
+		 */
 		if (!json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) == 0)
+		    json_object_get_string_len(v) == 0 ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
 			return bg_error_set(err, BG_ERR_INVALID,
-			    "\"approvers\" must hold non-empty strings");
+			    "\"approvers\" must hold non-empty strings without NUL");
 		g->approvers[i] = strdup(json_object_get_string(v));
 		if (g->approvers[i] == NULL)
 			return bg_error_set(err, BG_ERR_NOMEM, "out of memory");

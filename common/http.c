@@ -108,6 +108,20 @@ set_options(bg_http *h, const char *url, const bg_http_opts *o, long timeout_ms)
 	return ok ? BG_OK : BG_ERR_INVALID;
 }
 
+CURL *
+bg_http_handle_new(bg_error *err)
+{
+	CURL *c;
+
+	if (pthread_once(&curl_once, curl_setup) != 0 || curl_init_rc != CURLE_OK) {
+		bg_error_set(err, BG_ERR_IO, "libcurl initialisation failed");
+		return NULL;
+	}
+	if ((c = curl_easy_init()) == NULL)
+		bg_error_set(err, BG_ERR_NOMEM, "curl_easy_init failed");
+	return c;
+}
+
 bg_status
 bg_http_init(bg_http *h, const char *url, const bg_http_opts *o, bg_error *err)
 {
@@ -118,11 +132,13 @@ bg_http_init(bg_http *h, const char *url, const bg_http_opts *o, bg_error *err)
 	h->capture = o->capture;
 	if (now >= o->deadline_ms)
 		return bg_error_set(err, BG_ERR_DENIED, "deadline passed");
-	if (pthread_once(&curl_once, curl_setup) != 0 || curl_init_rc != CURLE_OK)
-		return bg_error_set(err, BG_ERR_IO, "libcurl initialisation failed");
-	h->easy = curl_easy_init();
-	if (h->easy == NULL)
-		return bg_error_set(err, BG_ERR_NOMEM, "curl_easy_init failed");
+	if (o->reuse != NULL) {
+		/* Options go, the connection cache stays. */
+		curl_easy_reset(o->reuse);
+		h->easy = o->reuse;
+		h->borrowed = true;
+	} else if ((h->easy = bg_http_handle_new(err)) == NULL)
+		return BG_ERR_IO;
 	if (set_options(h, url, o, (long)(o->deadline_ms - now)) != BG_OK) {
 		bg_http_free(h);
 		return bg_error_set(err, BG_ERR_INVALID, "libcurl refused an option");
@@ -230,7 +246,7 @@ bg_http_failure(const bg_http *h, CURLcode rc)
 void
 bg_http_free(bg_http *h)
 {
-	if (h->easy != NULL)
+	if (h->easy != NULL && !h->borrowed)
 		curl_easy_cleanup(h->easy);
 	curl_slist_free_all(h->headers);
 	bg_buf_free(&h->body);

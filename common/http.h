@@ -23,6 +23,12 @@ typedef struct {
 	const char *ca_file;              /* NULL: the system trust store */
 	size_t max_body;                  /* larger responses fail ("too-large") */
 	const char *capture;              /* a response header to keep, or NULL */
+	/*
+	 * A handle from bg_http_handle_new to run the transfer on, so a series
+	 * of requests to one service reuses its connection (and TLS session);
+	 * NULL: a handle of its own.
+	 */
+	CURL *reuse;
 } bg_http_opts;
 
 typedef struct {
@@ -33,10 +39,14 @@ typedef struct {
 	char captured[BG_HTTP_MAX_HEADER];  /* the captured header's value */
 	bool captured_set;
 	char errbuf[CURL_ERROR_SIZE];
+	bool borrowed;                      /* easy belongs to the caller */
 } bg_http;
 
 /* Milliseconds of CLOCK_MONOTONIC, for deadlines. */
 unsigned long long bg_monotonic_ms(void);
+
+/* A handle for bg_http_opts.reuse; the caller frees it with curl_easy_cleanup. */
+CURL *bg_http_handle_new(bg_error *err);
 
 /*
  * Sets up a GET of url with the options above; the caller adds headers,

@@ -1093,6 +1093,29 @@ free_struct(const bg_cfg_section *sec, void *st)
 	explicit_bzero(st, sec->size);
 }
 
+bg_status
+bg_ini_read_file(const char *path, bg_file_kind kind, size_t max,
+    const bg_cfg_schema *schema, void *root, bg_error *err)
+{
+	bg_errlist errs = { 0 };
+	char *text;
+	size_t len;
+	bg_status rc;
+
+	rc = bg_file_read(path, kind, max, &text, &len, err);
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_ini_parse(path, text, len, schema, root, &errs);
+	bg_file_free_secret(text, len);
+	if (rc != BG_OK) {
+		bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
+		    "invalid file");
+		bg_errlist_free(&errs);
+		return BG_ERR_INVALID;
+	}
+	return BG_OK;
+}
+
 void
 bg_ini_free(const bg_cfg_schema *schema, void *root)
 {

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fileio.h"
 #include "status.h"
 
 #define BG_CFG_MAX_KEYS 24
@@ -91,6 +92,15 @@ typedef struct {
  */
 bg_status bg_ini_parse(const char *path, const char *text, size_t len,
     const bg_cfg_schema *schema, void *root, bg_errlist *errs);
+
+/*
+ * Reads a small file checked as kind (at most max bytes; its text is zeroed
+ * after parsing, as it may hold secrets) and parses it into root, which the
+ * caller zeroed.  BG_ERR_INVALID carries the first problem ("file:line:
+ * what") in err; other errors are bg_file_read's (BG_ERR_NOTFOUND ...).
+ */
+bg_status bg_ini_read_file(const char *path, bg_file_kind kind, size_t max,
+    const bg_cfg_schema *schema, void *root, bg_error *err);
 
 /* Frees every value the schema describes (zeroing HEX32 keys) and zeroes root. */
 void bg_ini_free(const bg_cfg_schema *schema, void *root);

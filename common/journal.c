@@ -222,24 +222,14 @@ bg_status
 bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err)
 {
 	state_file parsed;
-	bg_errlist errs = { 0 };
-	char *text;
-	size_t len;
 	bg_status rc;
 
 	memset(st, 0, sizeof(*st));
-	rc = bg_file_read(path, BG_FILE_SECRET, STATE_MAX_SIZE, &text, &len, err);
+	memset(&parsed, 0, sizeof(parsed));
+	rc = bg_ini_read_file(path, BG_FILE_SECRET, STATE_MAX_SIZE, &state_schema, &parsed,
+	    err);
 	if (rc != BG_OK)
 		return rc;
-	memset(&parsed, 0, sizeof(parsed));
-	rc = bg_ini_parse(path, text, len, &state_schema, &parsed, &errs);
-	bg_file_free_secret(text, len);
-	if (rc != BG_OK) {
-		bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
-		    "invalid journal key state");
-		bg_errlist_free(&errs);
-		return BG_ERR_INVALID;
-	}
 	st->seq = parsed.seq;
 	memcpy(st->key, parsed.key, BG_SHA256_LEN);
 	memcpy(st->prev, parsed.prev, BG_SHA256_LEN);

@@ -18,7 +18,6 @@
 #include "audit.h"
 #include "buf.h"
 #include "config.h"
-#include "escape.h"
 #include "grant.h"
 #include "killswitch.h"
 #include "login.h"
@@ -47,23 +46,6 @@ typedef struct {
 
 /* ---- setup and journal -------------------------------------------------- */
 
-/* Config errors have no journal to go to: syslog only, escaped. */
-static void
-log_config_error(const char *path, const bg_errlist *errs)
-{
-	bg_audit none;
-	bg_buf line;
-
-	memset(&none, 0, sizeof(none));
-	bg_buf_init(&line, BG_SYSLOG_MAX_LINE);
-	bg_buf_puts(&line, "event=config.invalid outcome=error file=");
-	bg_escape_kv_value(&line, path);
-	bg_buf_puts(&line, " reason=");
-	bg_escape_kv_value(&line, errs->count > 0 ? errs->msgs[0] : "unknown");
-	bg_audit_syslog_only(&none, LOG_ERR, "%s", line.data != NULL ? line.data : "");
-	bg_buf_free(&line);
-}
-
 /*
  * Loads the configuration and decides whether the user is ours: IGNORE for
  * other accounts, ERROR (deny) when the configuration or journal is unusable.
@@ -77,7 +59,9 @@ login_begin(login *l, const char *config_path, const bg_login_io *io)
 	memset(l, 0, sizeof(*l));
 	l->io = io;
 	if (bg_config_load(config_path, &l->cfg, &errs) != BG_OK) {
-		log_config_error(config_path, &errs);
+		/* No journal to go to: syslog only. */
+		bg_audit_config_invalid(io->user, errs.count > 0 ? errs.msgs[0] :
+		    "invalid configuration");
 		bg_errlist_free(&errs);
 		return BG_LOGIN_ERROR;
 	}

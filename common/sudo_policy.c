@@ -223,17 +223,5 @@ bg_sudo_decide(const bg_config *cfg, const bg_audit *audit, const bg_sudo_reques
 void
 bg_sudo_log_unusable(const char *user, const char *problem)
 {
-	bg_audit a;
-	bg_buf line;
-
-	memset(&a, 0, sizeof(a));
-	bg_buf_init(&line, BG_SYSLOG_MAX_LINE);
-	bg_buf_puts(&line, "event=config.invalid outcome=error account=");
-	bg_escape_kv_value(&line, user != NULL ? user : "");
-	bg_buf_puts(&line, " reason=");
-	bg_escape_kv_value(&line, problem);
-	/* A cut line still says enough: the refusal itself is never skipped. */
-	bg_audit_syslog_only(&a, LOG_ERR, "%s", line.data != NULL ? line.data :
-	    "event=config.invalid outcome=error");
-	bg_buf_free(&line);
+	bg_audit_config_invalid(user, problem);
 }

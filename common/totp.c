@@ -109,24 +109,14 @@ bg_status
 bg_totp_secret_load(const char *path, bg_totp_secret *s, bg_error *err)
 {
 	secret_file parsed;
-	bg_errlist errs = { 0 };
-	char *text;
-	size_t len;
 	bg_status rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = bg_file_read(path, BG_FILE_SECRET, SECRET_FILE_MAX, &text, &len, err);
+	memset(&parsed, 0, sizeof(parsed));
+	rc = bg_ini_read_file(path, BG_FILE_SECRET, SECRET_FILE_MAX, &secret_schema, &parsed,
+	    err);
 	if (rc != BG_OK)
 		return rc;
-	memset(&parsed, 0, sizeof(parsed));
-	rc = bg_ini_parse(path, text, len, &secret_schema, &parsed, &errs);
-	bg_file_free_secret(text, len);
-	if (rc != BG_OK) {
-		rc = bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
-		    "invalid TOTP secret file");
-		bg_errlist_free(&errs);
-		return rc;
-	}
 	rc = decode_secret(path, parsed.secret, s, err);
 	s->algorithm = parsed.algorithm;
 	s->digits = (unsigned)parsed.digits;
@@ -268,26 +258,17 @@ static bg_status
 state_read(const char *path, totp_state *st, bg_error *err)
 {
 	state_file parsed;
-	bg_errlist errs = { 0 };
-	char *text;
-	size_t len, i;
+	size_t i;
 	bg_status rc;
 
 	memset(st, 0, sizeof(*st));
-	rc = bg_file_read(path, BG_FILE_SECRET, STATE_FILE_MAX, &text, &len, err);
+	memset(&parsed, 0, sizeof(parsed));
+	rc = bg_ini_read_file(path, BG_FILE_SECRET, STATE_FILE_MAX, &state_schema, &parsed,
+	    err);
 	if (rc == BG_ERR_NOTFOUND)
 		return BG_OK;
 	if (rc != BG_OK)
 		return rc;
-	memset(&parsed, 0, sizeof(parsed));
-	rc = bg_ini_parse(path, text, len, &state_schema, &parsed, &errs);
-	free(text);
-	if (rc != BG_OK) {
-		rc = bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
-		    "invalid TOTP state file");
-		bg_errlist_free(&errs);
-		return rc;
-	}
 	if (parsed.failures.count >= STATE_MAX_FAILURES)
 		rc = bg_error_set(err, BG_ERR_INVALID, "%s: too many failures listed", path);
 	for (i = 0; rc == BG_OK && i < parsed.failures.count; i++)

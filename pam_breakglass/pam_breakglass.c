@@ -114,8 +114,11 @@ to_pam(bg_login_result r, int denied, int failed)
 	}
 }
 
-EXPORT int
-pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+typedef enum { ENTRY_AUTH, ENTRY_ACCOUNT, ENTRY_OPEN, ENTRY_CLOSE } entry;
+
+/* One path for every entry point: arguments, items, the flow, the PAM code. */
+static int
+dispatch(pam_handle_t *pamh, int argc, const char **argv, entry e)
 {
 	module_args a;
 	bg_login_io io;
@@ -123,8 +126,24 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if (!parse_args(pamh, argc, argv, &a))
 		return PAM_SERVICE_ERR;
 	if (!setup(pamh, &a, &io))
-		return PAM_USER_UNKNOWN;
-	return to_pam(bg_login_authenticate(a.config, &io), PAM_PERM_DENIED, PAM_AUTH_ERR);
+		return e == ENTRY_OPEN || e == ENTRY_CLOSE ? PAM_SESSION_ERR : PAM_USER_UNKNOWN;
+	switch (e) {
+	case ENTRY_AUTH:
+		return to_pam(bg_login_authenticate(a.config, &io), PAM_PERM_DENIED,
+		    PAM_AUTH_ERR);
+	case ENTRY_ACCOUNT:
+		return to_pam(bg_login_account(a.config, &io), PAM_PERM_DENIED,
+		    PAM_PERM_DENIED);
+	default:
+		return to_pam(bg_login_session(a.config, &io, e == ENTRY_OPEN),
+		    PAM_SESSION_ERR, PAM_SESSION_ERR);
+	}
+}
+
+EXPORT int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return dispatch(pamh, argc, argv, ENTRY_AUTH);
 }
 
 EXPORT int
@@ -136,38 +155,17 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 EXPORT int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	module_args a;
-	bg_login_io io;
-
-	if (!parse_args(pamh, argc, argv, &a))
-		return PAM_SERVICE_ERR;
-	if (!setup(pamh, &a, &io))
-		return PAM_USER_UNKNOWN;
-	return to_pam(bg_login_account(a.config, &io), PAM_PERM_DENIED, PAM_PERM_DENIED);
-}
-
-static int
-session(pam_handle_t *pamh, int argc, const char **argv, bool open)
-{
-	module_args a;
-	bg_login_io io;
-
-	if (!parse_args(pamh, argc, argv, &a))
-		return PAM_SERVICE_ERR;
-	if (!setup(pamh, &a, &io))
-		return PAM_SESSION_ERR;
-	return to_pam(bg_login_session(a.config, &io, open), PAM_SESSION_ERR,
-	    PAM_SESSION_ERR);
+	return dispatch(pamh, argc, argv, ENTRY_ACCOUNT);
 }
 
 EXPORT int
 pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return session(pamh, argc, argv, true);
+	return dispatch(pamh, argc, argv, ENTRY_OPEN);
 }
 
 EXPORT int
 pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return session(pamh, argc, argv, false);
+	return dispatch(pamh, argc, argv, ENTRY_CLOSE);
 }

@@ -29,7 +29,7 @@ START_DEADLINE = 180 if WRAPPER else 10
 STOP_DEADLINE = 120 if WRAPPER else 15
 
 HOSTS = ["mx1.example.net", "mx2.example.net"]
-APPROVERS = ["bob", "carol", "dave", "erin"]
+APPROVERS = ["bob", "carol", "dave", "erin", "frank"]
 
 failures = 0
 checks = 0
@@ -209,15 +209,14 @@ class Service:
 
     # -- approvers -------------------------------------------------------
     def code(self, approver, window=1, newest=False):
-        """A fresh TOTP code: a step newer than any this approver used; with
-        newest, the latest step accepted, valid the longest (slow clients)."""
-        # Not within a second of a step change: the oldest accepted step
-        # must still be accepted when the service checks it.
-        left = TOTP_PERIOD - time.time() % TOTP_PERIOD
-        if left < 1:
-            time.sleep(left + 0.05)
+        """A fresh TOTP code: a step newer than any this approver used.
+
+        At the earliest the step window-1 before the current one (the
+        current step with the default window), so that the code stays
+        accepted for at least one period even on a slow, loaded machine;
+        with newest, the latest step accepted (a browser starting up)."""
         now = int(time.time()) // TOTP_PERIOD
-        step = max(now + window if newest else now - window,
+        step = max(now + window if newest else now - window + 1,
                    self.last_step.get(approver, 0) + 1)
         if step > now + window:
             time.sleep((step - window) * TOTP_PERIOD - time.time() + 0.1)

@@ -87,9 +87,13 @@ class Env:
         return name
 
     def service(self, name, mode="approve", signals=("am-firing", "prom-firing"),
-                timeout="10s", args=""):
-        """Writes NAME.conf and the PAM service NAME using it."""
+                timeout="10s", args="", approval=None):
+        """Writes NAME.conf and the PAM service NAME using it.  approval:
+        (url, host_key, service_key) of another approval service than the mock."""
         conf = os.path.join(self.d, name + ".conf")
+        url, host_key, service_key = approval or (
+            "http://127.0.0.1:%d/%s/v1" % (self.aport, mode),
+            os.path.join(self.d, "host.key"), self.pub)
         srcs = "".join(
             "[signal s%d]\ntype = %s\nurl = http://127.0.0.1:%d/%s\nmatch = alertname=~\".*\"\n"
             % (i, "alertmanager" if m.startswith("am") else "prometheus", self.mport, m)
@@ -107,10 +111,10 @@ operators_dir = {self.d}/operators
 max_failures = 3
 
 [approval]
-url = http://127.0.0.1:{self.aport}/{mode}/v1
+url = {url}
 host_id = mx1.example.net
-host_key = {self.d}/host.key
-service_key = {self.pub}
+host_key = {host_key}
+service_key = {service_key}
 approvers = bob carol dave
 quorum = 2
 timeout = {timeout}
