@@ -14,6 +14,22 @@
 #define SVG_ROW 22
 #define SVG_MARGIN 250
 
+/* The members every incident shows first, with their labels in text and HTML. */
+static const struct {
+	const char *key;
+	const char *text;
+	const char *html;
+} incident_fields[] = {
+	{ "operator", "operator", "Operator" },
+	{ "account", "account", "Account" },
+	{ "host", "host", "Host" },
+	{ "reason", "reason", "Reason" },
+	{ "scope", "scope", "Scope" },
+	{ "request_id", "request", "Request" },
+	{ "requested_at", "requested at", "Requested" },
+	{ "approved_at", "approved at", "Approved" },
+};
+
 static const char *
 str(json_object *obj, const char *key)
 {
@@ -109,14 +125,8 @@ bg_report_text(FILE *out, json_object *model)
 		fputs("Incident ", out);
 		put_text(out, str(inc, "incident"));
 		fputc('\n', out);
-		text_line(out, "operator", str(inc, "operator"));
-		text_line(out, "account", str(inc, "account"));
-		text_line(out, "host", str(inc, "host"));
-		text_line(out, "reason", str(inc, "reason"));
-		text_line(out, "scope", str(inc, "scope"));
-		text_line(out, "request", str(inc, "request_id"));
-		text_line(out, "requested at", str(inc, "requested_at"));
-		text_line(out, "approved at", str(inc, "approved_at"));
+		for (size_t k = 0; k < sizeof(incident_fields) / sizeof(incident_fields[0]); k++)
+			text_line(out, incident_fields[k].text, str(inc, incident_fields[k].key));
 		if (str(inc, "approval_seconds") != NULL)
 			fprintf(out, "  %-18s %.0f s\n", "time to approval",
 			    json_object_get_double(json_object_object_get(inc, "approval_seconds")));
@@ -392,14 +402,8 @@ bg_report_html(FILE *out, json_object *model)
 		fputs("<section class=\"incident\"><h2>Incident ", out);
 		html_text(out, str(inc, "incident"));
 		fputs("</h2>\n<table>\n", out);
-		html_row(out, "Operator", str(inc, "operator"));
-		html_row(out, "Account", str(inc, "account"));
-		html_row(out, "Host", str(inc, "host"));
-		html_row(out, "Reason", str(inc, "reason"));
-		html_row(out, "Scope", str(inc, "scope"));
-		html_row(out, "Request", str(inc, "request_id"));
-		html_row(out, "Requested", str(inc, "requested_at"));
-		html_row(out, "Approved", str(inc, "approved_at"));
+		for (size_t k = 0; k < sizeof(incident_fields) / sizeof(incident_fields[0]); k++)
+			html_row(out, incident_fields[k].html, str(inc, incident_fields[k].key));
 		html_row(out, "Seconds to approval", str(inc, "approval_seconds"));
 		if (str(inc, "approval_refused") != NULL)
 			html_row(out, "Approval refused", str(inc, "approval_refused"));
