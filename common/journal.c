@@ -257,27 +257,26 @@ state_write(const char *path, const bg_journal_state *st, bg_error *err)
 	return rc;
 }
 
+/* The one lock that serialises every writer of a chain: state_path + ".lock". */
 static bg_status
-lock_path_for(const char *state_path, char *out, size_t outsz, bg_error *err)
+journal_lock(const bg_journal *j, int *fd, bg_error *err)
 {
-	if ((size_t)snprintf(out, outsz, "%s.lock", state_path) >= outsz)
-		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", state_path);
-	return BG_OK;
+	char lock[4096];
+
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", j->state_path) >= sizeof(lock))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", j->state_path);
+	return bg_lock_acquire(lock, fd, err);
 }
 
 bg_status
 bg_journal_init(const bg_journal *j, unsigned char k1[BG_SHA256_LEN], bg_error *err)
 {
 	bg_journal_state st;
-	char lock[4096];
 	struct stat sb;
 	bg_status rc;
 	int lockfd;
 
-	rc = lock_path_for(j->state_path, lock, sizeof(lock), err);
-	if (rc != BG_OK)
-		return rc;
-	rc = bg_lock_acquire(lock, &lockfd, err);
+	rc = journal_lock(j, &lockfd, err);
 	if (rc != BG_OK)
 		return rc;
 	if (lstat(j->state_path, &sb) == 0) {
@@ -570,7 +569,7 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, unsigned long long *s
 {
 	unsigned char mac[BG_SHA256_LEN], next[BG_SHA256_LEN];
 	bg_journal_state st;
-	char lock[4096], hex[BG_SHA256_HEX_LEN + 1];
+	char hex[BG_SHA256_HEX_LEN + 1];
 	bg_buf line;
 	bool dirty;
 	bg_status rc;
@@ -579,10 +578,7 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, unsigned long long *s
 
 	bg_buf_init(&line, 0);
 	memset(&st, 0, sizeof(st));
-	rc = lock_path_for(j->state_path, lock, sizeof(lock), err);
-	if (rc != BG_OK)
-		return rc;
-	rc = bg_lock_acquire(lock, &lockfd, err);
+	rc = journal_lock(j, &lockfd, err);
 	if (rc != BG_OK)
 		return rc;
 	rc = bg_journal_state_read(j->state_path, &st, err);
