@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "ere_cost.h"
 #include "fileio.h"
 #include "scope.h"
 
@@ -381,8 +382,11 @@ static bg_status
 compile_anchored(bg_matcher *m, bg_error *err)
 {
 	char *pattern, msg[BG_ERROR_MAX / 2];
+	bg_status st;
 	int rc;
 
+	if ((st = bg_ere_check_cost(m->value, err)) != BG_OK)
+		return st;
 	if (asprintf(&pattern, "^(%s)$", m->value) < 0)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	rc = regcomp(&m->re, pattern, REG_EXTENDED | REG_NOSUB);

@@ -583,6 +583,52 @@ test_matcher(void **state)
 	assert_true(is_zero(&m, sizeof(m)));
 }
 
+/* Patterns whose compilation would take more memory than a login may spend. */
+static void
+test_matcher_cost(void **state)
+{
+	static const char *accepted[] = {
+		"OutboundSpamSpike|MailQueueBacklog", "mx1[.].*", "(a|b){200}", "a{1000}",
+		"(.{0,250}){4}", "[]{}+*]{999}", "a+{500}", "x{0}", "a{,1000}", "[[:alpha:]]{3}+",
+		"a{", "a{x}", "((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))",
+		"(a+)*", "(a*)?", "(a?){2}", "(ab*)*", "(a+|b+)*", "x*y*z*", "(a|b?c)+",
+	};
+	static const char *refused[] = {
+		"a+++++++++++", "((a|b){100}){10}", "a{1001}", "a{1000}b", "(a{10}){10}{11}",
+		"a{99999999999999999999}", "a{1000,}", "(x+){501}", "[ab]{1000}|c",
+		"(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))",
+		"a)((b{40}){40}", "((a|b|c|d)*){251}",
+		"a**", "(a*)*", "(a|b?)+", "(a?){2,}", "(x|)*", "()+", "(^|b)*", "(\\\\<)+", "(a|\\\\1)*",
+		"((a?)(b*))*", "s*****M",
+	};
+	char line[512];
+	bg_matcher m;
+	bg_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		snprintf(line, sizeof(line), "a=~\"%s\"", accepted[i]);
+		/* Some are refused by regcomp; none may be refused by the bound. */
+		if (bg_matcher_parse(line, &m, &err) != BG_OK &&
+		    strstr(err.msg, "invalid regular expression") == NULL)
+			fail_msg("%s refused: %s", accepted[i], err.msg);
+		bg_matcher_free(&m);
+	}
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(line, sizeof(line), "a=~\"%s\"", refused[i]);
+		if (bg_matcher_parse(line, &m, &err) == BG_OK)
+			fail_msg("%s accepted", refused[i]);
+		assert_true(strstr(err.msg, "atoms") != NULL || strstr(err.msg, "deeper") != NULL ||
+		    strstr(err.msg, "empty string") != NULL);
+		assert_true(is_zero(&m, sizeof(m)));
+	}
+	/* The same bound applies to !~, and the file check reports the line. */
+	assert_int_equal(bg_matcher_parse("a!~\"a+++++++++++\"", &m, &err), BG_ERR_INVALID);
+	expect_one_error(BASE "[signal a]\ntype = alertmanager\nurl = https://p.example\n"
+	    "match = a=~\"(x{40}){40}\"\n", 16, "expands to more than 1000 atoms");
+}
+
 static void
 test_signal_types(void **state)
 {
@@ -1551,6 +1597,7 @@ main(void)
 		cmocka_unit_test(test_match_syntax),
 		cmocka_unit_test(test_bad_regex),
 		cmocka_unit_test(test_matcher),
+		cmocka_unit_test(test_matcher_cost),
 		cmocka_unit_test(test_signal_types),
 		cmocka_unit_test(test_scope_checks),
 		cmocka_unit_test(test_general_checks),
