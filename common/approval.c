@@ -312,14 +312,23 @@ exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error 
 
 /* ---- the decision ------------------------------------------------------- */
 
+static bool
+is_string_member(json_object *o, const char *key, json_object **v)
+{
+	return json_object_object_get_ex(o, key, v) && json_object_is_type(*v, json_type_string);
+}
+
+/* A string member, NULL when absent or holding a NUL ("bob\u0000x" is not "bob"). */
 static const char *
 str_member(json_object *o, const char *key)
 {
 	json_object *v;
+	const char *s;
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!is_string_member(o, key, &v))
 		return NULL;
-	return json_object_get_string(v);
+	s = json_object_get_string(v);
+	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
 }
 
 static json_object *
@@ -344,13 +353,16 @@ static bool
 votes_well_formed(json_object *votes)
 {
 	size_t i, n = json_object_array_length(votes);
+	json_object *comment;
 	time_t t;
 
+	/* The comment is compared with nothing, so it may hold any string. */
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(votes, i);
 
-		if (!json_object_is_type(v, json_type_object) || str_member(v, "approver") == NULL ||
-		    str_member(v, "comment") == NULL || !valid_time(str_member(v, "at"), &t))
+		if (!json_object_is_type(v, json_type_object) ||
+		    str_member(v, "approver") == NULL || !is_string_member(v, "comment", &comment) ||
+		    !valid_time(str_member(v, "at"), &t))
 			return false;
 	}
 	return true;
@@ -601,25 +613,31 @@ run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 	}
 }
 
-bg_status
-bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
-    bg_approval_progress progress, void *arg, bg_approval_result *res, bg_error *err)
+static void
+session_begin(session *s, const bg_config *cfg, const bg_approval_request *req,
+    bg_approval_result *res)
 {
-	session s;
-	bg_status rc;
-
 	memset(res, 0, sizeof(*res));
-	memset(&s, 0, sizeof(s));
-	s.cfg = cfg;
-	s.req = req;
-	s.res = res;
-	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
-	rc = run(&s, progress, arg, err);
-	explicit_bzero(s.host_key, sizeof(s.host_key));
-	if (s.easy != NULL)
-		curl_easy_cleanup(s.easy);
-	free(s.url);
-	free(s.path);
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->req = req;
+	s->res = res;
+}
+
+/*
+ * Releases the session; on failure also frees what the result gathered,
+ * keeping only the request id and the reason ("internal" when none was set).
+ */
+static bg_status
+session_end(session *s, bg_status rc)
+{
+	bg_approval_result *res = s->res;
+
+	explicit_bzero(s->host_key, sizeof(s->host_key));
+	if (s->easy != NULL)
+		curl_easy_cleanup(s->easy);
+	free(s->url);
+	free(s->path);
 	if (rc != BG_OK) {
 		const char *reason = res->reason != NULL ? res->reason : "internal";
 		char id[sizeof(res->request_id)];
@@ -630,6 +648,52 @@ bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
 		res->reason = reason;
 	}
 	return rc;
+}
+
+bg_status
+bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
+    bg_approval_progress progress, void *arg, bg_approval_result *res, bg_error *err)
+{
+	session s;
+
+	session_begin(&s, cfg, req, res);
+	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
+	return session_end(&s, run(&s, progress, arg, err));
+}
+
+bg_status
+bg_approval_judge(const bg_config *cfg, const bg_approval_request *req,
+    const char *request_id, const char *nonce, const char *body, size_t body_len,
+    const char *signature_header, bool *approved, bg_approval_result *res, bg_error *err)
+{
+	poll_state state = POLL_PENDING;
+	session s;
+	bg_http h;
+	bg_status rc;
+
+	*approved = false;
+	session_begin(&s, cfg, req, res);
+	memset(&h, 0, sizeof(h));
+	/* The poll's body cap (check 5) and header capture, as bg_http applies them. */
+	bg_buf_init(&h.body, BG_APPROVAL_MAX_BODY);
+	if (signature_header != NULL && strlen(signature_header) < sizeof(h.captured)) {
+		memcpy(h.captured, signature_header, strlen(signature_header) + 1);
+		h.captured_set = true;
+	}
+	if ((size_t)snprintf(res->request_id, sizeof(res->request_id), "%s", request_id) >=
+	    sizeof(res->request_id) ||
+	    (size_t)snprintf(s.nonce, sizeof(s.nonce), "%s", nonce) >= sizeof(s.nonce))
+		rc = internal(&s, bg_error_set(err, BG_ERR_INVALID,
+		    "request_id or nonce too long"));
+	else if (body_len > BG_APPROVAL_MAX_BODY)
+		rc = refuse(&s, "too-large", err, "decision over %d bytes", BG_APPROVAL_MAX_BODY);
+	else if (!bg_buf_append(&h.body, body, body_len))
+		rc = internal(&s, bg_error_set(err, BG_ERR_NOMEM, "out of memory"));
+	else
+		rc = judge(&s, &h, &state, err);
+	bg_buf_free(&h.body);
+	*approved = rc == BG_OK && state == POLL_APPROVED;
+	return session_end(&s, rc);
 }
 
 void

@@ -6,6 +6,7 @@
 #ifndef BG_APPROVAL_H
 #define BG_APPROVAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -69,6 +70,21 @@ typedef void (*bg_approval_progress)(const char *request_id, unsigned long secon
  */
 bg_status bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
     bg_approval_progress progress, void *arg, bg_approval_result *res, bg_error *err);
+
+/*
+ * Checks 5 to 14 of section 7 on one poll answer, without the network: the
+ * same code bg_approval_run applies to each 200 answer, for the fuzz target
+ * (tests/fuzz/fuzz_approval.c) and unit tests.  request_id and nonce stand
+ * for the filed request's; body is the answer's bytes (may hold NULs);
+ * signature_header is the X-Breakglass-Decision-Signature value as captured
+ * (after the colon, blanks trimmed), NULL when absent.  BG_OK with *approved
+ * for an approval (res filled as by bg_approval_run), BG_OK without it for a
+ * pending decision; otherwise an error with res->reason set and the rest of
+ * res freed, as bg_approval_run leaves it.
+ */
+bg_status bg_approval_judge(const bg_config *cfg, const bg_approval_request *req,
+    const char *request_id, const char *nonce, const char *body, size_t body_len,
+    const char *signature_header, bool *approved, bg_approval_result *res, bg_error *err);
 
 void bg_approval_result_free(bg_approval_result *res);
 
