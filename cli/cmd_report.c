@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "report.h"
 #include "report_format.h"
+#include "timeparse.h"
 
 /* Exit status when the report was produced from a journal that failed verification. */
 #define EXIT_UNVERIFIED 2
@@ -64,7 +65,7 @@ parse_opts(int argc, char **argv, struct report_opts *o)
 		case 'p': o->partial = true; break;
 		case 's':
 		case 'u':
-			if (bg_report_parse_time(optarg, c == 's' ? &o->filter.since : &o->filter.until,
+			if (bg_time_parse_utc(optarg, c == 's' ? &o->filter.since : &o->filter.until,
 			    &err) != BG_OK) {
 				bg_cli_print_escaped(stderr, "breakglass: report: ", err.msg);
 				return BG_EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include "escape.h"
 #include "report.h"
 #include "report_format.h"
+#include "timeparse.h"
 
 #define SVG_WIDTH 900
 #define SVG_ROW 22
@@ -309,7 +310,7 @@ time_ms(const char *s)
 	time_t t;
 	double frac = 0, scale = 0.1;
 
-	if (s == NULL || bg_report_parse_time(s, &t, NULL) != BG_OK)
+	if (s == NULL || bg_time_parse_utc(s, &t, NULL) != BG_OK)
 		return -1;
 	dot = strchr(s, '.');
 	if (dot != NULL)

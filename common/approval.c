@@ -16,7 +16,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "journal.h"
-#include "report.h"
+#include "timeparse.h"
 
 #define MS_PER_S 1000ULL
 #define NS_PER_S 1000000000L
@@ -346,7 +346,7 @@ valid_time(const char *s, time_t *t)
 {
 	bg_error ignored;
 
-	return s != NULL && bg_report_parse_time(s, t, &ignored) == BG_OK;
+	return s != NULL && bg_time_parse_utc(s, t, &ignored) == BG_OK;
 }
 
 static bool

@@ -20,8 +20,11 @@
 #define BG_UUID_LEN 36
 /* Longest long poll the protocol allows (seconds). */
 #define BG_APPROVAL_MAX_WAIT 30
-/* How far the decision's issued_at may be from the host's clock (seconds). */
-#define BG_APPROVAL_MAX_SKEW 300
+/*
+ * How far the decision's issued_at may be from the host's clock (seconds):
+ * the same window bg_grant_validate allows between it and the grant's.
+ */
+#define BG_APPROVAL_MAX_SKEW BG_DECISION_MAX_SKEW
 
 /* What the login asks for. */
 typedef struct {

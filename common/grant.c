@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "fileio.h"
 #include "grant.h"
+#include "timeparse.h"
 
 #define GRANTS_SUBDIR "grants"
 #define GRANTS_DIR_MODE 0700
@@ -503,8 +504,48 @@ check_approvals(json_object *decision, const bg_grant *g, bg_error *err)
 	return BG_OK;
 }
 
+/*
+ * The grant's issued_at and expires_at are written by the host, outside the
+ * signature: they must follow from the decision's issued_at and ttl as
+ * pam_breakglass derives them (issued_at the earlier of the decision's time
+ * and the host's clock, which was at most BG_DECISION_MAX_SKEW behind it;
+ * expires_at at most ttl later).  An old approval cannot be made fresh, nor
+ * a grant made longer than approved.  check_times has ensured
+ * expires_at > issued_at.
+ */
 static bg_status
-check_decision(const bg_grant *g, bg_error *err)
+check_decision_times(json_object *decision, const bg_grant *g, bg_error *err)
+{
+	const char *issued = member_str(decision, "issued_at");
+	json_object *ttl;
+	time_t t;
+	int64_t secs;
+
+	if (issued == NULL || bg_time_parse_utc(issued, &t, NULL) != BG_OK)
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "decision issued_at missing or not a UTC time");
+	/* Unsigned differences: both operands are ordered first, so no overflow. */
+	if (t < g->issued_at)
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "grant issued_at is later than the decision's issued_at");
+	if ((uint64_t)t - (uint64_t)g->issued_at > BG_DECISION_MAX_SKEW)
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "grant issued_at is more than %d s before the decision's issued_at",
+		    BG_DECISION_MAX_SKEW);
+	if (!json_object_object_get_ex(decision, "ttl", &ttl) ||
+	    !json_object_is_type(ttl, json_type_int) || (secs = json_object_get_int64(ttl)) <= 0)
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "decision ttl missing or not a positive integer");
+	if ((uint64_t)g->expires_at - (uint64_t)g->issued_at > (uint64_t)secs)
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "grant lasts %llu s, more than the decision's ttl (%lld s)",
+		    (unsigned long long)((uint64_t)g->expires_at - (uint64_t)g->issued_at),
+		    (long long)secs);
+	return BG_OK;
+}
+
+static bg_status
+check_decision(const bg_grant *g, const char *host_id, bg_error *err)
 {
 	json_object *decision;
 	bg_status rc;
@@ -513,6 +554,7 @@ check_decision(const bg_grant *g, bg_error *err)
 	if (rc != BG_OK)
 		return rc;
 	if ((rc = expect_member(decision, "request_id", g->request_id, err)) == BG_OK &&
+	    (rc = expect_member(decision, "host", host_id, err)) == BG_OK &&
 	    (rc = expect_member(decision, "account", g->account, err)) == BG_OK &&
 	    (rc = expect_member(decision, "operator", g->operator_name, err)) == BG_OK &&
 	    (rc = expect_member(decision, "scope", g->scope, err)) == BG_OK) {
@@ -520,8 +562,8 @@ check_decision(const bg_grant *g, bg_error *err)
 
 		if (status == NULL || strcmp(status, "approved") != 0)
 			rc = bg_error_set(err, BG_ERR_INVALID, "decision is not an approval");
-		else
-			rc = check_approvals(decision, g, err);
+		else if ((rc = check_approvals(decision, g, err)) == BG_OK)
+			rc = check_decision_times(decision, g, err);
 	}
 	json_object_put(decision);
 	return rc;
@@ -544,19 +586,22 @@ check_times(const bg_grant *g, unsigned long max_ttl, time_t now, bg_error *err)
 }
 
 bg_status
-bg_grant_validate(const bg_grant *g, const char *account, const char *service_key_path,
-    unsigned long max_ttl, time_t now, bg_error *err)
+bg_grant_validate(const bg_grant *g, const char *account, const char *host_id,
+    const char *service_key_path, unsigned long max_ttl, time_t now, bg_error *err)
 {
 	bg_status rc;
 
 	if (g->account == NULL || account == NULL || strcmp(g->account, account) != 0)
 		return bg_error_set(err, BG_ERR_INVALID, "grant is for another account");
+	/* A grant copied from another host, or its host member edited. */
+	if (g->host == NULL || host_id == NULL || strcmp(g->host, host_id) != 0)
+		return bg_error_set(err, BG_ERR_INVALID, "grant is for another host");
 	/* Cheap checks first; the signature makes the decision's contents trustworthy. */
 	rc = check_times(g, max_ttl, now, err);
 	if (rc == BG_OK)
 		rc = verify_signature(g, service_key_path, err);
 	if (rc == BG_OK)
-		rc = check_decision(g, err);
+		rc = check_decision(g, host_id, err);
 	return rc;
 }
 

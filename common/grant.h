@@ -5,7 +5,9 @@
  * approvers (array of names), issued_at, expires_at (Unix seconds), host,
  * decision (the approval service's decision body, verbatim, as a string) and
  * decision_signature (base64 Ed25519 over the decision bytes), so anyone with
- * the service's public key can re-check the approval offline.
+ * the service's public key can re-check the approval offline.  The other
+ * members are written by the host outside the signature; bg_grant_validate
+ * binds each of them to the signed decision.
  */
 #ifndef BG_GRANT_H
 #define BG_GRANT_H
@@ -55,13 +57,31 @@ bg_status bg_grant_load(const char *run_dir, const char *account, bg_grant *g,
     bg_error *err);
 
 /*
- * Whether a loaded grant may be used at now: the decision signature verifies
- * with the pinned service public key, the decision's request_id, account,
- * operator, scope and status ("approved") agree with the grant, the account
- * matches, issued_at <= now < expires_at and expires_at - issued_at <= max_ttl.
- * BG_ERR_DENIED (expired) or BG_ERR_CRYPTO/INVALID with the reason in err.
+ * How far the decision's issued_at may be from the host's clock when the
+ * grant is issued (seconds): the approval client's skew check
+ * (BG_APPROVAL_MAX_SKEW) and the grant's binding to its decision.
  */
-bg_status bg_grant_validate(const bg_grant *g, const char *account,
+#define BG_DECISION_MAX_SKEW 300
+
+/*
+ * Whether a loaded grant may be used at now on the host host_id (the
+ * configured [approval] host_id) by account: the grant names account and
+ * host_id; issued_at <= now < expires_at; expires_at - issued_at <= max_ttl
+ * (grant_ttl); the decision signature verifies with the pinned service
+ * public key; and the signed decision agrees with the grant: its
+ * request_id, account, operator, scope and approvers are the grant's, its
+ * status is "approved" with no denials, its host is host_id, the grant's
+ * issued_at is at most BG_DECISION_MAX_SKEW before its issued_at and not
+ * after it (pam_breakglass takes the earlier of that time and its own
+ * clock, having refused a decision further from its clock), and
+ * expires_at - issued_at <= its ttl (a positive integer).  So a grant file
+ * edited to last longer than approved, to start after its approval was
+ * issued (an old approval made fresh) or to name another host, or carrying
+ * an approval for another host, does not validate.
+ * BG_ERR_DENIED (not yet valid or expired) or BG_ERR_CRYPTO/INVALID with the
+ * reason in err.
+ */
+bg_status bg_grant_validate(const bg_grant *g, const char *account, const char *host_id,
     const char *service_key_path, unsigned long max_ttl, time_t now, bg_error *err);
 
 /* Removes the account's grant under the lock; *removed tells whether one existed. */

@@ -8,34 +8,9 @@
 #include <time.h>
 
 #include "report.h"
+#include "timeparse.h"
 
 #define REPORT_MAX_LINE BG_JOURNAL_MAX_LINE
-
-bg_status
-bg_report_parse_time(const char *s, time_t *out, bg_error *err)
-{
-	struct tm tm;
-	const char *rest;
-
-	memset(&tm, 0, sizeof(tm));
-	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (rest == NULL) {
-		memset(&tm, 0, sizeof(tm));
-		rest = strptime(s, "%Y-%m-%d", &tm);
-		if (rest == NULL || *rest != '\0')
-			return bg_error_set(err, BG_ERR_INVALID, "not a UTC time: %s", s);
-	} else {
-		if (*rest == '.') {
-			rest++;
-			while (*rest >= '0' && *rest <= '9')
-				rest++;
-		}
-		if (strcmp(rest, "Z") != 0)
-			return bg_error_set(err, BG_ERR_INVALID, "not a UTC time: %s", s);
-	}
-	*out = timegm(&tm);
-	return BG_OK;
-}
 
 static const char *
 str_member(json_object *obj, const char *key)
@@ -135,8 +110,8 @@ seconds_between(const char *a, const char *b)
 {
 	time_t ta, tb;
 
-	if (a == NULL || b == NULL || bg_report_parse_time(a, &ta, NULL) != BG_OK ||
-	    bg_report_parse_time(b, &tb, NULL) != BG_OK)
+	if (a == NULL || b == NULL || bg_time_parse_utc(a, &ta, NULL) != BG_OK ||
+	    bg_time_parse_utc(b, &tb, NULL) != BG_OK)
 		return -1;
 	return difftime(tb, ta);
 }
@@ -273,7 +248,7 @@ record_selected(json_object *rec, const bg_report_filter *f)
 		return false;
 	if (f->since == 0 && f->until == 0)
 		return true;
-	if (time == NULL || bg_report_parse_time(time, &t, NULL) != BG_OK)
+	if (time == NULL || bg_time_parse_utc(time, &t, NULL) != BG_OK)
 		return false;
 	return (f->since == 0 || t >= f->since) && (f->until == 0 || t < f->until);
 }

@@ -31,7 +31,4 @@ bg_status bg_report_build(const char *const *files, size_t nfiles,
     const bg_report_filter *filter, const bg_verify_result *verify, bool verified,
     json_object **model, bg_error *err);
 
-/* Parses "2026-11-27T15:17:57.123Z", "2026-11-27T15:17:57Z" or "2026-11-27" as UTC. */
-bg_status bg_report_parse_time(const char *s, time_t *out, bg_error *err);
-
 #endif

@@ -2,7 +2,8 @@
  * The grant reader: the input is written as {run_dir}/grants/fuzz.json
  * (0600) and loaded; a grant that loads is validated against a fixed
  * service key, once as it is and once with its decision re-signed by that
- * key, so the base64, signature and decision-checking paths all run.
+ * key, so the base64, signature and decision-checking paths all run.  A
+ * grant that validates must be bound to its decision (check_bound).
  */
 #include "build_config.h"
 
@@ -17,8 +18,11 @@
 #include "crypto.h"
 #include "fuzz.h"
 #include "grant.h"
+#include "timeparse.h"
 
 #define ACCOUNT "fuzz"
+/* The host the seeds' grants and decisions name. */
+#define HOST "mx1.example.net"
 #define MAX_TTL (24 * 3600UL)
 
 /* A test-only Ed25519 key pair standing for the approval service's. */
@@ -92,6 +96,33 @@ check_faithful(const uint8_t *data, size_t size, const bg_grant *g)
 	json_object_put(doc);
 }
 
+/*
+ * A grant that validated is bound to its decision, checked here apart from
+ * grant.c: same host, issued within the skew window before the decision,
+ * lasting no longer than the decision's ttl.
+ */
+static void
+check_bound(const bg_grant *g, const char *host)
+{
+	json_object *d = json_tokener_parse(g->decision), *v;
+	time_t issued;
+
+	if (d == NULL)
+		fz_fail("a validated grant's decision does not parse");
+	if (strcmp(g->host, host) != 0 || !json_object_object_get_ex(d, "host", &v) ||
+	    !same_string(v, host))
+		fz_fail("a validated grant is for another host");
+	if (!json_object_object_get_ex(d, "issued_at", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    bg_time_parse_utc(json_object_get_string(v), &issued, NULL) != BG_OK ||
+	    issued < g->issued_at || issued - g->issued_at > BG_DECISION_MAX_SKEW)
+		fz_fail("a validated grant was not issued within the decision's window");
+	if (!json_object_object_get_ex(d, "ttl", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < (int64_t)(g->expires_at - g->issued_at))
+		fz_fail("a validated grant lasts longer than the decision's ttl");
+	json_object_put(d);
+}
+
 /* Replaces g's signature with the fixed key's signature of its decision. */
 static void
 resign(bg_grant *g)
@@ -118,14 +149,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bg_grant_load(run_dir, ACCOUNT, &g, &err) != BG_OK)
 		return 0;
 	check_faithful(data, size, &g);
-	/* At issued_at the times pass, so the signature and decision are checked. */
-	(void)bg_grant_validate(&g, ACCOUNT, pub_path, MAX_TTL, g.issued_at, &err);
-	(void)bg_grant_validate(&g, g.account, pub_path, MAX_TTL, g.issued_at, &err);
+	/*
+	 * At issued_at the times pass, so the signature and decision are checked:
+	 * as this host and account, then as the grant's own, so that a mutated
+	 * host or account still reaches the decision.
+	 */
+	if (bg_grant_validate(&g, ACCOUNT, HOST, pub_path, MAX_TTL, g.issued_at, &err) == BG_OK)
+		check_bound(&g, HOST);
+	if (bg_grant_validate(&g, g.account, g.host, pub_path, MAX_TTL, g.issued_at,
+	    &err) == BG_OK)
+		check_bound(&g, g.host);
 	if (g.decision != NULL) {
 		resign(&g);
-		if (bg_grant_validate(&g, g.account, pub_path, MAX_TTL, g.issued_at,
-		    &err) == BG_OK && g.expires_at <= g.issued_at)
-			fz_fail("a grant valid at issued_at has expired by then");
+		if (bg_grant_validate(&g, g.account, g.host, pub_path, MAX_TTL, g.issued_at,
+		    &err) == BG_OK) {
+			if (g.expires_at <= g.issued_at)
+				fz_fail("a grant valid at issued_at has expired by then");
+			check_bound(&g, g.host);
+		}
 	}
 	bg_grant_free(&g);
 	return 0;

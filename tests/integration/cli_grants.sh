@@ -45,6 +45,26 @@ sed -i 's/mail-queue/everything/' "$d/run/grants/bg-db.json"
 expect_status 0 bg expire
 expect_grep "$tmpdir/out" "removed: bg-db"
 
+# so does one whose expires_at was pushed back, or whose host was edited: the
+# signed decision's ttl and host bind them
+grant bg-db -60 1800
+python3 - "$d/run/grants/bg-db.json" <<'PY' || fail "editing expires_at"
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["expires_at"] += 600
+json.dump(g, open(sys.argv[1], "w"))
+PY
+expect_status 0 bg status
+expect_grep "$tmpdir/out" "more than the decision's ttl"
+expect_status 0 bg expire
+expect_grep "$tmpdir/out" "removed: bg-db"
+grant bg-db -60 1800
+sed -i 's/"host":"mx1.example.net"/"host":"mx2.example.net"/' "$d/run/grants/bg-db.json"
+expect_status 0 bg status
+expect_grep "$tmpdir/out" "grant is for another host"
+expect_status 0 bg expire
+expect_grep "$tmpdir/out" "removed: bg-db"
+
 # revoke one, then all
 grant bg-db -60 1800
 expect_status 0 bg revoke --reason "incident closed" breakglass

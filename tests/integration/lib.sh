@@ -45,6 +45,7 @@ expect_grep() {
 }
 
 # write_config DIR: a minimal valid breakglass.conf whose paths live in DIR.
+# Its host_id is the host tests/sudo/grant_tool writes grants for.
 write_config() {
 	d=$1
 	mkdir -p "$d/state" "$d/run" "$d/log" "$d/operators"

@@ -3,7 +3,9 @@
  * service's Ed25519 key pair and writes signed grants with bg_grant_write.
  *   grant_tool keygen DIR NAME
  *   grant_tool write RUN_DIR ACCOUNT SCOPE FROM_SECONDS UNTIL_SECONDS PRIVKEY
- * FROM and UNTIL are offsets from now (negative for the past).
+ * FROM and UNTIL are offsets from now (negative for the past).  The grant is
+ * for host TU_HOST (mx1.example.net: the configuration's host_id must match)
+ * and its decision was issued at FROM with the ttl UNTIL - FROM.
  */
 #include "build_config.h"
 

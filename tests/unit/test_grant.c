@@ -59,7 +59,7 @@ teardown(void **state)
 static bg_status
 validate_at(struct fixture *f, time_t now, bg_error *err)
 {
-	return bg_grant_validate(&f->g, "breakglass", f->pub, TTL, now, err);
+	return bg_grant_validate(&f->g, "breakglass", TU_HOST, f->pub, TTL, now, err);
 }
 
 static void
@@ -96,9 +96,10 @@ test_round_trip(void **state)
 	/* The decision survives byte for byte, so its signature still verifies. */
 	assert_string_equal(got.decision, f->g.decision);
 	assert_string_equal(got.decision_signature, f->g.decision_signature);
-	assert_int_equal(bg_grant_validate(&got, "breakglass", f->pub, TTL, NOW, &err), BG_OK);
-	assert_int_equal(bg_grant_validate(&got, "breakglass", f->pub, TTL, NOW + TTL - 1,
-	    &err), BG_OK);
+	assert_int_equal(bg_grant_validate(&got, "breakglass", TU_HOST, f->pub, TTL, NOW, &err),
+	    BG_OK);
+	assert_int_equal(bg_grant_validate(&got, "breakglass", TU_HOST, f->pub, TTL,
+	    NOW + TTL - 1, &err), BG_OK);
 	bg_grant_free(&got);
 
 	/* A second write replaces the first. */
@@ -136,15 +137,15 @@ test_signature_refusals(void **state)
 	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_CRYPTO);
 	/* The right signature checked against the wrong pinned key. */
 	tu_grant_sign(&f->g, f->priv);
-	assert_int_equal(bg_grant_validate(&f->g, "breakglass", other_pub, TTL, NOW, &err),
-	    BG_ERR_CRYPTO);
+	assert_int_equal(bg_grant_validate(&f->g, "breakglass", TU_HOST, other_pub, TTL, NOW,
+	    &err), BG_ERR_CRYPTO);
 
 	/* The signature of another decision. */
 	free(f->g.decision);
-	f->g.decision = tu_decision("breakglass", "other-scope", "approved");
+	f->g.decision = tu_decision("breakglass", "other-scope", "approved", NOW, TTL);
 	tu_grant_sign(&f->g, f->priv);
 	saved = f->g.decision;
-	f->g.decision = tu_decision("breakglass", "mail-queue", "approved");
+	f->g.decision = tu_decision("breakglass", "mail-queue", "approved", NOW, TTL);
 	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_CRYPTO);
 	free(saved);
 
@@ -168,8 +169,8 @@ test_time_refusals(void **state)
 	assert_int_equal(validate_at(f, NOW - 1, &err), BG_ERR_DENIED);
 	assert_non_null(strstr(err.msg, "future"));
 	/* A grant longer than grant_ttl, even if signed. */
-	assert_int_equal(bg_grant_validate(&f->g, "breakglass", f->pub, TTL - 1, NOW, &err),
-	    BG_ERR_INVALID);
+	assert_int_equal(bg_grant_validate(&f->g, "breakglass", TU_HOST, f->pub, TTL - 1, NOW,
+	    &err), BG_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "grant_ttl"));
 	f->g.expires_at = f->g.issued_at;
 	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_INVALID);
@@ -189,6 +190,10 @@ expect_decision_refused(struct fixture *f, const char *decision, const char *why
 		fail_msg("want \"%s\" in \"%s\"", why, err.msg);
 }
 
+/* The start of a hand-written decision for host TU_HOST and account breakglass. */
+#define DECISION_HEAD(request_id) \
+	"{\"host\":\"" TU_HOST "\",\"request_id\":\"" request_id "\",\"account\":\"breakglass\","
+
 static void
 test_decision_refusals(void **state)
 {
@@ -197,42 +202,217 @@ test_decision_refusals(void **state)
 	bg_error err;
 
 	/* The grant is for another account than the one asking. */
-	assert_int_equal(bg_grant_validate(&f->g, "root", f->pub, TTL, NOW, &err),
+	assert_int_equal(bg_grant_validate(&f->g, "root", TU_HOST, f->pub, TTL, NOW, &err),
 	    BG_ERR_INVALID);
 	/* A correctly signed decision for another account. */
-	d = tu_decision("bg-other", "mail-queue", "approved");
+	d = tu_decision("bg-other", "mail-queue", "approved", NOW, TTL);
 	expect_decision_refused(f, d, "account");
 	free(d);
-	d = tu_decision("breakglass", "everything", "approved");
+	d = tu_decision("breakglass", "everything", "approved", NOW, TTL);
 	expect_decision_refused(f, d, "scope");
 	free(d);
-	d = tu_decision("breakglass", "mail-queue", "denied");
+	d = tu_decision("breakglass", "mail-queue", "denied", NOW, TTL);
 	expect_decision_refused(f, d, "not an approval");
 	free(d);
-	expect_decision_refused(f, "{\"request_id\":\"req-2\",\"account\":\"breakglass\","
+	expect_decision_refused(f, DECISION_HEAD("req-2")
 	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
 	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}]}", "request_id");
-	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	expect_decision_refused(f, DECISION_HEAD("req-1")
 	    "\"operator\":\"mallory\",\"scope\":\"mail-queue\",\"status\":\"approved\","
 	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}]}", "operator");
 	/* Approvers: a missing one, an extra one, a denial. */
-	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	expect_decision_refused(f, DECISION_HEAD("req-1")
 	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
 	    "\"approvals\":[{\"approver\":\"bob\"}]}", "approvers");
-	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	expect_decision_refused(f, DECISION_HEAD("req-1")
 	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
 	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"},"
 	    "{\"approver\":\"alice\"}]}", "approvers");
-	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	expect_decision_refused(f, DECISION_HEAD("req-1")
 	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
 	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}],"
 	    "\"denials\":[{\"approver\":\"dave\"}]}", "denials");
-	expect_decision_refused(f, "{\"request_id\":\"req-1\",\"account\":\"breakglass\","
+	expect_decision_refused(f, DECISION_HEAD("req-1")
 	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\"}",
 	    "approvals");
 	/* A signed decision that is not JSON. */
 	expect_decision_refused(f, "{\"request_id\":", "JSON");
 	expect_decision_refused(f, "{} trailing", "JSON");
+}
+
+/* Replaces the first "from" in s (same length) by "to", in place. */
+static void
+replace_same_length(char *s, const char *from, const char *to)
+{
+	char *at = strstr(s, from);
+
+	assert_non_null(at);
+	assert_int_equal(strlen(from), strlen(to));
+	memcpy(at, to, strlen(to));
+}
+
+static void
+test_host_binding(void **state)
+{
+	struct fixture *f = *state;
+	bg_error err;
+
+	/* A grant issued on this host does not validate on another one. */
+	assert_int_equal(bg_grant_validate(&f->g, "breakglass", "mx2.example.net", f->pub, TTL,
+	    NOW, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "another host"));
+	/* Its host member edited: the decision is signed for this host. */
+	replace_same_length(f->g.host, "mx1", "mx2");
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "another host"));
+	assert_int_equal(bg_grant_validate(&f->g, "breakglass", "mx2.example.net", f->pub, TTL,
+	    NOW, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "decision host does not match the grant"));
+	replace_same_length(f->g.host, "mx2", "mx1");
+	assert_int_equal(validate_at(f, NOW, &err), BG_OK);
+
+	/*
+	 * A grant from another host copied here, its host member edited to this
+	 * host: its decision, rightly signed, names the other host.
+	 */
+	replace_same_length(f->g.decision, "\"host\":\"mx1", "\"host\":\"mx2");
+	tu_grant_sign(&f->g, f->priv);
+	assert_int_equal(bg_grant_validate(&f->g, "breakglass", "mx2.example.net", f->pub, TTL,
+	    NOW, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "another host"));
+	assert_int_equal(validate_at(f, NOW, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "decision host does not match the grant"));
+}
+
+/* Validates f->g at now with grant_ttl max_ttl; expects want and why in the reason. */
+static void
+expect_validate(struct fixture *f, unsigned long max_ttl, time_t now, bg_status want,
+    const char *why)
+{
+	bg_error err;
+	bg_status rc = bg_grant_validate(&f->g, "breakglass", TU_HOST, f->pub, max_ttl, now,
+	    &err);
+
+	if (rc != want)
+		fail_msg("want %s, got %s (%s)", bg_status_name(want), bg_status_name(rc),
+		    rc == BG_OK ? "" : err.msg);
+	if (why != NULL && strstr(err.msg, why) == NULL)
+		fail_msg("want \"%s\" in \"%s\"", why, err.msg);
+}
+
+/* Only the grant file is edited: the decision and its signature stay as issued. */
+static void
+test_times_bound_to_decision(void **state)
+{
+	struct fixture *f = *state;
+
+	/* expires_at extended: grant_ttl would allow it, the approved ttl does not. */
+	expect_validate(f, 2 * TTL, NOW, BG_OK, NULL);
+	f->g.expires_at = NOW + TTL + 1;
+	expect_validate(f, 2 * TTL, NOW, BG_ERR_INVALID, "decision's ttl");
+	f->g.expires_at = NOW + 2 * TTL;
+	expect_validate(f, 2 * TTL, NOW + TTL + 10, BG_ERR_INVALID, "decision's ttl");
+	/* issued_at moved earlier with expires_at kept: longer than approved. */
+	f->g.expires_at = NOW + TTL;
+	f->g.issued_at = NOW - 60;
+	expect_validate(f, 2 * TTL, NOW, BG_ERR_INVALID, "decision's ttl");
+
+	/*
+	 * The whole window moved later, an old approval made fresh: the grant
+	 * cannot start after the decision was issued.
+	 */
+	f->g.issued_at = NOW + 1;
+	f->g.expires_at = NOW + 1 + TTL;
+	expect_validate(f, TTL, NOW + 1, BG_ERR_INVALID, "later than the decision's");
+	f->g.issued_at = NOW + 86400;
+	f->g.expires_at = NOW + 86400 + TTL;
+	expect_validate(f, TTL, NOW + 86400, BG_ERR_INVALID, "later than the decision's");
+	/*
+	 * The window moved earlier: up to the 300 s the host's clock may lag the
+	 * service's, as pam_breakglass would have written it; not one second more.
+	 */
+	f->g.issued_at = NOW - BG_DECISION_MAX_SKEW;
+	f->g.expires_at = NOW - BG_DECISION_MAX_SKEW + TTL;
+	expect_validate(f, TTL, NOW, BG_OK, NULL);
+	f->g.issued_at = NOW - BG_DECISION_MAX_SKEW - 1;
+	f->g.expires_at = NOW - BG_DECISION_MAX_SKEW - 1 + TTL;
+	expect_validate(f, TTL, NOW, BG_ERR_INVALID, "more than 300 s before");
+	/* Shorter than the approved ttl, as with a grant_ttl below it: valid. */
+	f->g.issued_at = NOW;
+	f->g.expires_at = NOW + 60;
+	expect_validate(f, TTL, NOW, BG_OK, NULL);
+}
+
+/* A decision like tu_decision's with raw JSON for ttl and issued_at (NULL: absent). */
+static char *
+decision_with(const char *ttl, const char *issued_at)
+{
+	char *d;
+
+	if (asprintf(&d, DECISION_HEAD("req-1") "\"nonce\":\"00112233445566778899aabbccddeeff\","
+	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\",\"at\":\"2023-11-14T22:12:20.000Z\","
+	    "\"comment\":\"ok\"},{\"approver\":\"carol\",\"at\":\"2023-11-14T22:12:50.000Z\","
+	    "\"comment\":\"\"}],\"denials\":[]%s%s%s%s}",
+	    ttl != NULL ? ",\"ttl\":" : "", ttl != NULL ? ttl : "",
+	    issued_at != NULL ? ",\"issued_at\":" : "", issued_at != NULL ? issued_at : "") < 0)
+		abort();
+	return d;
+}
+
+static void
+expect_bad_decision_times(struct fixture *f, const char *ttl, const char *issued_at,
+    const char *why)
+{
+	char *d = decision_with(ttl, issued_at);
+
+	expect_decision_refused(f, d, why);
+	free(d);
+}
+
+#define NOT_TTL "decision ttl missing or not a positive integer"
+#define NOT_TIME "decision issued_at missing or not a UTC time"
+
+static void
+test_decision_times_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *d;
+
+	/* The fixture's decision is issued at NOW (2023-11-14T22:13:20Z) for TTL. */
+	d = decision_with("3600", "\"2023-11-14T22:13:20.000Z\"");
+	free(f->g.decision);
+	f->g.decision = d;
+	tu_grant_sign(&f->g, f->priv);
+	expect_validate(f, TTL, NOW, BG_OK, NULL);
+	/* Also without fractions, and issued up to 300 s after the grant. */
+	d = decision_with("3600", "\"2023-11-14T22:18:20Z\"");
+	free(f->g.decision);
+	f->g.decision = d;
+	tu_grant_sign(&f->g, f->priv);
+	expect_validate(f, TTL, NOW, BG_OK, NULL);
+
+	expect_bad_decision_times(f, NULL, "\"2023-11-14T22:13:20.000Z\"", NOT_TTL);
+	expect_bad_decision_times(f, "0", "\"2023-11-14T22:13:20.000Z\"", NOT_TTL);
+	expect_bad_decision_times(f, "-3600", "\"2023-11-14T22:13:20.000Z\"", NOT_TTL);
+	expect_bad_decision_times(f, "\"3600\"", "\"2023-11-14T22:13:20.000Z\"", NOT_TTL);
+	expect_bad_decision_times(f, "3600.5", "\"2023-11-14T22:13:20.000Z\"", NOT_TTL);
+	expect_bad_decision_times(f, "null", "\"2023-11-14T22:13:20.000Z\"", NOT_TTL);
+	/* A ttl shorter than the grant. */
+	expect_bad_decision_times(f, "3599", "\"2023-11-14T22:13:20.000Z\"", "decision's ttl");
+	expect_bad_decision_times(f, "3600", NULL, NOT_TIME);
+	expect_bad_decision_times(f, "3600", "1700000000", NOT_TIME);
+	expect_bad_decision_times(f, "3600", "\"yesterday\"", NOT_TIME);
+	expect_bad_decision_times(f, "3600", "\"\"", NOT_TIME);
+	expect_bad_decision_times(f, "3600", "\"2023-11-14T22:13:20+01:00\"", NOT_TIME);
+	expect_bad_decision_times(f, "3600", "\"2023-11-14T22:13:20.000Zjunk\"", NOT_TIME);
+	expect_bad_decision_times(f, "3600", "\"2023-13-14T22:13:20Z\"", NOT_TIME);
+	/* Well formed, outside the window either way. */
+	expect_bad_decision_times(f, "3600", "\"2023-11-14T22:13:19.999Z\"",
+	    "later than the decision's");
+	expect_bad_decision_times(f, "3600", "\"2023-11-14T22:18:21Z\"", "more than 300 s");
+	expect_bad_decision_times(f, "3600", "\"2023-11-13T22:13:20Z\"",
+	    "later than the decision's");
 }
 
 /* Writes text as the grant file (mode 0600) and expects load to fail with want. */
@@ -389,6 +569,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signature_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_binding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_times_bound_to_decision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decision_times_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_and_list, setup, teardown),

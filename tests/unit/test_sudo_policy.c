@@ -77,7 +77,7 @@ test_decide(void **state)
 	tu_make_ed25519(dir, "service", &priv, &pub);
 	if (asprintf(&text, "[general]\naccounts = bg-*\nstate_dir = %s\nrun_dir = %s\n"
 	    "kill_switch = %s/ks\njournal = %s/journal.jsonl\n[totp]\noperators_dir = %s\n"
-	    "[approval]\nurl = http://127.0.0.1:1/v1\nhost_id = mx1\nhost_key = %s/hk\n"
+	    "[approval]\nurl = http://127.0.0.1:1/v1\nhost_id = mx1.example.net\nhost_key = %s/hk\n"
 	    "service_key = %s\napprovers = bob carol\nquorum = 2\n[signals]\nrequired = 0\n"
 	    "[scope ops]\ncommand = /usr/bin/true *\n", dir, run, dir, dir, dir, dir, pub) < 0)
 		abort();

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -151,17 +152,36 @@ xstrdup(const char *s)
 	return p;
 }
 
-char *
-tu_decision(const char *account, const char *scope, const char *status)
+/* t as RFC 3339 UTC with milliseconds, as the approval service writes times. */
+#define RFC3339_LEN 32
+
+static void
+rfc3339(time_t t, char out[RFC3339_LEN])
 {
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, RFC3339_LEN, "%Y-%m-%dT%H:%M:%S.000Z", &tm) == 0)
+		abort();
+}
+
+char *
+tu_decision(const char *account, const char *scope, const char *status, time_t issued,
+    long long ttl)
+{
+	char at1[RFC3339_LEN], at2[RFC3339_LEN], when[RFC3339_LEN];
 	char *d;
 
+	/* As the service writes it: the votes shortly before the decision. */
+	rfc3339(issued - 60, at1);
+	rfc3339(issued - 30, at2);
+	rfc3339(issued, when);
 	if (asprintf(&d, "{\"request_id\":\"req-1\",\"nonce\":\"00112233445566778899aabbccddeeff\","
-	    "\"host\":\"mx1.example.net\",\"account\":\"%s\",\"operator\":\"alice\","
-	    "\"status\":\"%s\",\"approvals\":[{\"approver\":\"bob\",\"at\":1,"
-	    "\"comment\":\"ok\"},{\"approver\":\"carol\",\"at\":2,\"comment\":\"\"}],"
-	    "\"denials\":[],\"scope\":\"%s\",\"ttl\":3600,\"issued_at\":1}",
-	    account, status, scope) < 0)
+	    "\"host\":\"%s\",\"account\":\"%s\",\"operator\":\"alice\","
+	    "\"status\":\"%s\",\"approvals\":[{\"approver\":\"bob\",\"at\":\"%s\","
+	    "\"comment\":\"ok\"},{\"approver\":\"carol\",\"at\":\"%s\",\"comment\":\"\"}],"
+	    "\"denials\":[],\"scope\":\"%s\",\"ttl\":%lld,\"issued_at\":\"%s\"}",
+	    TU_HOST, account, status, at1, at2, scope, ttl, when) < 0)
 		abort();
 	return d;
 }
@@ -195,8 +215,9 @@ tu_grant_make(bg_grant *g, const char *account, const char *scope, time_t issued
 	g->napprovers = 2;
 	g->issued_at = issued;
 	g->expires_at = expires;
-	g->host = xstrdup("mx1.example.net");
-	g->decision = tu_decision(account, scope, "approved");
+	g->host = xstrdup(TU_HOST);
+	g->decision = tu_decision(account, scope, "approved", issued,
+	    (long long)(expires - issued));
 	tu_grant_sign(g, priv);
 }
 

@@ -28,17 +28,23 @@ void tu_make_ed25519(const char *dir, const char *name, char **priv, char **pub)
 /* Reads a whole file (malloc()ed, NUL-terminated); *len may be NULL. */
 char *tu_read(const char *path, size_t *len);
 
+/* The host_id the test configurations name, and the grants and decisions carry. */
+#define TU_HOST "mx1.example.net"
+
 /*
  * A decision body as the approval service signs it: request "req-1", nonce,
- * host, the given account, operator "alice", scope and status, approved by
- * "bob" and "carol".  malloc()ed.
+ * host TU_HOST, the given account, operator "alice", scope and status,
+ * approved by "bob" and "carol", issued at issued (RFC 3339) for ttl
+ * seconds.  malloc()ed.
  */
-char *tu_decision(const char *account, const char *scope, const char *status);
+char *tu_decision(const char *account, const char *scope, const char *status, time_t issued,
+    long long ttl);
 /* Sets g->decision_signature to the base64 Ed25519 signature of g->decision. */
 void tu_grant_sign(bg_grant *g, const char *priv);
 /*
- * Fills g (zeroed first) with a consistent grant for account and scope,
- * valid from issued to expires, whose decision is signed with priv.
+ * Fills g (zeroed first) with a consistent grant for account and scope on
+ * host TU_HOST, valid from issued to expires, bound to a decision issued at
+ * issued with ttl expires - issued, signed with priv.
  */
 void tu_grant_make(bg_grant *g, const char *account, const char *scope, time_t issued,
     time_t expires, const char *priv);
