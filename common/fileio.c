@@ -10,10 +10,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
 #include "fileio.h"
+
+#define NS_PER_MS 1000000L
+/* The longest pause between two attempts at a held lock. */
+#define LOCK_PAUSE_MAX_MS 32U
 
 /* Root owns production files; the euid may own them so tests run unprivileged. */
 static bool
@@ -227,8 +232,39 @@ bg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	return bg_fsync_parent(path, err);
 }
 
+/*
+ * Polls a non-blocking flock with growing pauses rather than blocking: a
+ * blocking flock can only be bounded by a signal, which a library inside
+ * sshd or sudo must not install.  The time is counted in pauses taken.
+ */
+static bg_status
+lock_wait(int fd, const char *lock_path, unsigned wait_ms, bg_error *err)
+{
+	unsigned slept = 0, pause_ms = 1;
+
+	for (;;) {
+		struct timespec ts;
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return BG_OK;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return bg_error_errno(err, BG_ERR_IO, errno, "%s: flock", lock_path);
+		if (slept >= wait_ms)
+			return bg_error_set(err, BG_ERR_IO,
+			    "%s: still held by another process after %u ms", lock_path, wait_ms);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)pause_ms * NS_PER_MS;
+		nanosleep(&ts, NULL);
+		slept += pause_ms;
+		if (pause_ms < LOCK_PAUSE_MAX_MS)
+			pause_ms *= 2;
+	}
+}
+
 bg_status
-bg_lock_acquire(const char *lock_path, int *fd_out, bg_error *err)
+bg_lock_acquire(const char *lock_path, unsigned wait_ms, int *fd_out, bg_error *err)
 {
 	struct stat st;
 	bg_status rc;
@@ -251,10 +287,7 @@ bg_lock_acquire(const char *lock_path, int *fd_out, bg_error *err)
 		close(fd);
 		return rc;
 	}
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno == EINTR)
-			continue;
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: flock", lock_path);
+	if ((rc = lock_wait(fd, lock_path, wait_ms, err)) != BG_OK) {
 		close(fd);
 		return rc;
 	}

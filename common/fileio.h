@@ -55,11 +55,20 @@ bg_status bg_file_replace(const char *path, const void *data, size_t len,
 bg_status bg_fsync_parent(const char *path, bg_error *err);
 
 /*
- * Opens (creating 0600 if needed) a persistent lock file and takes an
- * exclusive flock on it, waiting.  The file stays in place; a lock left by a
- * dead process is released by the kernel, so it never blocks anyone.
+ * How long a state write waits for its lock.  Every holder keeps it for a
+ * few fsyncs; one that keeps it this long is stuck, and a refusal (logged,
+ * fail closed) is better than a sudo or a login that hangs behind it.
  */
-bg_status bg_lock_acquire(const char *lock_path, int *fd_out, bg_error *err);
+#define BG_LOCK_WAIT_MS 30000U
+
+/*
+ * Opens (creating 0600 if needed) a persistent lock file and takes an
+ * exclusive flock on it, waiting at most about wait_ms (BG_ERR_IO after
+ * that).  The file stays in place; a lock left by a dead process is
+ * released by the kernel, so it never blocks anyone.
+ */
+bg_status bg_lock_acquire(const char *lock_path, unsigned wait_ms, int *fd_out,
+    bg_error *err);
 void bg_lock_release(int fd);
 
 /* Writes all of buf, retrying on EINTR and short writes. */

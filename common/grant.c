@@ -85,7 +85,7 @@ lock_grants(const char *run_dir, bool create, int *fd, bg_error *err)
 		return rc;
 	if ((size_t)snprintf(lock, sizeof(lock), "%s/%s", dir, LOCK_NAME) >= sizeof(lock))
 		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", dir);
-	return bg_lock_acquire(lock, fd, err);
+	return bg_lock_acquire(lock, BG_LOCK_WAIT_MS, fd, err);
 }
 
 /* ------------------------------------------------------------------ */

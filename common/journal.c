@@ -265,7 +265,7 @@ journal_lock(const bg_journal *j, int *fd, bg_error *err)
 
 	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", j->state_path) >= sizeof(lock))
 		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", j->state_path);
-	return bg_lock_acquire(lock, fd, err);
+	return bg_lock_acquire(lock, BG_LOCK_WAIT_MS, fd, err);
 }
 
 bg_status

@@ -396,7 +396,7 @@ bg_totp_verify(const bg_totp_policy *p, const char *name, const bg_totp_secret *
 	*locked_until = 0;
 	if ((rc = state_paths(p->state_dir, name, path, lock, sizeof(path), err)) != BG_OK)
 		return rc;
-	if ((rc = bg_lock_acquire(lock, &fd, err)) != BG_OK)
+	if ((rc = bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, err)) != BG_OK)
 		return rc;
 	rc = verify_locked(p, path, s, code, now, verdict, locked_until, err);
 	bg_lock_release(fd);

@@ -173,7 +173,7 @@ test_stale_lock_does_not_block(void **state)
 	(void)state;
 	/* A lock file left by an earlier run is simply reused. */
 	free(tu_write(dir, "state.lock", 0600, ""));
-	assert_int_equal(bg_lock_acquire(lock, &fd, &err), BG_OK);
+	assert_int_equal(bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, &err), BG_OK);
 	bg_lock_release(fd);
 
 	/* A process that dies holding the lock does not block the next one. */
@@ -183,7 +183,7 @@ test_stale_lock_does_not_block(void **state)
 	if (pid == 0) {
 		int cfd;
 
-		if (bg_lock_acquire(lock, &cfd, NULL) != BG_OK)
+		if (bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &cfd, NULL) != BG_OK)
 			_exit(1);
 		if (write(pipefd[1], "L", 1) != 1)
 			_exit(1);
@@ -196,10 +196,15 @@ test_stale_lock_does_not_block(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
 	close(fd);
+	/* ...a bounded wait gives up with a reason rather than hanging... */
+	fd = 42;
+	assert_int_equal(bg_lock_acquire(lock, 50, &fd, &err), BG_ERR_IO);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(err.msg, "still held by another process after 50 ms"));
 	/* ...and once it is killed, the lock is free again. */
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	assert_int_equal(bg_lock_acquire(lock, &fd, &err), BG_OK);
+	assert_int_equal(bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, &err), BG_OK);
 	bg_lock_release(fd);
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -207,7 +212,7 @@ test_stale_lock_does_not_block(void **state)
 	/* A symlinked lock file is refused. */
 	unlink(lock);
 	assert_int_equal(symlink("/tmp", lock), 0);
-	assert_int_equal(bg_lock_acquire(lock, &fd, &err), BG_ERR_PERM);
+	assert_int_equal(bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, &err), BG_ERR_PERM);
 	free(lock);
 	tu_rmtree(dir);
 	free(dir);
