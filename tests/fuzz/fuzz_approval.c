@@ -38,16 +38,6 @@
 /* issued_at may be BG_APPROVAL_MAX_SKEW from the clock, read a little earlier. */
 #define CLOCK_SLACK 60
 
-/* The fuzz_grant key pair, standing for the approval service's. */
-static const char service_priv[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIDmUZyvLUgViisCfyBfOyXxqKPclRxgOSp8ZQmHFFjyJ\n"
-    "-----END PRIVATE KEY-----\n";
-static const char service_pub[] =
-    "-----BEGIN PUBLIC KEY-----\n"
-    "MCowBQYDK2VwAyEAII3LZGTW6zxG8UVIeJnLYLN69sIMim98SgUpTKXjtOc=\n"
-    "-----END PUBLIC KEY-----\n";
-
 /* The operator is designated too, so self-approval is reached past check 12. */
 static char *approvers[] = { "bob", "carol", "dave", OPERATOR };
 static char priv_path[PATH_MAX], pub_path[PATH_MAX];
@@ -63,10 +53,7 @@ setup(void)
 {
 	if (pub_path[0] != '\0')
 		return;
-	fz_write("service.pem", service_priv, strlen(service_priv), 0600);
-	fz_write("service.pub", service_pub, strlen(service_pub), 0644);
-	fz_path("service.pem", priv_path);
-	fz_path("service.pub", pub_path);
+	fz_service_key(priv_path, pub_path);
 	cfg.approval.url = "https://approvals.example.net/v1";
 	cfg.approval.host_id = HOST;
 	cfg.approval.service_key = pub_path;
@@ -135,21 +122,12 @@ signed_header(const char *body, size_t len)
 	return header;
 }
 
-/* Whether the JSON string v is exactly s (no byte lost after a NUL). */
-static bool
-same_string(json_object *v, const char *s)
-{
-	return json_object_is_type(v, json_type_string) &&
-	    (size_t)json_object_get_string_len(v) == strlen(s) &&
-	    memcmp(json_object_get_string(v), s, strlen(s)) == 0;
-}
-
 static bool
 member_is(json_object *o, const char *key, const char *want)
 {
 	json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) && same_string(v, want);
+	return json_object_object_get_ex(o, key, &v) && fz_json_string_is(v, want);
 }
 
 static bool
@@ -245,13 +223,13 @@ check_approval(json_object *d, const bg_approval_result *res)
 		    &who) || !json_object_is_type(who, json_type_string))
 			fz_fail("approval %zu has no approver", i);
 		for (k = 0; k < sizeof(approvers) / sizeof(approvers[0]); k++)
-			if (same_string(who, approvers[k]))
+			if (fz_json_string_is(who, approvers[k]))
 				break;
 		if (k == sizeof(approvers) / sizeof(approvers[0]))
 			fz_fail("approved by an undesignated approver");
-		if (same_string(who, OPERATOR))
+		if (fz_json_string_is(who, OPERATOR))
 			fz_fail("the operator approved their own request");
-		if (!same_string(who, res->approvers[i]))
+		if (!fz_json_string_is(who, res->approvers[i]))
 			fz_fail("approver %zu kept as \"%s\"", i, res->approvers[i]);
 		for (j = 0; j < i; j++) {
 			json_object *other;

@@ -25,16 +25,6 @@
 #define HOST "mx1.example.net"
 #define MAX_TTL (24 * 3600UL)
 
-/* A test-only Ed25519 key pair standing for the approval service's. */
-static const char service_priv[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MC4CAQAwBQYDK2VwBCIEIDmUZyvLUgViisCfyBfOyXxqKPclRxgOSp8ZQmHFFjyJ\n"
-    "-----END PRIVATE KEY-----\n";
-static const char service_pub[] =
-    "-----BEGIN PUBLIC KEY-----\n"
-    "MCowBQYDK2VwAyEAII3LZGTW6zxG8UVIeJnLYLN69sIMim98SgUpTKXjtOc=\n"
-    "-----END PUBLIC KEY-----\n";
-
 static char run_dir[PATH_MAX], priv_path[PATH_MAX], pub_path[PATH_MAX];
 
 static void
@@ -49,19 +39,7 @@ setup(void)
 	if ((mkdir(run_dir, 0700) != 0 && errno != EEXIST) ||
 	    (mkdir(grants, 0700) != 0 && errno != EEXIST))
 		fz_fail("%s: mkdir: %s", grants, strerror(errno));
-	fz_write("service.pem", service_priv, strlen(service_priv), 0600);
-	fz_write("service.pub", service_pub, strlen(service_pub), 0644);
-	fz_path("service.pem", priv_path);
-	fz_path("service.pub", pub_path);
-}
-
-/* Whether the JSON string v is exactly s (no byte lost, e.g. after a NUL). */
-static bool
-same_string(json_object *v, const char *s)
-{
-	return json_object_is_type(v, json_type_string) &&
-	    (size_t)json_object_get_string_len(v) == strlen(s) &&
-	    memcmp(json_object_get_string(v), s, strlen(s)) == 0;
+	fz_service_key(priv_path, pub_path);
 }
 
 /* The loaded grant against an independent parse of the file. */
@@ -85,13 +63,13 @@ check_faithful(const uint8_t *data, size_t size, const bg_grant *g)
 		return;  /* an incomplete parse here: nothing to compare with */
 	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
 		if (!json_object_object_get_ex(doc, members[i].key, &v) ||
-		    !same_string(v, members[i].value))
+		    !fz_json_string_is(v, members[i].value))
 			fz_fail("grant member %s differs from the file", members[i].key);
 	if (!json_object_object_get_ex(doc, "approvers", &v) ||
 	    json_object_array_length(v) != g->napprovers)
 		fz_fail("grant approvers differ from the file");
 	for (size_t i = 0; i < g->napprovers; i++)
-		if (!same_string(json_object_array_get_idx(v, i), g->approvers[i]))
+		if (!fz_json_string_is(json_object_array_get_idx(v, i), g->approvers[i]))
 			fz_fail("grant approver %zu differs from the file", i);
 	json_object_put(doc);
 }
@@ -110,7 +88,7 @@ check_bound(const bg_grant *g, const char *host)
 	if (d == NULL)
 		fz_fail("a validated grant's decision does not parse");
 	if (strcmp(g->host, host) != 0 || !json_object_object_get_ex(d, "host", &v) ||
-	    !same_string(v, host))
+	    !fz_json_string_is(v, host))
 		fz_fail("a validated grant is for another host");
 	if (!json_object_object_get_ex(d, "issued_at", &v) ||
 	    !json_object_is_type(v, json_type_string) ||

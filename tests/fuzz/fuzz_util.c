@@ -11,11 +11,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "fuzz.h"
 
 #define FTW_MAX_FDS 16
 
 static char scratch[PATH_MAX];
+
+/* A test-only key pair: the fuzz targets' approval service. */
+static const char service_priv[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIDmUZyvLUgViisCfyBfOyXxqKPclRxgOSp8ZQmHFFjyJ\n"
+    "-----END PRIVATE KEY-----\n";
+static const char service_pub[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEAII3LZGTW6zxG8UVIeJnLYLN69sIMim98SgUpTKXjtOc=\n"
+    "-----END PUBLIC KEY-----\n";
 
 static int
 remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -102,4 +114,21 @@ fz_strndup(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	return s;
+}
+
+void
+fz_service_key(char *priv_path, char *pub_path)
+{
+	fz_write("service.pem", service_priv, strlen(service_priv), 0600);
+	fz_write("service.pub", service_pub, strlen(service_pub), 0644);
+	fz_path("service.pem", priv_path);
+	fz_path("service.pub", pub_path);
+}
+
+bool
+fz_json_string_is(json_object *v, const char *s)
+{
+	return json_object_is_type(v, json_type_string) &&
+	    (size_t)json_object_get_string_len(v) == strlen(s) &&
+	    memcmp(json_object_get_string(v), s, strlen(s)) == 0;
 }
