@@ -7,12 +7,14 @@
 #
 # Usage: run.sh [TARGET...]   (default: every target)
 # Environment: top_srcdir, top_builddir (set by make), FUZZ_SECONDS (60),
-# CC (clang), JOBS (2).
+# FUZZ_SEED (libFuzzer's -seed; unset: a random seed each run), FUZZ_CC
+# (clang), JOBS (2).
 set -eu
 
 top_srcdir=${top_srcdir:?run through make fuzz}
 top_builddir=${top_builddir:?run through make fuzz}
 seconds=${FUZZ_SECONDS:-60}
+seed=${FUZZ_SEED:-}
 jobs=${JOBS:-2}
 fuzz_cc=${FUZZ_CC:-clang}
 here=$top_srcdir/tests/fuzz
@@ -75,7 +77,7 @@ run() {
 	if TMPDIR=$work/tmp ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1 \
 	    "$out/fuzz_$name" -max_total_time="$seconds" -max_len="$max_len" \
-	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    ${seed:+-seed="$seed"} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$artifacts/$name-" "$work/corpus" >"$work/log" 2>&1; then
 		status=ok
 	else
@@ -84,7 +86,7 @@ run() {
 	fi
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log")
-	echo "fuzz $name: $status, ${runs:-?} runs, ${rate:-?} exec/s, ${seconds} s"
+	echo "fuzz $name: $status, ${runs:-?} runs, ${rate:-?} exec/s, ${seconds} s${seed:+, seed $seed}"
 	rm -rf "$work"
 	[ "$status" = ok ]
 }
