@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "journal.h"
+#include "json_string.h"
 #include "timeparse.h"
 
 #define MS_PER_S 1000ULL
@@ -312,25 +313,6 @@ exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error 
 
 /* ---- the decision ------------------------------------------------------- */
 
-static bool
-is_string_member(json_object *o, const char *key, json_object **v)
-{
-	return json_object_object_get_ex(o, key, v) && json_object_is_type(*v, json_type_string);
-}
-
-/* A string member, NULL when absent or holding a NUL ("bob\u0000x" is not "bob"). */
-static const char *
-str_member(json_object *o, const char *key)
-{
-	json_object *v;
-	const char *s;
-
-	if (!is_string_member(o, key, &v))
-		return NULL;
-	s = json_object_get_string(v);
-	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
-}
-
 static json_object *
 array_member(json_object *o, const char *key)
 {
@@ -361,8 +343,10 @@ votes_well_formed(json_object *votes)
 		json_object *v = json_object_array_get_idx(votes, i);
 
 		if (!json_object_is_type(v, json_type_object) ||
-		    str_member(v, "approver") == NULL || !is_string_member(v, "comment", &comment) ||
-		    !valid_time(str_member(v, "at"), &t))
+		    bg_json_member_cstring(v, "approver") == NULL ||
+		    !json_object_object_get_ex(v, "comment", &comment) ||
+		    !json_object_is_type(comment, json_type_string) ||
+		    !valid_time(bg_json_member_cstring(v, "at"), &t))
 			return false;
 	}
 	return true;
@@ -384,15 +368,15 @@ decision_well_formed(json_object *d, time_t *issued_at)
 	if (!json_object_is_type(d, json_type_object))
 		return false;
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-		if (str_member(d, strings[i]) == NULL)
+		if (bg_json_member_cstring(d, strings[i]) == NULL)
 			return false;
-	status = str_member(d, "status");
+	status = bg_json_member_cstring(d, "status");
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		known = known || strcmp(status, statuses[i]) == 0;
 	return known && approvals != NULL && denials != NULL && votes_well_formed(approvals) &&
 	    votes_well_formed(denials) && json_object_object_get_ex(d, "ttl", &ttl) &&
 	    json_object_is_type(ttl, json_type_int) &&
-	    valid_time(str_member(d, "issued_at"), issued_at);
+	    valid_time(bg_json_member_cstring(d, "issued_at"), issued_at);
 }
 
 /* Check 8: the decision is about this very request. */
@@ -413,7 +397,7 @@ check_binding(session *s, json_object *d, time_t issued_at, bg_error *err)
 	size_t i;
 
 	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
-		if (strcmp(str_member(d, same[i].key), same[i].want) != 0)
+		if (strcmp(bg_json_member_cstring(d, same[i].key), same[i].want) != 0)
 			return refuse(s, "mismatch", err, "decision %s differs from the request",
 			    same[i].key);
 	json_object_object_get_ex(d, "ttl", &ttl);
@@ -437,26 +421,26 @@ check_approvers(session *s, json_object *approvals, bg_error *err)
 	size_t i, j, n = json_object_array_length(approvals);
 
 	for (i = 0; i < n; i++) {
-		const char *who = str_member(json_object_array_get_idx(approvals, i), "approver");
+		const char *who = bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver");
 
 		if (!bg_strlist_contains(&a->approvers, who))
 			return refuse(s, "unknown-approver", err, "%s is not a designated approver",
 			    who);
 	}
 	for (i = 0; i < n; i++)
-		if (strcmp(str_member(json_object_array_get_idx(approvals, i), "approver"),
+		if (strcmp(bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver"),
 		    s->req->operator_name) == 0)
 			return refuse(s, "self-approval", err, "the operator approved their own "
 			    "request");
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++)
-			if (strcmp(str_member(json_object_array_get_idx(approvals, i), "approver"),
-			    str_member(json_object_array_get_idx(approvals, j), "approver")) == 0)
+			if (strcmp(bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver"),
+			    bg_json_member_cstring(json_object_array_get_idx(approvals, j), "approver")) == 0)
 				return refuse(s, "quorum", err, "an approver counted twice");
 	if (n < a->quorum || n > BG_GRANT_MAX_APPROVERS)
 		return refuse(s, "quorum", err, "%zu approvals, %lu required", n, a->quorum);
 	for (i = 0; i < n; i++) {
-		s->res->approvers[i] = strdup(str_member(json_object_array_get_idx(approvals, i),
+		s->res->approvers[i] = strdup(bg_json_member_cstring(json_object_array_get_idx(approvals, i),
 		    "approver"));
 		if (s->res->approvers[i] == NULL)
 			return internal(s, bg_error_set(err, BG_ERR_NOMEM, "out of memory"));
@@ -505,7 +489,7 @@ judge(session *s, const bg_http *h, poll_state *state, bg_error *err)
 		json_object_put(d);
 		return refuse(s, "malformed", err, "the decision is not a valid document");
 	}
-	status = str_member(d, "status");
+	status = bg_json_member_cstring(d, "status");
 	if ((rc = check_binding(s, d, issued_at, err)) != BG_OK)
 		;
 	else if (strcmp(status, "denied") == 0 ||
@@ -542,7 +526,8 @@ file_request(session *s, const char *body, bg_error *err)
 	if (status != HTTP_CREATED)
 		rc = refuse(s, "http-status", err, "POST /requests answered %ld", status);
 	else if (bg_http_json_body(&h, &o, &why) != BG_OK ||
-	    !json_object_is_type(o, json_type_object) || (id = str_member(o, "request_id")) == NULL)
+	    !json_object_is_type(o, json_type_object) ||
+	    (id = bg_json_member_cstring(o, "request_id")) == NULL)
 		rc = refuse(s, "malformed", err, "the answer to the request is not valid");
 	else if (strcmp(id, s->res->request_id) != 0)
 		rc = refuse(s, "mismatch", err, "the service filed another request_id");

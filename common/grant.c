@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "fileio.h"
 #include "grant.h"
+#include "json_string.h"
 #include "timeparse.h"
 
 #define GRANTS_SUBDIR "grants"
@@ -119,26 +120,10 @@ parse_object(const char *text, size_t len, const char *what, json_object **out,
 	return BG_OK;
 }
 
-/* The string member key of obj: NULL when absent, not a string or holding a NUL. */
-static const char *
-member_str(json_object *obj, const char *key)
-{
-	json_object *v;
-	const char *s;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	if (strlen(s) != (size_t)json_object_get_string_len(v))
-		return NULL;
-	return s;
-}
-
 static bg_status
 take_str(json_object *obj, const char *key, char **out, bg_error *err)
 {
-	const char *s = member_str(obj, key);
+	const char *s = bg_json_member_cstring(obj, key);
 
 	if (s == NULL)
 		return bg_error_set(err, BG_ERR_INVALID, "member \"%s\" missing or not a string",
@@ -183,13 +168,8 @@ take_approvers(json_object *obj, bg_grant *g, bg_error *err)
 	for (size_t i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
-		/*
-		 * A NUL inside a name would cut it ("bob\u0000x" read as "bob"):
-		 * refused, as member_str refuses it in the other members.
-		 */
-		if (!json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) == 0 ||
-		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		/* A NUL inside a name would cut it: refused, as in every member. */
+		if (bg_json_cstring(v) == NULL || json_object_get_string_len(v) == 0)
 			return bg_error_set(err, BG_ERR_INVALID,
 			    "\"approvers\" must hold non-empty strings without NUL");
 		g->approvers[i] = strdup(json_object_get_string(v));
@@ -440,7 +420,7 @@ verify_signature(const bg_grant *g, const char *service_key_path, bg_error *err)
 static bg_status
 expect_member(json_object *decision, const char *key, const char *want, bg_error *err)
 {
-	const char *got = member_str(decision, key);
+	const char *got = bg_json_member_cstring(decision, key);
 
 	if (got == NULL || strcmp(got, want) != 0)
 		return bg_error_set(err, BG_ERR_INVALID,
@@ -463,7 +443,7 @@ approvals_name(json_object *approvals, const char *name)
 	size_t n = json_object_array_length(approvals);
 
 	for (size_t i = 0; i < n; i++) {
-		const char *a = member_str(json_object_array_get_idx(approvals, i), "approver");
+		const char *a = bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver");
 
 		if (a != NULL && strcmp(a, name) == 0)
 			return true;
@@ -491,7 +471,7 @@ check_approvals(json_object *decision, const bg_grant *g, bg_error *err)
 		const char *name;
 
 		if (!json_object_is_type(a, json_type_object) ||
-		    (name = member_str(a, "approver")) == NULL)
+		    (name = bg_json_member_cstring(a, "approver")) == NULL)
 			return bg_error_set(err, BG_ERR_INVALID, "decision approval is malformed");
 		if (!grant_names_approver(g, name))
 			return bg_error_set(err, BG_ERR_INVALID,
@@ -516,7 +496,7 @@ check_approvals(json_object *decision, const bg_grant *g, bg_error *err)
 static bg_status
 check_decision_times(json_object *decision, const bg_grant *g, bg_error *err)
 {
-	const char *issued = member_str(decision, "issued_at");
+	const char *issued = bg_json_member_cstring(decision, "issued_at");
 	json_object *ttl;
 	time_t t;
 	int64_t secs;
@@ -558,7 +538,7 @@ check_decision(const bg_grant *g, const char *host_id, bg_error *err)
 	    (rc = expect_member(decision, "account", g->account, err)) == BG_OK &&
 	    (rc = expect_member(decision, "operator", g->operator_name, err)) == BG_OK &&
 	    (rc = expect_member(decision, "scope", g->scope, err)) == BG_OK) {
-		const char *status = member_str(decision, "status");
+		const char *status = bg_json_member_cstring(decision, "status");
 
 		if (status == NULL || strcmp(status, "approved") != 0)
 			rc = bg_error_set(err, BG_ERR_INVALID, "decision is not an approval");
