@@ -57,6 +57,19 @@ bg_cmd_verify(const struct bg_cli *cli, int argc, char **argv)
 		if (res.first_seq > 1)
 			printf("; chain starts at seq %llu, earlier files not given", res.first_seq);
 		printf("\n");
+		/* What an interrupted append left: accepted as the writer accepts it. */
+		if (res.adoptable)
+			printf("note: the last record (seq %llu) is committed but the key state was not "
+			    "updated after it (an interrupted append); the next append adopts it\n",
+			    res.last_seq);
+		if (res.torn_line > 0) {
+			char note[BG_ERROR_MAX];
+
+			snprintf(note, sizeof(note), "%s:%lu: an incomplete last line, the remains of "
+			    "an append that never completed, is no record; the next append cuts it",
+			    res.torn_file, res.torn_line);
+			bg_cli_print_escaped(stdout, "note: ", note);
+		}
 		ret = BG_EXIT_OK;
 	} else {
 		char where[512];

@@ -134,21 +134,33 @@ bg_audit_init(bg_audit *a, const bg_config *cfg, bg_error *err)
 bg_status
 bg_audit_emit(const bg_audit *a, const bg_event *ev, bg_error *err)
 {
-	char mac_hex[BG_SHA256_HEX_LEN + 1], line[BG_SYSLOG_MAX_LINE + 1];
-	unsigned long long seq;
+	char line[BG_SYSLOG_MAX_LINE + 1];
+	bg_journal_appended rec;
 	bg_status rc;
 
-	rc = bg_journal_append(&a->journal, ev, &seq, mac_hex, err);
+	rc = bg_journal_append(&a->journal, ev, &rec, err);
 	if (rc != BG_OK) {
 		/* Say in syslog that an event could not be recorded: the action is refused. */
 		bg_audit_syslog_only(a, LOG_ERR, "event=%s outcome=error journal=failed",
 		    bg_event_name(ev));
 		return rc;
 	}
-	rc = bg_audit_format_syslog(ev, seq, mac_hex, line, sizeof(line), err);
+	rc = bg_audit_format_syslog(ev, rec.seq, rec.mac_hex, line, sizeof(line), err);
 	if (rc != BG_OK)
 		return rc;
 	sink_write(a, priority_for(ev), line);
+	if (rec.state_lags) {
+		bg_buf warn;
+
+		/* Committed all the same: the next append adopts the record. */
+		bg_buf_init(&warn, BG_SYSLOG_MAX_LINE);
+		bg_buf_printf(&warn, "event=%s outcome=error journal=state-failed seq=%llu reason=",
+		    bg_event_name(ev), rec.seq);
+		bg_escape_kv_value(&warn, rec.state_err.msg);
+		bg_audit_syslog_only(a, LOG_ERR, "%s", warn.data != NULL ? warn.data :
+		    "journal=state-failed");
+		bg_buf_free(&warn);
+	}
 	return BG_OK;
 }
 

@@ -1,8 +1,11 @@
 /* The forward-secure, hash-chained audit journal: writing records. */
 #include "build_config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,10 @@
 #include "journal.h"
 
 #define STATE_MAX_SIZE 4096
+/* Where a new key state is linked before it is renamed over the old one. */
+#define STATE_NEXT_SUFFIX ".new"
+/* What bg_file_replace named its temporary files, before O_TMPFILE. */
+#define STATE_LEGACY_TMP ".tmp."
 
 struct bg_event {
 	char *name;
@@ -237,23 +244,154 @@ bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err)
 	return BG_OK;
 }
 
+/*
+ * The key state is replaced so that no crash leaves an older key in any file:
+ * the new state is written to an unnamed file (O_TMPFILE), which vanishes
+ * with the writer if it dies, then linked as state_path + ".new" and renamed
+ * over the state.  Only between the link and the rename does a second file
+ * exist, holding the newer key; the next writer wipes it under the lock
+ * (wipe_leftovers).  Preparing the file before the record is written also
+ * takes the disk space the state needs while a refusal is still possible.
+ */
 static bg_status
-state_write(const char *path, const bg_journal_state *st, bg_error *err)
+state_prepare(const char *path, const bg_journal_state *st, int *fd_out, bg_error *err)
 {
 	char key_hex[BG_SHA256_HEX_LEN + 1], prev_hex[BG_SHA256_HEX_LEN + 1];
-	char text[512];
-	bg_status rc;
-	int n;
+	char dir[PATH_MAX], text[512];
+	bg_status rc = BG_OK;
+	int n, fd;
 
+	*fd_out = -1;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+	fd = open(dirname(dir), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bg_error_errno(err, BG_ERR_IO, errno,
+		    "%s: unnamed file for the key state (O_TMPFILE)", path);
 	bg_hex_encode(st->key, BG_SHA256_LEN, key_hex);
 	bg_hex_encode(st->prev, BG_SHA256_LEN, prev_hex);
 	n = snprintf(text, sizeof(text),
 	    "# breakglass journal key state: the current key only, never an old one.\n"
 	    "# Written by breakglass under its lock; do not edit.\n"
 	    "seq = %llu\nkey = %s\nprev = %s\n", st->seq, key_hex, prev_hex);
-	rc = bg_file_replace(path, text, (size_t)n, 0600, err);
+	/* The umask must not widen or narrow 0600. */
+	if (fchmod(fd, 0600) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: chmod", path);
+	if (rc == BG_OK)
+		rc = bg_write_all(fd, text, (size_t)n, path, err);
+	if (rc == BG_OK && fsync(fd) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", path);
 	explicit_bzero(key_hex, sizeof(key_hex));
 	explicit_bzero(text, sizeof(text));
+	if (rc != BG_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return BG_OK;
+}
+
+/* Names the prepared file: link as path.new, rename over path, sync the directory. */
+static bg_status
+state_commit(const char *path, int fd, bg_error *err)
+{
+	char proc[64], next[PATH_MAX];
+	bg_status rc = BG_OK;
+
+	if ((size_t)snprintf(next, sizeof(next), "%s" STATE_NEXT_SUFFIX, path) >= sizeof(next))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+	/* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc link does not. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, next, AT_SYMLINK_FOLLOW) != 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: link", next);
+	if (rename(next, path) != 0) {
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: rename", path);
+		unlink(next);
+		return rc;
+	}
+	return bg_fsync_parent(path, err);
+}
+
+static bg_status
+state_write(const char *path, const bg_journal_state *st, bg_error *err)
+{
+	bg_status rc;
+	int fd;
+
+	rc = state_prepare(path, st, &fd, err);
+	if (rc != BG_OK)
+		return rc;
+	rc = state_commit(path, fd, err);
+	close(fd);
+	return rc;
+}
+
+/* Overwrites a file's bytes with zeros on disk, then removes it. */
+static bg_status
+wipe_file(int dirfd, const char *name, const char *shown, bg_error *err)
+{
+	static const char zeros[512];
+	bg_status rc = BG_OK;
+	struct stat sb;
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd >= 0) {
+		if (fstat(fd, &sb) != 0)
+			rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", shown);
+		for (off_t done = 0; rc == BG_OK && S_ISREG(sb.st_mode) && done < sb.st_size;
+		    done += (off_t)sizeof(zeros))
+			rc = bg_write_all(fd, zeros, sb.st_size - done < (off_t)sizeof(zeros) ?
+			    (size_t)(sb.st_size - done) : sizeof(zeros), shown, err);
+		if (rc == BG_OK && S_ISREG(sb.st_mode) && fsync(fd) != 0)
+			rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", shown);
+		close(fd);
+	} else if (errno != ELOOP) {
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open to wipe", shown);
+	}
+	if (rc == BG_OK && unlinkat(dirfd, name, 0) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: remove", shown);
+	return rc;
+}
+
+/*
+ * Under the lock, before any use of the key state: wipes and removes what an
+ * interrupted key-state update left beside it.  That is state_path + ".new"
+ * (a newer key, from a crash between link and rename), and the
+ * state_path + ".tmp.*" files of earlier versions, which may hold keys of
+ * records written since: with one, those records could be rewritten.
+ */
+static bg_status
+wipe_leftovers(const char *path, bg_error *err)
+{
+	char dir_buf[PATH_MAX], base_buf[PATH_MAX], shown[PATH_MAX];
+	const char *base;
+	struct dirent *de;
+	bg_status rc = BG_OK;
+	size_t base_len;
+	DIR *d;
+
+	if ((size_t)snprintf(dir_buf, sizeof(dir_buf), "%s", path) >= sizeof(dir_buf))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+	snprintf(base_buf, sizeof(base_buf), "%s", path);
+	base = basename(base_buf);
+	base_len = strlen(base);
+	d = opendir(dirname(dir_buf));
+	if (d == NULL)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open directory", path);
+	while (rc == BG_OK && (errno = 0, de = readdir(d)) != NULL) {
+		const char *rest = de->d_name + base_len;
+
+		if (strncmp(de->d_name, base, base_len) != 0 ||
+		    (strcmp(rest, STATE_NEXT_SUFFIX) != 0 &&
+		     strncmp(rest, STATE_LEGACY_TMP, strlen(STATE_LEGACY_TMP)) != 0))
+			continue;
+		snprintf(shown, sizeof(shown), "%s%s", path, rest);
+		rc = wipe_file(dirfd(d), de->d_name, shown, err);
+	}
+	if (rc == BG_OK && errno != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: read directory", path);
+	closedir(d);
 	return rc;
 }
 
@@ -279,13 +417,14 @@ bg_journal_init(const bg_journal *j, unsigned char k1[BG_SHA256_LEN], bg_error *
 	rc = journal_lock(j, &lockfd, err);
 	if (rc != BG_OK)
 		return rc;
-	if (lstat(j->state_path, &sb) == 0) {
+	rc = wipe_leftovers(j->state_path, err);
+	if (rc == BG_OK && lstat(j->state_path, &sb) == 0) {
 		rc = bg_error_set(err, BG_ERR_DENIED,
 		    "%s: a journal key state already exists; refusing to start a second chain",
 		    j->state_path);
-	} else if (errno != ENOENT) {
+	} else if (rc == BG_OK && errno != ENOENT) {
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s", j->state_path);
-	} else if (lstat(j->path, &sb) == 0 && sb.st_size > 0) {
+	} else if (rc == BG_OK && lstat(j->path, &sb) == 0 && sb.st_size > 0) {
 		rc = bg_error_set(err, BG_ERR_DENIED,
 		    "%s: the journal already holds records; move it aside before starting a new chain",
 		    j->path);
@@ -462,7 +601,7 @@ read_last_line(int fd, const char *path, bg_buf *line, bool *have, bg_error *err
  * journal or the state was tampered with, truncated or mixed up: refuse.
  */
 static bg_status
-reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *state_dirty,
+reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *adopted,
     bg_error *err)
 {
 	unsigned char mac[BG_SHA256_LEN], want[BG_SHA256_LEN];
@@ -474,7 +613,7 @@ reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *state_dirty,
 	bool have;
 	bg_status rc;
 
-	*state_dirty = false;
+	*adopted = false;
 	rc = read_last_line(fd, j->path, &line, &have, err);
 	if (rc != BG_OK || !have)
 		return rc;  /* empty journal: a new file, or one just rotated */
@@ -524,7 +663,7 @@ reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *state_dirty,
 				memcpy(st->key, next, sizeof(next));
 				memcpy(st->prev, mac, sizeof(mac));
 				st->seq++;
-				*state_dirty = true;
+				*adopted = true;
 			}
 			explicit_bzero(next, sizeof(next));
 		}
@@ -563,28 +702,56 @@ bg_journal_format(const bg_journal *j, const bg_event *ev, unsigned long long se
 	return BG_OK;
 }
 
+/*
+ * Writes and syncs the record at the journal's end.  A failure takes back
+ * whatever part of it reached the file: a whole line left there would be
+ * adopted by the next append and record an action that was refused.
+ */
+static bg_status
+record_write(const bg_journal *j, int fd, const bg_buf *line, bg_error *err)
+{
+	struct stat sb;
+	bg_status rc;
+
+	if (fstat(fd, &sb) != 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", j->path);
+	/* One write() of the whole line; O_APPEND keeps it at the end. */
+	rc = bg_write_all(fd, line->data, line->len, j->path, err);
+	if (rc == BG_OK && fsync(fd) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", j->path);
+	if (rc != BG_OK && ftruncate(fd, sb.st_size) != 0)
+		bg_error_prefix(err, "%s: the failed record could not be taken back (%s)",
+		    j->path, strerror(errno));
+	return rc;
+}
+
 bg_status
-bg_journal_append(const bg_journal *j, const bg_event *ev, unsigned long long *seq,
-    char mac_hex[BG_SHA256_HEX_LEN + 1], bg_error *err)
+bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *out,
+    bg_error *err)
 {
 	unsigned char mac[BG_SHA256_LEN], next[BG_SHA256_LEN];
 	bg_journal_state st;
-	char hex[BG_SHA256_HEX_LEN + 1];
 	bg_buf line;
-	bool dirty;
+	bool adopted;
 	bg_status rc;
-	int lockfd, fd = -1;
+	int lockfd, fd = -1, state_fd = -1;
 	struct stat sb;
 
 	bg_buf_init(&line, 0);
 	memset(&st, 0, sizeof(st));
+	memset(next, 0, sizeof(next));
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
 	rc = journal_lock(j, &lockfd, err);
 	if (rc != BG_OK)
 		return rc;
-	rc = bg_journal_state_read(j->state_path, &st, err);
-	if (rc == BG_ERR_NOTFOUND)
-		bg_error_set(err, rc, "%s: no journal key state (run `breakglass journal init`)",
-		    j->state_path);
+	rc = wipe_leftovers(j->state_path, err);
+	if (rc == BG_OK) {
+		rc = bg_journal_state_read(j->state_path, &st, err);
+		if (rc == BG_ERR_NOTFOUND)
+			bg_error_set(err, rc, "%s: no journal key state (run `breakglass journal init`)",
+			    j->state_path);
+	}
 	if (rc != BG_OK)
 		goto out;
 
@@ -599,40 +766,47 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, unsigned long long *s
 	}
 	rc = bg_file_check_stat(j->path, &sb, BG_FILE_CONFIG, err);
 	if (rc == BG_OK)
-		rc = reconcile(j, fd, &st, &dirty, err);
-	if (rc == BG_OK && dirty)
+		rc = reconcile(j, fd, &st, &adopted, err);
+	/*
+	 * Stored before the next record: were this append to die after its
+	 * record, a state two records behind could adopt neither.
+	 */
+	if (rc == BG_OK && adopted)
 		rc = state_write(j->state_path, &st, err);
+	if (rc == BG_OK)
+		rc = bg_journal_format(j, ev, st.seq + 1, st.key, st.prev, &line, mac, err);
+	if (rc == BG_OK)
+		rc = bg_journal_evolve(st.key, next, err);
+	if (rc != BG_OK)
+		goto out;
+	st.seq++;
+	memcpy(st.key, next, sizeof(next));
+	memcpy(st.prev, mac, sizeof(mac));
+	/* The state's space first: failing here still refuses with nothing written. */
+	rc = state_prepare(j->state_path, &st, &state_fd, err);
+	if (rc == BG_OK)
+		rc = record_write(j, fd, &line, err);
 	if (rc != BG_OK)
 		goto out;
 
-	rc = bg_journal_format(j, ev, st.seq + 1, st.key, st.prev, &line, mac, err);
-	if (rc != BG_OK)
-		goto out;
-	bg_hex_encode(mac, sizeof(mac), hex);
-	/* One write() of the whole line; O_APPEND keeps it at the end. */
-	rc = bg_write_all(fd, line.data, line.len, j->path, err);
-	if (rc == BG_OK && fsync(fd) != 0)
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", j->path);
-	if (rc != BG_OK)
-		goto out;
-
-	/* The record is durable; now forget K_n so it cannot be used again. */
-	rc = bg_journal_evolve(st.key, next, err);
-	if (rc == BG_OK) {
-		st.seq++;
-		memcpy(st.key, next, sizeof(next));
-		memcpy(st.prev, mac, sizeof(mac));
-		rc = state_write(j->state_path, &st, err);
+	/*
+	 * The record is durable, so it is committed: the next append adopts it
+	 * if its state is lost, and the action it records proceeds.  A failure
+	 * to store the state is reported beside the success, not as a refusal,
+	 * which would contradict the record.
+	 */
+	if (out != NULL) {
+		out->seq = st.seq;
+		bg_hex_encode(mac, sizeof(mac), out->mac_hex);
 	}
-	if (rc == BG_OK) {
-		if (seq != NULL)
-			*seq = st.seq;
-		if (mac_hex != NULL)
-			memcpy(mac_hex, hex, sizeof(hex));
-	}
+	if (state_commit(j->state_path, state_fd, out != NULL ? &out->state_err : NULL) != BG_OK &&
+	    out != NULL)
+		out->state_lags = true;
 out:
 	explicit_bzero(&st, sizeof(st));
 	explicit_bzero(next, sizeof(next));
+	if (state_fd >= 0)
+		close(state_fd);
 	if (fd >= 0)
 		close(fd);
 	bg_buf_free(&line);

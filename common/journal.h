@@ -66,14 +66,29 @@ typedef struct {
 bg_status bg_journal_init(const bg_journal *j, unsigned char k1[BG_SHA256_LEN],
     bg_error *err);
 
+/* What an append committed. */
+typedef struct {
+	unsigned long long seq;
+	char mac_hex[BG_SHA256_HEX_LEN + 1];
+	/*
+	 * The record is committed but its key-state update failed: the next
+	 * append adopts it (journal.md, section 6).  state_err says why.
+	 */
+	bool state_lags;
+	bg_error state_err;
+} bg_journal_appended;
+
 /*
- * Appends ev as the next record: under the lock, recovers a crash between a
- * record and its key-state update, writes and fsyncs the line, then evolves
- * and stores the key.  On success *seq and mac_hex (65 bytes) describe the
- * record.  Any failure means the record was not committed: deny.
+ * Appends ev as the next record: under the lock, wipes what an interrupted
+ * key-state update left, recovers a crash between a record and its key-state
+ * update, prepares the next key state (taking its disk space), writes and
+ * fsyncs the line, then stores the state.  BG_OK: the record is committed and
+ * the action it records may proceed (out, when not NULL, describes it, also
+ * when only the state update failed).  Any failure: the record was not
+ * committed (what reached the file was taken back): deny.
  */
 bg_status bg_journal_append(const bg_journal *j, const bg_event *ev,
-    unsigned long long *seq, char mac_hex[BG_SHA256_HEX_LEN + 1], bg_error *err);
+    bg_journal_appended *out, bg_error *err);
 
 /*
  * Formats ev as record seq, sealed with key (K_seq) and linked to prev: the
@@ -117,12 +132,23 @@ typedef struct {
 	char file[256];               /* where the first problem is */
 	unsigned long line;
 	char reason[BG_ERROR_MAX];
+	/*
+	 * With a key state, what an interrupted append left, accepted as the
+	 * writer accepts it (journal.md, section 6): the last record is one
+	 * past the state and sealed with its key (the next append adopts it);
+	 * the last file ends in an incomplete line (the next append cuts it).
+	 */
+	bool adoptable;
+	char torn_file[256];
+	unsigned long torn_line;      /* 0: none */
 } bg_verify_result;
 
 /*
  * Verifies files, in order, as one chain starting at seq 1: JSON validity,
  * seq continuity, prev links and, with k1, every mac.  With state, also that
- * the state's seq, mac and (with k1) key match the end of the chain.
+ * the state's seq, mac and (with k1) key match the end of the chain, or that
+ * the last record is one the writer would adopt; and an incomplete last line
+ * of the last file is then ignored, as the writer cuts it.
  * Returns BG_OK when intact; otherwise the first problem is in res.
  */
 bg_status bg_journal_verify(const char *const *files, size_t nfiles,

@@ -23,8 +23,16 @@ typedef struct {
 	char prev_hex[BG_SHA256_HEX_LEN + 1];
 	bool keyed;
 	bool adopt_start;             /* the first record may have any seq */
+	bool with_state;              /* a key state will be checked at the end */
+	bool in_last_file;
 	unsigned char key[BG_SHA256_LEN];
 	bg_hmac *hmac;
+	const char *last_line;        /* the last record verified, in the current map */
+	size_t last_len;
+	unsigned long last_lineno;
+	bg_buf tail;                  /* with a key state: the last record, kept across files */
+	const char *tail_file;
+	unsigned long tail_lineno;
 } verifier;
 
 static bg_status
@@ -322,6 +330,9 @@ verify_record(verifier *v, const char *line, size_t len)
 			return fail(v, "bad mac: record altered or forged");
 	}
 	memcpy(v->prev_hex, r.mac, BG_SHA256_HEX_LEN + 1);
+	v->last_line = line;
+	v->last_len = len;
+	v->last_lineno = v->line;
 	v->res->last_seq = (unsigned long long)r.seq;
 	v->res->records++;
 	v->expect_seq++;
@@ -359,10 +370,21 @@ verify_file(verifier *v, const char *path)
 		return fail(v, "cannot map: %s", strerror(errno));
 	madvise((void *)data, (size_t)st.st_size, MADV_SEQUENTIAL);
 	end = data + st.st_size;
+	v->last_line = NULL;
 	for (p = data; p < end && rc == BG_OK; ) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
 		v->line++;
+		if (nl == NULL && v->in_last_file && v->with_state) {
+			/*
+			 * As the writer does: the remains of an append that never
+			 * completed are no record, and the next append cuts them.
+			 * The key state still vouches for every complete record.
+			 */
+			snprintf(v->res->torn_file, sizeof(v->res->torn_file), "%s", path);
+			v->res->torn_line = v->line;
+			break;
+		}
 		if (nl == NULL) {
 			rc = fail(v, "incomplete last line (torn write or truncation)");
 			break;
@@ -373,8 +395,55 @@ verify_file(verifier *v, const char *path)
 			rc = verify_record(v, p, (size_t)(nl - p));
 		p = nl + 1;
 	}
+	/* Once per file: what the key state is compared with at the end. */
+	if (rc == BG_OK && v->with_state && v->last_line != NULL) {
+		bg_buf_free(&v->tail);
+		bg_buf_init(&v->tail, BG_JOURNAL_MAX_LINE);
+		if (!bg_buf_append(&v->tail, v->last_line, v->last_len))
+			rc = fail(v, "out of memory");
+		v->tail_file = path;
+		v->tail_lineno = v->last_lineno;
+	}
 	munmap((void *)data, (size_t)st.st_size);
 	return rc;
+}
+
+/*
+ * A key state one record behind the journal is what an append leaves when it
+ * dies after syncing its record and before storing the state.  The writer
+ * adopts that record when its prev is the state's and its mac verifies with
+ * the state's key; the verifier accepts it by the same rule, and says so.
+ * With K_1 the chain already checked that mac with K_seq, so the state's key
+ * is K_seq: the one the record was sealed with.
+ */
+static bg_status
+verify_adoptable(verifier *v, const bg_journal_state *state)
+{
+	unsigned char want[BG_SHA256_LEN];
+	char hex[BG_SHA256_HEX_LEN + 1];
+	const char *mac_hex;
+	size_t prefix_len;
+	record_scan r;
+	bg_error err;
+
+	v->file = v->tail_file;
+	v->line = v->tail_lineno;
+	if (!scan_record(v->tail.data, v->tail.len, &r) ||
+	    bg_journal_split_line(v->tail.data, v->tail.len, &prefix_len, &mac_hex, &err) != BG_OK)
+		return fail(v, "%s", "last record unreadable");
+	bg_hex_encode(state->prev, BG_SHA256_LEN, hex);
+	if (strcmp(hex, r.prev) != 0)
+		return fail(v, "the key state is at seq %llu and the last record (seq %llu) "
+		    "does not follow its mac", state->seq, v->res->last_seq);
+	if (bg_hmac_compute(v->hmac, state->key, BG_SHA256_LEN, v->tail.data, prefix_len, want,
+	    &err) != BG_OK)
+		return fail(v, "%s", err.msg);
+	bg_hex_encode(want, sizeof(want), hex);
+	if (memcmp(hex, mac_hex, BG_SHA256_HEX_LEN) != 0)
+		return fail(v, "the key state is at seq %llu and the last record (seq %llu) "
+		    "was not sealed with its key", state->seq, v->res->last_seq);
+	v->res->adoptable = true;
+	return BG_OK;
 }
 
 static bg_status
@@ -383,8 +452,14 @@ verify_state(verifier *v, const bg_journal_state *state)
 	char mac_hex[BG_SHA256_HEX_LEN + 1];
 
 	v->line = 0;
-	if (state->seq != v->res->last_seq)
+	if (v->res->records > 0 && state->seq + 1 == v->res->last_seq)
+		return verify_adoptable(v, state);
+	if (state->seq > v->res->last_seq)
 		return fail(v, "truncated: the key state is at seq %llu but the journal ends at seq %llu",
+		    state->seq, v->res->last_seq);
+	if (state->seq != v->res->last_seq)
+		return fail(v, "the key state is at seq %llu but the journal ends at seq %llu: "
+		    "records its writer did not write, or a key state restored from a copy",
 		    state->seq, v->res->last_seq);
 	bg_hex_encode(state->prev, BG_SHA256_LEN, mac_hex);
 	if (strcmp(mac_hex, v->prev_hex) != 0)
@@ -414,6 +489,8 @@ bg_journal_verify_from(const char *const *files, size_t nfiles, const unsigned c
 	v.res = res;
 	v.expect_seq = 1;
 	v.adopt_start = adopt_start;
+	v.with_state = state != NULL;
+	bg_buf_init(&v.tail, BG_JOURNAL_MAX_LINE);
 	res->first_seq = 1;
 	v.file = nfiles > 0 ? files[0] : "";
 	memset(v.prev_hex, '0', BG_SHA256_HEX_LEN);
@@ -426,12 +503,15 @@ bg_journal_verify_from(const char *const *files, size_t nfiles, const unsigned c
 		rc = fail(&v, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < nfiles && rc == BG_OK; i++)
+	for (size_t i = 0; i < nfiles && rc == BG_OK; i++) {
+		v.in_last_file = i + 1 == nfiles;
 		rc = verify_file(&v, files[i]);
+	}
 	if (rc == BG_OK && state != NULL)
 		rc = verify_state(&v, state);
 out:
 	explicit_bzero(v.key, sizeof(v.key));
 	bg_hmac_free(v.hmac);
+	bg_buf_free(&v.tail);
 	return rc;
 }

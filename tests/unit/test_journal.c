@@ -1,10 +1,13 @@
 /* Unit tests for common/journal.c and journal_verify.c. */
 #include "build_config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,8 +62,7 @@ teardown(void **state)
 static unsigned long long
 append(struct fixture *f, const char *reason)
 {
-	unsigned long long seq = 0;
-	char mac[BG_SHA256_HEX_LEN + 1];
+	bg_journal_appended rec;
 	bg_event *ev = bg_event_new("auth.begin", "success");
 	bg_error err;
 	const char *argv[] = { "/usr/sbin/postqueue", "-p" };
@@ -69,11 +71,12 @@ append(struct fixture *f, const char *reason)
 	bg_event_set_identity(ev, "breakglass", "alice", "INC-1", NULL);
 	bg_event_add_str(ev, "reason", reason);
 	bg_event_add_strv(ev, "argv", argv, 2);
-	if (bg_journal_append(&f->j, ev, &seq, mac, &err) != BG_OK)
+	if (bg_journal_append(&f->j, ev, &rec, &err) != BG_OK)
 		fail_msg("append: %s", err.msg);
-	assert_int_equal(strlen(mac), 64);
+	assert_int_equal(strlen(rec.mac_hex), 64);
+	assert_false(rec.state_lags);
 	bg_event_free(ev);
-	return seq;
+	return rec.seq;
 }
 
 /* Verifies the fixture's journal with K_1 and the state; returns the failing line or 0. */
@@ -174,7 +177,7 @@ test_append_without_state_fails(void **state)
 	/* A second chain over an existing key state is refused. */
 	assert_int_equal(bg_journal_init(&f->j, k, &err), BG_ERR_DENIED);
 	unlink(f->state);
-	assert_int_equal(bg_journal_append(&f->j, ev, NULL, NULL, &err), BG_ERR_NOTFOUND);
+	assert_int_equal(bg_journal_append(&f->j, ev, NULL, &err), BG_ERR_NOTFOUND);
 	assert_non_null(strstr(err.msg, "journal init"));
 	bg_event_free(ev);
 	/* A new chain over a journal holding records is refused too. */
@@ -349,6 +352,174 @@ test_crash_between_record_and_state(void **state)
 	free_lines(lines, n);
 }
 
+/* verify, with the key state, before any append has adopted the record. */
+static void
+test_verify_accepts_adoptable_record(void **state)
+{
+	struct fixture *f = *state;
+	const char *files[] = { f->journal };
+	char reason[BG_ERROR_MAX];
+	bg_journal_state st;
+	bg_verify_result res;
+	bg_error err;
+	char *old_state;
+	size_t len;
+
+	append(f, "one");
+	old_state = tu_read(f->state, &len);
+	append(f, "two");
+	free(tu_write(f->dir, "journal.state", 0600, old_state));
+	free(old_state);
+	assert_int_equal(verify(f, reason, sizeof(reason)), 0);
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(bg_journal_verify(files, 1, f->k1, &st, &res), BG_OK);
+	assert_true(res.adoptable);
+	assert_int_equal(res.last_seq, 2);
+	/* The next append adopts it; then nothing is pending. */
+	assert_int_equal(append(f, "three"), 3);
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(bg_journal_verify(files, 1, f->k1, &st, &res), BG_OK);
+	assert_false(res.adoptable);
+}
+
+/*
+ * A state one record behind adopts only a record sealed with its key and
+ * linked to its mac: a last record forged with another key is refused, by
+ * the writer and by verify without K_1 alike.
+ */
+static void
+test_verify_refuses_unadoptable_record(void **state)
+{
+	struct fixture *f = *state;
+	const char *files[] = { f->journal };
+	unsigned char other[BG_SHA256_LEN], mac[BG_SHA256_LEN];
+	bg_journal_state st;
+	bg_verify_result res;
+	bg_event *ev = bg_event_new("sudo.accepted", "success");
+	bg_error err;
+	bg_buf line;
+	FILE *out;
+
+	append(f, "one");
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	memset(other, 0x42, sizeof(other));
+	assert_int_equal(bg_journal_format(&f->j, ev, 2, other, st.prev, &line, mac, &err), BG_OK);
+	out = fopen(f->journal, "a");
+	assert_non_null(out);
+	assert_int_equal(fwrite(line.data, 1, line.len, out), line.len);
+	fclose(out);
+	bg_buf_free(&line);
+	assert_int_equal(bg_journal_verify(files, 1, NULL, &st, &res), BG_ERR_INVALID);
+	assert_non_null(strstr(res.reason, "seq 2"));
+	assert_int_equal(bg_journal_append(&f->j, ev, NULL, &err), BG_ERR_INVALID);
+	/* Two records behind is never adoptable. */
+	st.seq = 0;
+	memset(st.prev, 0, sizeof(st.prev));
+	memcpy(st.key, f->k1, sizeof(st.key));
+	assert_int_equal(bg_journal_verify(files, 1, f->k1, &st, &res), BG_ERR_INVALID);
+	bg_event_free(ev);
+}
+
+/* An append killed in its write leaves a line without its end: not a record. */
+static void
+test_verify_torn_tail(void **state)
+{
+	struct fixture *f = *state;
+	const char *files[] = { f->journal };
+	bg_journal_state st;
+	bg_verify_result res;
+	bg_error err;
+	int fd;
+
+	append(f, "one");
+	fd = open(f->journal, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"seq\":2,\"ti", 12), 12);
+	close(fd);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(bg_journal_verify(files, 1, f->k1, &st, &res), BG_OK);
+	assert_int_equal(res.torn_line, 2);
+	assert_string_equal(res.torn_file, f->journal);
+	/* Without the key state nothing tells a torn append from a cut record. */
+	assert_int_equal(bg_journal_verify(files, 1, f->k1, NULL, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 2);
+}
+
+/* Files beside the key state are never left behind, whatever they hold. */
+static void
+test_leftovers_removed(void **state)
+{
+	struct fixture *f = *state;
+	char *old_state, *dup;
+	size_t len;
+	DIR *d;
+	struct dirent *de;
+
+	append(f, "one");
+	old_state = tu_read(f->state, &len);
+	/* What a writer killed in a key-state update left (this or older versions). */
+	free(tu_write(f->dir, "journal.state.tmp.0123456789abcdef", 0600, old_state));
+	free(tu_write(f->dir, "journal.state.new", 0600, old_state));
+	dup = tu_path(f->dir, "journal.state.other");
+	free(tu_write(f->dir, "journal.state.other", 0600, "unrelated"));
+	free(old_state);
+	append(f, "two");
+	d = opendir(f->dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (strcmp(de->d_name, "journal.jsonl") != 0 &&
+		    strcmp(de->d_name, "journal.state") != 0 &&
+		    strcmp(de->d_name, "journal.state.lock") != 0 &&
+		    strcmp(de->d_name, "journal.state.other") != 0)
+			fail_msg("left beside the key state: %s", de->d_name);
+	}
+	closedir(d);
+	/* Only the writer's own names are removed. */
+	assert_int_equal(access(dup, F_OK), 0);
+	free(dup);
+	assert_int_equal(verify(f, NULL, 0), 0);
+}
+
+/*
+ * A record whose write fails (here the file size limit, as a full disk
+ * would) is taken back at once: it can never be adopted later and say that
+ * a refused action happened.
+ */
+static void
+test_failed_write_taken_back(void **state)
+{
+	struct fixture *f = *state;
+	struct stat before, after;
+	struct rlimit lim;
+	pid_t pid;
+	int status;
+
+	append(f, "one");
+	assert_int_equal(stat(f->journal, &before), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		bg_event *ev = bg_event_new("sudo.accepted", "success");
+		bg_error err;
+
+		signal(SIGXFSZ, SIG_IGN);
+		lim.rlim_cur = lim.rlim_max = (rlim_t)before.st_size + 40;
+		if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+			_exit(2);
+		_exit(bg_journal_append(&f->j, ev, NULL, &err) == BG_OK ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(stat(f->journal, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	assert_int_equal(append(f, "two"), 2);
+}
+
 /* A crash in the middle of writing a record leaves a partial line. */
 static void
 test_torn_write_is_cut(void **state)
@@ -378,7 +549,7 @@ test_state_mismatch_refuses(void **state)
 		append(f, "x");
 	lines = read_lines(f, &n);
 	write_lines(f, lines, 2);   /* someone cut two records */
-	assert_int_equal(bg_journal_append(&f->j, ev, NULL, NULL, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_journal_append(&f->j, ev, NULL, &err), BG_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "key state is at seq 4"));
 	bg_event_free(ev);
 	free_lines(lines, n);
@@ -478,7 +649,7 @@ test_concurrent_appends(void **state)
 				bg_error err;
 
 				bg_event_add_int(ev, "writer", w);
-				if (bg_journal_append(&f->j, ev, NULL, NULL, &err) != BG_OK)
+				if (bg_journal_append(&f->j, ev, NULL, &err) != BG_OK)
 					_exit(1);
 				bg_event_free(ev);
 			}
@@ -537,6 +708,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_injection_stays_one_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_between_record_and_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_write_is_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_accepts_adoptable_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_refuses_unadoptable_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_torn_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leftovers_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_write_taken_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_mismatch_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file_checked, setup, teardown),
