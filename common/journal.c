@@ -21,8 +21,9 @@
 #define STATE_MAX_SIZE 4096
 /* Where a new key state is linked before it is renamed over the old one. */
 #define STATE_NEXT_SUFFIX ".new"
-/* What bg_file_replace named its temporary files, before O_TMPFILE. */
+/* What bg_file_replace named its temporary files, before O_TMPFILE: ".tmp." + 16 hex. */
 #define STATE_LEGACY_TMP ".tmp."
+#define STATE_LEGACY_RANDOM_LEN 16
 
 struct bg_event {
 	char *name;
@@ -354,6 +355,19 @@ wipe_file(int dirfd, const char *name, const char *shown, bg_error *err)
 	return rc;
 }
 
+/* Exactly a name the writer used for the key state's replacement (no other file). */
+static bool
+is_state_leftover(const char *rest)
+{
+	size_t n = strlen(STATE_LEGACY_TMP);
+
+	if (strcmp(rest, STATE_NEXT_SUFFIX) == 0)
+		return true;
+	if (strncmp(rest, STATE_LEGACY_TMP, n) != 0 || strlen(rest + n) != STATE_LEGACY_RANDOM_LEN)
+		return false;
+	return strspn(rest + n, "0123456789abcdef") == STATE_LEGACY_RANDOM_LEN;
+}
+
 /*
  * Under the lock, before any use of the key state: wipes and removes what an
  * interrupted key-state update left beside it.  That is state_path + ".new"
@@ -382,9 +396,7 @@ wipe_leftovers(const char *path, bg_error *err)
 	while (rc == BG_OK && (errno = 0, de = readdir(d)) != NULL) {
 		const char *rest = de->d_name + base_len;
 
-		if (strncmp(de->d_name, base, base_len) != 0 ||
-		    (strcmp(rest, STATE_NEXT_SUFFIX) != 0 &&
-		     strncmp(rest, STATE_LEGACY_TMP, strlen(STATE_LEGACY_TMP)) != 0))
+		if (strncmp(de->d_name, base, base_len) != 0 || !is_state_leftover(rest))
 			continue;
 		snprintf(shown, sizeof(shown), "%s%s", path, rest);
 		rc = wipe_file(dirfd(d), de->d_name, shown, err);
