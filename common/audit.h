@@ -37,7 +37,10 @@ bg_status bg_audit_format_syslog(const bg_event *ev, unsigned long long seq,
 
 /*
  * Journals ev then logs it to syslog.  A failure means the event was not
- * recorded and the caller must refuse the action it describes.
+ * recorded and the caller must refuse the action it describes.  Success
+ * means the record is committed, also when the key-state update after it
+ * failed: a second line "event=.. outcome=error journal=state-failed seq=N
+ * reason=.." says so, and the next append adopts the record.
  */
 bg_status bg_audit_emit(const bg_audit *a, const bg_event *ev, bg_error *err);
 

@@ -3,10 +3,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "crypto.h"
 #include "journal.h"
 #include "testutil.h"
@@ -521,6 +524,80 @@ test_failed_write_taken_back(void **state)
 	assert_int_equal(append(f, "two"), 2);
 }
 
+/* The syslog lines of the child below: a count and the last line. */
+static int sink_lines;
+static char sink_last[BG_SYSLOG_MAX_LINE + 1];
+static bool sink_saw_record;
+
+static void
+sink(int priority, const char *line, void *arg)
+{
+	(void)priority;
+	(void)arg;
+	sink_lines++;
+	if (strstr(line, "event=sudo.accepted outcome=success") != NULL &&
+	    strstr(line, " seq=2 mac=") != NULL)
+		sink_saw_record = true;
+	snprintf(sink_last, sizeof(sink_last), "%s", line);
+}
+
+/*
+ * The key-state update fails after the record is durable (here: no /proc,
+ * through which the new state is linked): the record is committed, so the
+ * append succeeds and the action proceeds as recorded; syslog says the
+ * state lags, and the next append adopts the record.  Root only (a private
+ * mount namespace).
+ */
+static void
+test_state_failure_after_record(void **state)
+{
+	struct fixture *f = *state;
+	bg_journal_state st;
+	bg_error err;
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: needs root for a private mount namespace\n");
+		skip();
+	}
+	append(f, "one");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		bg_event *ev = bg_event_new("sudo.accepted", "success");
+		bg_audit a;
+
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("none", "/proc", "tmpfs", 0, NULL) != 0)
+			_exit(77);
+		memset(&a, 0, sizeof(a));
+		a.journal = f->j;
+		a.sink = sink;
+		if (bg_audit_emit(&a, ev, &err) != BG_OK)
+			_exit(1);
+		if (sink_lines != 2 || !sink_saw_record ||
+		    strstr(sink_last, "event=sudo.accepted outcome=error journal=state-failed seq=2 "
+		    "reason=") == NULL)
+			_exit(2);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		fprintf(stderr, "SKIP: cannot mount over /proc in a new mount namespace\n");
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The state is still at record 1; verify and the writer accept record 2. */
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(st.seq, 1);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	assert_int_equal(append(f, "three"), 3);
+	assert_int_equal(verify(f, NULL, 0), 0);
+}
+
 /* A crash in the middle of writing a record leaves a partial line. */
 static void
 test_torn_write_is_cut(void **state)
@@ -714,6 +791,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_verify_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_taken_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_failure_after_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_mismatch_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file_checked, setup, teardown),
