@@ -42,38 +42,10 @@ def evolve(key):
 
 
 def write_config(d):
-    for sub in ("state", "run", "log", "operators"):
-        os.makedirs(os.path.join(d, sub), mode=0o755, exist_ok=True)
-        os.chmod(os.path.join(d, sub), 0o755)
-    conf = os.path.join(d, "breakglass.conf")
-    with open(conf, "w") as f:
-        f.write(f"""[general]
-accounts = breakglass bg-*
-state_dir = {d}/state
-run_dir = {d}/run
-kill_switch = {d}/kill-switch
-journal = {d}/log/journal.jsonl
-
-[totp]
-operators_dir = {d}/operators
-
-[approval]
-url = http://127.0.0.1:1/v1
-host_id = mx1.example.net
-host_key = {d}/host.key
-service_key = {d}/approvald.pub
-approvers = bob carol dave
-quorum = 2
-
-[signals]
-required = 0
-
-[scope mail-queue]
-description = Inspect and purge the Postfix queue
-command = /usr/sbin/postqueue -p
-""")
-    os.chmod(conf, 0o644)
-    return conf
+    """tests/integration/lib.sh's write_config: the same minimal configuration."""
+    lib = os.path.join(os.environ["top_srcdir"], "tests", "integration", "lib.sh")
+    subprocess.run(["sh", "-c", '. "$1"; write_config "$2"', "sh", lib, d], check=True)
+    return os.path.join(d, "breakglass.conf")
 
 
 def read_state(path):
