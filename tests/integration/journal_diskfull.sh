@@ -23,12 +23,14 @@ done
 
 d=$tmpdir
 fs=$d/fs
+page=$(getconf PAGESIZE)
 mkdir -p "$fs"
-if ! mount -t tmpfs -o size=64k,mode=0755 breakglass-test "$fs" 2>"$tmpdir/err"; then
+if ! mount -t tmpfs -o "size=$((16 * page)),mode=0755" breakglass-test "$fs" 2>"$tmpdir/err"; then
 	echo "SKIP: cannot mount a tmpfs: $(cat "$tmpdir/err")"
 	exit 77
 fi
 trap 'umount "$fs"; rm -rf "$tmpdir"' EXIT
+trap 'exit 99' INT TERM HUP
 
 write_config "$d"
 mkdir -p "$fs/state" "$fs/log"
@@ -49,7 +51,7 @@ chmod 0600 "$d/k1"
 # fill FREE_PAGES: fills $fs, then frees that many pages.
 fill() {
 	head -c 1048576 /dev/zero >"$fs/filler" 2>/dev/null
-	[ "$1" -gt 0 ] && truncate -s "-$(($1 * 4096))" "$fs/filler"
+	[ "$1" -gt 0 ] && truncate -s "-$(($1 * page))" "$fs/filler"
 	return 0
 }
 
