@@ -152,6 +152,58 @@ base_name(const char *path)
 }
 
 /*
+ * Options that take an optional argument, per program, from the programs'
+ * own option tables (journalctl of systemd 252, GNU sed and grep): their
+ * argument must be attached (-n5, --lines=5), so a separate word after them
+ * is a separate argument to the program, not the option's value.
+ */
+static const struct {
+	const char *program;
+	const char *const options[8];
+} optional_argument_options[] = {
+	{ "journalctl", { "-b", "--boot", "-n", "--lines", "--case-sensitive", NULL } },
+	{ "sed", { "-i", "--in-place", NULL } },
+	{ "grep", { "--color", "--colour", NULL } },
+};
+
+static bool
+takes_optional_argument(const char *program, const char *option)
+{
+	for (size_t i = 0; i < sizeof(optional_argument_options) /
+	    sizeof(optional_argument_options[0]); i++) {
+		if (strcmp(optional_argument_options[i].program, program) != 0)
+			continue;
+		for (size_t j = 0; optional_argument_options[i].options[j] != NULL; j++)
+			if (strcmp(optional_argument_options[i].options[j], option) == 0)
+				return true;
+	}
+	return false;
+}
+
+size_t
+bg_scope_command_lint(const bg_scope_command *c, bg_error *warnings, size_t max)
+{
+	const char *program = base_name(c->path);
+	size_t n = 0;
+
+	for (size_t i = 1; i < c->npatterns && n < max; i++) {
+		if (c->patterns[i][0] == '-' || !takes_optional_argument(program,
+		    c->patterns[i - 1]))
+			continue;
+		bg_error_set(&warnings[n++], BG_ERR_INVALID,
+		    "%s %s takes an optional argument, whose value must be attached (%s%sVALUE): "
+		    "%s may read \"%s\" after it as a separate argument", program,
+		    c->patterns[i - 1], c->patterns[i - 1],
+		    c->patterns[i - 1][1] == '-' ? "=" : "", program, c->patterns[i]);
+	}
+	if (c->rest && n < max)
+		bg_error_set(&warnings[n++], BG_ERR_INVALID,
+		    "a final \"**\" lets any further arguments through, options included: "
+		    "list the arguments the incident needs instead");
+	return n;
+}
+
+/*
  * Whether the scope line's program is the trusted program at canonical.
  * Multi-call programs dispatch on their name, so a link to the same file
  * under another name (/usr/sbin/halt -> systemctl) is another program.

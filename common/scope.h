@@ -24,6 +24,7 @@
 #include "status.h"
 
 #define BG_SCOPE_MAX_PATTERNS 64
+#define BG_SCOPE_MAX_WARNINGS 8
 
 typedef struct {
 	char *path;                              /* the program, as written */
@@ -35,6 +36,14 @@ typedef struct {
 /* Splits one `command =` line; a syntax error is BG_ERR_INVALID. */
 bg_status bg_scope_command_parse(const char *line, bg_scope_command *c, bg_error *err);
 void bg_scope_command_free(bg_scope_command *c);
+
+/*
+ * Writes into warnings (at most max) what makes a valid command line likely
+ * to allow more than its author meant: a final "**", and a separate pattern
+ * after an option that takes an optional argument (journalctl -n, sed -i,
+ * ...), which the program reads as another argument.  Returns how many.
+ */
+size_t bg_scope_command_lint(const bg_scope_command *c, bg_error *warnings, size_t max);
 
 /* Whether the arguments (argv[1..], nargs of them) match c's patterns. */
 bool bg_scope_args_match(const bg_scope_command *c, const char *const *args, size_t nargs);

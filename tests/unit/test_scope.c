@@ -154,6 +154,42 @@ test_options(void **state)
 	assert_true(matches("/usr/bin/journalctl **", rest, NARGS(rest)));
 }
 
+static size_t
+lint(const char *line, bg_error *w)
+{
+	bg_scope_command c;
+	bg_error err;
+	size_t n;
+
+	if (bg_scope_command_parse(line, &c, &err) != BG_OK)
+		fail_msg("%s: %s", line, err.msg);
+	n = bg_scope_command_lint(&c, w, BG_SCOPE_MAX_WARNINGS);
+	bg_scope_command_free(&c);
+	return n;
+}
+
+static void
+test_lint(void **state)
+{
+	bg_error w[BG_SCOPE_MAX_WARNINGS];
+
+	(void)state;
+	assert_int_equal(lint("/usr/bin/journalctl --no-pager -u postfix* --lines=[0-9]*", w), 0);
+	assert_int_equal(lint("/usr/sbin/postsuper -d *", w), 0);
+	assert_int_equal(lint("/usr/bin/journalctl --no-pager -n *", w), 1);
+	assert_non_null(strstr(w[0].msg, "journalctl -n takes an optional argument"));
+	assert_non_null(strstr(w[0].msg, "(-nVALUE)"));
+	assert_int_equal(lint("/bin/journalctl --boot x", w), 1);
+	assert_non_null(strstr(w[0].msg, "(--boot=VALUE)"));
+	/* An option after it is no separate argument. */
+	assert_int_equal(lint("/usr/bin/journalctl -n -r", w), 0);
+	/* Another program's -n is its own business. */
+	assert_int_equal(lint("/usr/bin/head -n *", w), 0);
+	assert_int_equal(lint("/usr/bin/sed -i * **", w), 2);
+	assert_non_null(strstr(w[0].msg, "sed -i takes an optional argument"));
+	assert_non_null(strstr(w[1].msg, "a final \"**\""));
+}
+
 /* A scope named "test" with the given command and edit lines (NULL-terminated). */
 static void
 make_scope(bg_config_scope *s, char **commands, char **edits)
@@ -321,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_programs),
 		cmocka_unit_test(test_edit),
 	};
