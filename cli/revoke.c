@@ -40,6 +40,8 @@ bg_cli_end_grant(const bg_config *cfg, const bg_audit *audit, const char *accoun
 	if (have)
 		bg_event_add_int(ev, "expires_at", (long long)g.expires_at);
 	bg_event_add_bool(ev, "removed", removed);
+	if (rc != BG_OK)
+		bg_event_add_str(ev, "detail", err->msg);
 	if (terminate && ended >= 0)
 		bg_event_add_int(ev, "processes_signalled", ended);
 	else if (terminate)
@@ -55,4 +57,21 @@ bg_cli_end_grant(const bg_config *cfg, const bg_audit *audit, const char *accoun
 	rc = bg_audit_emit(audit, ev, err);
 	bg_event_free(ev);
 	return rc;
+}
+
+void
+bg_cli_grants_failed(const bg_audit *audit, const char *event, const char *reason,
+    const char *detail)
+{
+	bg_event *ev = bg_event_new(event, "error");
+	bg_error err;
+
+	if (ev == NULL)
+		return;
+	bg_event_add_str(ev, "reason", reason);
+	bg_event_add_str(ev, "by", bg_cli_invoker());
+	bg_event_add_str(ev, "detail", detail);
+	if (bg_audit_emit(audit, ev, &err) != BG_OK)
+		bg_cli_print_escaped(stderr, "breakglass: ", err.msg);
+	bg_event_free(ev);
 }
