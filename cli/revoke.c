@@ -15,18 +15,20 @@ bg_cli_end_grant(const bg_config *cfg, const bg_audit *audit, const char *accoun
 	bool have, removed = false;
 	bg_event *ev;
 	bg_status rc;
+	bg_error terr;
 	int ended = 0;
 
 	memset(&g, 0, sizeof(g));
 	/* The grant's identity goes into the record; a broken grant is removed all the same. */
 	have = bg_grant_load(cfg->general.run_dir, account, &g, err) == BG_OK;
 	rc = bg_grant_revoke(cfg->general.run_dir, account, &removed, err);
-	if (rc == BG_OK && terminate) {
-		bg_error terr;
-
+	/* A grant that cannot be removed is all the more reason to end the sessions. */
+	if (terminate) {
 		ended = bg_cli_terminate(account, &terr);
 		if (ended < 0)
 			bg_cli_print_escaped(stderr, "breakglass: cannot end the sessions: ", terr.msg);
+		if (ended < 0 && rc == BG_OK)
+			rc = bg_error_set(err, BG_ERR_IO, "%s", terr.msg);
 	}
 	ev = bg_event_new(event, rc == BG_OK ? "success" : "error");
 	if (ev == NULL) {
