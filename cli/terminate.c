@@ -192,10 +192,9 @@ bg_cli_terminate(const char *account, bg_error *err)
 	struct session s;
 	int signalled, left = 0;
 
-	if (pw == NULL) {
-		bg_error_set(err, BG_ERR_NOTFOUND, "no such user: %s", account);
-		return -1;
-	}
+	/* No such user: nothing runs as it, and no login gave it a login uid. */
+	if (pw == NULL)
+		return 0;
 	if (pw->pw_uid == 0) {
 		bg_error_set(err, BG_ERR_DENIED, "refusing to terminate uid 0 (%s)", account);
 		return -1;
