@@ -62,6 +62,31 @@ dir_check_stat(const char *path, const struct stat *st, bg_error *err)
 	return BG_OK;
 }
 
+/*
+ * fstat()s the freshly opened fd and checks it: as a directory (dir) or as
+ * a file of kind.  On success *fd_out takes it; otherwise it is closed.
+ */
+static bg_status
+check_opened(int fd, const char *path, bool dir, bg_file_kind kind, int *fd_out,
+    bg_error *err)
+{
+	struct stat st;
+	bg_status rc;
+
+	if (fstat(fd, &st) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", path);
+	else if (dir)
+		rc = dir_check_stat(path, &st, err);
+	else
+		rc = bg_file_check_stat(path, &st, kind, err);
+	if (rc != BG_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return BG_OK;
+}
+
 bg_status
 bg_dir_check(const char *path, bg_error *err)
 {
@@ -76,8 +101,6 @@ bg_dir_check(const char *path, bg_error *err)
 bg_status
 bg_dir_open_checked(int at, const char *name, const char *shown, int *fd_out, bg_error *err)
 {
-	struct stat st;
-	bg_status rc;
 	int fd;
 
 	*fd_out = -1;
@@ -95,18 +118,7 @@ bg_dir_open_checked(int at, const char *name, const char *shown, int *fd_out, bg
 		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
 		    errno, "%s", shown);
 	}
-	if (fstat(fd, &st) != 0) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", shown);
-		close(fd);
-		return rc;
-	}
-	rc = dir_check_stat(shown, &st, err);
-	if (rc != BG_OK) {
-		close(fd);
-		return rc;
-	}
-	*fd_out = fd;
-	return BG_OK;
+	return check_opened(fd, shown, true, BG_FILE_CONFIG, fd_out, err);
 }
 
 bg_status
@@ -119,8 +131,6 @@ bg_status
 bg_file_open_checked_at(int at, const char *name, const char *path, bg_file_kind kind,
     int *fd_out, bg_error *err)
 {
-	struct stat st;
-	bg_status rc;
 	int fd;
 
 	*fd_out = -1;
@@ -131,18 +141,7 @@ bg_file_open_checked_at(int at, const char *name, const char *path, bg_file_kind
 		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
 		    errno, "%s", path);
 	}
-	if (fstat(fd, &st) != 0) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", path);
-		close(fd);
-		return rc;
-	}
-	rc = bg_file_check_stat(path, &st, kind, err);
-	if (rc != BG_OK) {
-		close(fd);
-		return rc;
-	}
-	*fd_out = fd;
-	return BG_OK;
+	return check_opened(fd, path, false, kind, fd_out, err);
 }
 
 bg_status
@@ -353,7 +352,6 @@ bg_status
 bg_lock_acquire_at(int at, const char *name, const char *lock_path, unsigned wait_ms,
     int *fd_out, bg_error *err)
 {
-	struct stat st;
 	bg_status rc;
 	int fd;
 
@@ -364,16 +362,9 @@ bg_lock_acquire_at(int at, const char *name, const char *lock_path, unsigned wai
 			return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link", lock_path);
 		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open lock", lock_path);
 	}
-	if (fstat(fd, &st) != 0) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", lock_path);
-		close(fd);
+	rc = check_opened(fd, lock_path, false, BG_FILE_CONFIG, &fd, err);
+	if (rc != BG_OK)
 		return rc;
-	}
-	rc = bg_file_check_stat(lock_path, &st, BG_FILE_CONFIG, err);
-	if (rc != BG_OK) {
-		close(fd);
-		return rc;
-	}
 	if ((rc = lock_wait(fd, lock_path, wait_ms, err)) != BG_OK) {
 		close(fd);
 		return rc;

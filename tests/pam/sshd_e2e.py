@@ -140,6 +140,23 @@ def start_sshd(d, link, port):
     return None
 
 
+def cleanup(sshd, files, user, env, d):
+    """Stops sshd, removes files, user (when not None), the mocks and d;
+    returns the exit status."""
+    if sshd is not None:
+        sshd.terminate()
+        sshd.wait()
+    for path in files:
+        if os.path.exists(path):
+            os.unlink(path)
+    if user is not None:
+        subprocess.run(["userdel", user], check=False)
+    env.stop()
+    shutil.rmtree(d)
+    print("%d failure(s)" % len(pam_login.failures))
+    return 1 if pam_login.failures else 0
+
+
 def main():
     pexpect = preflight()
 
@@ -195,17 +212,8 @@ def main():
         pam_login.check(env.last("account.denied").get("reason") == "no-grant",
                         "account refusal journaled")
     finally:
-        if sshd is not None:
-            sshd.terminate()
-            sshd.wait()
-        if os.path.exists(pamfile):
-            os.unlink(pamfile)
-        if created_user:
-            subprocess.run(["userdel", user], check=False)
-        env.stop()
-        shutil.rmtree(d)
-    print("%d failure(s)" % len(pam_login.failures))
-    return 1 if pam_login.failures else 0
+        status = cleanup(sshd, (pamfile,), user if created_user else None, env, d)
+    return status
 
 
 if __name__ == "__main__":

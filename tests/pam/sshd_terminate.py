@@ -211,22 +211,13 @@ def main():
         for p in bystanders:
             p.kill()
             p.wait()
-        if sshd is not None:
-            sshd.terminate()
-            sshd.wait()
         # Whatever a failed case left of the session.
         for dur, (pid, _, _) in sleepers().items():
             if dur in (*DETACHED, SHELL_SLEEP):
                 os.kill(pid, 9)
-        for path in (pamfile, sudoers):
-            if os.path.exists(path):
-                os.unlink(path)
-        if created_user:
-            subprocess.run(["userdel", user], check=False)
-        env.stop()
-        shutil.rmtree(d)
-    print("%d failure(s)" % len(pam_login.failures))
-    return 1 if pam_login.failures else 0
+        status = sshd_e2e.cleanup(sshd, (pamfile, sudoers), user if created_user else None,
+                                  env, d)
+    return status
 
 
 if __name__ == "__main__":
