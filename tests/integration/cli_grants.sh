@@ -159,6 +159,35 @@ if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null; then
 	if kill -0 "$sleeper" 2>/dev/null; then fail "process of $user survived --terminate"; else ok; fi
 	wait "$sleeper" 2>/dev/null
 	expect_grep "$d/log/journal.jsonl" '"processes_signalled":1'
+
+	# Run from inside the session (a root shell with the account's login
+	# uid): a root process of the session ends, the tool's own ancestry
+	# (that shell) is spared, and a root process outside the session too.
+	if [ -w /proc/self/loginuid ]; then
+		sleep 302 &
+		outside=$!
+		cat >"$d/inside.sh" <<'SH'
+echo "$1" >/proc/self/loginuid || exit 3
+sleep 301 &
+echo $! >"$2/sleeper"
+"$BREAKGLASS" --config "$2/breakglass.conf" revoke --terminate "$3"
+echo "survived: $?"
+SH
+		grant "$user" -60 3500
+		expect_status 0 sh "$d/inside.sh" "$(id -u "$user")" "$d" "$user"
+		expect_grep "$tmpdir/out" "survived: 0"
+		pid=$(cat "$d/sleeper")
+		state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
+		if [ -n "$state" ] && [ "$state" != Z ]; then
+			fail "root process of the session survived --terminate"
+			kill -KILL "$pid"
+		else
+			ok
+		fi
+		kill -0 "$outside" 2>/dev/null && ok || fail "root process outside the session ended"
+		kill "$outside"
+		wait "$outside" 2>/dev/null
+	fi
 	userdel "$user" || true
 else
 	echo "note: not root; --terminate not exercised"
