@@ -37,6 +37,14 @@ bg_status bg_cli_end_grant(const bg_config *cfg, const bg_audit *audit, const ch
     const char *event, const char *reason, bool terminate, bg_error *err);
 
 /*
+ * Journals event with outcome "error", reason and detail (the error): the
+ * grants could not be listed, so none was removed, and that is on record
+ * rather than a quiet "0 revoked".
+ */
+void bg_cli_grants_failed(const bg_audit *audit, const char *event, const char *reason,
+    const char *detail);
+
+/*
  * Ends account's sessions: loginctl terminate-user where logind runs, then
  * SIGHUP, and SIGKILL after a grace period, to every process of the account.
  * Returns the number of processes signalled, or -1 with err set.

@@ -52,6 +52,7 @@ bg_cmd_expire(const struct bg_cli *cli, int argc, char **argv)
 		return BG_EXIT_FAIL;
 	if (bg_grant_list(cfg.general.run_dir, &accounts, &count, &err) != BG_OK) {
 		bg_cli_print_escaped(stderr, "breakglass: expire: ", err.msg);
+		bg_cli_grants_failed(&audit, "grant.expired", "expire", err.msg);
 		ret = BG_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < count; i++) {

@@ -34,7 +34,8 @@ engage(const bg_config *cfg, const bg_audit *audit, const char *reason, bool ter
 	size_t count = 0;
 	json_object *revoked;
 	bg_event *ev;
-	bg_error err;
+	bg_error err, list_err;
+	bool listed;
 	int ret = BG_EXIT_OK;
 
 	/* The switch first: from this moment nothing new gets in. */
@@ -42,8 +43,11 @@ engage(const bg_config *cfg, const bg_audit *audit, const char *reason, bool ter
 		bg_cli_print_escaped(stderr, "breakglass: kill-switch: ", err.msg);
 		return BG_EXIT_FAIL;
 	}
-	if (bg_grant_list(cfg->general.run_dir, &accounts, &count, &err) != BG_OK) {
-		bg_cli_print_escaped(stderr, "breakglass: kill-switch: ", err.msg);
+	/* The switch is on either way; grants that cannot be listed are not "0 revoked". */
+	listed = bg_grant_list(cfg->general.run_dir, &accounts, &count, &list_err) == BG_OK;
+	if (!listed) {
+		bg_cli_print_escaped(stderr, "breakglass: kill-switch: grants NOT revoked: ",
+		    list_err.msg);
 		ret = BG_EXIT_FAIL;
 	}
 	revoked = json_object_new_array();
@@ -55,8 +59,10 @@ engage(const bg_config *cfg, const bg_audit *audit, const char *reason, bool ter
 		}
 		json_object_array_add(revoked, json_object_new_string(accounts[i]));
 	}
-	ev = bg_event_new("killswitch.engaged", "success");
+	ev = bg_event_new("killswitch.engaged", listed ? "success" : "error");
 	bg_event_add_str(ev, "reason", reason);
+	if (!listed)
+		bg_event_add_str(ev, "detail", list_err.msg);
 	bg_event_add_str(ev, "by", bg_cli_invoker());
 	bg_event_add_json(ev, "revoked", revoked);
 	bg_event_add_bool(ev, "terminate", terminate);
@@ -65,7 +71,10 @@ engage(const bg_config *cfg, const bg_audit *audit, const char *reason, bool ter
 		ret = BG_EXIT_FAIL;
 	}
 	bg_event_free(ev);
-	printf("kill switch engaged; %zu grant(s) revoked\n", count);
+	if (listed)
+		printf("kill switch engaged; %zu grant(s) revoked\n", count);
+	else
+		printf("kill switch engaged; grants NOT revoked\n");
 	bg_grant_list_free(accounts, count);
 	return ret;
 }

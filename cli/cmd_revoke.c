@@ -55,6 +55,7 @@ bg_cmd_revoke(const struct bg_cli *cli, int argc, char **argv)
 	if (all) {
 		if (bg_grant_list(cfg.general.run_dir, &accounts, &count, &err) != BG_OK) {
 			bg_cli_print_escaped(stderr, "breakglass: revoke: ", err.msg);
+			bg_cli_grants_failed(&audit, "grant.revoked", reason, err.msg);
 			ret = BG_EXIT_FAIL;
 		}
 	} else {

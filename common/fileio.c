@@ -46,47 +46,39 @@ bg_file_check_stat(const char *path, const struct stat *st, bg_file_kind kind,
 	return BG_OK;
 }
 
-bg_status
-bg_dir_check(const char *path, bg_error *err)
+/* A directory breakglass trusts: owned by root/euid, not group/other writable. */
+static bg_status
+dir_check_stat(const char *path, const struct stat *st, bg_error *err)
 {
-	struct stat st;
-
-	if (lstat(path, &st) != 0)
-		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
-		    errno, "%s", path);
-	if (!S_ISDIR(st.st_mode))
+	if (!S_ISDIR(st->st_mode))
 		return bg_error_set(err, BG_ERR_PERM, "%s: not a directory", path);
-	if (!owner_trusted(st.st_uid))
+	if (!owner_trusted(st->st_uid))
 		return bg_error_set(err, BG_ERR_PERM, "%s: owned by uid %lu, not root",
-		    path, (unsigned long)st.st_uid);
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		    path, (unsigned long)st->st_uid);
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
 		return bg_error_set(err, BG_ERR_PERM,
 		    "%s: mode %04o is writable by group or others", path,
-		    (unsigned)(st.st_mode & 07777));
+		    (unsigned)(st->st_mode & 07777));
 	return BG_OK;
 }
 
-bg_status
-bg_file_open_checked(const char *path, bg_file_kind kind, int *fd_out, bg_error *err)
+/*
+ * fstat()s the freshly opened fd and checks it: as a directory (dir) or as
+ * a file of kind.  On success *fd_out takes it; otherwise it is closed.
+ */
+static bg_status
+check_opened(int fd, const char *path, bool dir, bg_file_kind kind, int *fd_out,
+    bg_error *err)
 {
 	struct stat st;
 	bg_status rc;
-	int fd;
 
-	*fd_out = -1;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link", path);
-		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
-		    errno, "%s", path);
-	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, &st) != 0)
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", path);
-		close(fd);
-		return rc;
-	}
-	rc = bg_file_check_stat(path, &st, kind, err);
+	else if (dir)
+		rc = dir_check_stat(path, &st, err);
+	else
+		rc = bg_file_check_stat(path, &st, kind, err);
 	if (rc != BG_OK) {
 		close(fd);
 		return rc;
@@ -96,8 +88,72 @@ bg_file_open_checked(const char *path, bg_file_kind kind, int *fd_out, bg_error 
 }
 
 bg_status
+bg_dir_check(const char *path, bg_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
+		    errno, "%s", path);
+	return dir_check_stat(path, &st, err);
+}
+
+bg_status
+bg_dir_open_checked(int at, const char *name, const char *shown, int *fd_out, bg_error *err)
+{
+	int fd;
+
+	*fd_out = -1;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		/* O_NOFOLLOW|O_DIRECTORY on a symbolic link: ELOOP or ENOTDIR. */
+		if (errno == ELOOP || errno == ENOTDIR) {
+			struct stat lst;
+
+			if (fstatat(at, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+				return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link",
+				    shown);
+			return bg_error_set(err, BG_ERR_PERM, "%s: not a directory", shown);
+		}
+		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
+		    errno, "%s", shown);
+	}
+	return check_opened(fd, shown, true, BG_FILE_CONFIG, fd_out, err);
+}
+
+bg_status
+bg_file_open_checked(const char *path, bg_file_kind kind, int *fd_out, bg_error *err)
+{
+	return bg_file_open_checked_at(AT_FDCWD, path, path, kind, fd_out, err);
+}
+
+bg_status
+bg_file_open_checked_at(int at, const char *name, const char *path, bg_file_kind kind,
+    int *fd_out, bg_error *err)
+{
+	int fd;
+
+	*fd_out = -1;
+	fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link", path);
+		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO,
+		    errno, "%s", path);
+	}
+	return check_opened(fd, path, false, kind, fd_out, err);
+}
+
+bg_status
 bg_file_read(const char *path, bg_file_kind kind, size_t max, char **data_out,
     size_t *len_out, bg_error *err)
+{
+	return bg_file_read_at(AT_FDCWD, path, path, kind, max, data_out, len_out, err);
+}
+
+bg_status
+bg_file_read_at(int at, const char *name, const char *path, bg_file_kind kind, size_t max,
+    char **data_out, size_t *len_out, bg_error *err)
 {
 	char *buf;
 	size_t len = 0;
@@ -107,7 +163,7 @@ bg_file_read(const char *path, bg_file_kind kind, size_t max, char **data_out,
 	*data_out = NULL;
 	if (len_out != NULL)
 		*len_out = 0;
-	rc = bg_file_open_checked(path, kind, &fd, err);
+	rc = bg_file_open_checked_at(at, name, path, kind, &fd, err);
 	if (rc != BG_OK)
 		return rc;
 	buf = malloc(max + 1);
@@ -198,7 +254,28 @@ bg_status
 bg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
     bg_error *err)
 {
-	char tmp[PATH_MAX];
+	char copy[PATH_MAX];
+	const char *base;
+	bg_status rc;
+	int dir;
+
+	if (strlen(path) >= sizeof(copy))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+	strcpy(copy, path);
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	dir = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open directory", path);
+	rc = bg_file_replace_at(dir, base, path, data, len, mode, err);
+	close(dir);
+	return rc;
+}
+
+bg_status
+bg_file_replace_at(int dir, const char *name, const char *path, const void *data,
+    size_t len, mode_t mode, bg_error *err)
+{
+	char tmp[NAME_MAX + 1];
 	unsigned char rnd[8];
 	char rnd_hex[sizeof(rnd) * 2 + 1];
 	bg_status rc;
@@ -208,28 +285,30 @@ bg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	if (rc != BG_OK)
 		return rc;
 	bg_hex_encode(rnd, sizeof(rnd), rnd_hex);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%s", path, rnd_hex) >= sizeof(tmp))
-		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%s", name, rnd_hex) >= sizeof(tmp))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: name too long", path);
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
-		return bg_error_errno(err, BG_ERR_IO, errno, "%s: create", tmp);
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s.tmp: create", path);
 	/* The umask must not widen or narrow what the caller asked for. */
 	if (fchmod(fd, mode) != 0)
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: chmod", tmp);
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s.tmp: chmod", path);
 	if (rc == BG_OK)
-		rc = bg_write_all(fd, data, len, tmp, err);
+		rc = bg_write_all(fd, data, len, path, err);
 	if (rc == BG_OK && fsync(fd) != 0)
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", tmp);
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s.tmp: fsync", path);
 	if (close(fd) != 0 && rc == BG_OK)
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: close", tmp);
-	if (rc == BG_OK && rename(tmp, path) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s.tmp: close", path);
+	if (rc == BG_OK && renameat(dir, tmp, dir, name) != 0)
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: rename", path);
 	if (rc != BG_OK) {
-		unlink(tmp);
+		unlinkat(dir, tmp, 0);
 		return rc;
 	}
-	return bg_fsync_parent(path, err);
+	if (fsync(dir) != 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync directory", path);
+	return BG_OK;
 }
 
 /*
@@ -266,27 +345,26 @@ lock_wait(int fd, const char *lock_path, unsigned wait_ms, bg_error *err)
 bg_status
 bg_lock_acquire(const char *lock_path, unsigned wait_ms, int *fd_out, bg_error *err)
 {
-	struct stat st;
+	return bg_lock_acquire_at(AT_FDCWD, lock_path, lock_path, wait_ms, fd_out, err);
+}
+
+bg_status
+bg_lock_acquire_at(int at, const char *name, const char *lock_path, unsigned wait_ms,
+    int *fd_out, bg_error *err)
+{
 	bg_status rc;
 	int fd;
 
 	*fd_out = -1;
-	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = openat(at, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link", lock_path);
 		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open lock", lock_path);
 	}
-	if (fstat(fd, &st) != 0) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", lock_path);
-		close(fd);
+	rc = check_opened(fd, lock_path, false, BG_FILE_CONFIG, &fd, err);
+	if (rc != BG_OK)
 		return rc;
-	}
-	rc = bg_file_check_stat(lock_path, &st, BG_FILE_CONFIG, err);
-	if (rc != BG_OK) {
-		close(fd);
-		return rc;
-	}
 	if ((rc = lock_wait(fd, lock_path, wait_ms, err)) != BG_OK) {
 		close(fd);
 		return rc;

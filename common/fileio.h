@@ -28,9 +28,22 @@ bg_status bg_file_check_stat(const char *path, const struct stat *st,
 /* Checks that a directory exists, is owned by root/euid and is not group/other writable. */
 bg_status bg_dir_check(const char *path, bg_error *err);
 
+/*
+ * Opens the directory name relative to at (AT_FDCWD or a directory fd) with
+ * O_DIRECTORY|O_NOFOLLOW and checks the opened directory as bg_dir_check
+ * does: what is checked is what the caller then uses through *fd_out.  A
+ * symbolic link is BG_ERR_PERM, a missing directory BG_ERR_NOTFOUND; shown
+ * names it in messages.
+ */
+bg_status bg_dir_open_checked(int at, const char *name, const char *shown, int *fd_out,
+    bg_error *err);
+
 /* open(path, O_RDONLY|O_NOFOLLOW|O_CLOEXEC) followed by bg_file_check_stat. */
 bg_status bg_file_open_checked(const char *path, bg_file_kind kind, int *fd_out,
     bg_error *err);
+/* The same for name relative to the directory fd at; path names it in messages. */
+bg_status bg_file_open_checked_at(int at, const char *name, const char *path,
+    bg_file_kind kind, int *fd_out, bg_error *err);
 
 /*
  * Reads a whole checked file of at most max bytes into a fresh NUL-terminated
@@ -39,6 +52,8 @@ bg_status bg_file_open_checked(const char *path, bg_file_kind kind, int *fd_out,
  */
 bg_status bg_file_read(const char *path, bg_file_kind kind, size_t max,
     char **data_out, size_t *len_out, bg_error *err);
+bg_status bg_file_read_at(int at, const char *name, const char *path, bg_file_kind kind,
+    size_t max, char **data_out, size_t *len_out, bg_error *err);
 
 /* Zeroes then frees a buffer from bg_file_read. */
 void bg_file_free_secret(char *data, size_t len);
@@ -50,6 +65,9 @@ void bg_file_free_secret(char *data, size_t len);
  */
 bg_status bg_file_replace(const char *path, const void *data, size_t len,
     mode_t mode, bg_error *err);
+/* The same for name in the directory fd dir; path names it in messages. */
+bg_status bg_file_replace_at(int dir, const char *name, const char *path, const void *data,
+    size_t len, mode_t mode, bg_error *err);
 
 /* fsync()s the directory holding path. */
 bg_status bg_fsync_parent(const char *path, bg_error *err);
@@ -69,6 +87,9 @@ bg_status bg_fsync_parent(const char *path, bg_error *err);
  */
 bg_status bg_lock_acquire(const char *lock_path, unsigned wait_ms, int *fd_out,
     bg_error *err);
+/* The same for the lock file name in the directory fd at; lock_path names it. */
+bg_status bg_lock_acquire_at(int at, const char *name, const char *lock_path,
+    unsigned wait_ms, int *fd_out, bg_error *err);
 void bg_lock_release(int fd);
 
 /* Writes all of buf, retrying on EINTR and short writes. */

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,16 +43,6 @@ account_is_safe(const char *s)
 	return s[n] == '\0' && n <= ACCOUNT_MAX;
 }
 
-static bg_status
-grants_dir(const char *run_dir, char *out, size_t outsz, bg_error *err)
-{
-	int n = snprintf(out, outsz, "%s/%s", run_dir, GRANTS_SUBDIR);
-
-	if (n < 0 || (size_t)n >= outsz)
-		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", run_dir);
-	return BG_OK;
-}
-
 bg_status
 bg_grant_path(const char *run_dir, const char *account, char *out, size_t outsz,
     bg_error *err)
@@ -68,25 +59,61 @@ bg_grant_path(const char *run_dir, const char *account, char *out, size_t outsz,
 	return BG_OK;
 }
 
-/* Takes the grants lock; with create, makes {run_dir}/grants first. */
+/*
+ * Opens {run_dir}/grants for one use, checking run_dir and grants as opened
+ * (root-owned, not group/other-writable, not a symbolic link): the caller
+ * then works through *dir, so what was checked is what is used, even if a
+ * path is swapped afterwards.  With create, makes grants (0700) when
+ * missing; without, a missing directory is BG_ERR_PERM, not "no grant": it
+ * exists from boot (tmpfiles.d) or the first grant on, so a missing one was
+ * moved away, and revoking or listing nothing there would report a success
+ * while the grants wait elsewhere.  shown gets the grants directory's path.
+ */
 static bg_status
-lock_grants(const char *run_dir, bool create, int *fd, bg_error *err)
+open_grants(const char *run_dir, bool create, int *dir, char *shown, size_t shownsz,
+    bg_error *err)
 {
-	char dir[PATH_MAX], lock[PATH_MAX];
 	bg_status rc;
+	int run;
 
-	rc = grants_dir(run_dir, dir, sizeof(dir), err);
-	if (rc != BG_OK)
-		return rc;
-	if (create && mkdir(dir, GRANTS_DIR_MODE) != 0 && errno != EEXIST)
-		return bg_error_errno(err, BG_ERR_IO, errno, "%s: mkdir", dir);
-	/* Whoever can write here could forge or plant grants. */
-	rc = bg_dir_check(dir, err);
-	if (rc != BG_OK)
-		return rc;
-	if ((size_t)snprintf(lock, sizeof(lock), "%s/%s", dir, LOCK_NAME) >= sizeof(lock))
-		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", dir);
-	return bg_lock_acquire(lock, BG_LOCK_WAIT_MS, fd, err);
+	*dir = -1;
+	if ((size_t)snprintf(shown, shownsz, "%s/%s", run_dir, GRANTS_SUBDIR) >= shownsz)
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", run_dir);
+	/* Whoever can write here could forge, plant or move away grants. */
+	rc = bg_dir_open_checked(AT_FDCWD, run_dir, run_dir, &run, err);
+	if (rc == BG_OK) {
+		if (create && mkdirat(run, GRANTS_SUBDIR, GRANTS_DIR_MODE) != 0 && errno != EEXIST)
+			rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: mkdir", shown);
+		if (rc == BG_OK)
+			rc = bg_dir_open_checked(run, GRANTS_SUBDIR, shown, dir, err);
+		close(run);
+	}
+	if (rc == BG_ERR_NOTFOUND)
+		return bg_error_set(err, BG_ERR_PERM,
+		    "%s: grants directory missing (moved away?)", shown);
+	return rc;
+}
+
+/* Takes the grants lock in the opened grants directory. */
+static bg_status
+lock_grants(int dir, const char *shown, int *fd, bg_error *err)
+{
+	char lock[PATH_MAX];
+
+	if ((size_t)snprintf(lock, sizeof(lock), "%s/%s", shown, LOCK_NAME) >= sizeof(lock))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", shown);
+	return bg_lock_acquire_at(dir, LOCK_NAME, lock, BG_LOCK_WAIT_MS, fd, err);
+}
+
+/* The grant file's name in the grants directory. */
+static bg_status
+grant_name(const char *account, char *out, size_t outsz, bg_error *err)
+{
+	if (!account_is_safe(account))
+		return bg_error_set(err, BG_ERR_INVALID, "account name is not a safe file name");
+	if ((size_t)snprintf(out, outsz, "%s%s", account, GRANT_SUFFIX) >= outsz)
+		return bg_error_set(err, BG_ERR_INVALID, "account name too long");
+	return BG_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -327,15 +354,17 @@ check_writable_grant(const bg_grant *g, bg_error *err)
 bg_status
 bg_grant_write(const char *run_dir, const bg_grant *g, bg_error *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dirpath[PATH_MAX], name[ACCOUNT_MAX + sizeof(GRANT_SUFFIX)];
 	json_object *obj;
 	const char *text;
 	bg_status rc;
-	int lock;
+	int dir, lock;
 
 	rc = check_writable_grant(g, err);
 	if (rc == BG_OK)
 		rc = bg_grant_path(run_dir, g->account, path, sizeof(path), err);
+	if (rc == BG_OK)
+		rc = grant_name(g->account, name, sizeof(name), err);
 	if (rc != BG_OK)
 		return rc;
 	obj = grant_to_json(g);
@@ -348,8 +377,8 @@ bg_grant_write(const char *run_dir, const bg_grant *g, bg_error *err)
 		return bg_error_set(err, BG_ERR_TOOBIG, "grant larger than %d bytes",
 		    BG_GRANT_MAX_SIZE);
 	}
-	rc = lock_grants(run_dir, true, &lock, err);
-	if (rc == BG_OK) {
+	rc = open_grants(run_dir, true, &dir, dirpath, sizeof(dirpath), err);
+	if (rc == BG_OK && (rc = lock_grants(dir, dirpath, &lock, err)) == BG_OK) {
 		size_t len = strlen(text);
 		char *line = malloc(len + 2);
 
@@ -358,11 +387,14 @@ bg_grant_write(const char *run_dir, const bg_grant *g, bg_error *err)
 		} else {
 			memcpy(line, text, len);
 			memcpy(line + len, "\n", 2);
-			rc = bg_file_replace(path, line, len + 1, GRANT_FILE_MODE, err);
+			rc = bg_file_replace_at(dir, name, path, line, len + 1, GRANT_FILE_MODE,
+			    err);
 			free(line);
 		}
 		bg_lock_release(lock);
 	}
+	if (dir >= 0)
+		close(dir);
 	json_object_put(obj);
 	return rc;
 }
@@ -370,17 +402,24 @@ bg_grant_write(const char *run_dir, const bg_grant *g, bg_error *err)
 bg_status
 bg_grant_load(const char *run_dir, const char *account, bg_grant *g, bg_error *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dirpath[PATH_MAX], name[ACCOUNT_MAX + sizeof(GRANT_SUFFIX)];
 	json_object *obj;
 	char *text;
 	size_t len;
 	bg_status rc;
+	int dir;
 
 	memset(g, 0, sizeof(*g));
 	rc = bg_grant_path(run_dir, account, path, sizeof(path), err);
+	if (rc == BG_OK)
+		rc = grant_name(account, name, sizeof(name), err);
+	if (rc == BG_OK)
+		rc = open_grants(run_dir, false, &dir, dirpath, sizeof(dirpath), err);
 	if (rc != BG_OK)
 		return rc;
-	rc = bg_file_read(path, BG_FILE_SECRET, BG_GRANT_MAX_SIZE, &text, &len, err);
+	rc = bg_file_read_at(dir, name, path, BG_FILE_SECRET, BG_GRANT_MAX_SIZE, &text, &len,
+	    err);
+	close(dir);
 	if (rc != BG_OK)
 		return rc;
 	rc = parse_object(text, len, path, &obj, err);
@@ -591,30 +630,30 @@ bg_grant_validate(const bg_grant *g, const char *account, const char *host_id,
 bg_status
 bg_grant_revoke(const char *run_dir, const char *account, bool *removed, bg_error *err)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
-	struct stat st;
+	char path[PATH_MAX], dirpath[PATH_MAX], name[ACCOUNT_MAX + sizeof(GRANT_SUFFIX)];
 	bg_status rc;
-	int lock;
+	int dir, lock;
 
 	*removed = false;
 	rc = bg_grant_path(run_dir, account, path, sizeof(path), err);
 	if (rc == BG_OK)
-		rc = grants_dir(run_dir, dir, sizeof(dir), err);
+		rc = grant_name(account, name, sizeof(name), err);
+	if (rc == BG_OK)
+		rc = open_grants(run_dir, false, &dir, dirpath, sizeof(dirpath), err);
 	if (rc != BG_OK)
 		return rc;
-	/* No grants directory: nothing was ever granted since boot. */
-	if (lstat(dir, &st) != 0 && errno == ENOENT)
-		return BG_OK;
-	rc = lock_grants(run_dir, false, &lock, err);
-	if (rc != BG_OK)
-		return rc;
-	if (unlink(path) == 0) {
-		*removed = true;
-		rc = bg_fsync_parent(path, err);
-	} else if (errno != ENOENT) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: remove", path);
+	rc = lock_grants(dir, dirpath, &lock, err);
+	if (rc == BG_OK) {
+		if (unlinkat(dir, name, 0) == 0) {
+			*removed = true;
+			if (fsync(dir) != 0)
+				rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", dirpath);
+		} else if (errno != ENOENT) {
+			rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: remove", path);
+		}
+		bg_lock_release(lock);
 	}
-	bg_lock_release(lock);
+	close(dir);
 	return rc;
 }
 
@@ -659,18 +698,19 @@ bg_grant_list(const char *run_dir, char ***accounts, size_t *count, bg_error *er
 	char dir[PATH_MAX], account[ACCOUNT_MAX + 1];
 	struct dirent *de;
 	bg_status rc;
+	int fd;
 	DIR *d;
 
 	*accounts = NULL;
 	*count = 0;
-	rc = grants_dir(run_dir, dir, sizeof(dir), err);
+	rc = open_grants(run_dir, false, &fd, dir, sizeof(dir), err);
 	if (rc != BG_OK)
 		return rc;
-	d = opendir(dir);
+	d = fdopendir(fd);
 	if (d == NULL) {
-		if (errno == ENOENT)
-			return BG_OK;
-		return bg_error_errno(err, BG_ERR_IO, errno, "%s: opendir", dir);
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: opendir", dir);
+		close(fd);
+		return rc;
 	}
 	errno = 0;
 	while (rc == BG_OK && (de = readdir(d)) != NULL) {

@@ -8,6 +8,13 @@
  * the service's public key can re-check the approval offline.  The other
  * members are written by the host outside the signature; bg_grant_validate
  * binds each of them to the signed decision.
+ *
+ * Every use (write, load, revoke, list) opens run_dir and run_dir/grants
+ * afresh without following symbolic links, checks each opened directory
+ * (owned by root, or the euid for tests; not writable by group or others)
+ * and works relative to it.  An unsafe directory is BG_ERR_PERM naming it;
+ * so is a missing grants directory, except to bg_grant_write, which
+ * creates it.
  */
 #ifndef BG_GRANT_H
 #define BG_GRANT_H
@@ -51,7 +58,8 @@ bg_status bg_grant_write(const char *run_dir, const bg_grant *g, bg_error *err);
 /*
  * Reads and parses the account's grant: BG_ERR_NOTFOUND when there is none;
  * BG_ERR_PERM/INVALID/TOOBIG for a file that is a symlink, too open, too big
- * or malformed.  Does not judge validity: see bg_grant_validate.
+ * or malformed, or a grants directory that is unsafe or missing.  Does not
+ * judge validity: see bg_grant_validate.
  */
 bg_status bg_grant_load(const char *run_dir, const char *account, bg_grant *g,
     bg_error *err);
@@ -84,11 +92,18 @@ bg_status bg_grant_load(const char *run_dir, const char *account, bg_grant *g,
 bg_status bg_grant_validate(const bg_grant *g, const char *account, const char *host_id,
     const char *service_key_path, unsigned long max_ttl, time_t now, bg_error *err);
 
-/* Removes the account's grant under the lock; *removed tells whether one existed. */
+/*
+ * Removes the account's grant under the lock; *removed tells whether one
+ * existed.  An unsafe or missing grants directory is an error, never
+ * "nothing to remove".
+ */
 bg_status bg_grant_revoke(const char *run_dir, const char *account, bool *removed,
     bg_error *err);
 
-/* The accounts that hold a grant file, for status/revoke --all/expire (malloc()ed). */
+/*
+ * The accounts that hold a grant file, for status/revoke --all/expire
+ * (malloc()ed).  An unsafe or missing grants directory is an error.
+ */
 bg_status bg_grant_list(const char *run_dir, char ***accounts, size_t *count,
     bg_error *err);
 void bg_grant_list_free(char **accounts, size_t count);

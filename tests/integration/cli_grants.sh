@@ -90,6 +90,53 @@ expect_grep "$tmpdir/out" "suspected compromise"
 expect_status 0 bg kill-switch off
 expect_status 0 bg kill-switch status
 
+# A grants directory that is unsafe (writable by others, owned by the account,
+# a symbolic link to the account's directory) or was moved away: revoke,
+# kill-switch, expire and status fail loudly (exit 1, the directory named,
+# an "error" record), never "0 revoked"; moved back, its grant is revoked.
+g=$d/run/grants
+dir_refused() {
+	what=$1
+	before=$(wc -l <"$d/log/journal.jsonl")
+	expect_status 1 bg revoke breakglass
+	expect_grep "$tmpdir/err" "$g"
+	expect_status 1 bg revoke --all
+	expect_grep "$tmpdir/err" "$g"
+	expect_status 1 bg kill-switch on --reason "drill: $what"
+	expect_grep "$tmpdir/err" "grants NOT revoked: $g"
+	expect_grep "$tmpdir/out" "grants NOT revoked"
+	expect_status 0 bg kill-switch off
+	expect_status 1 bg expire
+	expect_grep "$tmpdir/err" "$g"
+	expect_status 1 bg status
+	expect_grep "$tmpdir/err" "$g"
+	tail -n +"$((before + 1))" "$d/log/journal.jsonl" >"$tmpdir/new"
+	for e in grant.revoked killswitch.engaged grant.expired; do
+		grep -F "\"event\":\"$e\"" "$tmpdir/new" | grep -F '"outcome":"error"' |
+		    grep -qF "$g" && ok || fail "$what: no $e error record naming $g"
+	done
+}
+grant breakglass -60 3500
+chmod 0777 "$g"
+dir_refused "mode 0777"
+chmod 0700 "$g"
+if [ "$(id -u)" -eq 0 ]; then
+	chown 4242:4242 "$g"
+	dir_refused "owned by the account"
+	chown 0:0 "$g"
+fi
+mv "$g" "$d/moved"
+dir_refused "moved away"
+mkdir -m 0700 "$d/home"
+cp -p "$d/moved/breakglass.json" "$d/home/"
+ln -s "$d/home" "$g"
+dir_refused "symbolic link"
+rm "$g"
+mv "$d/moved" "$g"
+expect_status 0 bg revoke breakglass
+expect_grep "$tmpdir/out" "revoked: breakglass"
+[ -f "$g/breakglass.json" ] && fail "grant survived the move-away and back" || ok
+
 # everything above is in the journal, which verifies
 expect_status 0 bg verify
 for e in grant.expired grant.revoked killswitch.engaged killswitch.released; do
@@ -112,6 +159,35 @@ if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null; then
 	if kill -0 "$sleeper" 2>/dev/null; then fail "process of $user survived --terminate"; else ok; fi
 	wait "$sleeper" 2>/dev/null
 	expect_grep "$d/log/journal.jsonl" '"processes_signalled":1'
+
+	# Run from inside the session (a root shell with the account's login
+	# uid): a root process of the session ends, the tool's own ancestry
+	# (that shell) is spared, and a root process outside the session too.
+	if [ -w /proc/self/loginuid ]; then
+		sleep 302 &
+		outside=$!
+		cat >"$d/inside.sh" <<'SH'
+echo "$1" >/proc/self/loginuid || exit 3
+sleep 301 &
+echo $! >"$2/sleeper"
+"$BREAKGLASS" --config "$2/breakglass.conf" revoke --terminate "$3"
+echo "survived: $?"
+SH
+		grant "$user" -60 3500
+		expect_status 0 sh "$d/inside.sh" "$(id -u "$user")" "$d" "$user"
+		expect_grep "$tmpdir/out" "survived: 0"
+		pid=$(cat "$d/sleeper")
+		state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
+		if [ -n "$state" ] && [ "$state" != Z ]; then
+			fail "root process of the session survived --terminate"
+			kill -KILL "$pid"
+		else
+			ok
+		fi
+		kill -0 "$outside" 2>/dev/null && ok || fail "root process outside the session ended"
+		kill "$outside"
+		wait "$outside" 2>/dev/null
+	fi
 	userdel "$user" || true
 else
 	echo "note: not root; --terminate not exercised"

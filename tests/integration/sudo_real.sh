@@ -51,6 +51,26 @@ refused "no grant for $user" /usr/bin/true
 grant -10 600 || fail "grant_tool"
 expect_status 0 as_user /usr/bin/true
 
+# The grants directory is checked at every use: writable by others, owned by
+# the account, a symbolic link to the account's copy, or moved away: refused.
+g=$d/run/grants
+chmod 0777 "$g"
+refused "grant refused: $g: mode 0777 is writable by group or others" /usr/bin/true
+chmod 0700 "$g"
+chown "$user" "$g"
+refused "grant refused: $g: owned by uid $(id -u "$user"), not root" /usr/bin/true
+chown 0 "$g"
+mv "$g" "$d/moved"
+refused "grant refused: $g: grants directory missing (moved away?)" /usr/bin/true
+mkdir -m 0700 "$d/home"
+cp -p "$d/moved/$user.json" "$d/home/"
+chown "$user" "$d/home"
+ln -s "$d/home" "$g"
+refused "grant refused: $g: is a symbolic link" /usr/bin/true
+rm "$g"
+mv "$d/moved" "$g"
+expect_status 0 as_user /usr/bin/true
+
 expect_status 0 bg verify --key "$d/k1"
 expect_grep "$tmpdir/out" "records verified"
 

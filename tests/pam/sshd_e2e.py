@@ -50,28 +50,35 @@ def wait_port(port, proc):
     return False
 
 
-def ssh_args(port, user, d, method):
+def ssh_args(port, user, d, method, command="echo " + MARK):
     return ["-p", str(port), "-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=no",
             "-o", "PreferredAuthentications=" + method, "-o", "NumberOfPasswordPrompts=1",
             "-o", "IdentitiesOnly=yes", "-i", os.path.join(d, "client_key"),
-            "-o", "LogLevel=ERROR", user + "@127.0.0.1", "echo " + MARK]
+            "-o", "LogLevel=ERROR", user + "@127.0.0.1", command]
 
 
-def kbdint_login(pexpect, port, user, d, op, code):
-    """Answers the prompts; returns the whole session output."""
-    child = pexpect.spawn("ssh", ssh_args(port, user, d, "keyboard-interactive"),
+def kbdint_start(pexpect, port, user, d, op, code, command="echo " + MARK):
+    """Answers the prompts; returns the running ssh session."""
+    child = pexpect.spawn("ssh", ssh_args(port, user, d, "keyboard-interactive", command),
                           timeout=SSH_TIMEOUT, encoding="utf-8")
     for prompt, answer in (("Operator:", op), ("Incident:", "INC-2041"),
                            ("Reason:", "Outbound spam"), ("TOTP code:", code)):
         child.expect(prompt)
         child.sendline(answer)
+    return child
+
+
+def kbdint_login(pexpect, port, user, d, op, code):
+    """Answers the prompts; returns the whole session output."""
+    child = kbdint_start(pexpect, port, user, d, op, code)
     child.expect(pexpect.EOF)
     child.close()
     return child.before
 
 
-def main():
+def preflight():
+    """Skips unless root with sshd, ssh, pexpect and a non-sanitizer module; returns pexpect."""
     if os.geteuid() != 0:
         skip("needs root (sshd, a PAM service file in /etc/pam.d, a temporary user)")
     try:
@@ -86,6 +93,72 @@ def main():
     if "libasan" in ldd or "libubsan" in ldd:
         # sshd is not instrumented: it cannot load an AddressSanitizer module.
         skip("sanitizer build: the system sshd cannot load an instrumented module")
+    return pexpect
+
+
+def prepare(d, user, service):
+    """Host and client keys and sshd_config (user's keys in d) for a sshd
+    running as d/SERVICE (a link to sshd, so its PAM service is SERVICE);
+    returns (link, port)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    os.path.join(d, "host_key")], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    os.path.join(d, "client_key")], check=True)
+    shutil.copy(os.path.join(d, "client_key.pub"), os.path.join(d, "authorized_keys"))
+    os.chmod(os.path.join(d, "authorized_keys"), 0o644)
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    link = os.path.join(d, service)
+    os.symlink(SSHD, link)
+    port = free_port()
+    with open(os.path.join(d, "sshd_config"), "w") as f:
+        f.write(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {d}/host_key
+PidFile {d}/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile {d}/authorized_keys
+StrictModes no
+PermitRootLogin no
+AllowUsers {user}
+""")
+    return link, port
+
+
+def start_sshd(d, link, port):
+    """Starts sshd; None (and its log on stderr) when it does not listen."""
+    sshd = subprocess.Popen([link, "-D", "-e", "-f", os.path.join(d, "sshd_config")],
+                            stderr=open(os.path.join(d, "sshd.log"), "w"))
+    if wait_port(port, sshd):
+        return sshd
+    sshd.kill()
+    sshd.wait()
+    with open(os.path.join(d, "sshd.log")) as f:
+        print(f.read(), file=sys.stderr)
+    return None
+
+
+def cleanup(sshd, files, user, env, d):
+    """Stops sshd, removes files, user (when not None), the mocks and d;
+    returns the exit status."""
+    if sshd is not None:
+        sshd.terminate()
+        sshd.wait()
+    for path in files:
+        if os.path.exists(path):
+            os.unlink(path)
+    if user is not None:
+        subprocess.run(["userdel", user], check=False)
+    env.stop()
+    shutil.rmtree(d)
+    print("%d failure(s)" % len(pam_login.failures))
+    return 1 if pam_login.failures else 0
+
+
+def main():
+    pexpect = preflight()
 
     tag = "bgtest-%d" % os.getpid()
     user = "bg-e2e%d" % os.getpid()
@@ -99,43 +172,17 @@ def main():
     try:
         subprocess.run(["useradd", "-M", "-d", d, "-s", "/bin/sh", user], check=True)
         created_user = True
+        link, port = prepare(d, user, service)
         conf = {m: env.service(m, mode=m) for m in ("approve", "denied")}
         subprocess.run([pam_login.BREAKGLASS, "--config", conf["approve"], "journal", "init"],
                        check=True, capture_output=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        os.path.join(d, "host_key")], check=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        os.path.join(d, "client_key")], check=True)
-        shutil.copy(os.path.join(d, "client_key.pub"), os.path.join(d, "authorized_keys"))
-        os.chmod(os.path.join(d, "authorized_keys"), 0o644)
-        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-        link = os.path.join(d, service)
-        os.symlink(SSHD, link)
-        port = free_port()
-        with open(os.path.join(d, "sshd_config"), "w") as f:
-            f.write(f"""Port {port}
-ListenAddress 127.0.0.1
-HostKey {d}/host_key
-PidFile {d}/sshd.pid
-UsePAM yes
-KbdInteractiveAuthentication yes
-PasswordAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile {d}/authorized_keys
-StrictModes no
-PermitRootLogin no
-AllowUsers {user}
-""")
 
         def use(mode):
             shutil.copy(os.path.join(d, "pamd", mode), pamfile)
 
         use("approve")
-        sshd = subprocess.Popen([link, "-D", "-e", "-f", os.path.join(d, "sshd_config")],
-                                stderr=open(os.path.join(d, "sshd.log"), "w"))
-        if not wait_port(port, sshd):
-            with open(os.path.join(d, "sshd.log")) as f:
-                print(f.read(), file=sys.stderr)
+        sshd = start_sshd(d, link, port)
+        if sshd is None:
             pam_login.check(False, "sshd did not start")
             return 1
 
@@ -165,17 +212,8 @@ AllowUsers {user}
         pam_login.check(env.last("account.denied").get("reason") == "no-grant",
                         "account refusal journaled")
     finally:
-        if sshd is not None:
-            sshd.terminate()
-            sshd.wait()
-        if os.path.exists(pamfile):
-            os.unlink(pamfile)
-        if created_user:
-            subprocess.run(["userdel", user], check=False)
-        env.stop()
-        shutil.rmtree(d)
-    print("%d failure(s)" % len(pam_login.failures))
-    return 1 if pam_login.failures else 0
+        status = cleanup(sshd, (pamfile,), user if created_user else None, env, d)
+    return status
 
 
 if __name__ == "__main__":

@@ -442,6 +442,8 @@ test_load_refusals(void **state)
 	bg_grant got;
 	bg_error err;
 
+	grants = tu_path(f->run, "grants");
+	assert_int_equal(mkdir(grants, 0700), 0);
 	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_ERR_NOTFOUND);
 	assert_int_equal(bg_grant_load(f->run, "../etc/passwd", &got, &err), BG_ERR_INVALID);
 	assert_int_equal(bg_grant_load(f->run, "Root", &got, &err), BG_ERR_INVALID);
@@ -482,7 +484,6 @@ test_load_refusals(void **state)
 	assert_int_equal(chmod(f->grant_path, 0644), 0);
 	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_ERR_PERM);
 	assert_int_equal(chmod(f->grant_path, 0600), 0);
-	grants = tu_path(f->run, "grants");
 	target = tu_path(grants, "target");
 	assert_int_equal(rename(f->grant_path, target), 0);
 	assert_int_equal(symlink(target, f->grant_path), 0);
@@ -522,7 +523,9 @@ test_revoke_and_list(void **state)
 	bg_grant g2;
 	bg_error err;
 
-	/* No grants directory yet: nothing listed, nothing removed. */
+	/* An empty grants directory: nothing listed, nothing removed. */
+	grants = tu_path(f->run, "grants");
+	assert_int_equal(mkdir(grants, 0700), 0);
 	assert_int_equal(bg_grant_list(f->run, &accounts, &count, &err), BG_OK);
 	assert_int_equal(count, 0);
 	bg_grant_list_free(accounts, count);
@@ -534,7 +537,6 @@ test_revoke_and_list(void **state)
 	assert_int_equal(bg_grant_write(f->run, &g2, &err), BG_OK);
 	bg_grant_free(&g2);
 	/* Junk in the directory is not a grant. */
-	grants = tu_path(f->run, "grants");
 	p = tu_write(grants, "README", 0600, "x");
 	free(p);
 	p = tu_write(grants, "Bad.json", 0600, "x");
@@ -561,6 +563,110 @@ test_revoke_and_list(void **state)
 	free(grants);
 }
 
+/*
+ * Load, revoke and list (and write, where it does not create) of one grant
+ * whose directory is in an unsafe state: each refuses with BG_ERR_PERM and a
+ * message naming the directory; revoke never reports "nothing removed".
+ */
+static void
+expect_dir_refused(struct fixture *f, const char *dir, bool write_refused)
+{
+	char **accounts = NULL;
+	size_t count = 0;
+	bool removed = true;
+	bg_grant got;
+	bg_error err;
+
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_ERR_PERM);
+	if (strstr(err.msg, dir) == NULL)
+		fail_msg("load: want \"%s\" in \"%s\"", dir, err.msg);
+	assert_null(got.account);
+	assert_int_equal(bg_grant_revoke(f->run, "breakglass", &removed, &err), BG_ERR_PERM);
+	assert_false(removed);
+	if (strstr(err.msg, dir) == NULL)
+		fail_msg("revoke: want \"%s\" in \"%s\"", dir, err.msg);
+	assert_int_equal(bg_grant_list(f->run, &accounts, &count, &err), BG_ERR_PERM);
+	assert_int_equal(count, 0);
+	assert_null(accounts);
+	if (strstr(err.msg, dir) == NULL)
+		fail_msg("list: want \"%s\" in \"%s\"", dir, err.msg);
+	if (write_refused)
+		assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_ERR_PERM);
+}
+
+/* The account's own directory, holding a copy of the grant: what a symlink or a swap points to. */
+static char *
+account_dir(struct fixture *f)
+{
+	char *other = tu_path(f->dir, "home"), *p;
+
+	assert_int_equal(mkdir(other, 0700), 0);
+	p = tu_write(other, "breakglass.json", 0600, "{}");
+	free(p);
+	return other;
+}
+
+static void
+test_unsafe_grants_dir(void **state)
+{
+	struct fixture *f = *state;
+	char *grants = tu_path(f->run, "grants"), *moved = tu_path(f->dir, "moved"), *other;
+	bool removed = false;
+	bg_grant got;
+	bg_error err;
+
+	assert_int_equal(bg_grant_write(f->run, &f->g, &err), BG_OK);
+
+	/* Writable by others: anyone could plant, swap or remove grants. */
+	assert_int_equal(chmod(grants, 0777), 0);
+	expect_dir_refused(f, grants, true);
+	assert_int_equal(chmod(grants, 0700), 0);
+
+	/* Owned by the account (another uid): only as root can the test chown. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(grants, 4242, 4242), 0);
+		expect_dir_refused(f, grants, true);
+		assert_int_equal(chown(grants, 0, 0), 0);
+	}
+
+	/* Moved away by someone who could: revoke and list must not say "none". */
+	assert_int_equal(rename(grants, moved), 0);
+	expect_dir_refused(f, grants, false);
+	assert_int_equal(bg_grant_revoke(f->run, "breakglass", &removed, &err), BG_ERR_PERM);
+	if (strstr(err.msg, "missing") == NULL)
+		fail_msg("want \"missing\" in \"%s\"", err.msg);
+
+	/* A symbolic link to a directory the account controls. */
+	other = account_dir(f);
+	assert_int_equal(symlink(other, grants), 0);
+	expect_dir_refused(f, grants, true);
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_ERR_PERM);
+	if (strstr(err.msg, "symbolic link") == NULL)
+		fail_msg("want \"symbolic link\" in \"%s\"", err.msg);
+	assert_int_equal(unlink(grants), 0);
+
+	/* Moved back: the grant it held is still there and is revoked now. */
+	assert_int_equal(rename(moved, grants), 0);
+	assert_int_equal(bg_grant_load(f->run, "breakglass", &got, &err), BG_OK);
+	bg_grant_free(&got);
+	assert_int_equal(bg_grant_revoke(f->run, "breakglass", &removed, &err), BG_OK);
+	assert_true(removed);
+
+	/* run_dir itself: writable by others, then a symbolic link. */
+	assert_int_equal(chmod(f->run, 0777), 0);
+	expect_dir_refused(f, f->run, true);
+	assert_int_equal(chmod(f->run, 0755), 0);
+	assert_int_equal(rename(f->run, moved), 0);
+	assert_int_equal(symlink(moved, f->run), 0);
+	expect_dir_refused(f, f->run, true);
+	assert_int_equal(unlink(f->run), 0);
+	assert_int_equal(rename(moved, f->run), 0);
+
+	free(other);
+	free(moved);
+	free(grants);
+}
+
 int
 main(void)
 {
@@ -575,6 +681,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_load_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_and_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsafe_grants_dir, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
