@@ -20,7 +20,6 @@
 
 #define SECRET_FILE_MAX 4096
 #define STATE_FILE_MAX (16 * 1024)
-#define NAME_MAX_LEN 64
 /* Failures remembered per identity; max_failures beyond this locks at this. */
 #define STATE_MAX_FAILURES 256
 /* RFC 4226 R6: the shared secret MUST be at least 128 bits. */
@@ -321,11 +320,7 @@ state_prune(totp_state *st, time_t now, unsigned long failure_window)
 bool
 bg_totp_name_valid(const char *name)
 {
-	size_t n = strlen(name);
-
-	return n > 0 && n <= NAME_MAX_LEN && name[0] != '.' && name[0] != '-' &&
-	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] == '\0';
+	return bg_file_name_valid(name);
 }
 
 static bg_status
