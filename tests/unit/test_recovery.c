@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "recovery.h"
 #include "testutil.h"
 
@@ -197,6 +198,131 @@ test_code_check(void **state)
 	free(dir);
 }
 
+/* ---- [recovery] configuration ---------------------------------------- */
+
+#define CONF_BASE \
+	"[general]\naccounts = breakglass\ngrant_ttl = 30m\n" \
+	"[approval]\nurl = https://approvals.example.net/v1\nhost_id = mx1.example.net\n" \
+	"host_key = /k\nservice_key = /p\napprovers = bob carol dave\nquorum = 3\n" \
+	"[signals]\nrequired = 0\n" \
+	"[scope mail-queue]\ncommand = /usr/bin/true\n" \
+	"[scope diagnostics]\ncommand = /usr/bin/id\n"
+
+static bg_status
+parse_conf(const char *extra, bg_config *cfg, bg_errlist *errs)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "%s%s", CONF_BASE, extra);
+	bg_errlist_free(errs);
+	return bg_config_parse("t.conf", text, strlen(text), cfg, errs);
+}
+
+static bool
+errs_hold(const bg_errlist *errs, const char *needle)
+{
+	for (size_t i = 0; i < errs->count; i++)
+		if (strstr(errs->msgs[i], needle) != NULL)
+			return true;
+	return false;
+}
+
+static void
+test_config(void **state)
+{
+	bg_errlist errs = { 0 };
+	bg_config cfg;
+
+	(void)state;
+	/* Absent: disabled, defaults resolved against the other sections. */
+	assert_int_equal(parse_conf("", &cfg, &errs), BG_OK);
+	assert_false(cfg.recovery.enabled);
+	assert_int_equal(cfg.recovery.quorum, 3);
+	assert_int_equal(cfg.recovery.ttl, 15 * 60);
+	assert_int_equal(cfg.recovery.challenge_ttl, 10 * 60);
+	assert_int_equal(cfg.recovery.signals_required, 0);
+	assert_string_equal(cfg.recovery.keys_dir, "/etc/breakglass/recovery");
+	bg_config_free(&cfg);
+
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = erin frank\n"
+	    "quorum = 2\nscopes = diagnostics\nttl = 20m\nchallenge_ttl = 5m\n"
+	    "keys_dir = /etc/bg/rk\n", &cfg, &errs), BG_OK);
+	assert_true(cfg.recovery.enabled);
+	assert_int_equal(cfg.recovery.approvers.count, 2);
+	assert_int_equal(cfg.recovery.quorum, 2);
+	assert_int_equal(cfg.recovery.ttl, 20 * 60);
+	assert_int_equal(cfg.recovery.challenge_ttl, 5 * 60);
+	assert_string_equal(cfg.recovery.scopes.items[0], "diagnostics");
+	bg_config_free(&cfg);
+
+	/* One approver may recover alone; two or more never with a quorum of 1. */
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = erin\n"
+	    "quorum = 1\nscopes = diagnostics\n", &cfg, &errs), BG_OK);
+	bg_config_free(&cfg);
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = erin frank\n"
+	    "quorum = 1\nscopes = diagnostics\n", &cfg, &errs), BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "t.conf:20: quorum: 1 is below 2"));
+
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = erin frank\n"
+	    "scopes = diagnostics\n", &cfg, &errs), BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "quorum: 3 is more than the 2 recovery approvers"));
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = erin frank\n"
+	    "quorum = 2\nscopes = diagnostics nope\n", &cfg, &errs), BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "t.conf:21: scopes: no [scope nope] section"));
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = erin frank\n"
+	    "quorum = 2\nscopes = diagnostics\nttl = 31m\n", &cfg, &errs), BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "t.conf:22: ttl: 1860 s is longer than grant_ttl"));
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = erin erin\n"
+	    "quorum = 2\nscopes = diagnostics\n", &cfg, &errs), BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "listed twice"));
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\napprovers = ../erin frank\n"
+	    "quorum = 2\nscopes = diagnostics\n", &cfg, &errs), BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "t.conf:19"));
+	assert_int_equal(parse_conf("[recovery]\nenabled = yes\n", &cfg, &errs),
+	    BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "needs \"approvers\""));
+	assert_true(errs_hold(&errs, "needs \"scopes\""));
+	assert_int_equal(parse_conf("[recovery]\nsignals_required = 1\n", &cfg, &errs),
+	    BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "signals_required: 1 signal sources required"));
+	assert_int_equal(parse_conf("[recovery]\nchallenge_ttl = 2h\n", &cfg, &errs),
+	    BG_ERR_INVALID);
+	assert_int_equal(parse_conf("[recovery]\nbogus = 1\n", &cfg, &errs),
+	    BG_ERR_INVALID);
+	bg_errlist_free(&errs);
+}
+
+/* check-config: keys_dir and every approver's key file. */
+static void
+test_config_files(void **state)
+{
+	bg_errlist errs = { 0 };
+	bg_config cfg;
+	char *dir, *keys, *p, extra[1024];
+
+	(void)state;
+	dir = tu_mkdtemp();
+	keys = tu_path(dir, "keys");
+	assert_int_equal(mkdir(keys, 0700), 0);
+	free(tu_write(keys, "erin", 0600, vectors[0].k_ah));
+	p = tu_write(keys, "frank", 0640, vectors[0].k_ah);
+	snprintf(extra, sizeof(extra), "[recovery]\nenabled = yes\napprovers = erin frank "
+	    "gina\nquorum = 2\nscopes = diagnostics\nkeys_dir = %s\n", keys);
+	assert_int_equal(parse_conf(extra, &cfg, &errs), BG_OK);
+	bg_errlist_free(&errs);
+	assert_int_equal(bg_config_check_files(&cfg, &errs), BG_ERR_INVALID);
+	assert_true(errs_hold(&errs, "t.conf:19: approvers: "));
+	assert_true(errs_hold(&errs, "/frank: mode 0640 is too open"));
+	assert_true(errs_hold(&errs, "/gina: No such file"));
+	assert_false(errs_hold(&errs, "/erin"));
+	bg_config_free(&cfg);
+	bg_errlist_free(&errs);
+	free(p);
+	tu_rmtree(dir);
+	free(keys);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -206,6 +332,8 @@ main(void)
 		cmocka_unit_test(test_challenge),
 		cmocka_unit_test(test_code_parse),
 		cmocka_unit_test(test_code_check),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
