@@ -29,6 +29,8 @@
 #define UUID_VARIANT_BYTE 8
 #define HTTP_CREATED 201
 #define HTTP_OK 200
+#define HTTP_SERVER_ERROR 500
+#define HTTP_STATUS_MAX 599
 #define HEADER_MAX 512
 #define TARGET_MAX 2048
 #define SIGNATURE_PREFIX "ed25519="
@@ -300,8 +302,12 @@ exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error 
 		return rc;
 	}
 	crc = curl_easy_perform(h->easy);
-	if (crc == CURLE_OK)
+	if (crc == CURLE_OK) {
+		s->res->http_status = bg_http_status(h);
+		if (s->res->http_status < HTTP_SERVER_ERROR)
+			s->res->answered = true;
 		return BG_OK;
+	}
 	rc = refuse(s, bg_http_failure(h, crc), err, "%s", h->errbuf[0] ? h->errbuf :
 	    curl_easy_strerror(crc));
 	/* A connect timeout that fired before the deadline is a connection failure. */
@@ -626,11 +632,15 @@ session_end(session *s, bg_status rc)
 	if (rc != BG_OK) {
 		const char *reason = res->reason != NULL ? res->reason : "internal";
 		char id[sizeof(res->request_id)];
+		bool answered = res->answered;
+		long status = res->http_status;
 
 		memcpy(id, res->request_id, sizeof(id));
 		bg_approval_result_free(res);
 		memcpy(res->request_id, id, sizeof(id));
 		res->reason = reason;
+		res->answered = answered;
+		res->http_status = status;
 	}
 	return rc;
 }
@@ -679,6 +689,19 @@ bg_approval_judge(const bg_config *cfg, const bg_approval_request *req,
 	bg_buf_free(&h.body);
 	*approved = rc == BG_OK && state == POLL_APPROVED;
 	return session_end(&s, rc);
+}
+
+bool
+bg_approval_unreachable(const bg_approval_result *res)
+{
+	const char *r = res->reason;
+
+	if (res->answered || r == NULL)
+		return false;
+	if (strcmp(r, "connect") == 0 || strcmp(r, "tls") == 0 || strcmp(r, "timeout") == 0)
+		return true;
+	return strcmp(r, "http-status") == 0 && res->http_status >= HTTP_SERVER_ERROR &&
+	    res->http_status <= HTTP_STATUS_MAX;
 }
 
 void

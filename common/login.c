@@ -528,8 +528,7 @@ grant_usable(login *l, bg_grant *g, const char **why, bg_error *err)
 	l->incident = g->incident != NULL ? strdup(g->incident) : NULL;
 	snprintf(l->request_id, sizeof(l->request_id), "%s",
 	    g->request_id != NULL ? g->request_id : "");
-	rc = bg_grant_validate(g, l->io->user, l->cfg.approval.host_id,
-	    l->cfg.approval.service_key, l->cfg.general.grant_ttl, time(NULL), err);
+	rc = bg_grant_validate_cfg(g, l->io->user, &l->cfg, time(NULL), err);
 	if (rc == BG_ERR_DENIED) {
 		*why = "grant-expired";
 		return BG_LOGIN_DENIED;

@@ -5,9 +5,15 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "config.h"
 #include "fileio.h"
+#include "grant.h"
+#include "json_string.h"
 #include "recovery.h"
 
 #define HOST_KEY_LABEL "breakglass-recovery-host:"
@@ -208,4 +214,130 @@ bg_recovery_code_check(const char *keys_dir, const bg_recovery_details *d,
 	if (!match)
 		return bg_error_set(err, BG_ERR_DENIED, "wrong recovery code for %s", approver);
 	return BG_OK;
+}
+
+/* ---- the recovery grant's record ---------------------------------------- */
+
+static bool
+put(json_object *o, const char *key, json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+bg_status
+bg_recovery_record(const bg_recovery_details *d, const char *challenge,
+    const bg_recovery_approval *a, size_t n, char **out, bg_error *err)
+{
+	json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	bool ok = o != NULL && arr != NULL;
+
+	*out = NULL;
+	ok = ok && put(o, "protocol", json_object_new_string("R1")) &&
+	    put(o, "host", json_object_new_string(d->host)) &&
+	    put(o, "account", json_object_new_string(d->account)) &&
+	    put(o, "operator", json_object_new_string(d->operator_name)) &&
+	    put(o, "incident", json_object_new_string(d->incident)) &&
+	    put(o, "scope", json_object_new_string(d->scope)) &&
+	    put(o, "challenge", json_object_new_string(challenge));
+	for (size_t i = 0; ok && i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		ok = e != NULL && json_object_array_add(arr, e) == 0 &&
+		    put(e, "approver", json_object_new_string(a[i].approver)) &&
+		    put(e, "code", json_object_new_string(a[i].code)) &&
+		    put(e, "at", json_object_new_int64((int64_t)a[i].at));
+		if (e != NULL && !ok && json_object_array_length(arr) <= i)
+			json_object_put(e);
+	}
+	if (ok && put(o, "approvals", arr)) {
+		arr = NULL;
+		*out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	}
+	json_object_put(arr);
+	json_object_put(o);
+	if (*out == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	return BG_OK;
+}
+
+static bool
+member_is(json_object *o, const char *key, const char *want)
+{
+	const char *v = bg_json_member_cstring(o, key);
+
+	return v != NULL && want != NULL && strcmp(v, want) == 0;
+}
+
+/* One approval of the record: a configured approver other than the operator, its code. */
+static bg_status
+check_approval(const struct bg_grant *g, const bg_config *cfg, json_object *e, size_t i,
+    const bg_recovery_details *d, const char *challenge, bg_error *err)
+{
+	const char *who = bg_json_member_cstring(e, "approver");
+	const char *code = bg_json_member_cstring(e, "code");
+	json_object *at;
+
+	if (who == NULL || code == NULL || !json_object_object_get_ex(e, "at", &at) ||
+	    !json_object_is_type(at, json_type_int))
+		return bg_error_set(err, BG_ERR_INVALID, "recovery approval %zu is malformed", i);
+	if (i >= g->napprovers || strcmp(g->approvers[i], who) != 0)
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "recovery approvals do not match the grant's approvers");
+	if (!bg_strlist_contains(&cfg->recovery.approvers, who))
+		return bg_error_set(err, BG_ERR_INVALID, "\"%s\" is not a recovery approver",
+		    who);
+	if (strcmp(who, g->operator_name) == 0)
+		return bg_error_set(err, BG_ERR_INVALID, "the operator approved their own recovery");
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(g->approvers[j], who) == 0)
+			return bg_error_set(err, BG_ERR_INVALID, "\"%s\" counted twice", who);
+	if (json_object_get_int64(at) > (int64_t)g->issued_at ||
+	    json_object_get_int64(at) < (int64_t)g->issued_at -
+	    (int64_t)cfg->recovery.challenge_ttl)
+		return bg_error_set(err, BG_ERR_INVALID, "recovery code of %s accepted outside "
+		    "the challenge's lifetime", who);
+	return bg_recovery_code_check(cfg->recovery.keys_dir, d, challenge, who, code, err);
+}
+
+bg_status
+bg_recovery_grant_check(const struct bg_grant *g, const bg_config *cfg, bg_error *err)
+{
+	bg_recovery_details d = { .host = g->host, .account = g->account,
+	    .operator_name = g->operator_name, .incident = g->incident, .scope = g->scope };
+	json_object *o, *arr;
+	const char *challenge;
+	bg_status rc = BG_OK;
+	size_t n = 0;
+
+	if (!bg_strlist_contains(&cfg->recovery.scopes, g->scope))
+		return bg_error_set(err, BG_ERR_INVALID, "scope %s is not a recovery scope",
+		    g->scope);
+	o = json_tokener_parse(g->decision);
+	challenge = o != NULL ? bg_json_member_cstring(o, "challenge") : NULL;
+	if (challenge == NULL || !member_is(o, "protocol", "R1") ||
+	    !json_object_object_get_ex(o, "approvals", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		rc = bg_error_set(err, BG_ERR_INVALID, "recovery record is malformed");
+	else if (!member_is(o, "host", d.host) || !member_is(o, "account", d.account) ||
+	    !member_is(o, "operator", d.operator_name) ||
+	    !member_is(o, "incident", d.incident) || !member_is(o, "scope", d.scope) ||
+	    strncmp(g->request_id, BG_RECOVERY_REQUEST_PREFIX,
+	    strlen(BG_RECOVERY_REQUEST_PREFIX)) != 0 ||
+	    strcmp(g->request_id + strlen(BG_RECOVERY_REQUEST_PREFIX), challenge) != 0)
+		rc = bg_error_set(err, BG_ERR_INVALID, "recovery record does not match the grant");
+	else if ((n = json_object_array_length(arr)) < cfg->recovery.quorum ||
+	    n != g->napprovers)
+		rc = bg_error_set(err, BG_ERR_INVALID, "recovery record holds %zu approvals, "
+		    "quorum %lu", n, cfg->recovery.quorum);
+	for (size_t i = 0; rc == BG_OK && i < n; i++)
+		rc = check_approval(g, cfg, json_object_array_get_idx(arr, i), i, &d, challenge,
+		    err);
+	json_object_put(o);
+	return rc;
 }

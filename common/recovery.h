@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "status.h"
@@ -78,5 +79,39 @@ bg_status bg_recovery_code_check(const char *keys_dir, const bg_recovery_details
 /* keys_dir/approver into out; the approver must be a safe file name. */
 bg_status bg_recovery_key_path(const char *keys_dir, const char *approver, char *out,
     size_t outsz, bg_error *err);
+
+/* One approver's accepted code, as a recovery grant keeps it. */
+typedef struct {
+	const char *approver;
+	const char *code;             /* canonical, 8 digits */
+	time_t at;                    /* when the module accepted it */
+} bg_recovery_approval;
+
+/* The request_id of a recovery grant: "R1-" and its challenge. */
+#define BG_RECOVERY_REQUEST_PREFIX "R1-"
+
+/*
+ * The record a recovery grant keeps in place of a signed decision (its
+ * "decision" member): {"protocol":"R1","host","account","operator",
+ * "incident","scope","challenge","approvals":[{"approver","code","at"}]}.
+ * *out is malloc()ed.
+ */
+bg_status bg_recovery_record(const bg_recovery_details *d, const char *challenge,
+    const bg_recovery_approval *a, size_t n, char **out, bg_error *err);
+
+/*
+ * The part of a recovery grant's validation that replaces the decision
+ * signature (bg_grant_validate_cfg checks account, host and times against
+ * [recovery] ttl first): the scope is one of [recovery] scopes; the record
+ * agrees with the grant (details, request_id, approvers in order), holds at
+ * least [recovery] quorum distinct configured approvers, none of them the
+ * operator, each accepted within challenge_ttl before issued_at, and every
+ * code is recomputed from keys_dir.  So a recovery grant edited to widen its
+ * scope or to name other people is refused like an edited approval grant.
+ */
+struct bg_config;
+struct bg_grant;
+bg_status bg_recovery_grant_check(const struct bg_grant *g, const struct bg_config *cfg,
+    bg_error *err);
 
 #endif
