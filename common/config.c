@@ -26,6 +26,7 @@
 #include "crypto.h"
 #include "ere_cost.h"
 #include "fileio.h"
+#include "grant.h"
 #include "recovery.h"
 #include "scope.h"
 
@@ -287,7 +288,7 @@ static const bg_cfg_key recovery_keys[] = {
 	{ .name = "keys_dir", .type = BG_CFG_PATH, .def = "/etc/breakglass/recovery",
 	  .offset = offsetof(bg_config_recovery, keys_dir) },
 	{ .name = "quorum", .type = BG_CFG_UINT,
-	  .offset = offsetof(bg_config_recovery, quorum), .min = 1 },
+	  .offset = offsetof(bg_config_recovery, quorum), .min = 1, .max = BG_GRANT_MAX_APPROVERS },
 	{ .name = "ttl", .type = BG_CFG_DURATION,
 	  .offset = offsetof(bg_config_recovery, ttl), .min = GRANT_TTL_MIN },
 	{ .name = "scopes", .type = BG_CFG_WORDS,

@@ -138,15 +138,36 @@ field_valid(const char *s)
 	return n <= BG_RECOVERY_FIELD_MAX;
 }
 
-bg_status
-bg_recovery_code(const unsigned char k_ah[BG_SHA256_LEN], const bg_recovery_details *d,
-    const char *challenge, const char *approver, char out[BG_RECOVERY_CODE_LEN + 1],
+/* The details, then the challenge and approver when given (not NULL). */
+static bg_status
+fields_check(const bg_recovery_details *d, const char *challenge, const char *approver,
     bg_error *err)
 {
 	const char *fields[] = { d->host, d->account, d->operator_name, d->incident, d->scope,
 	    challenge, approver };
 	static const char *const names[] = { "host", "account", "operator", "incident",
 	    "scope", "challenge", "approver" };
+	size_t n = challenge == NULL ? 5 : 7;
+
+	for (size_t i = 0; i < n; i++)
+		if (!field_valid(fields[i]))
+			return bg_error_set(err, BG_ERR_INVALID,
+			    "recovery %s must be 1 to %d printable ASCII characters without ':'",
+			    names[i], BG_RECOVERY_FIELD_MAX);
+	return BG_OK;
+}
+
+bg_status
+bg_recovery_details_check(const bg_recovery_details *d, bg_error *err)
+{
+	return fields_check(d, NULL, NULL, err);
+}
+
+bg_status
+bg_recovery_code(const unsigned char k_ah[BG_SHA256_LEN], const bg_recovery_details *d,
+    const char *challenge, const char *approver, char out[BG_RECOVERY_CODE_LEN + 1],
+    bg_error *err)
+{
 	/* "R1:" and seven fields of at most BG_RECOVERY_FIELD_MAX bytes, each with its ':'. */
 	char msg[sizeof(CODE_PREFIX) + 7 * (BG_RECOVERY_FIELD_MAX + 1)];
 	unsigned char mac[BG_SHA256_LEN];
@@ -155,11 +176,8 @@ bg_recovery_code(const unsigned char k_ah[BG_SHA256_LEN], const bg_recovery_deta
 	bg_status rc;
 	int n;
 
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (!field_valid(fields[i]))
-			return bg_error_set(err, BG_ERR_INVALID,
-			    "recovery %s must be 1 to %d printable ASCII characters without ':'",
-			    names[i], BG_RECOVERY_FIELD_MAX);
+	if ((rc = fields_check(d, challenge, approver, err)) != BG_OK)
+		return rc;
 	if (strlen(challenge) != BG_RECOVERY_CHALLENGE_LEN)
 		return bg_error_set(err, BG_ERR_INVALID, "recovery challenge is not canonical");
 	n = snprintf(msg, sizeof(msg), CODE_PREFIX "%s:%s:%s:%s:%s:%s:%s", d->host,

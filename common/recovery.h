@@ -58,6 +58,9 @@ bg_status bg_recovery_code_parse(const char *text, char out[BG_RECOVERY_CODE_LEN
 /* "ABCD2345" -> "ABCD-2345" (challenges and codes alike). */
 void bg_recovery_display(const char *canonical, char out[BG_RECOVERY_DISPLAY_LEN + 1]);
 
+/* Whether every detail can go into a code (as bg_recovery_code requires). */
+bg_status bg_recovery_details_check(const bg_recovery_details *d, bg_error *err);
+
 /*
  * Approver A's code for the details and challenge (canonical form), as 8
  * digits.  Every detail must be non-empty, at most BG_RECOVERY_FIELD_MAX

@@ -335,6 +335,20 @@ state_paths(const char *state_dir, const char *name, char *state, char *lock,
 	return BG_OK;
 }
 
+/* After a failure was counted: locks the identity out once it reaches max_failures. */
+static bg_status
+lock_if_over(const bg_totp_policy *p, const char *path, totp_state *st, time_t now,
+    time_t *locked_until, bg_error *err)
+{
+	if (st->nfailures >= p->max_failures || st->nfailures >= STATE_MAX_FAILURES) {
+		st->locked_until = now + (time_t)p->lockout;
+		st->nfailures = 0;
+		*locked_until = st->locked_until;
+		return state_write(path, st, err);
+	}
+	return BG_OK;
+}
+
 /* Under the lock: the lockout check, the provisional failure, the code check. */
 static bg_status
 verify_locked(const bg_totp_policy *p, const char *path, const bg_totp_secret *s,
@@ -369,13 +383,7 @@ verify_locked(const bg_totp_policy *p, const char *path, const bg_totp_secret *s
 	if (rc != BG_OK && rc != BG_ERR_DENIED)
 		return bg_error_set(err, rc, "%s", why.msg);
 	*verdict = rc == BG_OK ? BG_TOTP_REPLAYED : BG_TOTP_REJECTED;
-	if (st.nfailures >= p->max_failures || st.nfailures >= STATE_MAX_FAILURES) {
-		st.locked_until = now + (time_t)p->lockout;
-		st.nfailures = 0;
-		*locked_until = st.locked_until;
-		return state_write(path, &st, err);
-	}
-	return BG_OK;
+	return lock_if_over(p, path, &st, now, locked_until, err);
 }
 
 bg_status
@@ -394,6 +402,35 @@ bg_totp_verify(const bg_totp_policy *p, const char *name, const bg_totp_secret *
 	if ((rc = bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, err)) != BG_OK)
 		return rc;
 	rc = verify_locked(p, path, s, code, now, verdict, locked_until, err);
+	bg_lock_release(fd);
+	return rc;
+}
+
+bg_status
+bg_totp_record_failure(const bg_totp_policy *p, const char *name, time_t now,
+    time_t *locked_until, bg_error *err)
+{
+	char path[PATH_MAX], lock[PATH_MAX];
+	totp_state st;
+	bg_status rc;
+	int fd;
+
+	*locked_until = 0;
+	if ((rc = state_paths(p->state_dir, name, path, lock, sizeof(path), err)) != BG_OK)
+		return rc;
+	if ((rc = bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, err)) != BG_OK)
+		return rc;
+	if ((rc = state_read(path, &st, err)) == BG_OK) {
+		if (st.locked_until > now) {
+			*locked_until = st.locked_until;
+		} else {
+			state_prune(&st, now, p->failure_window);
+			st.failures[st.nfailures++] = now;
+			rc = state_write(path, &st, err);
+			if (rc == BG_OK)
+				rc = lock_if_over(p, path, &st, now, locked_until, err);
+		}
+	}
 	bg_lock_release(fd);
 	return rc;
 }
