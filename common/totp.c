@@ -373,7 +373,7 @@ verify_locked(const bg_totp_policy *p, const char *path, const bg_totp_secret *s
 	if ((rc = state_write(path, &st, err)) != BG_OK)
 		return rc;
 
-	rc = bg_totp_check(s, code, now, p->window, &step, &why);
+	rc = s != NULL ? bg_totp_check(s, code, now, p->window, &step, &why) : BG_ERR_DENIED;
 	if (rc == BG_OK && step > st.last_step) {
 		st.nfailures--;
 		st.last_step = step;
@@ -410,29 +410,10 @@ bg_status
 bg_totp_record_failure(const bg_totp_policy *p, const char *name, time_t now,
     time_t *locked_until, bg_error *err)
 {
-	char path[PATH_MAX], lock[PATH_MAX];
-	totp_state st;
-	bg_status rc;
-	int fd;
+	bg_totp_verdict verdict;
 
-	*locked_until = 0;
-	if ((rc = state_paths(p->state_dir, name, path, lock, sizeof(path), err)) != BG_OK)
-		return rc;
-	if ((rc = bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, err)) != BG_OK)
-		return rc;
-	if ((rc = state_read(path, &st, err)) == BG_OK) {
-		if (st.locked_until > now) {
-			*locked_until = st.locked_until;
-		} else {
-			state_prune(&st, now, p->failure_window);
-			st.failures[st.nfailures++] = now;
-			rc = state_write(path, &st, err);
-			if (rc == BG_OK)
-				rc = lock_if_over(p, path, &st, now, locked_until, err);
-		}
-	}
-	bg_lock_release(fd);
-	return rc;
+	/* No secret: the failure is counted and nothing can be accepted. */
+	return bg_totp_verify(p, name, NULL, NULL, now, &verdict, locked_until, err);
 }
 
 bg_status

@@ -66,7 +66,8 @@ typedef enum {
  * check still counts), checks the code, refuses a step not strictly greater
  * than the last accepted one, and on acceptance stores the step and drops the
  * provisional failure.  BG_OK with *verdict set, or an error (I/O, bad state
- * file): the caller denies.  *locked_until is set for BG_TOTP_LOCKED.
+ * file): the caller denies.  *locked_until is set for BG_TOTP_LOCKED.  With s
+ * NULL only the failure is counted (bg_totp_record_failure).
  */
 bg_status bg_totp_verify(const bg_totp_policy *p, const char *name,
     const bg_totp_secret *s, const char *code, time_t now, bg_totp_verdict *verdict,
