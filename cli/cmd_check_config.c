@@ -22,7 +22,9 @@ usage(FILE *out)
 	    "Checks the configuration file: syntax, values and the rules between\n"
 	    "them; without --syntax-only also the keys, directories and commands\n"
 	    "it names (existence, owner, mode).  Prints \"PATH: OK\" and exits 0 when\n"
-	    "there is no problem, else prints each problem and exits 1.\n");
+	    "there is no problem, else prints each problem and exits 1.  Warnings\n"
+	    "(\"file:line: warning: ...\") point at scope commands that likely allow\n"
+	    "more than meant; they do not change the exit status.\n");
 }
 
 static void
@@ -40,7 +42,7 @@ bg_cmd_check_config(const struct bg_cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bg_errlist errs = { 0 };
+	bg_errlist errs = { 0 }, warnings = { 0 };
 	bool syntax_only = false;
 	bg_config cfg;
 	int c, ret;
@@ -73,6 +75,9 @@ bg_cmd_check_config(const struct bg_cli *cli, int argc, char **argv)
 		bg_errlist_free(&errs);
 		return BG_EXIT_FAIL;
 	}
+	bg_config_lint(&cfg, &warnings);
+	print_errors(&warnings);
+	bg_errlist_free(&warnings);
 	ret = BG_EXIT_OK;
 	if (!syntax_only && bg_config_check_files(&cfg, &errs) != BG_OK) {
 		print_errors(&errs);

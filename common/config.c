@@ -26,6 +26,7 @@
 #include "crypto.h"
 #include "ere_cost.h"
 #include "fileio.h"
+#include "command_path.h"
 #include "grant.h"
 #include "recovery.h"
 #include "scope.h"
@@ -919,10 +920,14 @@ check_parent_dir(bg_cfg_check *c, unsigned line, const char *key,
 	check_dir(c, line, key, dirname(copy));
 }
 
+/*
+ * The program must be trusted as given, as the sudo plugin will require of
+ * the path the user runs: a scope line naming a link could never match.
+ */
 static void
 check_command_file(bg_cfg_check *c, unsigned line, const char *cmd)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], canonical[PATH_MAX], target[PATH_MAX];
 	size_t n = strcspn(cmd, " \t");
 	struct stat st;
 	bg_error err;
@@ -933,17 +938,17 @@ check_command_file(bg_cfg_check *c, unsigned line, const char *cmd)
 	}
 	memcpy(path, cmd, n);
 	path[n] = '\0';
-	/* stat, not lstat: what runs is the file a symlink points to. */
-	if (stat(path, &st) != 0) {
-		bg_cfg_check_error(c, line, "command: %s: %s", path, strerror(errno));
+	if (bg_command_path_check(path, canonical, sizeof(canonical), &err) != BG_OK) {
+		/* A link names another program: say which one sudo would run. */
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+		    realpath(path, target) != NULL)
+			bg_cfg_check_error(c, line, "command: %s (name the program itself: %s)",
+			    err.msg, target);
+		else
+			bg_cfg_check_error(c, line, "command: %s", err.msg);
 		return;
 	}
-	/* A command writable by others would let them choose what runs as root. */
-	if (bg_file_check_stat(path, &st, BG_FILE_CONFIG, &err) != BG_OK) {
-		file_error(c, line, "command", &err);
-		return;
-	}
-	if ((st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
+	if (stat(canonical, &st) != 0 || (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0)
 		bg_cfg_check_error(c, line, "command: %s: not executable", path);
 }
 
@@ -976,6 +981,32 @@ check_recovery_files(bg_cfg_check *c, const bg_config_recovery *r)
 			file_error(c, at, "approvers", &err);
 		else
 			check_secret_key(c, at, "approvers", path);
+	}
+}
+
+void
+bg_config_lint(const bg_config *cfg, bg_errlist *warnings)
+{
+	bg_error found[BG_SCOPE_MAX_WARNINGS];
+
+	for (size_t i = 0; i < cfg->nscope; i++) {
+		const bg_config_scope *s = &cfg->scope[i];
+		unsigned first = key_line(SEC_SCOPE, &s->meta, "command");
+
+		for (size_t j = 0; j < s->command.count; j++) {
+			bg_scope_command cmd;
+			bg_error err;
+			size_t n;
+
+			if (bg_scope_command_parse(s->command.items[j], &cmd, &err) != BG_OK)
+				continue;
+			n = bg_scope_command_lint(&cmd, found, BG_SCOPE_MAX_WARNINGS);
+			for (size_t k = 0; k < n; k++)
+				bg_errlist_add(warnings, "%s:%u: warning: [scope %s] command: %s",
+				    cfg->path, bg_strlist_line(&s->command, j, first), s->meta.name,
+				    found[k].msg);
+			bg_scope_command_free(&cmd);
+		}
 	}
 }
 

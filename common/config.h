@@ -117,6 +117,13 @@ bg_status bg_config_parse(const char *path, const char *text, size_t len,
  */
 bg_status bg_config_check_files(const bg_config *cfg, bg_errlist *errs);
 
+/*
+ * Warnings of `breakglass check-config` about a valid configuration:
+ * "file:line: warning: ..." for scope commands that likely allow more than
+ * meant (bg_scope_command_lint).  They refuse nothing.
+ */
+void bg_config_lint(const bg_config *cfg, bg_errlist *warnings);
+
 void bg_config_free(bg_config *cfg);
 
 /* Whether user matches one of [general] accounts. */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "command_path.h"
+#include "escape.h"
 #include "scope.h"
 
 #define BLANKS " \t"
@@ -116,94 +118,138 @@ bg_scope_command_free(bg_scope_command *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * Options are not arguments: "*" must never let "--vacuum-time=1s" through
+ * where an argument was meant, so only a pattern that itself begins with
+ * '-' matches an argument that does.
+ */
+static bool
+pattern_match(const char *pattern, const char *arg)
+{
+	if (arg[0] == '-' && pattern[0] != '-')
+		return false;
+	return fnmatch(pattern, arg, 0) == 0;
+}
+
 bool
 bg_scope_args_match(const bg_scope_command *c, const char *const *args, size_t nargs)
 {
 	if (c->rest ? nargs < c->npatterns : nargs != c->npatterns)
 		return false;
 	for (size_t i = 0; i < c->npatterns; i++)
-		if (fnmatch(c->patterns[i], args[i], 0) != 0)
+		if (!pattern_match(c->patterns[i], args[i]))
 			return false;
 	return true;
 }
 
-/* Root owns it and only root may write it. */
-static bg_status
-check_root_only(const char *path, const struct stat *st, bg_error *err)
+/* The last component of a path. */
+static const char *
+base_name(const char *path)
 {
-	if (st->st_uid != 0)
-		return bg_error_set(err, BG_ERR_PERM, "%s is owned by uid %lu, not root",
-		    path, (unsigned long)st->st_uid);
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return bg_error_set(err, BG_ERR_PERM, "%s is writable by group or others",
-		    path);
-	return BG_OK;
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
 }
 
-bg_status
-bg_scope_check_trusted(const char *path, bg_error *err)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-	bg_status rc;
-	char *slash;
+/*
+ * Options that take an optional argument, per program, from the programs'
+ * own option tables (journalctl of systemd 252, GNU sed and grep): their
+ * argument must be attached (-n5, --lines=5), so a separate word after them
+ * is a separate argument to the program, not the option's value.
+ */
+static const struct {
+	const char *program;
+	const char *const options[8];
+} optional_argument_options[] = {
+	{ "journalctl", { "-b", "--boot", "-n", "--lines", "--case-sensitive", NULL } },
+	{ "sed", { "-i", "--in-place", NULL } },
+	{ "grep", { "--color", "--colour", NULL } },
+};
 
-	if (path[0] != '/' || strlen(path) >= sizeof(dir))
-		return bg_error_set(err, BG_ERR_PERM, "%s: not an absolute path", path);
-	if (stat(path, &st) != 0)
-		return bg_error_errno(err, BG_ERR_PERM, errno, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return bg_error_set(err, BG_ERR_PERM, "%s is not a regular file", path);
-	rc = check_root_only(path, &st, err);
-	strcpy(dir, path);
-	/* Every directory up to "/": whoever can rename an entry can swap the program. */
-	while (rc == BG_OK && (slash = strrchr(dir, '/')) != NULL) {
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		if (stat(dir, &st) != 0)
-			return bg_error_errno(err, BG_ERR_PERM, errno, "%s", dir);
-		rc = check_root_only(dir, &st, err);
-		if (slash == dir)
-			break;
+static bool
+takes_optional_argument(const char *program, const char *option)
+{
+	for (size_t i = 0; i < sizeof(optional_argument_options) /
+	    sizeof(optional_argument_options[0]); i++) {
+		if (strcmp(optional_argument_options[i].program, program) != 0)
+			continue;
+		for (size_t j = 0; optional_argument_options[i].options[j] != NULL; j++)
+			if (strcmp(optional_argument_options[i].options[j], option) == 0)
+				return true;
 	}
-	return rc;
+	return false;
 }
 
-/* Whether the canonical program matches the scope line's canonical program. */
+size_t
+bg_scope_command_lint(const bg_scope_command *c, bg_error *warnings, size_t max)
+{
+	const char *program = base_name(c->path);
+	size_t n = 0;
+
+	for (size_t i = 1; i < c->npatterns && n < max; i++) {
+		if (c->patterns[i][0] == '-' || !takes_optional_argument(program,
+		    c->patterns[i - 1]))
+			continue;
+		bg_error_set(&warnings[n++], BG_ERR_INVALID,
+		    "%s %s takes an optional argument, whose value must be attached (%s%sVALUE): "
+		    "%s may read \"%s\" after it as a separate argument", program,
+		    c->patterns[i - 1], c->patterns[i - 1],
+		    c->patterns[i - 1][1] == '-' ? "=" : "", program, c->patterns[i]);
+	}
+	if (c->rest && n < max)
+		bg_error_set(&warnings[n++], BG_ERR_INVALID,
+		    "a final \"**\" lets any further arguments through, options included: "
+		    "list the arguments the incident needs instead");
+	return n;
+}
+
+/*
+ * Whether the scope line's program is the trusted program at canonical.
+ * Multi-call programs dispatch on their name, so a link to the same file
+ * under another name (/usr/sbin/halt -> systemctl) is another program.
+ */
 static bool
 same_program(const char *canonical, const char *scope_path)
 {
 	char resolved[PATH_MAX];
 
 	/* A scope program that does not exist here can match nothing. */
-	return realpath(scope_path, resolved) != NULL && strcmp(resolved, canonical) == 0;
+	return realpath(scope_path, resolved) != NULL && strcmp(resolved, canonical) == 0 &&
+	    strcmp(base_name(scope_path), base_name(canonical)) == 0;
 }
 
 bg_status
 bg_scope_match(const bg_config_scope *scope, const char *command,
-    const char *const *args, size_t nargs, bg_error *err)
+    const char *const *argv, size_t argc, bg_error *err)
 {
-	char canonical[PATH_MAX];
+	char canonical[PATH_MAX], shown[BG_ERROR_MAX / 4];
+	bg_status rc;
 
-	if (command == NULL || command[0] != '/' || realpath(command, canonical) == NULL)
-		return bg_error_set(err, BG_ERR_DENIED, "command %s cannot be resolved",
-		    command != NULL ? command : "(none)");
+	rc = bg_command_path_check(command, canonical, sizeof(canonical), err);
+	if (rc != BG_OK)
+		return rc;
+	/* What the program sees as its name is what it dispatches on. */
+	if (argc == 0 || argv[0] == NULL ||
+	    strcmp(base_name(argv[0]), base_name(canonical)) != 0) {
+		bg_escape_printable(argc == 0 || argv[0] == NULL ? "(none)" : argv[0], shown,
+		    sizeof(shown));
+		return bg_error_set(err, BG_ERR_DENIED,
+		    "argv[0] %s does not name the program %s", shown, base_name(canonical));
+	}
 	for (size_t i = 0; i < scope->command.count; i++) {
 		bg_scope_command c;
 		bool match;
-		bg_status rc;
 
 		rc = bg_scope_command_parse(scope->command.items[i], &c, err);
 		if (rc != BG_OK) {
 			bg_error_prefix(err, "scope %s", scope->meta.name);
 			return rc;
 		}
-		match = same_program(canonical, c.path) && bg_scope_args_match(&c, args, nargs);
+		match = same_program(canonical, c.path) &&
+		    bg_scope_args_match(&c, argv + 1, argc - 1);
 		bg_scope_command_free(&c);
 		if (match)
-			return bg_scope_check_trusted(canonical, err);
+			return BG_OK;
 	}
 	return bg_error_set(err, BG_ERR_DENIED, "command not in scope %s", scope->meta.name);
 }

@@ -166,8 +166,7 @@ decide(const bg_config *cfg, const bg_sudo_request *req, time_t now, bg_grant *g
 		return check_edit(req, scope, reason);
 	if ((rc = check_env(req, reason)) != BG_OK)
 		return rc;
-	return bg_scope_match(scope, req->command,
-	    req->argc > 1 ? req->argv + 1 : NULL, req->argc > 1 ? req->argc - 1 : 0, reason);
+	return bg_scope_match(scope, req->command, req->argv, req->argc, reason);
 }
 
 static bg_status

@@ -189,7 +189,7 @@ runas = root
 
 [scope mail-logs]
 description = Read the mail log
-command = /usr/bin/journalctl --no-pager -u postfix* **
+command = /usr/bin/journalctl --no-pager -u postfix* --lines=[0-9]*
 runas = root
 """
 

@@ -56,7 +56,11 @@ match_command(char *line, const char *const *args, size_t nargs)
 
 	if (bg_scope_command_parse(line, &c, &err) != BG_OK)
 		return;
-	(void)bg_scope_args_match(&c, args, nargs);
+	if (bg_scope_args_match(&c, args, nargs))
+		for (size_t i = 0; i < c.npatterns; i++)
+			if (args[i][0] == '-' && c.patterns[i][0] != '-')
+				fz_fail("[%s] let option \"%s\" through pattern \"%s\"", line,
+				    args[i], c.patterns[i]);
 	if (literal(&c) && !bg_scope_args_match(&c, (const char *const *)c.patterns,
 	    c.npatterns))
 		fz_fail("[%s] does not match its own literal arguments", line);
@@ -65,6 +69,7 @@ match_command(char *line, const char *const *args, size_t nargs)
 	scope.command.items = lines;
 	scope.command.count = 1;
 	scope.command.lines = numbers;
+	/* args[0] stands for argv[0]. */
 	(void)bg_scope_match(&scope, c.path, args, nargs, &err);
 	bg_scope_command_free(&c);
 }

@@ -56,8 +56,8 @@ url = http://127.0.0.1:9093
 match = alertname=~"OutboundSpamSpike|MailQueueBacklog"
 
 [scope queue]
-command = $d/tool -p
-command = $d/tool -d *
+command = /usr/bin/true -p
+command = /bin/id -d *
 CONF
 	chmod 0644 "$conf"
 }
@@ -114,14 +114,35 @@ expect_grep "$tmpdir/err" "$conf:$(line_of "$conf" quorum): quorum: 5 is more th
 # File problems: exit 1 with the key's line.
 write_valid
 chmod 0644 "$d/host.key"
-chmod 0644 "$d/tool"
+echo "command = $d/tool -x" >>"$conf"
 expect_status 1 check "$conf"
 expect_grep "$tmpdir/err" "$conf:$(line_of "$conf" host_key): host_key: "
-expect_grep "$tmpdir/err" "$conf:$(line_of "$conf" command): command: "
+# A program the sudo plugin would not trust as given (here under /tmp).
+expect_grep "$tmpdir/err" "$conf:$(grep -n '^command = .*/tool' "$conf" | cut -d: -f1): command: untrusted-path: "
 # ...which --syntax-only does not look at.
 expect_status 0 check "$conf" --syntax-only
 chmod 0600 "$d/host.key"
-chmod 0755 "$d/tool"
+
+# A scope program named through a link never matches: say what to name.
+if [ -L /usr/sbin/halt ] && [ -x /usr/bin/systemctl ]; then
+	write_valid
+	echo "command = /usr/sbin/halt" >>"$conf"
+	expect_status 1 check "$conf"
+	expect_grep "$tmpdir/err" "$conf:$(grep -n '^command = /usr/sbin/halt' "$conf" | cut -d: -f1): command: untrusted-path: /usr/sbin/halt: a symbolic link (name the program itself: /usr/bin/systemctl)"
+fi
+
+# Warnings: valid lines that likely allow more than meant; exit 0.
+write_valid
+cat >>"$conf" <<'CONF'
+command = /usr/bin/journalctl --no-pager -n *
+command = /usr/bin/journalctl --no-pager --lines=[0-9]*
+command = /usr/bin/sed -n p **
+CONF
+expect_status 0 check "$conf"
+expect_grep "$tmpdir/out" "$conf: OK"
+expect_grep "$tmpdir/err" "$conf:$(grep -n '^command = .*-n \*' "$conf" | cut -d: -f1): warning: [scope queue] command: journalctl -n takes an optional argument"
+expect_grep "$tmpdir/err" "$conf:$(grep -n '^command = /usr/bin/sed' "$conf" | cut -d: -f1): warning: [scope queue] command: a final \"**\" lets any further arguments through"
+[ "$(grep -c warning "$tmpdir/err")" -eq 2 ] && ok || fail "expected 2 warnings"
 
 # The file itself: group-writable, symlinked, missing.
 write_valid

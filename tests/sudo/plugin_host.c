@@ -355,8 +355,15 @@ test_out_of_scope(void **state)
 {
 	struct fixture *f = *state;
 	struct fe_call other = { .command = "/usr/bin/false", .argv = { "false" } };
-	/* argv[0] is what the user typed; the resolved command decides. */
+	/* argv[0] must name the program sudo executes: multi-call programs dispatch on it. */
 	struct fe_call disguised = { .command = "/usr/bin/false", .argv = { "/usr/bin/true" } };
+	struct fe_call renamed = { .command = "/usr/bin/id", .argv = { "halt", "-u" } };
+	/* The path sudo executes must be trusted as given. */
+	struct fe_call dotted = { .command = "/usr/bin/../bin/id", .argv = { "id", "-u" } };
+	struct fe_call relative = { .command = "usr/bin/id", .argv = { "id", "-u" } };
+	/* Options are not arguments. */
+	struct fe_call option = { .command = "/usr/bin/printf",
+	    .argv = { "printf", "%s x", "--help" } };
 	struct fe_call id_g = { .command = "/usr/bin/id", .argv = { "id", "-g" } };
 	struct fe_call id_more = { .command = "/usr/bin/id", .argv = { "id", "-u", "-g" } };
 	struct fe_call id_none = { .command = "/usr/bin/id", .argv = { "id" } };
@@ -367,7 +374,11 @@ test_out_of_scope(void **state)
 	struct fe_call range = { .command = "/usr/bin/echo", .argv = { "echo", "*", "d" } };
 
 	expect_refused(f, &other, "command not in scope ops");
-	expect_refused(f, &disguised, "command not in scope ops");
+	expect_refused(f, &disguised, "argv[0] /usr/bin/true does not name the program false");
+	expect_refused(f, &renamed, "argv[0] halt does not name the program id");
+	expect_refused(f, &dotted, "untrusted-path: /usr/bin/..: a \".\" or \"..\" component");
+	expect_refused(f, &relative, "untrusted-path");
+	expect_refused(f, &option, "not in scope");
 	expect_refused(f, &id_g, "not in scope");
 	expect_refused(f, &id_more, "not in scope");
 	expect_refused(f, &id_none, "not in scope");

@@ -128,6 +128,68 @@ test_args(void **state)
 	assert_true(matches("/bin/systemctl restart \"**\"", restart, NARGS(restart)));
 }
 
+/* Options are not arguments: only a pattern written as an option matches one. */
+static void
+test_options(void **state)
+{
+	const char *const help[] = { "-u", "--help" };
+	const char *const dash[] = { "-u", "-" };
+	const char *const vacuum[] = { "--no-pager", "-n", "--vacuum-time=1s" };
+	const char *const lines[] = { "--no-pager", "-n", "50" };
+	const char *const attached[] = { "--lines=--vacuum-time=1s" };
+	const char *const short_opt[] = { "-x" };
+	const char *const rest[] = { "-n", "--vacuum-time=1s", "--setup-keys" };
+
+	(void)state;
+	assert_false(matches("/usr/bin/id -u *", help, NARGS(help)));
+	assert_false(matches("/usr/bin/id -u *", dash, NARGS(dash)));
+	assert_false(matches("/usr/bin/journalctl --no-pager -n *", vacuum, NARGS(vacuum)));
+	assert_true(matches("/usr/bin/journalctl --no-pager -n *", lines, NARGS(lines)));
+	assert_false(matches("/usr/bin/journalctl ?*", short_opt, NARGS(short_opt)));
+	assert_false(matches("/usr/bin/journalctl [-]x", short_opt, NARGS(short_opt)));
+	/* A pattern that begins with '-' is the administrator's explicit choice. */
+	assert_true(matches("/usr/bin/journalctl -*", short_opt, NARGS(short_opt)));
+	assert_true(matches("/usr/bin/journalctl --lines=*", attached, NARGS(attached)));
+	/* "**" stays the explicit "anything that follows", options included. */
+	assert_true(matches("/usr/bin/journalctl **", rest, NARGS(rest)));
+}
+
+static size_t
+lint(const char *line, bg_error *w)
+{
+	bg_scope_command c;
+	bg_error err;
+	size_t n;
+
+	if (bg_scope_command_parse(line, &c, &err) != BG_OK)
+		fail_msg("%s: %s", line, err.msg);
+	n = bg_scope_command_lint(&c, w, BG_SCOPE_MAX_WARNINGS);
+	bg_scope_command_free(&c);
+	return n;
+}
+
+static void
+test_lint(void **state)
+{
+	bg_error w[BG_SCOPE_MAX_WARNINGS];
+
+	(void)state;
+	assert_int_equal(lint("/usr/bin/journalctl --no-pager -u postfix* --lines=[0-9]*", w), 0);
+	assert_int_equal(lint("/usr/sbin/postsuper -d *", w), 0);
+	assert_int_equal(lint("/usr/bin/journalctl --no-pager -n *", w), 1);
+	assert_non_null(strstr(w[0].msg, "journalctl -n takes an optional argument"));
+	assert_non_null(strstr(w[0].msg, "(-nVALUE)"));
+	assert_int_equal(lint("/bin/journalctl --boot x", w), 1);
+	assert_non_null(strstr(w[0].msg, "(--boot=VALUE)"));
+	/* An option after it is no separate argument. */
+	assert_int_equal(lint("/usr/bin/journalctl -n -r", w), 0);
+	/* Another program's -n is its own business. */
+	assert_int_equal(lint("/usr/bin/head -n *", w), 0);
+	assert_int_equal(lint("/usr/bin/sed -i * **", w), 2);
+	assert_non_null(strstr(w[0].msg, "sed -i takes an optional argument"));
+	assert_non_null(strstr(w[1].msg, "a final \"**\""));
+}
+
 /* A scope named "test" with the given command and edit lines (NULL-terminated). */
 static void
 make_scope(bg_config_scope *s, char **commands, char **edits)
@@ -147,8 +209,11 @@ static void
 test_programs(void **state)
 {
 	char *commands[] = { "/usr/bin/true **", "/bin/id -u", NULL, NULL };
-	const char *const u[] = { "-u" };
-	const char *const g[] = { "-g" };
+	const char *const true_argv[] = { "/bin/true" };
+	const char *const true_u[] = { "true", "-u" };
+	const char *const id_u[] = { "/usr/bin/id", "-u" };
+	const char *const id_g[] = { "id", "-g" };
+	const char *const renamed[] = { "dash", "-u" };
 	char *dir = tu_mkdtemp(), *link, *prog, *line;
 	bg_config_scope s;
 	bg_error err;
@@ -156,21 +221,36 @@ test_programs(void **state)
 	(void)state;
 	make_scope(&s, commands, NULL);
 	/* Debian is usrmerged: /bin/true and /usr/bin/true are one program. */
-	assert_int_equal(bg_scope_match(&s, "/bin/true", NULL, 0, &err), BG_OK);
-	assert_int_equal(bg_scope_match(&s, "/usr/bin/true", u, 1, &err), BG_OK);
-	assert_int_equal(bg_scope_match(&s, "/usr/bin/id", u, 1, &err), BG_OK);
-	assert_int_equal(bg_scope_match(&s, "/usr/bin/id", g, 1, &err), BG_ERR_DENIED);
+	assert_int_equal(bg_scope_match(&s, "/bin/true", true_argv, 1, &err), BG_OK);
+	assert_int_equal(bg_scope_match(&s, "/usr/bin/true", true_u, 2, &err), BG_OK);
+	assert_int_equal(bg_scope_match(&s, "/usr/bin/id", id_u, 2, &err), BG_OK);
+	assert_int_equal(bg_scope_match(&s, "/usr/bin/id", id_g, 2, &err), BG_ERR_DENIED);
 	assert_non_null(strstr(err.msg, "not in scope test"));
 	assert_int_equal(bg_scope_match(&s, "/usr/bin/false", NULL, 0, &err), BG_ERR_DENIED);
-	assert_int_equal(bg_scope_match(&s, "/nonexistent/true", NULL, 0, &err),
-	    BG_ERR_DENIED);
-	assert_int_equal(bg_scope_match(&s, "true", NULL, 0, &err), BG_ERR_DENIED);
-	assert_int_equal(bg_scope_match(&s, NULL, NULL, 0, &err), BG_ERR_DENIED);
+	assert_int_equal(bg_scope_match(&s, "/nonexistent/true", true_argv, 1, &err), BG_ERR_PERM);
+	assert_non_null(strstr(err.msg, "untrusted-path: /nonexistent"));
+	assert_int_equal(bg_scope_match(&s, "true", true_argv, 1, &err), BG_ERR_PERM);
+	assert_int_equal(bg_scope_match(&s, NULL, NULL, 0, &err), BG_ERR_PERM);
+	/* argv[0] is what a multi-call program dispatches on: it must be the name. */
+	assert_int_equal(bg_scope_match(&s, "/usr/bin/id", renamed, 2, &err), BG_ERR_DENIED);
+	assert_non_null(strstr(err.msg, "argv[0] dash does not name the program id"));
+	assert_int_equal(bg_scope_match(&s, "/usr/bin/id", NULL, 0, &err), BG_ERR_DENIED);
 
-	/* A symlink to an allowed program is that program. */
+	/* A symlink is refused as given, whatever it points to now. */
 	link = tu_path(dir, "true-link");
 	assert_int_equal(symlink("/usr/bin/true", link), 0);
-	assert_int_equal(bg_scope_match(&s, link, NULL, 0, &err), BG_OK);
+	assert_int_equal(bg_scope_match(&s, link, true_argv, 1, &err), BG_ERR_PERM);
+	assert_non_null(strstr(err.msg, "untrusted-path: "));
+
+	/* A scope line naming a link is another name: it never matches the target. */
+	free(link);
+	link = tu_path(dir, "false-link");
+	assert_int_equal(symlink("/usr/bin/false", link), 0);
+	commands[2] = link;
+	make_scope(&s, commands, NULL);
+	assert_int_equal(bg_scope_match(&s, "/usr/bin/false",
+	    (const char *const[]){ "false" }, 1, &err), BG_ERR_DENIED);
+	free(link);
 
 	/* A program others can write, or in a directory others can write, is refused. */
 	prog = tu_write(dir, "prog", 0755, "#!/bin/sh\n");
@@ -179,27 +259,25 @@ test_programs(void **state)
 	commands[2] = line;
 	make_scope(&s, commands, NULL);
 	assert_int_equal(chmod(prog, 0757), 0);
-	assert_int_equal(bg_scope_match(&s, prog, NULL, 0, &err), BG_ERR_PERM);
+	assert_int_equal(bg_scope_match(&s, prog, (const char *const[]){ "prog" }, 1, &err),
+	    BG_ERR_PERM);
+	assert_non_null(strstr(err.msg, "untrusted-path: "));
 	if (geteuid() == 0) {
-		assert_non_null(strstr(err.msg, "prog is writable"));
 		assert_int_equal(chmod(prog, 0755), 0);
 		/* The test directory is under a world-writable /tmp (or $TMPDIR). */
-		assert_int_equal(bg_scope_match(&s, prog, NULL, 0, &err), BG_ERR_PERM);
-		assert_null(strstr(err.msg, "prog"));
+		assert_int_equal(bg_scope_match(&s, prog, (const char *const[]){ "prog" }, 1, &err),
+		    BG_ERR_PERM);
+		assert_non_null(strstr(err.msg, "writable by group or others"));
 	}
-	/* The trust check alone. */
-	assert_int_equal(bg_scope_check_trusted("/usr/bin/true", &err), BG_OK);
-	assert_int_equal(bg_scope_check_trusted("/usr/bin", &err), BG_ERR_PERM);
-	assert_int_equal(bg_scope_check_trusted("relative", &err), BG_ERR_PERM);
 
 	/* A scope line that does not parse refuses. */
 	commands[2] = "/bin/ls \"unterminated";
 	make_scope(&s, commands, NULL);
-	assert_int_equal(bg_scope_match(&s, "/bin/ls", NULL, 0, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_scope_match(&s, "/bin/ls", (const char *const[]){ "ls" }, 1, &err),
+	    BG_ERR_INVALID);
 	tu_rmtree(dir);
 	free(line);
 	free(prog);
-	free(link);
 	free(dir);
 }
 
@@ -278,6 +356,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_lint),
 		cmocka_unit_test(test_programs),
 		cmocka_unit_test(test_edit),
 	};
