@@ -574,6 +574,19 @@ seconds_left(const session *s)
 	return now >= s->deadline ? 0 : (unsigned long)((s->deadline - now) / MS_PER_S);
 }
 
+/* The connection handle, the URL, fresh ids and the host key: what every exchange needs. */
+static bg_status
+open_session(session *s, bg_error *err)
+{
+	bg_status rc;
+
+	if ((s->easy = bg_http_handle_new(err)) == NULL)
+		return BG_ERR_IO;
+	if ((rc = split_url(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK)
+		return rc;
+	return bg_key_file_read(s->cfg->approval.host_key, s->host_key, err);
+}
+
 static bg_status
 run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 {
@@ -581,10 +594,7 @@ run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 	char *body = NULL;
 	bg_status rc;
 
-	if ((s->easy = bg_http_handle_new(err)) == NULL)
-		return internal(s, BG_ERR_IO);
-	if ((rc = split_url(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK ||
-	    (rc = bg_key_file_read(s->cfg->approval.host_key, s->host_key, err)) != BG_OK ||
+	if ((rc = open_session(s, err)) != BG_OK ||
 	    (rc = build_body(s, &body, err)) != BG_OK)
 		return internal(s, rc);
 	rc = file_request(s, body, err);
@@ -689,6 +699,40 @@ bg_approval_judge(const bg_config *cfg, const bg_approval_request *req,
 	bg_buf_free(&h.body);
 	*approved = rc == BG_OK && state == POLL_APPROVED;
 	return session_end(&s, rc);
+}
+
+/*
+ * A signed poll of a fresh request_id that was never filed: read-only, so the
+ * service has nothing to act on; any answer but a 5xx (normally 404) shows it
+ * reachable.
+ */
+static bg_status
+probe(session *s, bg_error *err)
+{
+	char suffix[BG_UUID_LEN + 64];
+	bg_http h;
+	bg_status rc;
+
+	if ((rc = open_session(s, err)) != BG_OK)
+		return internal(s, rc);
+	snprintf(suffix, sizeof(suffix), "/requests/%s?wait=0", s->res->request_id);
+	if ((rc = exchange(s, suffix, NULL, &h, err)) != BG_OK)
+		return rc;
+	bg_http_free(&h);
+	if (!s->res->answered)
+		return refuse(s, "http-status", err, "the probe was answered %ld",
+		    s->res->http_status);
+	return BG_OK;
+}
+
+bg_status
+bg_approval_probe(const bg_config *cfg, bg_approval_result *res, bg_error *err)
+{
+	session s;
+
+	session_begin(&s, cfg, NULL, res);
+	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
+	return session_end(&s, probe(&s, err));
 }
 
 bool

@@ -103,6 +103,15 @@ bg_status bg_approval_judge(const bg_config *cfg, const bg_approval_request *req
  */
 bool bg_approval_unreachable(const bg_approval_result *res);
 
+/*
+ * Whether the service of cfg's [approval] is reachable, without filing a
+ * request: a signed poll of a fresh, never filed request_id under the same
+ * deadline and transport rules as bg_approval_run.  BG_OK when the service
+ * answered anything but a 5xx (res->answered); otherwise an error with
+ * res->reason set, for bg_approval_unreachable.
+ */
+bg_status bg_approval_probe(const bg_config *cfg, bg_approval_result *res, bg_error *err);
+
 void bg_approval_result_free(bg_approval_result *res);
 
 #endif

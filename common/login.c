@@ -281,14 +281,16 @@ check_totp(login *l, const char *code)
 	}
 }
 
+/* *short_of: the sources answered, but fewer fire than [signals] required. */
 static bg_login_result
-check_signals(login *l, bg_signals_result *res)
+check_signals(login *l, bg_signals_result *res, bool *short_of)
 {
 	bg_status rc;
 	bg_error err;
 	bg_event *ev;
 
 	rc = bg_signals_check(&l->cfg, BG_LOGIN_SIGNALS_TIMEOUT_MS, res, &err);
+	*short_of = rc == BG_ERR_DENIED;
 	ev = bg_login_event(l, "signals.checked", rc == BG_OK ? "success" : "failure");
 	if (ev != NULL) {
 		if (rc != BG_OK)
@@ -461,6 +463,7 @@ authenticate(login *l)
 	bg_login_result r;
 	bg_event *ev;
 	char *code = NULL;
+	bool short_of = false;
 
 	if (kill_switch_engaged(l))
 		return bg_login_refused(l, "auth.begin", "kill-switch", NULL, BG_LOGIN_DENIED);
@@ -482,7 +485,7 @@ authenticate(login *l)
 	free(code);
 	if (r != BG_LOGIN_OK)
 		return r;
-	r = check_signals(l, &signals);
+	r = check_signals(l, &signals, &short_of);
 	if (r == BG_LOGIN_OK) {
 		r = get_approval(l, signals.firing, &approval);
 		if (r == BG_LOGIN_OK)
@@ -490,6 +493,8 @@ authenticate(login *l)
 		else
 			r = bg_login_recover(l, &signals, &approval, r);
 		bg_approval_result_free(&approval);
+	} else if (short_of) {
+		r = bg_login_recover_short_of_signals(l, &signals, r);
 	}
 	bg_signals_result_free(&signals);
 	return r;

@@ -61,5 +61,14 @@ bg_login_result bg_login_grant_commit(bg_login_ctx *l, bg_grant *g);
  */
 bg_login_result bg_login_recover(bg_login_ctx *l, const bg_signals_result *signals,
     const bg_approval_result *approval, bg_login_result refused);
+/*
+ * When the signals fell short of [signals] required: with [recovery]
+ * enabled, probes the approval service without filing a request
+ * (bg_approval_probe, journaled as approval.probed) and, only when it is
+ * unreachable, runs bg_login_recover, where [recovery] signals_required
+ * applies instead.  Otherwise returns refused unchanged.
+ */
+bg_login_result bg_login_recover_short_of_signals(bg_login_ctx *l,
+    const bg_signals_result *signals, bg_login_result refused);
 
 #endif

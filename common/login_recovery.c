@@ -299,3 +299,32 @@ bg_login_recover(bg_login_ctx *l, const bg_signals_result *signals,
 	explicit_bzero(r.codes, sizeof(r.codes));
 	return res;
 }
+
+bg_login_result
+bg_login_recover_short_of_signals(bg_login_ctx *l, const bg_signals_result *signals,
+    bg_login_result refused)
+{
+	bg_approval_result probe;
+	bg_login_result res;
+	bg_status st;
+	bg_error err;
+	bg_event *ev;
+
+	if (!l->cfg.recovery.enabled || refused == BG_LOGIN_ERROR)
+		return refused;
+	st = bg_approval_probe(&l->cfg, &probe, &err);
+	ev = bg_login_event(l, "approval.probed", st == BG_OK ? "success" : "failure");
+	if (ev != NULL) {
+		bg_event_add_bool(ev, "reachable", !bg_approval_unreachable(&probe));
+		if (st != BG_OK) {
+			bg_event_add_str(ev, "reason", probe.reason);
+			bg_event_add_str(ev, "detail", err.msg);
+		}
+		if (probe.http_status != 0)
+			bg_event_add_int(ev, "http_status", (long long)probe.http_status);
+	}
+	res = bg_login_commit(l, ev) ? bg_login_recover(l, signals, &probe, refused) :
+	    BG_LOGIN_ERROR;
+	bg_approval_result_free(&probe);
+	return res;
+}

@@ -4,7 +4,10 @@ with the approval URL on a closed port and on a service answering 503, a
 login succeeds with two correct codes; it is refused for a wrong code, a
 reused challenge, a code from the operator, the same approver twice, a code
 computed for another incident, an expired challenge, a scope outside
-[recovery] scopes, and after a signed denial (no recovery offered).  Wrong
+[recovery] scopes, and after a signed denial (no recovery offered).  With
+the monitoring down too, [recovery] signals_required applies once a probe
+finds the approval service unreachable; a reachable service refuses as
+before, and the probe files no request.  Wrong
 codes count toward the lockout; an edited recovery grant is refused; the
 journal never holds a code and verifies at the end.
 """
@@ -23,6 +26,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests", "recovery"))
 import r1_ref  # noqa: E402
@@ -144,7 +149,8 @@ class Env:
               "secret = %s\n" % base64.b32encode(SECRET).decode(), 0o600)
         return Operator(name)
 
-    def service(self, name, url):
+    def service(self, name, url, monitor=None, signals_required=0, required=1):
+        monitor = monitor or "http://127.0.0.1:%d/am-firing" % self.mport
         conf = os.path.join(self.d, name + ".conf")
         write(conf, f"""[general]
 accounts = breakglass
@@ -176,13 +182,14 @@ keys_dir = {self.d}/rkeys
 ttl = 2m
 scopes = mail-queue
 challenge_ttl = 10m
+signals_required = {signals_required}
 
 [signals]
-required = 1
+required = {required}
 
 [signal am]
 type = alertmanager
-url = http://127.0.0.1:{self.mport}/am-firing
+url = {monitor}
 match = alertname=~".*"
 
 [scope mail-queue]
@@ -373,6 +380,75 @@ def test_signed_denial(env):
           "5xx after an answer: no recovery " + out)
 
 
+def test_monitoring_down(env):
+    """[signals] required is not met (the monitoring is down): with the
+    approval service unreachable too, [recovery] signals_required applies;
+    with the service reachable, [signals] required refuses as before, and no
+    request is filed."""
+    down = "http://127.0.0.1:%d/am-firing" % closed_port()
+    env.service("nosig-closed", "http://127.0.0.1:%d/v1" % closed_port(), monitor=down)
+    op = env.operator()
+    n = len(env.events())
+    ch, pairs = recover(env, "nosig-closed", op)
+    r, out, _ = env.login("nosig-closed", op, pairs, steps="am")
+    check(r.get("authenticate") == "PAM_SUCCESS" and r.get("acct_mgmt") == "PAM_SUCCESS",
+          "monitoring and approval down: recovery with signals_required = 0 " + out)
+    evs = env.since(n)
+    off = [e for e in evs if e["event"] == "recovery.offered"]
+    check(off and off[0].get("signals_state") == "unreachable" and off[0].get("signal_errors"),
+          "monitoring down: offered with the signals unreachable " + str(off))
+    probes = [e for e in evs if e["event"] == "approval.probed"]
+    check(probes and all(e.get("reachable") is False and e.get("reason") == "connect"
+                         for e in probes), "approval service probed: unreachable " + str(probes))
+    check("approval.requested" not in names(evs), "no request filed " + str(names(evs)))
+    os.unlink(env.grant())
+
+    # recovery signals_required = 1 still needs a firing source.
+    env.service("nosig-req1", "http://127.0.0.1:%d/v1" % closed_port(), monitor=down,
+                signals_required=1)
+    refused(env, "nosig-req1", env.operator(), [], "signals", "signals_required = 1")
+
+    # [signals] required = 0: the sources are still queried for recovery.
+    env.service("sig0-req1", "http://127.0.0.1:%d/v1" % closed_port(), signals_required=1,
+                required=0)
+    op = env.operator()
+    n = len(env.events())
+    ch, pairs = recover(env, "sig0-req1", op)
+    r, out, _ = env.login("sig0-req1", op, pairs)
+    off = [e for e in env.since(n) if e["event"] == "recovery.offered"]
+    check(r.get("authenticate") == "PAM_SUCCESS" and off and
+          off[0].get("signals_state") == "firing",
+          "[signals] required = 0: sources queried for signals_required = 1 " + out)
+    os.unlink(env.grant())
+
+    # The approval service answers: [signals] required refuses, as without recovery.
+    def newest():
+        with urllib.request.urlopen("http://127.0.0.1:%d/_pending" % env.aport) as f:
+            return json.load(f)["request_id"]
+
+    before = None
+    try:
+        before = newest()
+    except urllib.error.HTTPError as e:
+        before = json.load(e)["request_id"]
+    env.service("nosig-up", "http://127.0.0.1:%d/approve/v1" % env.aport, monitor=down)
+    n = len(env.events())
+    r, out, ch = env.login("nosig-up", env.operator(), [("bob", "1234-5678")])
+    evs = env.since(n)
+    check(r.get("authenticate") == "PAM_PERM_DENIED" and ch is None,
+          "monitoring down, approval up: refused, no challenge " + out)
+    check(not any(x.startswith("recovery.") for x in names(evs)) and
+          "approval.requested" not in names(evs), "approval up: no recovery " + str(names(evs)))
+    probes = [e for e in evs if e["event"] == "approval.probed"]
+    check(probes and probes[-1].get("reachable") is True, "approval up: probed " + str(probes))
+    try:
+        after = newest()
+    except urllib.error.HTTPError as e:
+        after = json.load(e)["request_id"]
+    check(after == before, "approval up: the probe filed no request")
+    check(not os.path.exists(env.grant()), "approval up: no grant")
+
+
 def main():
     if not os.path.exists(MODULE) or not os.path.exists(DRIVER):
         print("SKIP: module or driver not built", file=sys.stderr)
@@ -403,6 +479,7 @@ def main():
         test_refusals(env, "closed")
         test_reuse_and_expiry(env, "s503")
         test_signed_denial(env)
+        test_monitoring_down(env)
         v = subprocess.run([BREAKGLASS, "--config", closed, "verify"], capture_output=True,
                            text=True)
         check(v.returncode == 0, "journal verifies: " + v.stdout + v.stderr)
