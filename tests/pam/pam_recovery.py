@@ -149,11 +149,12 @@ class Env:
               "secret = %s\n" % base64.b32encode(SECRET).decode(), 0o600)
         return Operator(name)
 
-    def service(self, name, url, monitor=None, signals_required=0, required=1):
+    def service(self, name, url, monitor=None, signals_required=0, required=1,
+                account="breakglass"):
         monitor = monitor or "http://127.0.0.1:%d/am-firing" % self.mport
         conf = os.path.join(self.d, name + ".conf")
         write(conf, f"""[general]
-accounts = breakglass
+accounts = {account}
 state_dir = {self.d}/state
 run_dir = {self.d}/run
 kill_switch = {self.d}/kill-switch
@@ -217,8 +218,8 @@ command = /usr/bin/id
         return results, p.stdout, m.group(1) if m else None
 
     def code(self, approver, op, challenge, incident="INC-7", scope="mail-queue",
-             host=HOST):
-        return r1_ref.code(self.k_ah[approver], host, "breakglass", op.name, incident,
+             host=HOST, account="breakglass"):
+        return r1_ref.code(self.k_ah[approver], host, account, op.name, incident,
                            scope, challenge, approver)
 
     def events(self):
