@@ -35,18 +35,6 @@ CONF
 rgrant() { "$grant_tool" recovery "$d/run" "$user" ops "$@" "$d/rkeys" bob carol; }
 gfile=$d/run/grants/$user.json
 
-# refused REASON SUDO-ARGS...: exit 1, the reason on stderr, one sudo.rejected record.
-refused() {
-	reason=$1
-	shift
-	before=$(records)
-	expect_status 1 as_user "$@"
-	expect_grep "$tmpdir/err" "breakglass: sudo refused: $reason"
-	[ "$(records)" -eq $((before + 1)) ] && ok || fail "no journal record for: $*"
-	tail -n 1 "$d/log/journal.jsonl" >"$tmpdir/last"
-	expect_grep "$tmpdir/last" '"event":"sudo.rejected"'
-}
-
 # edit KEY JSON-VALUE: a fresh valid recovery grant with one member changed.
 edit() {
 	rgrant -10 300 || fail "grant_tool recovery"
