@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "journal", bg_cmd_journal, "journal init: start the audit chain and print K_1 once" },
 	{ "kill-switch", bg_cmd_killswitch, "on|off|status: refuse all break-glass access" },
 	{ "note", bg_cmd_note, "append a note to the audit journal" },
+	{ "recovery", bg_cmd_recovery, "keygen|export-host|code: offline recovery codes (approvers)" },
 	{ "report", bg_cmd_report, "post-incident report from the verified journal" },
 	{ "revoke", bg_cmd_revoke, "remove an account's grant (or all) before it expires" },
 	{ "status", bg_cmd_status, "kill switch, active grants, locked-out operators" },

@@ -67,8 +67,7 @@ bg_cmd_expire(const struct bg_cli *cli, int argc, char **argv)
 		} else if (g.expires_at <= now) {
 			event = "grant.expired";
 			snprintf(why, sizeof(why), "expired");
-		} else if (bg_grant_validate(&g, accounts[i], cfg.approval.host_id,
-		    cfg.approval.service_key, cfg.general.grant_ttl, now, &err) != BG_OK) {
+		} else if (bg_grant_validate_cfg(&g, accounts[i], &cfg, now, &err) != BG_OK) {
 			event = "grant.revoked";
 			snprintf(why, sizeof(why), "invalid: %s", err.msg);
 		}

@@ -49,8 +49,7 @@ grant_status(const bg_config *cfg, const char *account, time_t now)
 	json_object_object_add(o, "expires_at", json_object_new_int64((int64_t)g.expires_at));
 	json_object_object_add(o, "seconds_left",
 	    json_object_new_int64(g.expires_at > now ? (int64_t)(g.expires_at - now) : 0));
-	if (bg_grant_validate(&g, account, cfg->approval.host_id, cfg->approval.service_key,
-	    cfg->general.grant_ttl, now, &err) == BG_OK) {
+	if (bg_grant_validate_cfg(&g, account, cfg, now, &err) == BG_OK) {
 		json_object_object_add(o, "valid", json_object_new_boolean(true));
 	} else {
 		json_object_object_add(o, "valid", json_object_new_boolean(false));

@@ -29,6 +29,8 @@
 #define UUID_VARIANT_BYTE 8
 #define HTTP_CREATED 201
 #define HTTP_OK 200
+#define HTTP_SERVER_ERROR 500
+#define HTTP_STATUS_MAX 599
 #define HEADER_MAX 512
 #define TARGET_MAX 2048
 #define SIGNATURE_PREFIX "ed25519="
@@ -300,8 +302,12 @@ exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error 
 		return rc;
 	}
 	crc = curl_easy_perform(h->easy);
-	if (crc == CURLE_OK)
+	if (crc == CURLE_OK) {
+		s->res->http_status = bg_http_status(h);
+		if (s->res->http_status < HTTP_SERVER_ERROR)
+			s->res->answered = true;
 		return BG_OK;
+	}
 	rc = refuse(s, bg_http_failure(h, crc), err, "%s", h->errbuf[0] ? h->errbuf :
 	    curl_easy_strerror(crc));
 	/* A connect timeout that fired before the deadline is a connection failure. */
@@ -568,6 +574,19 @@ seconds_left(const session *s)
 	return now >= s->deadline ? 0 : (unsigned long)((s->deadline - now) / MS_PER_S);
 }
 
+/* The connection handle, the URL, fresh ids and the host key: what every exchange needs. */
+static bg_status
+open_session(session *s, bg_error *err)
+{
+	bg_status rc;
+
+	if ((s->easy = bg_http_handle_new(err)) == NULL)
+		return BG_ERR_IO;
+	if ((rc = split_url(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK)
+		return rc;
+	return bg_key_file_read(s->cfg->approval.host_key, s->host_key, err);
+}
+
 static bg_status
 run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 {
@@ -575,10 +594,7 @@ run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 	char *body = NULL;
 	bg_status rc;
 
-	if ((s->easy = bg_http_handle_new(err)) == NULL)
-		return internal(s, BG_ERR_IO);
-	if ((rc = split_url(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK ||
-	    (rc = bg_key_file_read(s->cfg->approval.host_key, s->host_key, err)) != BG_OK ||
+	if ((rc = open_session(s, err)) != BG_OK ||
 	    (rc = build_body(s, &body, err)) != BG_OK)
 		return internal(s, rc);
 	rc = file_request(s, body, err);
@@ -626,11 +642,15 @@ session_end(session *s, bg_status rc)
 	if (rc != BG_OK) {
 		const char *reason = res->reason != NULL ? res->reason : "internal";
 		char id[sizeof(res->request_id)];
+		bool answered = res->answered;
+		long status = res->http_status;
 
 		memcpy(id, res->request_id, sizeof(id));
 		bg_approval_result_free(res);
 		memcpy(res->request_id, id, sizeof(id));
 		res->reason = reason;
+		res->answered = answered;
+		res->http_status = status;
 	}
 	return rc;
 }
@@ -679,6 +699,53 @@ bg_approval_judge(const bg_config *cfg, const bg_approval_request *req,
 	bg_buf_free(&h.body);
 	*approved = rc == BG_OK && state == POLL_APPROVED;
 	return session_end(&s, rc);
+}
+
+/*
+ * A signed poll of a fresh request_id that was never filed: read-only, so the
+ * service has nothing to act on; any answer but a 5xx (normally 404) shows it
+ * reachable.
+ */
+static bg_status
+probe(session *s, bg_error *err)
+{
+	char suffix[BG_UUID_LEN + 64];
+	bg_http h;
+	bg_status rc;
+
+	if ((rc = open_session(s, err)) != BG_OK)
+		return internal(s, rc);
+	snprintf(suffix, sizeof(suffix), "/requests/%s?wait=0", s->res->request_id);
+	if ((rc = exchange(s, suffix, NULL, &h, err)) != BG_OK)
+		return rc;
+	bg_http_free(&h);
+	if (!s->res->answered)
+		return refuse(s, "http-status", err, "the probe was answered %ld",
+		    s->res->http_status);
+	return BG_OK;
+}
+
+bg_status
+bg_approval_probe(const bg_config *cfg, bg_approval_result *res, bg_error *err)
+{
+	session s;
+
+	session_begin(&s, cfg, NULL, res);
+	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
+	return session_end(&s, probe(&s, err));
+}
+
+bool
+bg_approval_unreachable(const bg_approval_result *res)
+{
+	const char *r = res->reason;
+
+	if (res->answered || r == NULL)
+		return false;
+	if (strcmp(r, "connect") == 0 || strcmp(r, "tls") == 0 || strcmp(r, "timeout") == 0)
+		return true;
+	return strcmp(r, "http-status") == 0 && res->http_status >= HTTP_SERVER_ERROR &&
+	    res->http_status <= HTTP_STATUS_MAX;
 }
 
 void

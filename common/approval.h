@@ -50,6 +50,12 @@ typedef struct {
 	 * failure: key file, memory).  NULL when approved.
 	 */
 	const char *reason;
+	/*
+	 * Whether the service answered at all: any HTTP answer but a 5xx (a
+	 * filed request, a decision of any kind, a 4xx).  Kept on refusal.
+	 */
+	bool answered;
+	long http_status;           /* of the last answer; 0 when none */
 	/* On approval: */
 	char *decision;             /* the signed body, verbatim (NUL-terminated) */
 	char *decision_signature;   /* base64 */
@@ -88,6 +94,23 @@ bg_status bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
 bg_status bg_approval_judge(const bg_config *cfg, const bg_approval_request *req,
     const char *request_id, const char *nonce, const char *body, size_t body_len,
     const char *signature_header, bool *approved, bg_approval_result *res, bg_error *err);
+
+/*
+ * Whether a refused exchange means the service was unreachable: the
+ * transfer failed (connect, tls, timeout) or answered 5xx, and nothing else
+ * was ever answered.  Never true after a signed answer of any kind, nor for
+ * a local failure.  Offline recovery (protocol R1) is offered only then.
+ */
+bool bg_approval_unreachable(const bg_approval_result *res);
+
+/*
+ * Whether the service of cfg's [approval] is reachable, without filing a
+ * request: a signed poll of a fresh, never filed request_id under the same
+ * deadline and transport rules as bg_approval_run.  BG_OK when the service
+ * answered anything but a 5xx (res->answered); otherwise an error with
+ * res->reason set, for bg_approval_unreachable.
+ */
+bg_status bg_approval_probe(const bg_config *cfg, bg_approval_result *res, bg_error *err);
 
 void bg_approval_result_free(bg_approval_result *res);
 

@@ -27,6 +27,8 @@
 #include "ere_cost.h"
 #include "fileio.h"
 #include "command_path.h"
+#include "grant.h"
+#include "recovery.h"
 #include "scope.h"
 
 #define SECONDS_PER_MINUTE 60UL
@@ -98,6 +100,16 @@ check_user_name(const char *v, bg_error *err)
 	for (size_t i = 0; i < n; i++)
 		if (!is_alnum(v[i]) && v[i] != '_' && v[i] != '-' && v[i] != '.')
 			return bg_error_set(err, BG_ERR_INVALID, "invalid user name");
+	return BG_OK;
+}
+
+/* A recovery approver names a key file in keys_dir. */
+static bg_status
+check_file_name(const char *v, bg_error *err)
+{
+	if (!bg_file_name_valid(v))
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "not a plain file name ([A-Za-z0-9._-], no leading '.' or '-')");
 	return BG_OK;
 }
 
@@ -268,6 +280,27 @@ static const bg_cfg_key signals_keys[] = {
 	  .offset = offsetof(bg_config_signals, required) },
 };
 
+/* quorum 0 and ttl 0 stand for "not set": resolved against other sections. */
+static const bg_cfg_key recovery_keys[] = {
+	{ .name = "enabled", .type = BG_CFG_BOOL, .def = "no",
+	  .offset = offsetof(bg_config_recovery, enabled) },
+	{ .name = "approvers", .type = BG_CFG_WORDS,
+	  .offset = offsetof(bg_config_recovery, approvers), .check = check_file_name },
+	{ .name = "keys_dir", .type = BG_CFG_PATH, .def = "/etc/breakglass/recovery",
+	  .offset = offsetof(bg_config_recovery, keys_dir) },
+	{ .name = "quorum", .type = BG_CFG_UINT,
+	  .offset = offsetof(bg_config_recovery, quorum), .min = 1, .max = BG_GRANT_MAX_APPROVERS },
+	{ .name = "ttl", .type = BG_CFG_DURATION,
+	  .offset = offsetof(bg_config_recovery, ttl), .min = GRANT_TTL_MIN },
+	{ .name = "scopes", .type = BG_CFG_WORDS,
+	  .offset = offsetof(bg_config_recovery, scopes) },
+	{ .name = "challenge_ttl", .type = BG_CFG_DURATION, .def = "10m",
+	  .offset = offsetof(bg_config_recovery, challenge_ttl),
+	  .min = SECONDS_PER_MINUTE, .max = SECONDS_PER_HOUR },
+	{ .name = "signals_required", .type = BG_CFG_UINT, .def = "0",
+	  .offset = offsetof(bg_config_recovery, signals_required) },
+};
+
 static const bg_cfg_key signal_keys[] = {
 	{ .name = "type", .type = BG_CFG_ENUM, .required = true,
 	  .offset = offsetof(bg_config_signal, type),
@@ -297,8 +330,8 @@ static const bg_cfg_key scope_keys[] = {
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
-enum { SEC_GENERAL, SEC_TOTP, SEC_APPROVAL, SEC_SIGNALS, SEC_SIGNAL, SEC_SCOPE,
-	SEC_COUNT };
+enum { SEC_GENERAL, SEC_TOTP, SEC_APPROVAL, SEC_SIGNALS, SEC_RECOVERY, SEC_SIGNAL,
+	SEC_SCOPE, SEC_COUNT };
 
 static const bg_cfg_section config_sections[SEC_COUNT] = {
 	[SEC_GENERAL] = { .name = "general", .required = true,
@@ -317,6 +350,10 @@ static const bg_cfg_section config_sections[SEC_COUNT] = {
 	    .keys = signals_keys, .nkeys = NKEYS(signals_keys),
 	    .size = sizeof(bg_config_signals),
 	    .offset = offsetof(bg_config, signals) },
+	[SEC_RECOVERY] = { .name = "recovery",
+	    .keys = recovery_keys, .nkeys = NKEYS(recovery_keys),
+	    .size = sizeof(bg_config_recovery),
+	    .offset = offsetof(bg_config, recovery) },
 	[SEC_SIGNAL] = { .name = "signal", .named = true,
 	    .keys = signal_keys, .nkeys = NKEYS(signal_keys),
 	    .size = sizeof(bg_config_signal),
@@ -570,10 +607,73 @@ validate_signal(bg_cfg_check *c, const bg_config_signal *s)
 		    "use an https:// url");
 }
 
+#define RECOVERY_TTL_DEFAULT (15 * SECONDS_PER_MINUTE)
+
+/* The defaults that depend on other sections. */
+static void
+resolve_recovery(bg_config *cfg)
+{
+	bg_config_recovery *r = &cfg->recovery;
+
+	if (r->quorum == 0)
+		r->quorum = cfg->approval.quorum;
+	if (key_line(SEC_RECOVERY, &r->meta, "quorum") == 0 && r->quorum < 2 && r->approvers.count > 1)
+		r->quorum = 2;
+	if (r->ttl == 0)
+		r->ttl = RECOVERY_TTL_DEFAULT < cfg->general.grant_ttl ? RECOVERY_TTL_DEFAULT :
+		    cfg->general.grant_ttl;
+}
+
+static void
+validate_recovery(bg_cfg_check *c, const bg_config *cfg)
+{
+	const bg_config_recovery *r = &cfg->recovery;
+	const bg_strlist *ap = &r->approvers;
+
+	for (size_t i = 0; i < ap->count; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(ap->items[i], ap->items[j]) == 0) {
+				bg_cfg_check_error(c, bg_strlist_line(ap, i,
+				    key_line(SEC_RECOVERY, &r->meta, "approvers")),
+				    "approvers: \"%s\" is listed twice", ap->items[i]);
+				break;
+			}
+	for (size_t i = 0; i < r->scopes.count; i++)
+		if (bg_config_find_scope(cfg, r->scopes.items[i]) == NULL)
+			bg_cfg_check_error(c, bg_strlist_line(&r->scopes, i,
+			    key_line(SEC_RECOVERY, &r->meta, "scopes")),
+			    "scopes: no [scope %s] section", r->scopes.items[i]);
+	if (r->ttl > cfg->general.grant_ttl)
+		bg_cfg_check_error(c, key_line(SEC_RECOVERY, &r->meta, "ttl"),
+		    "ttl: %lu s is longer than grant_ttl (%lu s)", r->ttl,
+		    cfg->general.grant_ttl);
+	if (r->signals_required > cfg->nsignal)
+		bg_cfg_check_error(c, key_line(SEC_RECOVERY, &r->meta, "signals_required"),
+		    "signals_required: %lu signal sources required but %zu [signal] "
+		    "sections defined", r->signals_required, cfg->nsignal);
+	if (!r->enabled)
+		return;
+	if (ap->count == 0)
+		bg_cfg_check_error(c, r->meta.line, "[recovery]: enabled needs \"approvers\"");
+	if (r->scopes.count == 0)
+		bg_cfg_check_error(c, r->meta.line,
+		    "[recovery]: enabled needs \"scopes\" (what an offline grant may do)");
+	if (r->quorum > ap->count)
+		bg_cfg_check_error(c, key_line(SEC_RECOVERY, &r->meta, "quorum"),
+		    "quorum: %lu is more than the %zu recovery approvers listed",
+		    r->quorum, ap->count);
+	/* One person must never break glass alone, unless there is only one. */
+	else if (r->quorum < 2 && ap->count > 1)
+		bg_cfg_check_error(c, key_line(SEC_RECOVERY, &r->meta, "quorum"),
+		    "quorum: %lu is below 2 with %zu recovery approvers listed",
+		    r->quorum, ap->count);
+}
+
 static void
 validate(bg_cfg_check *c, const bg_config *cfg)
 {
 	validate_approval(c, cfg);
+	validate_recovery(c, cfg);
 	for (size_t i = 0; i < cfg->nsignal; i++)
 		validate_signal(c, &cfg->signal[i]);
 	if (cfg->signals.required > cfg->nsignal)
@@ -602,6 +702,7 @@ bg_config_parse(const char *path, const char *text, size_t len, bg_config *cfg,
 	st = bg_ini_parse(path, text, len, &config_schema, cfg, errs);
 	if (st != BG_OK)
 		return st;
+	resolve_recovery(cfg);
 	validate(&c, cfg);
 	if (c.nerrors == 0) {
 		cfg->path = strdup(path);
@@ -861,6 +962,28 @@ check_scope_files(bg_cfg_check *c, const bg_config_scope *s)
 		    s->command.items[i]);
 }
 
+/* Every named recovery approver has its K_AH file, root-owned, 0600. */
+static void
+check_recovery_files(bg_cfg_check *c, const bg_config_recovery *r)
+{
+	unsigned line = key_line(SEC_RECOVERY, &r->meta, "approvers");
+	char path[PATH_MAX];
+	bg_error err;
+
+	if (!r->enabled)
+		return;
+	check_dir(c, key_line(SEC_RECOVERY, &r->meta, "keys_dir"), "keys_dir", r->keys_dir);
+	for (size_t i = 0; i < r->approvers.count; i++) {
+		unsigned at = bg_strlist_line(&r->approvers, i, line);
+
+		if (bg_recovery_key_path(r->keys_dir, r->approvers.items[i], path, sizeof(path),
+		    &err) != BG_OK)
+			file_error(c, at, "approvers", &err);
+		else
+			check_secret_key(c, at, "approvers", path);
+	}
+}
+
 void
 bg_config_lint(const bg_config *cfg, bg_errlist *warnings)
 {
@@ -936,5 +1059,6 @@ bg_config_check_files(const bg_config *cfg, bg_errlist *errs)
 		    "run_dir", g->run_dir);
 	for (size_t i = 0; i < cfg->nscope; i++)
 		check_scope_files(&c, &cfg->scope[i]);
+	check_recovery_files(&c, &cfg->recovery);
 	return c.nerrors == 0 ? BG_OK : BG_ERR_INVALID;
 }

@@ -72,12 +72,26 @@ typedef struct {
 	char *runas;
 } bg_config_scope;
 
+/* Offline recovery (protocol R1): used only when no approval service answers. */
+typedef struct {
+	bg_cfg_meta meta;
+	bool enabled;
+	bg_strlist approvers;         /* names of the key files in keys_dir */
+	char *keys_dir;               /* one K_AH file per approver, root 0600 */
+	unsigned long quorum;         /* default: [approval] quorum */
+	unsigned long ttl;            /* seconds; default 15m, at most grant_ttl */
+	bg_strlist scopes;            /* the scopes a recovery grant may carry */
+	unsigned long challenge_ttl;  /* seconds */
+	unsigned long signals_required;
+} bg_config_recovery;
+
 typedef struct bg_config {
 	char *path;
 	bg_config_general general;
 	bg_config_totp totp;
 	bg_config_approval approval;
 	bg_config_signals signals;
+	bg_config_recovery recovery;
 	bg_config_signal *signal;
 	size_t nsignal;
 	bg_config_scope *scope;

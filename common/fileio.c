@@ -46,6 +46,18 @@ bg_file_check_stat(const char *path, const struct stat *st, bg_file_kind kind,
 	return BG_OK;
 }
 
+#define FILE_NAME_MAX_LEN 64
+
+bool
+bg_file_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= FILE_NAME_MAX_LEN && name[0] != '.' && name[0] != '-' &&
+	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] == '\0';
+}
+
 /* A directory breakglass trusts: owned by root/euid, not group/other writable. */
 static bg_status
 dir_check_stat(const char *path, const struct stat *st, bg_error *err)

@@ -25,6 +25,12 @@ typedef enum {
 bg_status bg_file_check_stat(const char *path, const struct stat *st,
     bg_file_kind kind, bg_error *err);
 
+/*
+ * Whether name is a plain, short file name ([A-Za-z0-9._-], 1 to 64 bytes,
+ * no leading '.' or '-'): identities that name state and key files.
+ */
+bool bg_file_name_valid(const char *name);
+
 /* Checks that a directory exists, is owned by root/euid and is not group/other writable. */
 bg_status bg_dir_check(const char *path, bg_error *err);
 

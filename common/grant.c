@@ -14,10 +14,12 @@
 
 #include <json-c/json.h>
 
+#include "config.h"
 #include "crypto.h"
 #include "fileio.h"
 #include "grant.h"
 #include "json_string.h"
+#include "recovery.h"
 #include "timeparse.h"
 
 #define GRANTS_SUBDIR "grants"
@@ -209,7 +211,7 @@ take_approvers(json_object *obj, bg_grant *g, bg_error *err)
 
 static const char *const grant_members[] = {
 	"account", "operator", "incident", "request_id", "scope", "approvers",
-	"issued_at", "expires_at", "host", "decision", "decision_signature", NULL,
+	"issued_at", "expires_at", "host", "decision", "decision_signature", "recovery", NULL,
 };
 
 static bg_status
@@ -225,6 +227,20 @@ check_known_members(json_object *obj, bg_error *err)
 		if (grant_members[i] == NULL)
 			return bg_error_set(err, BG_ERR_INVALID, "unknown member \"%.64s\"", key);
 	}
+	return BG_OK;
+}
+
+/* "recovery": absent (an approval grant) or true. */
+static bg_status
+take_recovery(json_object *obj, bg_grant *g, bg_error *err)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, "recovery", &v))
+		return BG_OK;
+	if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v))
+		return bg_error_set(err, BG_ERR_INVALID, "member \"recovery\" must be true");
+	g->recovery = true;
 	return BG_OK;
 }
 
@@ -244,7 +260,8 @@ grant_from_json(json_object *obj, bg_grant *g, bg_error *err)
 	    (rc = take_time(obj, "expires_at", &g->expires_at, err)) != BG_OK ||
 	    (rc = take_str(obj, "host", &g->host, err)) != BG_OK ||
 	    (rc = take_str(obj, "decision", &g->decision, err)) != BG_OK ||
-	    (rc = take_str(obj, "decision_signature", &g->decision_signature, err)) != BG_OK)
+	    (rc = take_str(obj, "decision_signature", &g->decision_signature, err)) != BG_OK ||
+	    (rc = take_recovery(obj, g, err)) != BG_OK)
 		return rc;
 	return BG_OK;
 }
@@ -303,7 +320,9 @@ grant_to_json(const bg_grant *g)
 	    !put_time(obj, "expires_at", g->expires_at) ||
 	    !put_str(obj, "host", g->host) ||
 	    !put_str(obj, "decision", g->decision) ||
-	    !put_str(obj, "decision_signature", g->decision_signature)) {
+	    !put_str(obj, "decision_signature", g->decision_signature) ||
+	    (g->recovery && json_object_object_add(obj, "recovery",
+	    json_object_new_boolean(1)) != 0)) {
 		json_object_put(obj);
 		return NULL;
 	}
@@ -604,23 +623,54 @@ check_times(const bg_grant *g, unsigned long max_ttl, time_t now, bg_error *err)
 	return BG_OK;
 }
 
+static bg_status
+check_identity(const bg_grant *g, const char *account, const char *host_id, bg_error *err)
+{
+	if (g->account == NULL || account == NULL || strcmp(g->account, account) != 0)
+		return bg_error_set(err, BG_ERR_INVALID, "grant is for another account");
+	/* A grant copied from another host, or its host member edited. */
+	if (g->host == NULL || host_id == NULL || strcmp(g->host, host_id) != 0)
+		return bg_error_set(err, BG_ERR_INVALID, "grant is for another host");
+	return BG_OK;
+}
+
 bg_status
 bg_grant_validate(const bg_grant *g, const char *account, const char *host_id,
     const char *service_key_path, unsigned long max_ttl, time_t now, bg_error *err)
 {
 	bg_status rc;
 
-	if (g->account == NULL || account == NULL || strcmp(g->account, account) != 0)
-		return bg_error_set(err, BG_ERR_INVALID, "grant is for another account");
-	/* A grant copied from another host, or its host member edited. */
-	if (g->host == NULL || host_id == NULL || strcmp(g->host, host_id) != 0)
-		return bg_error_set(err, BG_ERR_INVALID, "grant is for another host");
+	if (g->recovery)
+		return bg_error_set(err, BG_ERR_INVALID, "recovery grant without [recovery]");
 	/* Cheap checks first; the signature makes the decision's contents trustworthy. */
-	rc = check_times(g, max_ttl, now, err);
+	rc = check_identity(g, account, host_id, err);
+	if (rc == BG_OK)
+		rc = check_times(g, max_ttl, now, err);
 	if (rc == BG_OK)
 		rc = verify_signature(g, service_key_path, err);
 	if (rc == BG_OK)
 		rc = check_decision(g, host_id, err);
+	return rc;
+}
+
+bg_status
+bg_grant_validate_cfg(const bg_grant *g, const char *account, const bg_config *cfg,
+    time_t now, bg_error *err)
+{
+	bg_status rc;
+
+	if (!g->recovery)
+		return bg_grant_validate(g, account, cfg->approval.host_id,
+		    cfg->approval.service_key, cfg->general.grant_ttl, now, err);
+	/* Recovery switched off: its grants stop working at once. */
+	if (!cfg->recovery.enabled)
+		return bg_error_set(err, BG_ERR_INVALID, "recovery grant, but [recovery] is "
+		    "not enabled");
+	rc = check_identity(g, account, cfg->approval.host_id, err);
+	if (rc == BG_OK)
+		rc = check_times(g, cfg->recovery.ttl, now, err);
+	if (rc == BG_OK)
+		rc = bg_recovery_grant_check(g, cfg, err);
 	return rc;
 }
 

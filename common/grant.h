@@ -28,7 +28,7 @@
 #define BG_GRANT_MAX_SIZE (128 * 1024)
 #define BG_GRANT_MAX_APPROVERS 32
 
-typedef struct {
+typedef struct bg_grant {
 	char *account;
 	char *operator_name;
 	char *incident;
@@ -41,6 +41,12 @@ typedef struct {
 	char *host;
 	char *decision;             /* verbatim decision body */
 	char *decision_signature;   /* base64 */
+	/*
+	 * Offline recovery (protocol R1): decision holds the recovery record
+	 * (recovery.h) and decision_signature is empty; written as
+	 * "recovery": true, absent from other grants.
+	 */
+	bool recovery;
 } bg_grant;
 
 void bg_grant_free(bg_grant *g);
@@ -91,6 +97,15 @@ bg_status bg_grant_load(const char *run_dir, const char *account, bg_grant *g,
  */
 bg_status bg_grant_validate(const bg_grant *g, const char *account, const char *host_id,
     const char *service_key_path, unsigned long max_ttl, time_t now, bg_error *err);
+
+/*
+ * bg_grant_validate with cfg's [approval] host_id, service_key and
+ * [general] grant_ttl for an approval grant, or bg_recovery_grant_check for
+ * a recovery grant: what sudo, acct_mgmt and the CLI use.
+ */
+struct bg_config;
+bg_status bg_grant_validate_cfg(const bg_grant *g, const char *account,
+    const struct bg_config *cfg, time_t now, bg_error *err);
 
 /*
  * Removes the account's grant under the lock; *removed tells whether one

@@ -21,6 +21,7 @@
 #include "grant.h"
 #include "killswitch.h"
 #include "login.h"
+#include "login_int.h"
 #include "signals.h"
 #include "totp.h"
 
@@ -31,18 +32,7 @@
 #define SECONDS_PER_MINUTE 60
 #define TOTP_STATE_SUBDIR "totp"
 
-typedef struct {
-	const bg_login_io *io;
-	bg_config cfg;
-	bg_audit audit;
-	const char *operator_name;
-	char *operator_buf;         /* prompted operator */
-	char *incident;
-	char *reason;
-	const char *scope;
-	char request_id[BG_UUID_LEN + 1];
-	bool journal_failed;        /* set by the approval progress callback */
-} login;
+typedef bg_login_ctx login;
 
 /* ---- setup and journal -------------------------------------------------- */
 
@@ -86,8 +76,8 @@ login_end(login *l)
 	bg_config_free(&l->cfg);
 }
 
-static bg_event *
-event(const login *l, const char *name, const char *outcome)
+bg_event *
+bg_login_event(const login *l, const char *name, const char *outcome)
 {
 	bg_event *ev = bg_event_new(name, outcome);
 
@@ -98,8 +88,8 @@ event(const login *l, const char *name, const char *outcome)
 }
 
 /* Journals and frees ev; false when it could not be recorded (the caller denies). */
-static bool
-commit(const login *l, bg_event *ev)
+bool
+bg_login_commit(const login *l, bg_event *ev)
 {
 	bg_error err;
 	bool ok;
@@ -112,32 +102,29 @@ commit(const login *l, bg_event *ev)
 }
 
 /* One-line refusal: event with a reason (and an optional detail). */
-static bool
-record(const login *l, const char *name, const char *outcome, const char *reason,
+bool
+bg_login_record(const login *l, const char *name, const char *outcome, const char *reason,
     const char *detail)
 {
-	bg_event *ev = event(l, name, outcome);
+	bg_event *ev = bg_login_event(l, name, outcome);
 
 	if (ev != NULL && reason != NULL)
 		bg_event_add_str(ev, "reason", reason);
 	if (ev != NULL && detail != NULL)
 		bg_event_add_str(ev, "detail", detail);
-	return commit(l, ev);
+	return bg_login_commit(l, ev);
 }
 
-static bg_login_result
-refused(const login *l, const char *name, const char *reason, const char *detail,
+bg_login_result
+bg_login_refused(const login *l, const char *name, const char *reason, const char *detail,
     bg_login_result result)
 {
-	record(l, name, result == BG_LOGIN_ERROR ? "error" : "failure", reason, detail);
+	bg_login_record(l, name, result == BG_LOGIN_ERROR ? "error" : "failure", reason, detail);
 	return result;
 }
 
-static void
-info(const login *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-info(const login *l, const char *fmt, ...)
+void
+bg_login_info(const login *l, const char *fmt, ...)
 {
 	char text[INFO_MAX];
 	va_list ap;
@@ -173,8 +160,8 @@ printable(const char *s)
 }
 
 /* Asks and trims; NULL when the conversation failed or the answer is unusable. */
-static char *
-ask(const login *l, const char *question, size_t max)
+char *
+bg_login_ask(const login *l, const char *question, size_t max)
 {
 	char *a = l->io->prompt(l->io->arg, question, true);
 
@@ -205,7 +192,7 @@ ask_scope(login *l)
 	snprintf(question, sizeof(question), "Scope (%s): ",
 	    names.data != NULL ? names.data : "");
 	bg_buf_free(&names);
-	if ((a = ask(l, question, PROMPT_MAX)) == NULL)
+	if ((a = bg_login_ask(l, question, PROMPT_MAX)) == NULL)
 		return NULL;
 	sc = bg_config_find_scope(&l->cfg, a);
 	free(a);
@@ -216,28 +203,28 @@ static bg_login_result
 prompt_all(login *l, char **code)
 {
 	if (l->cfg.general.operator_mode == BG_OPERATOR_PROMPT) {
-		l->operator_buf = ask(l, "Operator: ", PROMPT_MAX);
+		l->operator_buf = bg_login_ask(l, "Operator: ", PROMPT_MAX);
 		if (l->operator_buf == NULL || !bg_totp_name_valid(l->operator_buf))
-			return refused(l, "auth.begin", "bad-operator", NULL, BG_LOGIN_AUTH_FAILED);
+			return bg_login_refused(l, "auth.begin", "bad-operator", NULL, BG_LOGIN_AUTH_FAILED);
 		l->operator_name = l->operator_buf;
 	} else
 		l->operator_name = l->io->user;
-	if ((l->incident = ask(l, "Incident: ", INCIDENT_MAX)) == NULL)
-		return refused(l, "auth.begin", "bad-incident", NULL, BG_LOGIN_DENIED);
-	if ((l->reason = ask(l, "Reason: ", REASON_MAX)) == NULL)
-		return refused(l, "auth.begin", "bad-reason", NULL, BG_LOGIN_DENIED);
+	if ((l->incident = bg_login_ask(l, "Incident: ", INCIDENT_MAX)) == NULL)
+		return bg_login_refused(l, "auth.begin", "bad-incident", NULL, BG_LOGIN_DENIED);
+	if ((l->reason = bg_login_ask(l, "Reason: ", REASON_MAX)) == NULL)
+		return bg_login_refused(l, "auth.begin", "bad-reason", NULL, BG_LOGIN_DENIED);
 	if ((l->scope = ask_scope(l)) == NULL)
-		return refused(l, "auth.begin", "unknown-scope", NULL, BG_LOGIN_DENIED);
+		return bg_login_refused(l, "auth.begin", "unknown-scope", NULL, BG_LOGIN_DENIED);
 	*code = l->io->prompt(l->io->arg, "TOTP code: ", false);
 	if (*code == NULL)
-		return refused(l, "auth.begin", "conversation", NULL, BG_LOGIN_AUTH_FAILED);
+		return bg_login_refused(l, "auth.begin", "conversation", NULL, BG_LOGIN_AUTH_FAILED);
 	return BG_LOGIN_OK;
 }
 
 /* ---- factors ------------------------------------------------------------ */
 
-static bg_status
-totp_policy(login *l, char *dir, size_t dirsz, bg_totp_policy *p, bg_error *err)
+bg_status
+bg_login_totp_policy(const login *l, char *dir, size_t dirsz, bg_totp_policy *p, bg_error *err)
 {
 	if ((size_t)snprintf(dir, dirsz, "%s/%s", l->cfg.general.state_dir,
 	    TOTP_STATE_SUBDIR) >= dirsz)
@@ -264,45 +251,47 @@ check_totp(login *l, const char *code)
 	bool locked;
 	bg_error err;
 
-	if (totp_policy(l, dir, sizeof(dir), &policy, &err) != BG_OK)
-		return refused(l, "auth.totp_failed", "state", err.msg, BG_LOGIN_ERROR);
+	if (bg_login_totp_policy(l, dir, sizeof(dir), &policy, &err) != BG_OK)
+		return bg_login_refused(l, "auth.totp_failed", "state", err.msg, BG_LOGIN_ERROR);
 	if (bg_totp_lockout_status(&policy, l->operator_name, time(NULL), &locked, &until,
 	    &err) != BG_OK)
-		return refused(l, "auth.totp_failed", "state", err.msg, BG_LOGIN_ERROR);
+		return bg_login_refused(l, "auth.totp_failed", "state", err.msg, BG_LOGIN_ERROR);
 	if (locked)
-		return refused(l, "auth.locked_out", "locked-out", NULL, BG_LOGIN_AUTH_FAILED);
+		return bg_login_refused(l, "auth.locked_out", "locked-out", NULL, BG_LOGIN_AUTH_FAILED);
 	if ((size_t)snprintf(secret_path, sizeof(secret_path), "%s/%s",
 	    l->cfg.totp.operators_dir, l->operator_name) >= sizeof(secret_path) ||
 	    bg_totp_secret_load(secret_path, &secret, &err) != BG_OK)
-		return refused(l, "auth.totp_failed", "unknown-operator", NULL,
+		return bg_login_refused(l, "auth.totp_failed", "unknown-operator", NULL,
 		    BG_LOGIN_AUTH_FAILED);
 	if (bg_totp_verify(&policy, l->operator_name, &secret, code, time(NULL), &verdict,
 	    &until, &err) != BG_OK) {
 		bg_totp_secret_clear(&secret);
-		return refused(l, "auth.totp_failed", "error", err.msg, BG_LOGIN_ERROR);
+		return bg_login_refused(l, "auth.totp_failed", "error", err.msg, BG_LOGIN_ERROR);
 	}
 	bg_totp_secret_clear(&secret);
 	switch (verdict) {
 	case BG_TOTP_ACCEPTED:
 		return BG_LOGIN_OK;
 	case BG_TOTP_REPLAYED:
-		return refused(l, "auth.totp_replayed", "replayed", NULL, BG_LOGIN_AUTH_FAILED);
+		return bg_login_refused(l, "auth.totp_replayed", "replayed", NULL, BG_LOGIN_AUTH_FAILED);
 	case BG_TOTP_LOCKED:
-		return refused(l, "auth.locked_out", "locked-out", NULL, BG_LOGIN_AUTH_FAILED);
+		return bg_login_refused(l, "auth.locked_out", "locked-out", NULL, BG_LOGIN_AUTH_FAILED);
 	default:
-		return refused(l, "auth.totp_failed", "wrong-code", NULL, BG_LOGIN_AUTH_FAILED);
+		return bg_login_refused(l, "auth.totp_failed", "wrong-code", NULL, BG_LOGIN_AUTH_FAILED);
 	}
 }
 
+/* *short_of: the sources answered, but fewer fire than [signals] required. */
 static bg_login_result
-check_signals(login *l, bg_signals_result *res)
+check_signals(login *l, bg_signals_result *res, bool *short_of)
 {
 	bg_status rc;
 	bg_error err;
 	bg_event *ev;
 
 	rc = bg_signals_check(&l->cfg, BG_LOGIN_SIGNALS_TIMEOUT_MS, res, &err);
-	ev = event(l, "signals.checked", rc == BG_OK ? "success" : "failure");
+	*short_of = rc == BG_ERR_DENIED;
+	ev = bg_login_event(l, "signals.checked", rc == BG_OK ? "success" : "failure");
 	if (ev != NULL) {
 		if (rc != BG_OK)
 			bg_event_add_str(ev, "reason", rc == BG_ERR_DENIED ?
@@ -312,7 +301,7 @@ check_signals(login *l, bg_signals_result *res)
 		bg_event_add_json(ev, "signals", json_object_get(res->firing));
 		bg_event_add_json(ev, "errors", json_object_get(res->errors));
 	}
-	if (!commit(l, ev))
+	if (!bg_login_commit(l, ev))
 		return BG_LOGIN_ERROR;
 	return rc == BG_OK ? BG_LOGIN_OK : BG_LOGIN_DENIED;
 }
@@ -326,21 +315,21 @@ on_progress(const char *request_id, unsigned long seconds_left, void *arg)
 
 	if (l->request_id[0] == '\0') {
 		snprintf(l->request_id, sizeof(l->request_id), "%s", request_id);
-		ev = event(l, "approval.requested", "success");
+		ev = bg_login_event(l, "approval.requested", "success");
 		if (ev != NULL) {
 			bg_event_add_str(ev, "scope", l->scope);
 			bg_event_add_int(ev, "quorum", (long long)l->cfg.approval.quorum);
 		}
-		if (!commit(l, ev))
+		if (!bg_login_commit(l, ev))
 			l->journal_failed = true;
-		info(l, "Approval request %s sent to the security team; waiting up to "
+		bg_login_info(l, "Approval request %s sent to the security team; waiting up to "
 		    "%lu min %lu s for %lu approvals.", request_id,
 		    seconds_left / SECONDS_PER_MINUTE, seconds_left % SECONDS_PER_MINUTE,
 		    l->cfg.approval.quorum);
 		return;
 	}
 	if (l->io->debug)
-		info(l, "Still waiting for approval of %s (%lu s left).", request_id,
+		bg_login_info(l, "Still waiting for approval of %s (%lu s left).", request_id,
 		    seconds_left);
 }
 
@@ -374,15 +363,15 @@ get_approval(login *l, json_object *signals, bg_approval_result *res)
 	if (l->journal_failed)
 		return BG_LOGIN_ERROR;
 	if (rc != BG_OK) {
-		info(l, "Approval was not obtained.");
-		return refused(l, approval_event(res->reason), res->reason, err.msg,
+		bg_login_info(l, "Approval was not obtained.");
+		return bg_login_refused(l, approval_event(res->reason), res->reason, err.msg,
 		    strcmp(res->reason, "internal") == 0 ? BG_LOGIN_ERROR : BG_LOGIN_AUTH_FAILED);
 	}
-	ev = event(l, "approval.approved", "success");
+	ev = bg_login_event(l, "approval.approved", "success");
 	if (ev != NULL)
 		bg_event_add_strv(ev, "approvers", (const char *const *)res->approvers,
 		    res->napprovers);
-	return commit(l, ev) ? BG_LOGIN_OK : BG_LOGIN_ERROR;
+	return bg_login_commit(l, ev) ? BG_LOGIN_OK : BG_LOGIN_ERROR;
 }
 
 static char *
@@ -395,16 +384,43 @@ dup_or_null(const char *s, bool *ok)
 	return d;
 }
 
+bg_login_result
+bg_login_grant_commit(login *l, bg_grant *g)
+{
+	bool removed;
+	bg_error err;
+	bg_event *ev;
+
+	if (bg_grant_write(l->cfg.general.run_dir, g, &err) != BG_OK)
+		return bg_login_refused(l, "grant.issued", "write", err.msg, BG_LOGIN_ERROR);
+	ev = bg_login_event(l, "grant.issued", "success");
+	if (ev != NULL) {
+		bg_event_add_str(ev, "scope", l->scope);
+		bg_event_add_strv(ev, "approvers", (const char *const *)g->approvers,
+		    g->napprovers);
+		bg_event_add_int(ev, "expires_at", (long long)g->expires_at);
+		if (g->recovery)
+			bg_event_add_bool(ev, "recovery", true);
+	}
+	if (!bg_login_commit(l, ev)) {
+		/* Not recorded, not granted. */
+		bg_grant_revoke(l->cfg.general.run_dir, l->io->user, &removed, &err);
+		return BG_LOGIN_ERROR;
+	}
+	bg_login_info(l, "Access granted for incident %s, scope %s, for %lu min.", l->incident,
+	    l->scope, (unsigned long)(g->expires_at - g->issued_at) / SECONDS_PER_MINUTE);
+	return BG_LOGIN_OK;
+}
+
 static bg_login_result
 issue_grant(login *l, const bg_approval_result *res)
 {
 	unsigned long ttl = res->ttl < l->cfg.general.grant_ttl ? res->ttl :
 	    l->cfg.general.grant_ttl;
 	time_t now = time(NULL);
-	bool ok = true, removed;
+	bool ok = true;
+	bg_login_result r;
 	bg_grant g;
-	bg_error err;
-	bg_event *ev;
 	size_t i;
 
 	memset(&g, 0, sizeof(g));
@@ -421,27 +437,10 @@ issue_grant(login *l, const bg_approval_result *res)
 	/* Counted from the earlier of the service's and this host's clocks. */
 	g.issued_at = res->issued_at < now ? res->issued_at : now;
 	g.expires_at = g.issued_at + (time_t)ttl;
-	if (!ok || bg_grant_write(l->cfg.general.run_dir, &g, &err) != BG_OK) {
-		bg_grant_free(&g);
-		return refused(l, "grant.issued", "write", ok ? err.msg : "out of memory",
-		    BG_LOGIN_ERROR);
-	}
-	ev = event(l, "grant.issued", "success");
-	if (ev != NULL) {
-		bg_event_add_str(ev, "scope", l->scope);
-		bg_event_add_strv(ev, "approvers", (const char *const *)g.approvers,
-		    g.napprovers);
-		bg_event_add_int(ev, "expires_at", (long long)g.expires_at);
-	}
+	r = ok ? bg_login_grant_commit(l, &g) :
+	    bg_login_refused(l, "grant.issued", "write", "out of memory", BG_LOGIN_ERROR);
 	bg_grant_free(&g);
-	if (!commit(l, ev)) {
-		/* Not recorded, not granted. */
-		bg_grant_revoke(l->cfg.general.run_dir, l->io->user, &removed, &err);
-		return BG_LOGIN_ERROR;
-	}
-	info(l, "Access granted for incident %s, scope %s, for %lu min.", l->incident,
-	    l->scope, ttl / SECONDS_PER_MINUTE);
-	return BG_LOGIN_OK;
+	return r;
 }
 
 /* ---- entry points ------------------------------------------------------- */
@@ -464,15 +463,16 @@ authenticate(login *l)
 	bg_login_result r;
 	bg_event *ev;
 	char *code = NULL;
+	bool short_of = false;
 
 	if (kill_switch_engaged(l))
-		return refused(l, "auth.begin", "kill-switch", NULL, BG_LOGIN_DENIED);
+		return bg_login_refused(l, "auth.begin", "kill-switch", NULL, BG_LOGIN_DENIED);
 	r = prompt_all(l, &code);
 	if (r != BG_LOGIN_OK) {
 		free(code);
 		return r;
 	}
-	ev = event(l, "auth.begin", "success");
+	ev = bg_login_event(l, "auth.begin", "success");
 	if (ev != NULL) {
 		bg_event_add_str(ev, "scope", l->scope);
 		bg_event_add_str(ev, "reason", l->reason);
@@ -480,17 +480,21 @@ authenticate(login *l)
 		bg_event_add_str(ev, "rhost", l->io->rhost);
 		bg_event_add_str(ev, "tty", l->io->tty);
 	}
-	r = commit(l, ev) ? check_totp(l, code) : BG_LOGIN_ERROR;
+	r = bg_login_commit(l, ev) ? check_totp(l, code) : BG_LOGIN_ERROR;
 	explicit_bzero(code, strlen(code));
 	free(code);
 	if (r != BG_LOGIN_OK)
 		return r;
-	r = check_signals(l, &signals);
+	r = check_signals(l, &signals, &short_of);
 	if (r == BG_LOGIN_OK) {
 		r = get_approval(l, signals.firing, &approval);
 		if (r == BG_LOGIN_OK)
 			r = issue_grant(l, &approval);
+		else
+			r = bg_login_recover(l, &signals, &approval, r);
 		bg_approval_result_free(&approval);
+	} else if (short_of) {
+		r = bg_login_recover_short_of_signals(l, &signals, r);
 	}
 	bg_signals_result_free(&signals);
 	return r;
@@ -528,8 +532,7 @@ grant_usable(login *l, bg_grant *g, const char **why, bg_error *err)
 	l->incident = g->incident != NULL ? strdup(g->incident) : NULL;
 	snprintf(l->request_id, sizeof(l->request_id), "%s",
 	    g->request_id != NULL ? g->request_id : "");
-	rc = bg_grant_validate(g, l->io->user, l->cfg.approval.host_id,
-	    l->cfg.approval.service_key, l->cfg.general.grant_ttl, time(NULL), err);
+	rc = bg_grant_validate_cfg(g, l->io->user, &l->cfg, time(NULL), err);
 	if (rc == BG_ERR_DENIED) {
 		*why = "grant-expired";
 		return BG_LOGIN_DENIED;
@@ -553,9 +556,9 @@ bg_login_account(const char *config_path, const bg_login_io *io)
 	memset(&g, 0, sizeof(g));
 	r = login_begin(&l, config_path, io);
 	if (r == BG_LOGIN_OK && kill_switch_engaged(&l))
-		r = refused(&l, "account.denied", "kill-switch", NULL, BG_LOGIN_DENIED);
+		r = bg_login_refused(&l, "account.denied", "kill-switch", NULL, BG_LOGIN_DENIED);
 	else if (r == BG_LOGIN_OK && (r = grant_usable(&l, &g, &why, &err)) != BG_LOGIN_OK)
-		record(&l, "account.denied", "failure", why,
+		bg_login_record(&l, "account.denied", "failure", why,
 		    strcmp(why, "no-grant") == 0 ? NULL : err.msg);
 	l.operator_name = NULL;
 	bg_grant_free(&g);
@@ -581,12 +584,12 @@ bg_login_session(const char *config_path, const bg_login_io *io, bool open)
 	}
 	/* The grant names who and why; a session without one is still journaled. */
 	grant_usable(&l, &g, &why, &err);
-	if (!record(&l, open ? "session.opened" : "session.closed", "success", NULL, NULL))
+	if (!bg_login_record(&l, open ? "session.opened" : "session.closed", "success", NULL, NULL))
 		r = BG_LOGIN_ERROR;
 	if (!open && l.cfg.general.revoke_on_logout) {
 		if (bg_grant_revoke(l.cfg.general.run_dir, io->user, &removed, &err) != BG_OK)
-			r = refused(&l, "grant.revoked", "logout", err.msg, BG_LOGIN_ERROR);
-		else if (removed && !record(&l, "grant.revoked", "success", "logout", NULL))
+			r = bg_login_refused(&l, "grant.revoked", "logout", err.msg, BG_LOGIN_ERROR);
+		else if (removed && !bg_login_record(&l, "grant.revoked", "success", "logout", NULL))
 			r = BG_LOGIN_ERROR;
 	}
 	l.operator_name = NULL;

@@ -439,7 +439,8 @@ bg_signals_check(const bg_config *cfg, unsigned long timeout_ms, bg_signals_resu
 		bg_signals_result_free(res);
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	}
-	if (cfg->signals.required == 0)
+	/* Recovery journals the sources' state and may require its own count. */
+	if (cfg->signals.required == 0 && !cfg->recovery.enabled)
 		return BG_OK;
 	res->sources = cfg->nsignal;
 	if ((rc = query(cfg, timeout_ms, res, err)) != BG_OK)

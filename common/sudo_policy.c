@@ -135,8 +135,7 @@ check_grant(const bg_config *cfg, const bg_sudo_request *req, time_t now, bg_gra
 	if (rc == BG_ERR_NOTFOUND)
 		return bg_error_set(reason, BG_ERR_DENIED, "no grant for %s", req->user);
 	if (rc == BG_OK)
-		rc = bg_grant_validate(g, req->user, cfg->approval.host_id,
-		    cfg->approval.service_key, cfg->general.grant_ttl, now, reason);
+		rc = bg_grant_validate_cfg(g, req->user, cfg, now, reason);
 	if (rc != BG_OK)
 		bg_error_prefix(reason, "grant refused");
 	return rc;

@@ -20,7 +20,6 @@
 
 #define SECRET_FILE_MAX 4096
 #define STATE_FILE_MAX (16 * 1024)
-#define NAME_MAX_LEN 64
 /* Failures remembered per identity; max_failures beyond this locks at this. */
 #define STATE_MAX_FAILURES 256
 /* RFC 4226 R6: the shared secret MUST be at least 128 bits. */
@@ -321,11 +320,7 @@ state_prune(totp_state *st, time_t now, unsigned long failure_window)
 bool
 bg_totp_name_valid(const char *name)
 {
-	size_t n = strlen(name);
-
-	return n > 0 && n <= NAME_MAX_LEN && name[0] != '.' && name[0] != '-' &&
-	    name[strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] == '\0';
+	return bg_file_name_valid(name);
 }
 
 static bg_status
@@ -337,6 +332,20 @@ state_paths(const char *state_dir, const char *name, char *state, char *lock,
 	if ((size_t)snprintf(state, sz, "%s/%s.totp", state_dir, name) >= sz ||
 	    (size_t)snprintf(lock, sz, "%s/%s.totp.lock", state_dir, name) >= sz)
 		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", state_dir);
+	return BG_OK;
+}
+
+/* After a failure was counted: locks the identity out once it reaches max_failures. */
+static bg_status
+lock_if_over(const bg_totp_policy *p, const char *path, totp_state *st, time_t now,
+    time_t *locked_until, bg_error *err)
+{
+	if (st->nfailures >= p->max_failures || st->nfailures >= STATE_MAX_FAILURES) {
+		st->locked_until = now + (time_t)p->lockout;
+		st->nfailures = 0;
+		*locked_until = st->locked_until;
+		return state_write(path, st, err);
+	}
 	return BG_OK;
 }
 
@@ -364,7 +373,7 @@ verify_locked(const bg_totp_policy *p, const char *path, const bg_totp_secret *s
 	if ((rc = state_write(path, &st, err)) != BG_OK)
 		return rc;
 
-	rc = bg_totp_check(s, code, now, p->window, &step, &why);
+	rc = s != NULL ? bg_totp_check(s, code, now, p->window, &step, &why) : BG_ERR_DENIED;
 	if (rc == BG_OK && step > st.last_step) {
 		st.nfailures--;
 		st.last_step = step;
@@ -374,13 +383,7 @@ verify_locked(const bg_totp_policy *p, const char *path, const bg_totp_secret *s
 	if (rc != BG_OK && rc != BG_ERR_DENIED)
 		return bg_error_set(err, rc, "%s", why.msg);
 	*verdict = rc == BG_OK ? BG_TOTP_REPLAYED : BG_TOTP_REJECTED;
-	if (st.nfailures >= p->max_failures || st.nfailures >= STATE_MAX_FAILURES) {
-		st.locked_until = now + (time_t)p->lockout;
-		st.nfailures = 0;
-		*locked_until = st.locked_until;
-		return state_write(path, &st, err);
-	}
-	return BG_OK;
+	return lock_if_over(p, path, &st, now, locked_until, err);
 }
 
 bg_status
@@ -401,6 +404,16 @@ bg_totp_verify(const bg_totp_policy *p, const char *name, const bg_totp_secret *
 	rc = verify_locked(p, path, s, code, now, verdict, locked_until, err);
 	bg_lock_release(fd);
 	return rc;
+}
+
+bg_status
+bg_totp_record_failure(const bg_totp_policy *p, const char *name, time_t now,
+    time_t *locked_until, bg_error *err)
+{
+	bg_totp_verdict verdict;
+
+	/* No secret: the failure is counted and nothing can be accepted. */
+	return bg_totp_verify(p, name, NULL, NULL, now, &verdict, locked_until, err);
 }
 
 bg_status

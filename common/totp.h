@@ -66,10 +66,19 @@ typedef enum {
  * check still counts), checks the code, refuses a step not strictly greater
  * than the last accepted one, and on acceptance stores the step and drops the
  * provisional failure.  BG_OK with *verdict set, or an error (I/O, bad state
- * file): the caller denies.  *locked_until is set for BG_TOTP_LOCKED.
+ * file): the caller denies.  *locked_until is set for BG_TOTP_LOCKED.  With s
+ * NULL only the failure is counted (bg_totp_record_failure).
  */
 bg_status bg_totp_verify(const bg_totp_policy *p, const char *name,
     const bg_totp_secret *s, const char *code, time_t now, bg_totp_verdict *verdict,
+    time_t *locked_until, bg_error *err);
+
+/*
+ * Counts one failure against name outside a TOTP check (a wrong offline
+ * recovery code), locking it out at max_failures.  *locked_until is set
+ * when name is (now) locked out, 0 otherwise.
+ */
+bg_status bg_totp_record_failure(const bg_totp_policy *p, const char *name, time_t now,
     time_t *locked_until, bg_error *err);
 
 /* Whether name is usable as an identity (and so as a file name): [A-Za-z0-9._-], no leading . or -. */

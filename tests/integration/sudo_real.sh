@@ -10,18 +10,6 @@ sudo_env_lock "$0" "$@"
 . "$top_srcdir/tests/integration/lib.sh"
 sudo_env_setup
 
-# refused REASON SUDO-ARGS...: exit 1, the reason on stderr, one sudo.rejected record.
-refused() {
-	reason=$1
-	shift
-	before=$(records)
-	expect_status 1 as_user "$@"
-	expect_grep "$tmpdir/err" "breakglass: sudo refused: $reason"
-	[ "$(records)" -eq $((before + 1)) ] && ok || fail "no journal record for: $*"
-	tail -n 1 "$d/log/journal.jsonl" >"$tmpdir/last"
-	expect_grep "$tmpdir/last" '"event":"sudo.rejected"'
-}
-
 # In scope: runs, and the record says who, what and why.
 expect_status 0 as_user /usr/bin/true
 expect_status 0 as_user /bin/true "an argument" "*"

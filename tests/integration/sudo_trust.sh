@@ -25,18 +25,6 @@ if command -v journalctl >/dev/null 2>&1; then
 	echo "command = $(command -v journalctl) --no-pager -n *" >>"$d/breakglass.conf"
 fi
 
-# refused REASON SUDO-ARGS...: exit 1 with the reason, and a sudo.rejected record.
-refused() {
-	reason=$1
-	shift
-	before=$(records)
-	expect_status 1 as_user "$@"
-	expect_grep "$tmpdir/err" "breakglass: sudo refused: $reason"
-	[ "$(records)" -eq $((before + 1)) ] && ok || fail "no journal record for: $*"
-	tail -n 1 "$d/log/journal.jsonl" >"$tmpdir/last"
-	expect_grep "$tmpdir/last" '"event":"sudo.rejected"'
-}
-
 # The account's own directory, where it makes its links.
 home=$(mktemp -d /tmp/bgtrust.XXXXXX) || exit 99
 chown "$user" "$home"

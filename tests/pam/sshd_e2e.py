@@ -9,7 +9,9 @@ the temporary user bg-e2e-PID.  Root only.
 
 Checks: an approved login gets a shell; a refused approval gets none; a
 public-key login to the break-glass account without a grant is refused by
-the account stack.
+the account stack; with the approval service unreachable, offline recovery
+(protocol R1) in the same ssh session, the operator typing the approvers'
+codes for the challenge shown, gets a shell.
 """
 import os
 import shutil
@@ -21,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pam_login  # noqa: E402  (shared environment: mocks, config, TOTP)
+import pam_recovery  # noqa: E402  (recovery keys, config, codes)
 
 SSHD = "/usr/sbin/sshd"
 SSH_TIMEOUT = 60
@@ -72,6 +75,28 @@ def kbdint_start(pexpect, port, user, d, op, code, command="echo " + MARK):
 def kbdint_login(pexpect, port, user, d, op, code):
     """Answers the prompts; returns the whole session output."""
     child = kbdint_start(pexpect, port, user, d, op, code)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before
+
+
+def recovery_login(pexpect, port, user, d, env, op):
+    """Breaks glass offline: reads the challenge the module shows, answers
+    with bob's and carol's codes for it; returns the session output."""
+    child = pexpect.spawn("ssh", ssh_args(port, user, d, "keyboard-interactive"),
+                          timeout=SSH_TIMEOUT, encoding="utf-8")
+    for prompt, answer in (("Operator:", op.name), ("Incident:", "INC-7"),
+                           ("Reason:", "approval service down"), ("Scope", "mail-queue"),
+                           ("TOTP code:", op.code())):
+        child.expect(prompt)
+        child.sendline(answer)
+    child.expect(r"challenge: ([A-Z2-7]{4}-[A-Z2-7]{4})")
+    challenge = child.match.group(1)
+    for approver in ("bob", "carol"):
+        child.expect("Recovery approver")
+        child.sendline(approver)
+        child.expect("Recovery code of")
+        child.sendline(env.code(approver, op, challenge, account=user))
     child.expect(pexpect.EOF)
     child.close()
     return child.before
@@ -140,9 +165,9 @@ def start_sshd(d, link, port):
     return None
 
 
-def cleanup(sshd, files, user, env, d):
-    """Stops sshd, removes files, user (when not None), the mocks and d;
-    returns the exit status."""
+def cleanup(sshd, files, user, env, d, more_envs=()):
+    """Stops sshd, removes files, user (when not None), the mocks (env and
+    more_envs) and d; returns the exit status."""
     if sshd is not None:
         sshd.terminate()
         sshd.wait()
@@ -152,9 +177,12 @@ def cleanup(sshd, files, user, env, d):
     if user is not None:
         subprocess.run(["userdel", user], check=False)
     env.stop()
+    for other in more_envs:
+        other.stop()
     shutil.rmtree(d)
-    print("%d failure(s)" % len(pam_login.failures))
-    return 1 if pam_login.failures else 0
+    failures = pam_login.failures + pam_recovery.failures
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
 
 
 def main():
@@ -168,6 +196,7 @@ def main():
     os.chmod(d, 0o755)
     env = pam_login.Env(d)
     sshd = None
+    renv = None
     created_user = False
     try:
         subprocess.run(["useradd", "-M", "-d", d, "-s", "/bin/sh", user], check=True)
@@ -211,8 +240,23 @@ def main():
                         "public key without a grant refused: " + p.stdout + p.stderr)
         pam_login.check(env.last("account.denied").get("reason") == "no-grant",
                         "account refusal journaled")
+
+        # The approval service unreachable: offline recovery over ssh.
+        os.makedirs(os.path.join(d, "r1"), mode=0o755)
+        renv = pam_recovery.Env(os.path.join(d, "r1"))
+        rconf = renv.service("r1", "http://127.0.0.1:%d/v1" % pam_recovery.closed_port(),
+                             account=user)
+        subprocess.run([pam_login.BREAKGLASS, "--config", rconf, "journal", "init"],
+                       check=True, capture_output=True)
+        shutil.copy(os.path.join(renv.d, "pamd", "r1"), pamfile)
+        out = recovery_login(pexpect, port, user, d, renv, renv.operator())
+        pam_login.check(MARK in out, "recovery login gets a shell: " + out)
+        ev = [e["event"] for e in renv.events()]
+        pam_login.check("recovery.granted" in ev and "session.opened" in ev,
+                        "recovery login journaled: %s" % ev)
     finally:
-        status = cleanup(sshd, (pamfile,), user if created_user else None, env, d)
+        status = cleanup(sshd, (pamfile,), user if created_user else None, env, d,
+                         (renv,) if renv is not None else ())
     return status
 
 

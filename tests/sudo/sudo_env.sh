@@ -10,7 +10,7 @@
 #   /usr/bin/id -u), a journal (K_1 in $d/k1), a valid grant, and the Plugin
 #   line in /etc/sudo.conf; everything is undone on exit.
 # Then: as_user SUDO-ARGS, grant FROM UNTIL, records, bg CLI-ARGS,
-#   plugin_off / plugin_on.
+#   refused REASON SUDO-ARGS, plugin_off / plugin_on.
 
 so=$top_builddir/sudo_breakglass/.libs/sudo_breakglass.so
 grant_tool=$top_builddir/tests/sudo/grant_tool
@@ -67,6 +67,19 @@ grant() { "$grant_tool" write "$d/run" "$user" ops "$1" "$2" "$d/approvald.pem";
 records() { if [ -f "$d/log/journal.jsonl" ]; then wc -l <"$d/log/journal.jsonl"; else echo 0; fi; }
 # sudo as the break-glass user, from a directory it may enter.
 as_user() { (cd / && runuser -u "$user" -- sudo -n "$@"); }
+
+# refused REASON SUDO-ARGS... (with lib.sh): exit 1, the reason on stderr, one
+# sudo.rejected record.
+refused() {
+	reason=$1
+	shift
+	before=$(records)
+	expect_status 1 as_user "$@"
+	expect_grep "$tmpdir/err" "breakglass: sudo refused: $reason"
+	[ "$(records)" -eq $((before + 1)) ] && ok || fail "no journal record for: $*"
+	tail -n 1 "$d/log/journal.jsonl" >"$tmpdir/last"
+	expect_grep "$tmpdir/last" '"event":"sudo.rejected"'
+}
 
 plugin_off() {
 	if [ -e "$conf_backup" ]; then cp -p "$conf_backup" /etc/sudo.conf; else rm -f /etc/sudo.conf; fi
