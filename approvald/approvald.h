@@ -308,6 +308,11 @@ void ad_decision_expire_due(ad_app *app, int64_t now_ms);
 
 bg_status ad_audit_init(ad_app *app, bg_error *err);
 /* An event about request r (NULL: none) by approver (NULL: none) from source. */
+/*
+ * Adds a JSON value a host sent (signals) to ev with every string as
+ * bg_utf8_sanitize writes it: bg_event_add_json would journal it as it is.
+ */
+void ad_event_add_untrusted_json(bg_event *ev, const char *key, json_object *value);
 bg_event *ad_event_new(const char *name, const char *outcome, const ad_request *r,
     const char *approver, const char *source);
 

@@ -51,11 +51,21 @@ struct ad_notifier {
 /* ------------------------------------------------------------------ */
 /* Building and queueing (HTTP or main thread, inside the caller's transaction). */
 
-/* Slack mrkdwn treats & < > as control characters. */
+/*
+ * Slack mrkdwn treats & < > as control characters; C1 and bidi controls go
+ * out as bg_utf8_sanitize writes them, so the chat shows what was filed.
+ */
 static void
-slack_escape(bg_buf *b, const char *s)
+slack_escape(bg_buf *b, const char *text)
 {
-	for (; s != NULL && *s != '\0'; s++) {
+	char *clean = NULL, *s;
+	bool cut;
+
+	if (text != NULL && (clean = bg_utf8_sanitize(text, AD_BODY_MAX, &cut)) == NULL) {
+		b->overflow = true;
+		return;
+	}
+	for (s = clean; s != NULL && *s != '\0'; s++) {
 		if (*s == '&')
 			bg_buf_puts(b, "&amp;");
 		else if (*s == '<')
@@ -65,6 +75,7 @@ slack_escape(bg_buf *b, const char *s)
 		else
 			bg_buf_append(b, s, 1);
 	}
+	free(clean);
 }
 
 static char *

@@ -1,7 +1,8 @@
 /*
  * GET /: the approvers' page.  Server-rendered HTML with no external asset:
  * the pending requests, each with an approve/deny form.  Every value from a
- * request is HTML-escaped; the only script is the inline one below, allowed
+ * request is shown as text (C1 and bidi controls as a visible \uXXXX,
+ * invalid UTF-8 as U+FFFD) and HTML-escaped; the only script is the inline one below, allowed
  * by its hash in the Content-Security-Policy, which posts the form to the
  * approver API as JSON with the token as a bearer credential.
  */
@@ -15,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "approvald.h"
+#include "escape.h"
 
 #define PAGE_MAX (1024 * 1024)
 #define SECONDS_PER_MINUTE 60
@@ -43,11 +45,22 @@ static const char page_script[] =
 	"});}).catch(function(){out.textContent='network error';});"
 	"});});";
 
-/* Appends s with & < > " ' as character references. */
+/*
+ * Appends text as bg_utf8_sanitize writes it (a bidi override would reorder
+ * what the approver reads, and a character reference would not stop it),
+ * with & < > " ' as character references.  Out of memory fails the page.
+ */
 static void
-html(bg_buf *b, const char *s)
+html(bg_buf *b, const char *text)
 {
-	for (; s != NULL && *s != '\0'; s++) {
+	char *clean = NULL, *s;
+	bool cut;
+
+	if (text != NULL && (clean = bg_utf8_sanitize(text, PAGE_MAX, &cut)) == NULL) {
+		b->overflow = true;
+		return;
+	}
+	for (s = clean; s != NULL && *s != '\0'; s++) {
 		switch (*s) {
 		case '&': bg_buf_puts(b, "&amp;"); break;
 		case '<': bg_buf_puts(b, "&lt;"); break;
@@ -57,6 +70,7 @@ html(bg_buf *b, const char *s)
 		default: bg_buf_append(b, s, 1); break;
 		}
 	}
+	free(clean);
 }
 
 static void
