@@ -45,17 +45,13 @@ static const char page_script[] =
 	"});}).catch(function(){out.textContent='network error';});"
 	"});});";
 
-/*
- * Appends text as bg_utf8_sanitize writes it (a bidi override would reorder
- * what the approver reads, and a character reference would not stop it),
- * with & < > " ' as character references.  Out of memory fails the page.
- */
-static void
-html(bg_buf *b, const char *text)
+void
+ad_escape_markup(bg_buf *b, const char *text, bool quotes)
 {
 	char *clean = NULL, *s;
 	bool cut;
 
+	/* A bidi override would reorder what is read; a character reference would not stop it. */
 	if (text != NULL && (clean = bg_utf8_sanitize(text, PAGE_MAX, &cut)) == NULL) {
 		b->overflow = true;
 		return;
@@ -65,12 +61,18 @@ html(bg_buf *b, const char *text)
 		case '&': bg_buf_puts(b, "&amp;"); break;
 		case '<': bg_buf_puts(b, "&lt;"); break;
 		case '>': bg_buf_puts(b, "&gt;"); break;
-		case '"': bg_buf_puts(b, "&quot;"); break;
-		case '\'': bg_buf_puts(b, "&#39;"); break;
+		case '"': bg_buf_puts(b, quotes ? "&quot;" : "\""); break;
+		case '\'': bg_buf_puts(b, quotes ? "&#39;" : "'"); break;
 		default: bg_buf_append(b, s, 1); break;
 		}
 	}
 	free(clean);
+}
+
+static void
+html(bg_buf *b, const char *text)
+{
+	ad_escape_markup(b, text, true);
 }
 
 static void
