@@ -274,6 +274,13 @@ bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
 
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
+/*
+ * Appends text as bg_utf8_sanitize writes it (C1 and bidi controls as
+ * \uXXXX, invalid UTF-8 as U+FFFD) with & < > as character references, and
+ * " ' too when quotes (HTML; Slack mrkdwn decodes only the first three).
+ * Out of memory sets b->overflow, which fails the page or the message.
+ */
+void ad_escape_markup(bg_buf *b, const char *text, bool quotes);
 
 /* ------------------------------------------------------------------ */
 /* Decisions (decision.c). */
@@ -308,6 +315,11 @@ void ad_decision_expire_due(ad_app *app, int64_t now_ms);
 
 bg_status ad_audit_init(ad_app *app, bg_error *err);
 /* An event about request r (NULL: none) by approver (NULL: none) from source. */
+/*
+ * Adds a JSON value a host sent (signals) to ev with every string as
+ * bg_utf8_sanitize writes it: bg_event_add_json would journal it as it is.
+ */
+void ad_event_add_untrusted_json(bg_event *ev, const char *key, json_object *value);
 bg_event *ad_event_new(const char *name, const char *outcome, const ad_request *r,
     const char *approver, const char *source);
 

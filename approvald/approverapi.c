@@ -187,6 +187,13 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
+	/* Shown to the operator's host, the journal and other approvers: plain text only. */
+	if (!bg_text_displayable(vb.comment)) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "comment: control characters, "
+		    "bidirectional-text controls and invalid UTF-8 are not accepted");
+		json_object_put(doc);
+		return;
+	}
 	if (ad_approver_authenticate(r->app, vb.approver, bearer_token(r), vb.totp,
 	    &verdict, &err) != BG_OK) {
 		ad_log(LOG_ERR, "approver authentication: %s", err.msg);

@@ -163,6 +163,7 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	add_str(out, "host", r->host);
 	add_str(out, "account", member_str(doc, "account"));
 	add_str(out, "operator", r->operator_name);
+	add_str(out, "incident", member_str(doc, "incident"));
 	add_str(out, "status", ad_decision_status(app, r, votes, now_ms));
 	json_object_object_add(out, "approvals", votes_array(votes, true));
 	json_object_object_add(out, "denials", votes_array(votes, false));

@@ -6,9 +6,11 @@
 #include "build_config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "approvald.h"
+#include "escape.h"
 
 #define JOURNAL_STATE_NAME "journal.state"
 
@@ -55,4 +57,34 @@ ad_event_new(const char *name, const char *outcome, const ad_request *r,
 	bg_event_add_str(ev, "source", source);
 	json_object_put(doc);
 	return ev;
+}
+
+/* json_object_deep_copy's copier: strings as bg_utf8_sanitize writes them. */
+static int
+sanitized_copy(json_object *src, json_object *parent, const char *key, size_t index,
+    json_object **dst)
+{
+	char *clean;
+	bool cut;
+
+	if (!json_object_is_type(src, json_type_string))
+		return json_c_shallow_copy_default(src, parent, key, index, dst);
+	if ((clean = bg_utf8_sanitize(json_object_get_string(src), AD_BODY_MAX, &cut)) == NULL)
+		return -1;
+	*dst = json_object_new_string(clean);
+	free(clean);
+	return *dst != NULL ? 1 : -1;
+}
+
+void
+ad_event_add_untrusted_json(bg_event *ev, const char *key, json_object *value)
+{
+	json_object *copy = NULL;
+
+	/* A NULL copy breaks the event, which is then not written: the call fails. */
+	if (value != NULL && json_object_deep_copy(value, &copy, sanitized_copy) != 0) {
+		json_object_put(copy);
+		copy = NULL;
+	}
+	bg_event_add_json(ev, key, copy);
 }

@@ -378,8 +378,7 @@ requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
 	bg_event_add_int(ev, "quorum", num(doc, "quorum"));
 	bg_event_add_json(ev, "approvers",
 	    json_object_get(json_object_object_get(doc, "approvers")));
-	bg_event_add_json(ev, "signals",
-	    json_object_get(json_object_object_get(doc, "signals")));
+	ad_event_add_untrusted_json(ev, "signals", json_object_object_get(doc, "signals"));
 	return ev;
 }
 

@@ -51,22 +51,6 @@ struct ad_notifier {
 /* ------------------------------------------------------------------ */
 /* Building and queueing (HTTP or main thread, inside the caller's transaction). */
 
-/* Slack mrkdwn treats & < > as control characters. */
-static void
-slack_escape(bg_buf *b, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++) {
-		if (*s == '&')
-			bg_buf_puts(b, "&amp;");
-		else if (*s == '<')
-			bg_buf_puts(b, "&lt;");
-		else if (*s == '>')
-			bg_buf_puts(b, "&gt;");
-		else
-			bg_buf_append(b, s, 1);
-	}
-}
-
 static char *
 slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
 {
@@ -81,20 +65,20 @@ slack_body(const ad_app *app, const char *event, json_object *view, const char *
 	bg_buf_puts(&t, strcmp(event, "request.created") == 0 ?
 	    "Break-glass request: " : "Break-glass request ");
 	if (strcmp(event, "request.created") != 0) {
-		slack_escape(&t, status);
+		ad_escape_markup(&t, status, false);
 		bg_buf_puts(&t, ": ");
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		bg_buf_printf(&t, "%s%s ", i > 0 ? ", " : "", keys[i]);
 		if (json_object_object_get_ex(view, keys[i], &v))
-			slack_escape(&t, json_object_get_string(v));
+			ad_escape_markup(&t, json_object_get_string(v), false);
 	}
 	if (app->cfg->server.public_url != NULL) {
 		bg_buf_puts(&t, " - ");
-		slack_escape(&t, app->cfg->server.public_url);
+		ad_escape_markup(&t, app->cfg->server.public_url, false);
 		bg_buf_puts(&t, "/#r-");
 		if (json_object_object_get_ex(view, "request_id", &v))
-			slack_escape(&t, json_object_get_string(v));
+			ad_escape_markup(&t, json_object_get_string(v), false);
 	}
 	obj = json_object_new_object();
 	if (!t.overflow && obj != NULL) {

@@ -1,7 +1,8 @@
 /*
  * GET /: the approvers' page.  Server-rendered HTML with no external asset:
  * the pending requests, each with an approve/deny form.  Every value from a
- * request is HTML-escaped; the only script is the inline one below, allowed
+ * request is shown as text (C1 and bidi controls as a visible \uXXXX,
+ * invalid UTF-8 as U+FFFD) and HTML-escaped; the only script is the inline one below, allowed
  * by its hash in the Content-Security-Policy, which posts the form to the
  * approver API as JSON with the token as a bearer credential.
  */
@@ -15,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "approvald.h"
+#include "escape.h"
 
 #define PAGE_MAX (1024 * 1024)
 #define SECONDS_PER_MINUTE 60
@@ -43,20 +45,34 @@ static const char page_script[] =
 	"});}).catch(function(){out.textContent='network error';});"
 	"});});";
 
-/* Appends s with & < > " ' as character references. */
-static void
-html(bg_buf *b, const char *s)
+void
+ad_escape_markup(bg_buf *b, const char *text, bool quotes)
 {
-	for (; s != NULL && *s != '\0'; s++) {
+	char *clean = NULL, *s;
+	bool cut;
+
+	/* A bidi override would reorder what is read; a character reference would not stop it. */
+	if (text != NULL && (clean = bg_utf8_sanitize(text, PAGE_MAX, &cut)) == NULL) {
+		b->overflow = true;
+		return;
+	}
+	for (s = clean; s != NULL && *s != '\0'; s++) {
 		switch (*s) {
 		case '&': bg_buf_puts(b, "&amp;"); break;
 		case '<': bg_buf_puts(b, "&lt;"); break;
 		case '>': bg_buf_puts(b, "&gt;"); break;
-		case '"': bg_buf_puts(b, "&quot;"); break;
-		case '\'': bg_buf_puts(b, "&#39;"); break;
+		case '"': bg_buf_puts(b, quotes ? "&quot;" : "\""); break;
+		case '\'': bg_buf_puts(b, quotes ? "&#39;" : "'"); break;
 		default: bg_buf_append(b, s, 1); break;
 		}
 	}
+	free(clean);
+}
+
+static void
+html(bg_buf *b, const char *text)
+{
+	ad_escape_markup(b, text, true);
 }
 
 static void

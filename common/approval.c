@@ -363,7 +363,7 @@ static bool
 decision_well_formed(json_object *d, time_t *issued_at)
 {
 	static const char *const strings[] = { "request_id", "nonce", "host", "account",
-		"operator", "status", "scope" };
+		"operator", "incident", "status", "scope" };
 	static const char *const statuses[] = { "pending", "approved", "denied", "expired" };
 	json_object *ttl, *approvals = array_member(d, "approvals"),
 	    *denials = array_member(d, "denials");
@@ -395,7 +395,8 @@ check_binding(session *s, json_object *d, time_t issued_at, bg_error *err)
 	} same[] = {
 		{ "request_id", s->res->request_id }, { "nonce", s->nonce },
 		{ "host", s->cfg->approval.host_id }, { "account", r->account },
-		{ "operator", r->operator_name }, { "scope", r->scope },
+		{ "operator", r->operator_name }, { "incident", r->incident },
+		{ "scope", r->scope },
 	};
 	json_object *ttl;
 	int64_t t;

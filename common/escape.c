@@ -96,11 +96,51 @@ utf8_sequence_length(const unsigned char *p)
 	return 0;
 }
 
+/* The code point of the valid n-byte sequence at p. */
+static unsigned long
+utf8_code_point(const unsigned char *p, size_t n)
+{
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	unsigned long cp = p[0] & lead_mask[n];
+
+	for (size_t i = 1; i < n; i++)
+		cp = cp << 6 | (p[i] & 0x3f);
+	return cp;
+}
+
+/*
+ * A bidi control (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069),
+ * which reorders what is displayed, or a C1 control (U+0080-U+009F), which
+ * some terminals obey: text that hides or disguises what is shown.
+ */
+static bool
+unicode_hidden(unsigned long cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool
+bg_text_displayable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = utf8_sequence_length(p);
+
+		if (n == 0 || *p < 0x20 || *p == 0x7f || unicode_hidden(utf8_code_point(p, n)))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
 char *
 bg_utf8_sanitize(const char *s, size_t max, bool *truncated)
 {
 	static const char replacement[] = "\xef\xbf\xbd";
 	const unsigned char *p = (const unsigned char *)s;
+	char shown[sizeof("\\u0000")];
 	bg_buf out;
 
 	*truncated = false;
@@ -110,9 +150,17 @@ bg_utf8_sanitize(const char *s, size_t max, bool *truncated)
 	while (*p != '\0') {
 		/* Continuation bytes are checked before p[1..3] is read past a NUL. */
 		size_t n = utf8_sequence_length(p);
-		const void *piece = n > 0 ? (const void *)p : (const void *)replacement;
-		size_t piece_len = n > 0 ? n : sizeof(replacement) - 1;
+		const void *piece = p;
+		size_t piece_len = n;
 
+		if (n == 0) {
+			piece = replacement;
+			piece_len = sizeof(replacement) - 1;
+		} else if (unicode_hidden(utf8_code_point(p, n))) {
+			piece_len = (size_t)snprintf(shown, sizeof(shown), "\\u%04lx",
+			    utf8_code_point(p, n));
+			piece = shown;
+		}
 		if (out.len + piece_len > max) {
 			*truncated = true;
 			break;

@@ -23,10 +23,22 @@ bool bg_escape_kv_value(bg_buf *b, const char *value);
 void bg_escape_printable(const char *s, char *out, size_t outsz);
 
 /*
+ * Whether s is valid UTF-8 free of C0 controls, DEL, C1 controls
+ * (U+0080-U+009F) and bidi controls (U+061C, U+200E, U+200F, U+202A-U+202E,
+ * U+2066-U+2069): text that shows as what it is.  Typed input that must
+ * be read by people (incident, reason, comments) is refused otherwise.
+ */
+bool bg_text_displayable(const char *s);
+
+/*
  * Returns a malloc()ed copy of at most max bytes of s in which every byte
  * that is not part of valid UTF-8 is replaced by U+FFFD, so every JSON
- * parser reads the journal the same way.  A sequence is never cut in half;
- * *truncated tells whether s was longer than max.  NULL on allocation failure.
+ * parser reads the journal the same way, and every C1 and bidi
+ * control is written as the six visible characters \uXXXX
+ * (lowercase hex), so no reader of the journal, syslog or the approvers'
+ * page is shown it raw.  A sequence or escape is never cut in half;
+ * *truncated tells whether s was longer than max.  NULL on allocation
+ * failure.
  */
 char *bg_utf8_sanitize(const char *s, size_t max, bool *truncated);
 

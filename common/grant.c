@@ -595,6 +595,7 @@ check_decision(const bg_grant *g, const char *host_id, bg_error *err)
 	    (rc = expect_member(decision, "host", host_id, err)) == BG_OK &&
 	    (rc = expect_member(decision, "account", g->account, err)) == BG_OK &&
 	    (rc = expect_member(decision, "operator", g->operator_name, err)) == BG_OK &&
+	    (rc = expect_member(decision, "incident", g->incident, err)) == BG_OK &&
 	    (rc = expect_member(decision, "scope", g->scope, err)) == BG_OK) {
 		const char *status = bg_json_member_cstring(decision, "status");
 

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "config.h"
+#include "escape.h"
 #include "grant.h"
 #include "killswitch.h"
 #include "login.h"
@@ -65,14 +66,21 @@ login_begin(login *l, const char *config_path, const bg_login_io *io)
 	return BG_LOGIN_OK;
 }
 
+/* Frees an answer that may hold secrets (the reason), wiping it first. */
+static void
+discard(char *a)
+{
+	if (a != NULL)
+		explicit_bzero(a, strlen(a));
+	free(a);
+}
+
 static void
 login_end(login *l)
 {
 	free(l->operator_buf);
 	free(l->incident);
-	if (l->reason != NULL)
-		explicit_bzero(l->reason, strlen(l->reason));
-	free(l->reason);
+	discard(l->reason);
 	bg_config_free(&l->cfg);
 }
 
@@ -150,29 +158,48 @@ trimmed(char *s)
 	return s;
 }
 
-static bool
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < ' ' || *s == '\x7f')
-			return false;
-	return true;
-}
-
-/* Asks and trims; NULL when the conversation failed or the answer is unusable. */
+/*
+ * Asks and trims; NULL when the conversation failed or the answer is empty,
+ * too long or not displayable text.  A bidi or C1 control would make the
+ * approvers and the journal's readers see another text than the one
+ * approved, so such an answer is refused with a word to the operator, and
+ * handed back in *rejected (when rejected is not NULL) for the journal,
+ * which escapes it.
+ */
 char *
-bg_login_ask(const login *l, const char *question, size_t max)
+bg_login_ask(const login *l, const char *question, size_t max, char **rejected)
 {
 	char *a = l->io->prompt(l->io->arg, question, true);
 
+	if (rejected != NULL)
+		*rejected = NULL;
 	if (a == NULL)
 		return NULL;
 	trimmed(a);
-	if (*a == '\0' || strlen(a) > max || !printable(a)) {
-		free(a);
+	if (*a == '\0' || strlen(a) > max) {
+		discard(a);
+		return NULL;
+	}
+	if (!bg_text_displayable(a)) {
+		bg_login_info(l, "Refused: control characters, bidirectional-text controls (such as "
+		    "U+202E) and invalid UTF-8 are not accepted; type plain text.");
+		if (rejected != NULL)
+			*rejected = a;
+		else
+			discard(a);
 		return NULL;
 	}
 	return a;
+}
+
+/* A refused answer: journaled with the rejected text (escaped) as its detail. */
+static bg_login_result
+refused_answer(const login *l, const char *reason, char *rejected, bg_login_result result)
+{
+	bg_login_result r = bg_login_refused(l, "auth.begin", reason, rejected, result);
+
+	discard(rejected);
+	return r;
 }
 
 static const char *
@@ -181,7 +208,7 @@ ask_scope(login *l)
 	char question[PROMPT_MAX];
 	const bg_config_scope *sc;
 	bg_buf names;
-	char *a;
+	char *a, *rejected;
 	size_t i;
 
 	if (l->cfg.nscope == 1)
@@ -192,8 +219,10 @@ ask_scope(login *l)
 	snprintf(question, sizeof(question), "Scope (%s): ",
 	    names.data != NULL ? names.data : "");
 	bg_buf_free(&names);
-	if ((a = bg_login_ask(l, question, PROMPT_MAX)) == NULL)
+	if ((a = bg_login_ask(l, question, PROMPT_MAX, &rejected)) == NULL) {
+		discard(rejected);
 		return NULL;
+	}
 	sc = bg_config_find_scope(&l->cfg, a);
 	free(a);
 	return sc != NULL ? sc->meta.name : NULL;
@@ -202,17 +231,19 @@ ask_scope(login *l)
 static bg_login_result
 prompt_all(login *l, char **code)
 {
+	char *rejected;
+
 	if (l->cfg.general.operator_mode == BG_OPERATOR_PROMPT) {
-		l->operator_buf = bg_login_ask(l, "Operator: ", PROMPT_MAX);
+		l->operator_buf = bg_login_ask(l, "Operator: ", PROMPT_MAX, &rejected);
 		if (l->operator_buf == NULL || !bg_totp_name_valid(l->operator_buf))
-			return bg_login_refused(l, "auth.begin", "bad-operator", NULL, BG_LOGIN_AUTH_FAILED);
+			return refused_answer(l, "bad-operator", rejected, BG_LOGIN_AUTH_FAILED);
 		l->operator_name = l->operator_buf;
 	} else
 		l->operator_name = l->io->user;
-	if ((l->incident = bg_login_ask(l, "Incident: ", INCIDENT_MAX)) == NULL)
-		return bg_login_refused(l, "auth.begin", "bad-incident", NULL, BG_LOGIN_DENIED);
-	if ((l->reason = bg_login_ask(l, "Reason: ", REASON_MAX)) == NULL)
-		return bg_login_refused(l, "auth.begin", "bad-reason", NULL, BG_LOGIN_DENIED);
+	if ((l->incident = bg_login_ask(l, "Incident: ", INCIDENT_MAX, &rejected)) == NULL)
+		return refused_answer(l, "bad-incident", rejected, BG_LOGIN_DENIED);
+	if ((l->reason = bg_login_ask(l, "Reason: ", REASON_MAX, &rejected)) == NULL)
+		return refused_answer(l, "bad-reason", rejected, BG_LOGIN_DENIED);
 	if ((l->scope = ask_scope(l)) == NULL)
 		return bg_login_refused(l, "auth.begin", "unknown-scope", NULL, BG_LOGIN_DENIED);
 	*code = l->io->prompt(l->io->arg, "TOTP code: ", false);

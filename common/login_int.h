@@ -43,8 +43,14 @@ bg_login_result bg_login_refused(const bg_login_ctx *l, const char *name, const 
 /* Tells the operator (PAM_TEXT_INFO). */
 void bg_login_info(const bg_login_ctx *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Asks (echo on) and trims; NULL when the conversation failed or the answer is unusable. */
-char *bg_login_ask(const bg_login_ctx *l, const char *question, size_t max);
+/*
+ * Asks (echo on) and trims; NULL when the conversation failed or the answer is
+ * unusable.  An answer holding control, bidi or C1 characters or invalid UTF-8
+ * is refused with a word to the operator and handed back in *rejected (for the
+ * journal, escaped) unless rejected is NULL.
+ */
+char *bg_login_ask(const bg_login_ctx *l, const char *question, size_t max,
+    char **rejected);
 /* The [totp] policy with its state directory (created 0700 when missing). */
 bg_status bg_login_totp_policy(const bg_login_ctx *l, char *dir, size_t dirsz,
     bg_totp_policy *p, bg_error *err);

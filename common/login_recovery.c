@@ -156,7 +156,7 @@ ask_codes(recovery *r)
 	while (r->n < rc->quorum) {
 		snprintf(question, sizeof(question), "Recovery approver %zu of %lu: ", r->n + 1,
 		    rc->quorum);
-		if ((name = bg_login_ask(r->l, question, NAME_PROMPT_MAX)) == NULL)
+		if ((name = bg_login_ask(r->l, question, NAME_PROMPT_MAX, NULL)) == NULL)
 			return refuse(r, "conversation", NULL, BG_LOGIN_AUTH_FAILED);
 		r->names[r->n] = name;
 		snprintf(question, sizeof(question), "Recovery code of %s: ", name);

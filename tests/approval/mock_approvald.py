@@ -8,7 +8,8 @@ url = http://127.0.0.1:PORT/MODE/v1 the host posts to /MODE/v1/requests.
 
 Modes: approve (at once), and one misbehaviour each: bad-signature,
 missing-signature, wrong-nonce, wrong-request-id, wrong-host, wrong-account,
-wrong-operator, self-approval, unknown-approver, duplicate-approver,
+wrong-operator, wrong-incident (a signed approval for another incident),
+no-incident (a pre-incident service: the decision lacks it), self-approval, unknown-approver, duplicate-approver,
 short-quorum, denied, expired, stale-issued-at, changed-scope, raised-ttl,
 malformed, oversized, http500, redirect, hang (never answers a poll),
 pending (always pending), poke (pending until POST /_poke/ID).
@@ -58,7 +59,8 @@ def decision(req, mode):
     q = req["quorum"]
     d = {
         "request_id": req["request_id"], "nonce": req["nonce"], "host": req["host"],
-        "account": req["account"], "operator": req["operator"], "status": "approved",
+        "account": req["account"], "operator": req["operator"],
+        "incident": req["incident"], "status": "approved",
         "approvals": [{"approver": a, "at": rfc3339(time.time()), "comment": "ok"}
                       for a in approvers[:q]],
         "denials": [], "scope": req["scope"], "ttl": req["ttl"],
@@ -71,6 +73,8 @@ def decision(req, mode):
         "wrong-host": lambda: d.update(host="mx2.example.net"),
         "wrong-account": lambda: d.update(account="root"),
         "wrong-operator": lambda: d.update(operator="mallory"),
+        "wrong-incident": lambda: d.update(incident="INC-OTHER"),
+        "no-incident": lambda: d.pop("incident"),
         "self-approval": lambda: d["approvals"].append(dict(vote, approver=req["operator"])),
         "unknown-approver": lambda: d["approvals"].append(dict(vote, approver="mallory")),
         "duplicate-approver": lambda: d.update(approvals=[vote] * q),

@@ -27,9 +27,10 @@ try:
     check(st == 200, "poll: %d" % st)
     dec = json.loads(data)
     check(list(dec.keys()) == ["request_id", "nonce", "host", "account", "operator",
-                               "status", "approvals", "denials", "scope", "ttl",
-                               "issued_at"], "decision members: %r" % list(dec))
+                               "incident", "status", "approvals", "denials", "scope",
+                               "ttl", "issued_at"], "decision members: %r" % list(dec))
     check(dec["status"] == "pending" and dec["nonce"] == doc["nonce"]
+          and dec["incident"] == doc["incident"]
           and dec["ttl"] == 3600 and dec["scope"] == "mail-queue", "decision: %r" % dec)
     check(svc.verify_decision(data, hdr), "pending decision signature verifies")
 

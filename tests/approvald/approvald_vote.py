@@ -69,6 +69,10 @@ try:
     check(svc.verify_decision(data, hdr), "vote answer is signed")
     st, _, _ = svc.vote(rid, "bob", code=code)
     check(st == 401, "replayed TOTP code: %d" % st)
+    # A comment with a bidi override or a C1 control: refused, no vote counted.
+    for bad in ("ok\u202e", "ok\u0085x", "tab\tx"):
+        st, data, _ = svc.vote(rid, "dave", comment=bad)
+        check(st == 400 and b"bidirectional" in data, "comment %r: %d %r" % (bad, st, data))
     # Duplicate vote, with a fresh code: 409.
     check(svc.vote(rid, "bob")[0] == 409, "duplicate vote")
 
@@ -97,7 +101,8 @@ try:
         check(final["status"] == "approved" and
               [a["approver"] for a in final["approvals"]] == ["bob", "carol"] and
               final["approvals"][0]["comment"] == "Confirmed on the bridge" and
-              final["denials"] == [], "final decision: %r" % final)
+              final["denials"] == [] and final["incident"] == doc["incident"],
+              "final decision: %r" % final)
         check(svc.verify_decision(result["data"], result["hdr"]),
               "final decision signature verifies with openssl pkeyutl")
         print("long poll answered %.1f ms after the deciding vote was sent "

@@ -28,6 +28,7 @@
 #define HOST "mx1.example.net"
 #define ACCOUNT "breakglass"
 #define OPERATOR "alice"
+#define INCIDENT "INC-2041"
 #define SCOPE "mail-queue"
 #define TTL 3600UL
 #define QUORUM 2UL
@@ -43,7 +44,7 @@ static char *approvers[] = { "bob", "carol", "dave", OPERATOR };
 static char priv_path[PATH_MAX], pub_path[PATH_MAX];
 static bg_config cfg;
 static const bg_approval_request req = {
-	.account = ACCOUNT, .operator_name = OPERATOR, .incident = "INC-2041",
+	.account = ACCOUNT, .operator_name = OPERATOR, .incident = INCIDENT,
 	.reason = "Outbound spam", .scope = SCOPE, .ttl = TTL, .service = "sshd",
 	.rhost = "192.0.2.10",
 };
@@ -194,7 +195,8 @@ check_approval(json_object *d, const bg_approval_result *res)
 		fz_fail("approved a decision whose status is not \"approved\"");
 	if (!member_is(d, "request_id", REQUEST_ID) || !member_is(d, "nonce", NONCE) ||
 	    !member_is(d, "host", HOST) || !member_is(d, "account", ACCOUNT) ||
-	    !member_is(d, "operator", OPERATOR) || !member_is(d, "scope", SCOPE))
+	    !member_is(d, "operator", OPERATOR) || !member_is(d, "incident", INCIDENT) ||
+	    !member_is(d, "scope", SCOPE))
 		fz_fail("approved a decision bound to another request");
 	if (!json_object_object_get_ex(d, "ttl", &ttl) ||
 	    !json_object_is_type(ttl, json_type_int) ||

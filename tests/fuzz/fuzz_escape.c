@@ -6,8 +6,9 @@
  *   the input (the text before its first NUL).
  * - bg_escape_printable: printable, NUL-terminated within the buffer, and a
  *   small buffer holds a prefix of what a large one holds.
- * - bg_utf8_sanitize: the output is valid UTF-8, equals a valid input, and a
- *   cut at max bytes is a prefix of the uncut output, within max.
+ * - bg_utf8_sanitize: the output is valid UTF-8 holding no C1 or bidi
+ *   control, equals a valid input free of them, and a cut at max bytes is a
+ *   prefix of the uncut output, within max.
  * - bg_audit_format_syslog, the NUL-separated parts of the input being the
  *   identity and field values: one line of at most BG_SYSLOG_MAX_LINE
  *   printable bytes, made of key=value fields whose values decode to the
@@ -136,10 +137,14 @@ check_printable_escape(const char *s, size_t small)
 /* ------------------------------------------------------------------ */
 /* UTF-8. */
 
-/* A strict validator (RFC 3629), independent of the sanitizer. */
+/*
+ * A strict validator (RFC 3629), independent of the sanitizer; *hidden tells
+ * whether s holds a C1 control or a bidi control.
+ */
 static bool
-utf8_valid(const unsigned char *s)
+utf8_valid(const unsigned char *s, bool *hidden)
 {
+	*hidden = false;
 	while (*s != '\0') {
 		unsigned long cp;
 		size_t n;
@@ -164,6 +169,9 @@ utf8_valid(const unsigned char *s)
 		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
 		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return false;
+		if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			*hidden = true;
 		s += n;
 	}
 	return true;
@@ -172,20 +180,20 @@ utf8_valid(const unsigned char *s)
 static void
 check_utf8(const char *s, size_t cut)
 {
-	bool truncated;
+	bool truncated, hidden;
 	char *full = bg_utf8_sanitize(s, SIZE_MAX, &truncated), *part;
 
 	if (full == NULL || truncated)
 		fz_fail("utf8: uncut sanitize failed or says truncated");
-	if (!utf8_valid((const unsigned char *)full))
-		fz_fail("utf8: output is not valid UTF-8");
-	if (utf8_valid((const unsigned char *)s) && strcmp(full, s) != 0)
+	if (!utf8_valid((const unsigned char *)full, &hidden) || hidden)
+		fz_fail("utf8: output is not valid UTF-8 or holds a C1 or bidi control");
+	if (utf8_valid((const unsigned char *)s, &hidden) && !hidden && strcmp(full, s) != 0)
 		fz_fail("utf8: valid input was changed");
 	if ((part = bg_utf8_sanitize(s, cut, &truncated)) == NULL)
 		fz_fail("utf8: cut sanitize failed");
 	if (strlen(part) > cut || strncmp(part, full, strlen(part)) != 0 ||
 	    truncated != (strlen(part) < strlen(full)) ||
-	    !utf8_valid((const unsigned char *)part))
+	    !utf8_valid((const unsigned char *)part, &hidden) || hidden)
 		fz_fail("utf8: cut at %zu is not a valid prefix within the limit", cut);
 	free(full);
 	free(part);

@@ -76,7 +76,7 @@ check_faithful(const uint8_t *data, size_t size, const bg_grant *g)
 
 /*
  * A grant that validated is bound to its decision, checked here apart from
- * grant.c: same host, issued within the skew window before the decision,
+ * grant.c: same host and incident, issued within the skew window before the decision,
  * lasting no longer than the decision's ttl.
  */
 static void
@@ -90,6 +90,8 @@ check_bound(const bg_grant *g, const char *host)
 	if (strcmp(g->host, host) != 0 || !json_object_object_get_ex(d, "host", &v) ||
 	    !fz_json_string_is(v, host))
 		fz_fail("a validated grant is for another host");
+	if (!json_object_object_get_ex(d, "incident", &v) || !fz_json_string_is(v, g->incident))
+		fz_fail("a validated grant is for another incident than its decision");
 	if (!json_object_object_get_ex(d, "issued_at", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    bg_time_parse_utc(json_object_get_string(v), &issued, NULL) != BG_OK ||

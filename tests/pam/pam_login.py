@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -27,6 +28,18 @@ SECRET = base64.b32encode(b"12345678901234567890").decode()
 # tests/valgrind.sh runs the driver under valgrind: slower, so a longer bound.
 WRAPPER = shlex.split(os.environ.get("BG_TEST_WRAPPER", ""))
 RUN_TIMEOUT = 600 if WRAPPER else 60
+# Runs a command in a private mount namespace whose /dev/log is the socket $1:
+# the module's real syslog(3) lines reach the test, and nothing else changes.
+PRIVATE_DEV_LOG = """d=$1; shift
+mount --bind /dev "$d/olddev"
+mount -t tmpfs -o mode=0755 tmpfs /dev
+for n in null zero full random urandom; do
+    touch "/dev/$n"; mount --bind "$d/olddev/$n" "/dev/$n"
+done
+touch /dev/log
+mount --bind "$d/log.sock" /dev/log
+exec "$@"
+"""
 
 failures = []
 
@@ -135,10 +148,15 @@ runas = root
               f"session required {line}\n", 0o644)
         return conf
 
-    def run(self, service, user, steps, *answers):
-        p = subprocess.run([*WRAPPER, DRIVER, "-r", "192.0.2.10", "-y", "ssh",
+    def run(self, service, user, steps, *answers, syslog_dir=None):
+        """syslog_dir: a directory with olddev/ and the bound socket log.sock,
+        to which the run's syslog goes (see PRIVATE_DEV_LOG)."""
+        ns = ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+              PRIVATE_DEV_LOG, "sh", syslog_dir] if syslog_dir else []
+        p = subprocess.run([*ns, *WRAPPER, DRIVER, "-r", "192.0.2.10", "-y", "ssh",
                             os.path.join(self.d, "pamd"), service, user, steps, *answers],
-                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
+                           capture_output=True, text=True, errors="surrogateescape",
+                           timeout=RUN_TIMEOUT)
         results = dict(l.split("=", 1) for l in p.stdout.splitlines()
                        if "=" in l and not l.startswith(("prompt:", "info:")))
         return results, p.stdout
@@ -170,6 +188,8 @@ REFUSALS = [
     ("wrong-host", "approval.error", "mismatch"),
     ("wrong-account", "approval.error", "mismatch"),
     ("wrong-operator", "approval.error", "mismatch"),
+    ("wrong-incident", "approval.error", "mismatch"),
+    ("no-incident", "approval.error", "malformed"),
     ("unknown-approver", "approval.error", "unknown-approver"),
     ("duplicate-approver", "approval.error", "quorum"),
     ("short-quorum", "approval.error", "quorum"),
@@ -220,6 +240,64 @@ def test_refusals(env):
               f"{mode}: journal {e.get('event')} reason={e.get('reason')}")
         check(not os.path.exists(env.grant()), f"{mode}: no grant")
         check("Approval was not obtained" in out, f"{mode}: operator told")
+
+
+# U+202E (right-to-left override), U+2066 (left-to-right isolate), U+0085 (C1
+# next line) in UTF-8, and a lone C1 byte (CSI on a Latin-1 terminal).
+HIDDEN = (b"\xe2\x80\xae", b"\xe2\x81\xa6", b"\xc2\x85", b"\x9b")
+
+
+def test_hidden_characters(env):
+    """Operator, incident and reason holding bidi and C1 controls are refused
+    at the prompt with a word to the operator; the attempt is journaled and
+    sent to syslog escaped, and never reaches the approval service."""
+    env.service("hidden")
+    # A private /dev/log needs a mount namespace: root only.
+    logdir = os.path.join(env.d, "syslog") if os.geteuid() == 0 else None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if logdir:
+        os.makedirs(os.path.join(logdir, "olddev"))
+        sock.bind(os.path.join(logdir, "log.sock"))
+    else:
+        print("hidden: not root, syslog lines not checked", file=sys.stderr)
+    with open(env.journal, "rb") as f:
+        start = len(f.read())
+    cases = [
+        ("bad-incident", [env.operator(), b"INC-1\xe2\x80\xaeTXT.exe", b"spam", totp()],
+         "INC-1\\u202eTXT.exe"),
+        ("bad-reason", [env.operator(), b"INC-1", b"spam\xc2\x85event=x \xe2\x81\xa6y", totp()],
+         "spam\\u0085event=x \\u2066y"),
+        ("bad-reason", [env.operator(), b"INC-1", b"spam \x9b" b"31m", totp()],
+         "spam \ufffd31m"),
+        ("bad-operator", [b"op\xe2\x80\xae1", b"INC-1", b"spam", totp()], "op\\u202e1"),
+    ]
+    for reason, answers, shown in cases:
+        before = len(env.events())
+        r, out = env.run("hidden", "breakglass", "a", *answers, syslog_dir=logdir)
+        check(r.get("authenticate") in ("PAM_PERM_DENIED", "PAM_AUTH_ERR"),
+              f"hidden {reason}: refused {out!r}")
+        check("bidirectional-text controls" in out, f"hidden {reason}: operator told {out!r}")
+        new = env.events()[before:]
+        check([e["event"] for e in new] == ["auth.begin"] and
+              new[0].get("reason") == reason and new[0].get("detail") == shown,
+              f"hidden {reason}: journaled escaped, no approval asked: {new}")
+    with open(env.journal, "rb") as f:
+        written = f.read()[start:]
+    lines = []
+    if logdir:
+        sock.settimeout(5)
+        try:
+            while True:
+                lines.append(sock.recv(4096))
+                sock.settimeout(0.5)
+        except socket.timeout:
+            pass
+        check(sum(b"event=auth.begin" in l and b"reason=bad-" in l for l in lines) ==
+              len(cases), "hidden: one syslog line per refusal: %r" % lines)
+    sock.close()
+    for h in HIDDEN:
+        check(h not in written, "hidden: journal carries %r raw" % h)
+        check(all(h not in l for l in lines), "hidden: syslog carries %r raw" % h)
 
 
 def test_self_approval(env):
@@ -333,7 +411,7 @@ def main():
         env.service("init")
         subprocess.run([BREAKGLASS, "--config", os.path.join(d, "init.conf"), "journal",
                         "init"], check=True, capture_output=True)
-        for t in (test_happy, test_refusals, test_self_approval, test_signals, test_totp,
+        for t in (test_happy, test_refusals, test_hidden_characters, test_self_approval, test_signals, test_totp,
                   test_account, test_kill_switch, test_other_users_and_args):
             t(env)
         v = subprocess.run([BREAKGLASS, "--config", os.path.join(d, "init.conf"), "verify"],

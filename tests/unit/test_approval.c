@@ -139,6 +139,8 @@ test_approved(void **state)
 	assert_int_equal(bg_ed25519_verify_file(f->pub, res.decision, strlen(res.decision),
 	    sig, sig_len, &err), BG_OK);
 	free(sig);
+	/* The signed decision names the incident it approves. */
+	assert_non_null(strstr(res.decision, "\"incident\":\"INC-2041\""));
 	assert_true(f->progress_calls >= 1);
 	assert_string_equal(f->progress_id, res.request_id);
 	bg_approval_result_free(&res);
@@ -158,6 +160,8 @@ static const struct refusal refusals[] = {
 	{ "wrong-host", "mismatch", TIMEOUT },
 	{ "wrong-account", "mismatch", TIMEOUT },
 	{ "wrong-operator", "mismatch", TIMEOUT },
+	{ "wrong-incident", "mismatch", TIMEOUT },
+	{ "no-incident", "malformed", TIMEOUT },
 	{ "self-approval", "self-approval", TIMEOUT },
 	{ "unknown-approver", "unknown-approver", TIMEOUT },
 	{ "duplicate-approver", "quorum", TIMEOUT },

@@ -153,6 +153,75 @@ test_utf8_sanitize(void **state)
 	free(s);
 }
 
+/* U+202E (right-to-left override) and U+0085 (C1 "next line"), in UTF-8. */
+#define RLO "\xe2\x80\xae"
+#define NEL "\xc2\x85"
+
+static void
+test_utf8_sanitize_hidden(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "INC-1" RLO "txt.exe", "INC-1\\u202etxt.exe" },
+		{ "a" NEL "b\xc2\x80\xc2\x9f", "a\\u0085b\\u0080\\u009f" },
+		{ "\xd8\x9c\xe2\x80\x8e\xe2\x80\x8f", "\\u061c\\u200e\\u200f" },
+		{ "\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9",
+		    "\\u202a\\u2066\\u2069" },
+		/* Neighbours stay: no-break space, U+2065 (unassigned), U+206A. */
+		{ "\xc2\xa0\xe2\x81\xa5\xe2\x81\xaa", "\xc2\xa0\xe2\x81\xa5\xe2\x81\xaa" },
+	};
+	bool cut;
+	char *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = bg_utf8_sanitize(cases[i].in, 100, &cut);
+		assert_string_equal(s, cases[i].want);
+		assert_false(cut);
+		free(s);
+	}
+	/* An escape is never cut in half. */
+	s = bg_utf8_sanitize("ab" RLO, 7, &cut);
+	assert_string_equal(s, "ab");
+	assert_true(cut);
+	free(s);
+	s = bg_utf8_sanitize("ab" RLO, 8, &cut);
+	assert_string_equal(s, "ab\\u202e");
+	assert_false(cut);
+	free(s);
+}
+
+static void
+test_text_displayable(void **state)
+{
+	(void)state;
+	assert_true(bg_text_displayable("INC-2026-0042 spam from mx1"));
+	assert_true(bg_text_displayable("caf\xc3\xa9 \xe2\x82\xac \xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"));
+	assert_true(bg_text_displayable(""));
+	assert_false(bg_text_displayable("INC-1" RLO "gpj.exe"));
+	assert_false(bg_text_displayable("spam" NEL "event=x"));
+	assert_false(bg_text_displayable("\xe2\x81\xa6x\xe2\x81\xa9"));
+	assert_false(bg_text_displayable("x\xd8\x9c"));
+	assert_false(bg_text_displayable("x\xe2\x80\x8f"));
+	/* A lone C1 byte (Latin-1 terminals) and other invalid UTF-8. */
+	assert_false(bg_text_displayable("x\x9b" "31m"));
+	assert_false(bg_text_displayable("x\xc3"));
+	assert_false(bg_text_displayable("x\xed\xa0\x80"));
+	assert_false(bg_text_displayable("tab\there"));
+	assert_false(bg_text_displayable("del\x7f"));
+}
+
+/* The syslog escaper writes every non-ASCII byte as \xNN: nothing hidden goes out raw. */
+static void
+test_kv_hidden(void **state)
+{
+	(void)state;
+	check_kv("INC-1" RLO "x", "\"INC-1\\xe2\\x80\\xaex\"");
+	check_kv("a" NEL "b", "\"a\\xc2\\x85b\"");
+	check_kv("a\\u202eb", "\"a\\\\u202eb\"");
+}
+
 static void
 test_buf_limit(void **state)
 {
@@ -182,6 +251,9 @@ main(void)
 		cmocka_unit_test(test_kv_injection),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_utf8_sanitize),
+		cmocka_unit_test(test_utf8_sanitize_hidden),
+		cmocka_unit_test(test_text_displayable),
+		cmocka_unit_test(test_kv_hidden),
 		cmocka_unit_test(test_buf_limit),
 	};
 

@@ -192,7 +192,8 @@ expect_decision_refused(struct fixture *f, const char *decision, const char *why
 
 /* The start of a hand-written decision for host TU_HOST and account breakglass. */
 #define DECISION_HEAD(request_id) \
-	"{\"host\":\"" TU_HOST "\",\"request_id\":\"" request_id "\",\"account\":\"breakglass\","
+	"{\"host\":\"" TU_HOST "\",\"request_id\":\"" request_id "\",\"account\":\"breakglass\"," \
+	"\"incident\":\"INC-42\","
 
 static void
 test_decision_refusals(void **state)
@@ -220,6 +221,15 @@ test_decision_refusals(void **state)
 	expect_decision_refused(f, DECISION_HEAD("req-1")
 	    "\"operator\":\"mallory\",\"scope\":\"mail-queue\",\"status\":\"approved\","
 	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}]}", "operator");
+	/* A signed approval of another incident, and one from a service that omits it. */
+	expect_decision_refused(f, "{\"host\":\"" TU_HOST "\",\"request_id\":\"req-1\","
+	    "\"account\":\"breakglass\",\"incident\":\"INC-43\",\"operator\":\"alice\","
+	    "\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}]}", "incident");
+	expect_decision_refused(f, "{\"host\":\"" TU_HOST "\",\"request_id\":\"req-1\","
+	    "\"account\":\"breakglass\",\"operator\":\"alice\","
+	    "\"scope\":\"mail-queue\",\"status\":\"approved\","
+	    "\"approvals\":[{\"approver\":\"bob\"},{\"approver\":\"carol\"}]}", "incident");
 	/* Approvers: a missing one, an extra one, a denial. */
 	expect_decision_refused(f, DECISION_HEAD("req-1")
 	    "\"operator\":\"alice\",\"scope\":\"mail-queue\",\"status\":\"approved\","

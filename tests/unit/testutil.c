@@ -177,7 +177,7 @@ tu_decision(const char *account, const char *scope, const char *status, time_t i
 	rfc3339(issued - 30, at2);
 	rfc3339(issued, when);
 	if (asprintf(&d, "{\"request_id\":\"req-1\",\"nonce\":\"00112233445566778899aabbccddeeff\","
-	    "\"host\":\"%s\",\"account\":\"%s\",\"operator\":\"alice\","
+	    "\"host\":\"%s\",\"account\":\"%s\",\"operator\":\"alice\",\"incident\":\"INC-42\","
 	    "\"status\":\"%s\",\"approvals\":[{\"approver\":\"bob\",\"at\":\"%s\","
 	    "\"comment\":\"ok\"},{\"approver\":\"carol\",\"at\":\"%s\",\"comment\":\"\"}],"
 	    "\"denials\":[],\"scope\":\"%s\",\"ttl\":%lld,\"issued_at\":\"%s\"}",

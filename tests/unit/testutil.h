@@ -33,7 +33,7 @@ char *tu_read(const char *path, size_t *len);
 
 /*
  * A decision body as the approval service signs it: request "req-1", nonce,
- * host TU_HOST, the given account, operator "alice", scope and status,
+ * host TU_HOST, the given account, operator "alice", incident "INC-42", scope and status,
  * approved by "bob" and "carol", issued at issued (RFC 3339) for ttl
  * seconds.  malloc()ed.
  */
