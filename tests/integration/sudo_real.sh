@@ -5,10 +5,7 @@
 : "${top_srcdir:?top_srcdir must be set}"
 : "${top_builddir:?top_builddir must be set}"
 . "$top_srcdir/tests/sudo/sudo_env.sh"
-sudo_env_check
-sudo_env_lock "$0" "$@"
-. "$top_srcdir/tests/integration/lib.sh"
-sudo_env_setup
+sudo_env_start "$0" "$@"
 
 # In scope: runs, and the record says who, what and why.
 expect_status 0 as_user /usr/bin/true

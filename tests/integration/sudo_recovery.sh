@@ -7,10 +7,7 @@
 : "${top_srcdir:?top_srcdir must be set}"
 : "${top_builddir:?top_builddir must be set}"
 . "$top_srcdir/tests/sudo/sudo_env.sh"
-sudo_env_check
-sudo_env_lock "$0" "$@"
-. "$top_srcdir/tests/integration/lib.sh"
-sudo_env_setup
+sudo_env_start "$0" "$@"
 
 # Each approver's K_A on "their laptop"; the host keeps K_AH in keys_dir.
 mkdir -m 0700 "$d/rkeys" "$d/laptop"

@@ -3,6 +3,7 @@
 # sh); sudo_env_setup runs after tests/integration/lib.sh, which provides
 # $tmpdir and write_config.
 #
+# sudo_env_start SCRIPT ARGS: the four steps below in one (what each test calls).
 # sudo_env_check: exits 77 (skip) unless root with sudo and the tools, then
 #   re-runs the caller under a lock (other build trees edit /etc/sudo.conf too).
 # sudo_env_setup: a user bgtest-PID in accounts = bgtest-*, a sudoers.d entry
@@ -34,6 +35,15 @@ sudo_env_check() {
 		echo "SKIP: sanitizer build: the setuid sudo cannot load an instrumented plugin"
 		exit 77
 	fi
+}
+
+# sudo_env_start SCRIPT ARGS...: the whole preamble of a real-sudo test: check
+# (or skip), re-execute SCRIPT under the lock, source lib.sh, set up.
+sudo_env_start() {
+	sudo_env_check
+	sudo_env_lock "$@"
+	. "$top_srcdir/tests/integration/lib.sh"
+	sudo_env_setup
 }
 
 # sudo_env_lock SCRIPT ARGS...: re-executes SCRIPT holding the sudo.conf lock.
