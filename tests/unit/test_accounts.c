@@ -112,6 +112,7 @@ test_agrees_with_full_parser(void **state)
 		free(path);
 	}
 	tu_rmtree(dir);
+	free(dir);
 }
 
 static void
@@ -137,6 +138,7 @@ test_match(void **state)
 	assert_non_null(strstr(err.msg, "too open"));
 	free(path);
 	tu_rmtree(dir);
+	free(dir);
 }
 
 int
