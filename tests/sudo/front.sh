@@ -26,6 +26,8 @@ trap 'rm -rf "$tmpdir" "$plugdir"' EXIT
 write_config "$tmpdir"
 conf=$tmpdir/breakglass.conf
 "$BREAKGLASS" --config "$conf" journal init >/dev/null 2>&1 || exit 99
+# An empty grants directory: a break-glass account is refused for "no grant".
+mkdir -m 0700 "$tmpdir/run/grants" || exit 99
 other=$(id -nu 65534)
 
 # ask STATUS SO USER: asks SO about /usr/bin/true for USER, expecting exit
