@@ -1,14 +1,19 @@
 #!/bin/sh
-# Whole-process time of `sudo -n /usr/bin/true` run by a break-glass account
-# holding a valid grant, with sudo_breakglass in /etc/sudo.conf, against the
-# same sudo with the Plugin line removed.  Prints the medians and their ratio
-# (budget: at most 1.25) for wall-clock time and, less sensitive to a busy
-# machine, for CPU time.  Root only: it creates a temporary user and edits
-# /etc/sudo.conf (restored on exit).  BENCH_SUDO_RUNS runs each (default 200),
-# interleaved in rounds so that drift affects both sides alike.
+# Whole-process time of `sudo -n /usr/bin/true` in four setups, interleaved
+# in rounds so that drift (other users of the machine) affects all alike:
+#   none      no approval plugin in /etc/sudo.conf
+#   noop      a no-op approval plugin (bench/noop_approval.c): the floor
+#   other     sudo_breakglass, run by a user who is not a break-glass account
+#   account   sudo_breakglass, run by a break-glass account with a valid grant
+# Prints the medians of wall-clock and CPU time (CPU is less sensitive to a
+# busy machine) and each ratio to "none", next to the budgets: "other" at
+# most 1.03, "account" at most 1.25.  Root only: it creates temporary users
+# and edits /etc/sudo.conf (restored on exit).  BENCH_SUDO_RUNS runs each
+# (default 200).
 : "${top_srcdir:?top_srcdir must be set}"
 : "${top_builddir:?top_builddir must be set}"
 : "${BREAKGLASS:?BREAKGLASS must name the built breakglass binary}"
+: "${NOOP_APPROVAL:?NOOP_APPROVAL must name the built no-op approval plugin}"
 runs=${BENCH_SUDO_RUNS:-200}
 rounds=4
 
@@ -18,10 +23,26 @@ sudo_env_lock "$0" "$@"
 . "$top_srcdir/tests/integration/lib.sh"
 sudo_env_setup
 
-# measure N OUT: runs sudo N times as the user; per run one line "wall cpu"
+# A second sudoer, outside accounts = bgtest-*.
+other=bgplain-$$
+other_sudoers=/etc/sudoers.d/bgplain-$$
+trap 'rm -f "$other_sudoers"; userdel "$other" >/dev/null 2>&1; sudo_env_cleanup' EXIT
+useradd -M -N -s /bin/sh "$other" || exit 99
+printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$other" >"$other_sudoers"
+chmod 0440 "$other_sudoers"
+visudo -cqf "$other_sudoers" || exit 99
+
+bg_line=$plugin_line
+noop_line="Plugin noop_approval $NOOP_APPROVAL"
+use_plugin() {
+	plugin_line=$1
+	plugin_on
+}
+
+# measure USER N OUT: runs sudo N times as USER; per run one line "wall cpu"
 # (seconds; cpu = user + system time of sudo and what it waited for).
 measure() {
-	(cd / && runuser -u "$user" -- python3 -c '
+	(cd / && runuser -u "$1" -- python3 -c '
 import resource, subprocess, sys, time
 def cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -32,7 +53,7 @@ for _ in range(int(sys.argv[1])):
     if rc != 0:
         sys.exit("sudo failed: %d" % rc)
     print("%.6f %.6f" % (time.perf_counter() - t, cpu() - c))
-' "$1") >>"$2" || { echo "sudo_overhead: sudo failed" >&2; exit 1; }
+' "$2") >>"$3" || { echo "sudo_overhead: sudo failed" >&2; exit 1; }
 }
 
 per_round=$((runs / rounds))
@@ -40,22 +61,40 @@ as_user /usr/bin/true || { echo "sudo_overhead: the in-scope command is refused"
 r=0
 while [ $r -lt $rounds ]; do
 	plugin_off
-	measure "$per_round" "$d/without"
-	plugin_on
-	measure "$per_round" "$d/with"
+	measure "$other" "$per_round" "$d/none"
+	use_plugin "$noop_line"
+	measure "$other" "$per_round" "$d/noop"
+	use_plugin "$bg_line"
+	measure "$other" "$per_round" "$d/other"
+	measure "$user" "$per_round" "$d/account"
 	r=$((r + 1))
 done
+plugin_line=$bg_line
 
-python3 - "$d/without" "$d/with" "$(records)" <<'PY'
+python3 - "$d" "$(records)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import statistics, sys
-def load(path):
-    rows = [line.split() for line in open(path)]
+d, records, ncpu, load = sys.argv[1:5]
+def load_runs(name):
+    rows = [line.split() for line in open("%s/%s" % (d, name))]
     return [float(r[0]) for r in rows], [float(r[1]) for r in rows]
-(wall0, cpu0), (wall1, cpu1) = load(sys.argv[1]), load(sys.argv[2])
-print("sudo -n /usr/bin/true, %d runs each (%s journal records written)" % (len(wall1), sys.argv[3]))
-for name, a, b in (("wall", wall0, wall1), ("cpu", cpu0, cpu1)):
-    a, b = statistics.median(a), statistics.median(b)
-    print("  %-4s median: without %.2f ms, with sudo_breakglass %.2f ms, ratio %.3f"
-          % (name, a * 1000, b * 1000, b / a))
-print("  budget: wall ratio at most 1.25")
+setups = (("none", "no approval plugin", None),
+          ("noop", "no-op approval plugin (floor)", None),
+          ("other", "sudo_breakglass, not a break-glass account", 1.03),
+          ("account", "sudo_breakglass, break-glass account with a grant", 1.25))
+data = {name: load_runs(name) for name, _, _ in setups}
+print("sudo -n /usr/bin/true, %d runs each, %s CPUs, load average %s "
+      "(%s journal records written)" % (len(data["none"][0]), ncpu, load, records))
+for i, metric in enumerate(("wall", "cpu")):
+    base = statistics.median(data["none"][i])
+    floor = statistics.median(data["noop"][i]) / base
+    print("  %s time (median):" % metric)
+    for name, label, budget in setups:
+        m = statistics.median(data[name][i])
+        extra = ""
+        if budget is not None:
+            extra = "  (budget %.2fx" % budget
+            if name == "other":
+                extra += ", floor %.3fx" % floor
+            extra += ")"
+        print("    %-52s %7.3f ms  %.3fx%s" % (label, m * 1000, m / base, extra))
 PY

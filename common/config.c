@@ -8,7 +8,6 @@
 #include "build_config.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "accounts.h"
 #include "config.h"
 #include "crypto.h"
 #include "ere_cost.h"
@@ -61,16 +61,6 @@ is_alnum(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 	    (c >= 'A' && c <= 'Z');
-}
-
-static bg_status
-check_account_pattern(const char *v, bg_error *err)
-{
-	/* A user name never holds '/'; FNM_PATHNAME then keeps globs in one name. */
-	if (strchr(v, '/') != NULL)
-		return bg_error_set(err, BG_ERR_INVALID,
-		    "account pattern must not contain '/'");
-	return BG_OK;
 }
 
 static bg_status
@@ -215,7 +205,7 @@ static const char *const signal_type_choices[] = {
 static const bg_cfg_key general_keys[] = {
 	{ .name = "accounts", .type = BG_CFG_WORDS, .required = true,
 	  .offset = offsetof(bg_config_general, accounts),
-	  .check = check_account_pattern },
+	  .check = bg_account_pattern_check },
 	{ .name = "operator", .type = BG_CFG_ENUM, .def = "prompt",
 	  .offset = offsetof(bg_config_general, operator_mode),
 	  .choices = operator_choices },
@@ -757,13 +747,7 @@ bg_config_free(bg_config *cfg)
 bool
 bg_config_is_breakglass_account(const bg_config *cfg, const char *user)
 {
-	if (cfg == NULL || user == NULL || *user == '\0')
-		return false;
-	/* FNM_PATHNAME: a wildcard never matches '/'; no case folding. */
-	for (size_t i = 0; i < cfg->general.accounts.count; i++)
-		if (fnmatch(cfg->general.accounts.items[i], user, FNM_PATHNAME) == 0)
-			return true;
-	return false;
+	return cfg != NULL && bg_accounts_match(&cfg->general.accounts, user);
 }
 
 const bg_config_scope *

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hex.h"
 #include "status.h"
 
 #define BG_SHA256_LEN 32
@@ -28,13 +29,6 @@ bg_status bg_random_bytes(void *buf, size_t len, bg_error *err);
 
 /* Constant-time comparison of two equally long buffers. */
 bool bg_ct_equal(const void *a, const void *b, size_t len);
-
-/* Lowercase hex; out must hold 2*len+1 bytes. */
-void bg_hex_encode(const unsigned char *in, size_t len, char *out);
-
-/* Decodes exactly 2*out_len hex digits (either case); anything else is an error. */
-bg_status bg_hex_decode(const char *hex, unsigned char *out, size_t out_len,
-    bg_error *err);
 
 /* Standard base64 with padding.  *out is malloc()ed and NUL-terminated. */
 bg_status bg_base64_encode(const unsigned char *in, size_t len, char **out,

@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
 #include "fileio.h"
+#include "hex.h"
 
 #define NS_PER_MS 1000000L
 /* The longest pause between two attempts at a held lock. */
@@ -290,12 +291,12 @@ bg_file_replace_at(int dir, const char *name, const char *path, const void *data
 	char tmp[NAME_MAX + 1];
 	unsigned char rnd[8];
 	char rnd_hex[sizeof(rnd) * 2 + 1];
-	bg_status rc;
+	bg_status rc = BG_OK;
 	int fd;
 
-	rc = bg_random_bytes(rnd, sizeof(rnd), err);
-	if (rc != BG_OK)
-		return rc;
+	/* The kernel's generator: fileio links without libcrypto (the sudo front). */
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: getrandom", path);
 	bg_hex_encode(rnd, sizeof(rnd), rnd_hex);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%s", name, rnd_hex) >= sizeof(tmp))
 		return bg_error_set(err, BG_ERR_INVALID, "%s: name too long", path);

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto.h"
+#include "hex.h"
 #include "ini.h"
 
 /* Past this many errors the input is not a configuration file: stop. */
@@ -47,6 +47,7 @@ struct ini_parser {
 	const bg_cfg_section *sec;  /* section receiving keys; NULL: none yet */
 	size_t elem;             /* element index when sec is named */
 	bool skipping;           /* the current header was refused: ignore its keys */
+	bool partial;            /* skip sections and keys the schema does not list */
 };
 
 static void ini_error(struct ini_parser *p, unsigned line, const char *fmt, ...)
@@ -802,7 +803,8 @@ handle_header(struct ini_parser *p, char *s)
 	}
 	sec = find_section(p->schema, type);
 	if (sec == NULL) {
-		ini_error(p, p->line, "unknown section [%.*s]", INI_MAX_NAME, type);
+		if (!p->partial)
+			ini_error(p, p->line, "unknown section [%.*s]", INI_MAX_NAME, type);
 		return;
 	}
 	if (sec->named && *name == '\0') {
@@ -860,7 +862,8 @@ handle_key(struct ini_parser *p, char *s)
 			break;
 		}
 	if (key == NULL) {
-		ini_error(p, p->line, "%sunknown key \"%s\"", label, s);
+		if (!p->partial)
+			ini_error(p, p->line, "%sunknown key \"%s\"", label, s);
 		return;
 	}
 	if (meta->key_line[idx] != 0 && !is_list(key->type)) {
@@ -1014,9 +1017,9 @@ schema_sane(const bg_cfg_schema *schema)
 	return true;
 }
 
-bg_status
-bg_ini_parse(const char *path, const char *text, size_t len,
-    const bg_cfg_schema *schema, void *root, bg_errlist *errs)
+static bg_status
+ini_parse(const char *path, const char *text, size_t len,
+    const bg_cfg_schema *schema, bool partial, void *root, bg_errlist *errs)
 {
 	struct ini_parser p;
 	char buf[BG_INI_MAX_LINE + 1];
@@ -1028,6 +1031,7 @@ bg_ini_parse(const char *path, const char *text, size_t len,
 	p.schema = schema;
 	p.root = root;
 	p.errs = errs;
+	p.partial = partial;
 	if (!schema_sane(schema) || (text == NULL && len > 0)) {
 		ini_error(&p, 1, "internal error: invalid schema or input");
 		return BG_ERR_INVALID;
@@ -1059,6 +1063,13 @@ bg_ini_parse(const char *path, const char *text, size_t len,
 		return BG_ERR_INVALID;
 	}
 	return BG_OK;
+}
+
+bg_status
+bg_ini_parse(const char *path, const char *text, size_t len,
+    const bg_cfg_schema *schema, void *root, bg_errlist *errs)
+{
+	return ini_parse(path, text, len, schema, false, root, errs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1093,9 +1104,9 @@ free_struct(const bg_cfg_section *sec, void *st)
 	explicit_bzero(st, sec->size);
 }
 
-bg_status
-bg_ini_read_file(const char *path, bg_file_kind kind, size_t max,
-    const bg_cfg_schema *schema, void *root, bg_error *err)
+static bg_status
+ini_read_file(const char *path, bg_file_kind kind, size_t max,
+    const bg_cfg_schema *schema, bool partial, void *root, bg_error *err)
 {
 	bg_errlist errs = { 0 };
 	char *text;
@@ -1105,7 +1116,7 @@ bg_ini_read_file(const char *path, bg_file_kind kind, size_t max,
 	rc = bg_file_read(path, kind, max, &text, &len, err);
 	if (rc != BG_OK)
 		return rc;
-	rc = bg_ini_parse(path, text, len, schema, root, &errs);
+	rc = ini_parse(path, text, len, schema, partial, root, &errs);
 	bg_file_free_secret(text, len);
 	if (rc != BG_OK) {
 		bg_error_set(err, BG_ERR_INVALID, "%s", errs.count > 0 ? errs.msgs[0] :
@@ -1114,6 +1125,20 @@ bg_ini_read_file(const char *path, bg_file_kind kind, size_t max,
 		return BG_ERR_INVALID;
 	}
 	return BG_OK;
+}
+
+bg_status
+bg_ini_read_file(const char *path, bg_file_kind kind, size_t max,
+    const bg_cfg_schema *schema, void *root, bg_error *err)
+{
+	return ini_read_file(path, kind, max, schema, false, root, err);
+}
+
+bg_status
+bg_ini_read_part(const char *path, bg_file_kind kind, size_t max,
+    const bg_cfg_schema *schema, void *root, bg_error *err)
+{
+	return ini_read_file(path, kind, max, schema, true, root, err);
 }
 
 void

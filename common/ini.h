@@ -102,6 +102,16 @@ bg_status bg_ini_parse(const char *path, const char *text, size_t len,
 bg_status bg_ini_read_file(const char *path, bg_file_kind kind, size_t max,
     const bg_cfg_schema *schema, void *root, bg_error *err);
 
+/*
+ * As bg_ini_read_file, but reads only the sections and keys schema lists:
+ * the others are skipped instead of refused (values included), while every
+ * line is still held to the line grammar above: headers, key names, '=',
+ * length, control characters.  For a reader that needs a few keys
+ * of a file whose full schema it does not link (the sudo plugin's front).
+ */
+bg_status bg_ini_read_part(const char *path, bg_file_kind kind, size_t max,
+    const bg_cfg_schema *schema, void *root, bg_error *err);
+
 /* Frees every value the schema describes (zeroing HEX32 keys) and zeroes root. */
 void bg_ini_free(const bg_cfg_schema *schema, void *root);
 

@@ -1,256 +1,187 @@
 /*
- * sudo_breakglass: a sudo approval plugin that narrows what sudoers allows a
- * break-glass account to the scope of its current grant.  A thin entry point:
- * it reads sudo's arrays and asks common/sudo_policy for the decision.
+ * sudo_breakglass: the front of the sudo approval plugin, the file
+ * /etc/sudo.conf names.  sudo loads it into every sudo process of every user,
+ * so it needs the C library alone and decides one thing: whether the
+ * invoking user is a break-glass account, from [general] accounts of the
+ * configuration, read with the checks and the grammar of the full parser.
+ *
+ * Not one: check() approves at once.  One, or anything that prevents telling
+ * (an unsafe or unreadable file, a syntax error, no accounts key, a bad
+ * plugin option or API version): the core, sudo_breakglass_core.so beside
+ * this file, decides exactly as strictly as the plugin always has (an
+ * invalid configuration refuses everyone it is asked about).  A core that
+ * cannot be loaded refuses too: fail closed.
  *
  * open() always returns 1: returning 0 would unload the plugin and let every
- * command through.  It records problems instead, and check() refuses on them.
+ * command through.
  */
 #include "build_config.h"
 
-#include <errno.h>
+#include <dlfcn.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <syslog.h>
 
 #include <sudo_plugin.h>
 
-#include "audit.h"
-#include "config.h"
+#include "accounts.h"
+#include "buf.h"
+#include "command_path.h"
+#include "escape.h"
+#include "plugin_common.h"
 #include "status.h"
-#include "sudo_policy.h"
 
-/* Approval plugins appeared with plugin API 1.17 (sudo 1.9.0). */
-#define MIN_API_MINOR 17
-#define OPTION_CONFIG "config="
-#define MESSAGE_MAX (BG_ERROR_MAX + 64)
-#define RULE_PREFIX "breakglass: "
+#define CORE_FILE "sudo_breakglass_core.so"
+#define CORE_SYMBOL "sudo_breakglass_core"
+/* The syslog line cap of common/audit.h, which the front cannot include. */
+#define LOG_LINE_MAX 960
+#define USER_MAX 256
+
+extern struct approval_plugin sudo_breakglass;
 
 static struct {
 	sudo_conv_t conv;
 	sudo_printf_t print;
-	bg_config cfg;
-	bool cfg_loaded;
-	bg_audit audit;
-	bg_error problem;            /* non-empty: refuse everything */
-	char *user;
-	char *cwd;
-	char *tty;
-	bool run_shell;
-	bool login_shell;
-	bool implied_shell;
-	char message[MESSAGE_MAX];   /* errstr points here */
+	bool not_ours;                 /* not a break-glass account: approve */
+	struct approval_plugin *core;  /* opened for this command */
+	bg_error problem;              /* why the core is not there */
+	char user[USER_MAX];           /* for the log line only */
+	char message[BG_PLUGIN_MESSAGE_MAX];   /* errstr points here */
 } st;
 
-/* The value of "name=value" in a sudo array, or NULL. */
-static const char *
-lookup(char *const list[], const char *name)
-{
-	size_t len = strlen(name);
+/*
+ * Loaded once per process and never unloaded: under intercept sudo calls
+ * open and close around every command, and libcrypto stays loaded anyway.
+ */
+static struct approval_plugin *core_plugin;
 
-	for (size_t i = 0; list != NULL && list[i] != NULL; i++)
-		if (strncmp(list[i], name, len) == 0 && list[i][len] == '=')
-			return list[i] + len + 1;
-	return NULL;
+static bg_status
+load_core(bg_error *err)
+{
+	char path[PATH_MAX], trusted[PATH_MAX];
+	struct approval_plugin *core;
+	const char *slash;
+	Dl_info self;
+	void *handle;
+
+	if (core_plugin != NULL)
+		return BG_OK;
+	/* Beside the front, as sudo found it: never from the environment (setuid). */
+	if (dladdr(&sudo_breakglass, &self) == 0 || self.dli_fname == NULL ||
+	    (slash = strrchr(self.dli_fname, '/')) == NULL)
+		return bg_error_set(err, BG_ERR_IO, "cannot locate the plugin's own file");
+	if ((size_t)snprintf(path, sizeof(path), "%.*s/" CORE_FILE,
+	    (int)(slash - self.dli_fname), self.dli_fname) >= sizeof(path))
+		return bg_error_set(err, BG_ERR_INVALID, "plugin path too long");
+	/* It runs as root inside sudo: only root may have placed it there. */
+	if (bg_command_path_check(path, trusted, sizeof(trusted), err) != BG_OK) {
+		bg_error_prefix(err, "cannot load the plugin core");
+		return BG_ERR_PERM;
+	}
+	handle = dlopen(trusted, RTLD_NOW | RTLD_LOCAL);
+	if (handle == NULL)
+		return bg_error_set(err, BG_ERR_IO, "cannot load the plugin core: %s",
+		    dlerror());
+	core = dlsym(handle, CORE_SYMBOL);
+	if (core == NULL || core->type != SUDO_APPROVAL_PLUGIN ||
+	    core->version != SUDO_API_VERSION) {
+		dlclose(handle);
+		return bg_error_set(err, BG_ERR_INVALID,
+		    "cannot load the plugin core: %s is not this plugin's core", trusted);
+	}
+	core_plugin = core;
+	return BG_OK;
 }
 
+/* A refusal without the core (and so without its journal): syslog only. */
+static void
+log_refusal(const char *why)
+{
+	bg_buf line;
+
+	bg_buf_init(&line, LOG_LINE_MAX);
+	bg_buf_puts(&line, "event=sudo.rejected outcome=error account=");
+	bg_escape_kv_value(&line, st.user);
+	bg_buf_puts(&line, " reason=");
+	bg_escape_kv_value(&line, why);
+	openlog("breakglass", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	/* A cut line still says enough: the refusal itself is never skipped. */
+	syslog(LOG_AUTHPRIV | LOG_ERR, "%s", line.data != NULL ? line.data :
+	    "event=sudo.rejected outcome=error");
+	closelog();
+	bg_buf_free(&line);
+}
+
+/* Whether the configuration says for sure that user is not a break-glass account. */
 static bool
-lookup_true(char *const list[], const char *name)
+surely_not_ours(unsigned int version, const char *user, char *const options[])
 {
-	const char *v = lookup(list, name);
-
-	return v != NULL && strcmp(v, "true") == 0;
-}
-
-/* Keeps only the first problem: it is the one that explains the others. */
-static void record_problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-record_problem(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (st.problem.msg[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(st.problem.msg, sizeof(st.problem.msg), fmt, ap);
-	va_end(ap);
-}
-
-static const char *
-parse_options(char *const options[])
-{
-	const char *config = BG_DEFAULT_CONFIG;
-
-	for (size_t i = 0; options != NULL && options[i] != NULL; i++) {
-		if (strncmp(options[i], OPTION_CONFIG, strlen(OPTION_CONFIG)) == 0 &&
-		    options[i][strlen(OPTION_CONFIG)] == '/')
-			config = options[i] + strlen(OPTION_CONFIG);
-		else
-			record_problem("unknown or malformed plugin option \"%.200s\"", options[i]);
-	}
-	return config;
-}
-
-static char *
-copy_or_null(const char *s)
-{
-	char *c;
-
-	if (s == NULL)
-		return NULL;
-	c = strdup(s);
-	if (c == NULL)
-		record_problem("out of memory");
-	return c;
-}
-
-static void
-load_config(const char *path)
-{
-	bg_errlist errs = { 0 };
+	const char *config, *bad;
+	bg_strlist accounts;
 	bg_error err;
+	bool ours;
 
-	if (bg_config_load(path, &st.cfg, &errs) != BG_OK) {
-		record_problem("%s", errs.count > 0 ? errs.msgs[0] : path);
-		bg_errlist_free(&errs);
-		return;
-	}
-	st.cfg_loaded = true;
-	if (bg_audit_init(&st.audit, &st.cfg, &err) != BG_OK)
-		record_problem("%s", err.msg);
+	config = bg_plugin_config(options, &bad);
+	if (!bg_plugin_api_ok(version) || bad != NULL || user == NULL ||
+	    bg_accounts_read(config, &accounts, &err) != BG_OK)
+		return false;
+	ours = bg_accounts_match(&accounts, user);
+	bg_strlist_free(&accounts);
+	return !ours;
 }
 
 static int
-bg_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t plugin_printf,
+front_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t plugin_printf,
     char *const settings[], char *const user_info[], int submit_optind,
     char *const submit_argv[], char *const submit_envp[], char *const plugin_options[],
     const char **errstr)
 {
-	const char *config;
+	const char *user = bg_plugin_lookup(user_info, "user");
 
 	memset(&st, 0, sizeof(st));
 	st.conv = conversation;
 	st.print = plugin_printf;
-	if (SUDO_API_VERSION_GET_MAJOR(version) != SUDO_API_VERSION_MAJOR ||
-	    SUDO_API_VERSION_GET_MINOR(version) < MIN_API_MINOR)
-		record_problem("incompatible sudo plugin API version %u.%u",
-		    SUDO_API_VERSION_GET_MAJOR(version), SUDO_API_VERSION_GET_MINOR(version));
-	config = parse_options(plugin_options);
-	st.user = copy_or_null(lookup(user_info, "user"));
-	st.cwd = copy_or_null(lookup(user_info, "cwd"));
-	st.tty = copy_or_null(lookup(user_info, "tty"));
-	st.run_shell = lookup_true(settings, "run_shell");
-	st.login_shell = lookup_true(settings, "login_shell");
-	st.implied_shell = lookup_true(settings, "implied_shell");
-	if (st.user == NULL)
-		record_problem("sudo did not name the user");
-	load_config(config);
+	snprintf(st.user, sizeof(st.user), "%s", user != NULL ? user : "");
+	if (surely_not_ours(version, user, plugin_options)) {
+		st.not_ours = true;
+		return 1;
+	}
+	if (load_core(&st.problem) != BG_OK)
+		return 1;
+	/* The core always answers 1; anything else is a core it cannot trust. */
+	if (core_plugin->open(version, conversation, plugin_printf, settings, user_info,
+	    submit_optind, submit_argv, submit_envp, plugin_options, errstr) != 1) {
+		core_plugin->close();
+		bg_error_set(&st.problem, BG_ERR_INVALID, "the plugin core failed to open");
+		return 1;
+	}
+	st.core = core_plugin;
 	return 1;
 }
 
 static void
-bg_close(void)
+front_close(void)
 {
-	if (st.cfg_loaded)
-		bg_config_free(&st.cfg);
-	free(st.user);
-	free(st.cwd);
-	free(st.tty);
+	if (st.core != NULL)
+		st.core->close();
 	memset(&st, 0, sizeof(st));
 }
 
-/* Parses a non-negative decimal id; false when absent or malformed. */
-static bool
-parse_id(const char *s, unsigned long *out)
-{
-	char *end;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return errno == 0 && *end == '\0' && *out <= UINT_MAX;
-}
-
-static void
-build_request(bg_sudo_request *req, char *const command_info[], char *const run_argv[],
-    char *const run_envp[])
-{
-	unsigned long uid, gid, nfiles;
-
-	memset(req, 0, sizeof(*req));
-	req->user = st.user;
-	req->command = lookup(command_info, "command");
-	req->argv = (const char *const *)run_argv;
-	while (run_argv != NULL && run_argv[req->argc] != NULL)
-		req->argc++;
-	req->envp = (const char *const *)run_envp;
-	req->runas_user = lookup(command_info, "runas_user");
-	req->runas_known = parse_id(lookup(command_info, "runas_uid"), &uid) &&
-	    parse_id(lookup(command_info, "runas_gid"), &gid);
-	if (req->runas_known) {
-		req->runas_uid = (uid_t)uid;
-		req->runas_gid = (gid_t)gid;
-	}
-	req->run_shell = st.run_shell;
-	req->login_shell = st.login_shell;
-	req->implied_shell = st.implied_shell;
-	req->chroot = lookup(command_info, "chroot") != NULL;
-	/* command_info, not settings: it says what the front end will really do. */
-	req->sudoedit = lookup_true(command_info, "sudoedit");
-	if (parse_id(lookup(command_info, "sudoedit_nfiles"), &nfiles))
-		req->edit_nfiles = nfiles;
-	req->cwd = st.cwd;
-	req->tty = st.tty;
-}
-
-/* Tells the user why (sudo itself does not print errstr) and sets errstr. */
 static int
-refuse(const char *why, const char **errstr)
-{
-	struct sudo_conv_message msg = { .msg_type = SUDO_CONV_ERROR_MSG };
-	struct sudo_conv_reply reply = { NULL };
-
-	snprintf(st.message, sizeof(st.message), RULE_PREFIX "sudo refused: %s\n", why);
-	msg.msg = st.message;
-	if (st.conv != NULL)
-		st.conv(1, &msg, &reply, NULL);
-	/* errstr carries no newline. */
-	st.message[strcspn(st.message, "\n")] = '\0';
-	if (errstr != NULL)
-		*errstr = st.message;
-	return 0;
-}
-
-static int
-bg_check(char *const command_info[], char *const run_argv[], char *const run_envp[],
+front_check(char *const command_info[], char *const run_argv[], char *const run_envp[],
     const char **errstr)
 {
-	bg_sudo_request req;
-	bg_error reason = { { 0 } };
-
-	if (st.problem.msg[0] != '\0') {
-		/* Without a usable configuration no one can be told apart: refuse. */
-		bg_sudo_log_unusable(st.user, st.problem.msg);
-		return refuse(st.problem.msg, errstr);
-	}
-	build_request(&req, command_info, run_argv, run_envp);
-	switch (bg_sudo_decide(&st.cfg, &st.audit, &req, time(NULL), &reason)) {
-	case BG_SUDO_UNTOUCHED:
-	case BG_SUDO_ACCEPT:
+	if (st.not_ours)
 		return 1;
-	case BG_SUDO_REJECT:
-	default:
-		return refuse(reason.msg, errstr);
-	}
+	if (st.core != NULL)
+		return st.core->check(command_info, run_argv, run_envp, errstr);
+	log_refusal(st.problem.msg);
+	return bg_plugin_refuse(st.conv, st.message, st.problem.msg, errstr);
 }
 
 static int
-bg_show_version(int verbose)
+front_show_version(int verbose)
 {
 	if (st.print != NULL)
 		st.print(SUDO_CONV_INFO_MSG, "sudo_breakglass approval plugin version %s\n",
@@ -261,8 +192,8 @@ bg_show_version(int verbose)
 __attribute__((visibility("default"))) struct approval_plugin sudo_breakglass = {
 	.type = SUDO_APPROVAL_PLUGIN,
 	.version = SUDO_API_VERSION,
-	.open = bg_open,
-	.close = bg_close,
-	.check = bg_check,
-	.show_version = bg_show_version,
+	.open = front_open,
+	.close = front_close,
+	.check = front_check,
+	.show_version = front_show_version,
 };

@@ -1,33 +1,66 @@
 #!/bin/sh
-# sudo_breakglass.so must export its plugin struct and nothing else: every
-# other symbol of the statically linked core stays private to the module.
-# And since sudo loads it into every sudo process, it must not depend on the
-# network and TOTP libraries the rest of breakglass uses.
+# The sudo plugin is two files.  sudo loads the front, sudo_breakglass.so,
+# into every sudo process of every user: it exports its plugin struct alone
+# and needs nothing but the C library, so that a user who is not a
+# break-glass account pays for no libcrypto or json-c.  The core,
+# sudo_breakglass_core.so, which the front loads for break-glass accounts,
+# exports its own struct alone and needs none of the network, TOTP, database
+# or PAM libraries.  Neither carries the report or journal verification code
+# of the CLI.
 : "${top_builddir:?top_builddir must be set}"
-so=${SUDO_BREAKGLASS_SO:-$top_builddir/sudo_breakglass/.libs/sudo_breakglass.so}
+front=${SUDO_BREAKGLASS_SO:-$top_builddir/sudo_breakglass/.libs/sudo_breakglass.so}
+core=$(dirname "$front")/sudo_breakglass_core.so
 
 if ! command -v nm >/dev/null 2>&1 || ! command -v readelf >/dev/null 2>&1; then
 	echo "SKIP: nm or readelf (binutils) is not installed"
 	exit 77
 fi
-if [ ! -f "$so" ]; then
-	echo "FAIL: $so was not built" >&2
-	exit 1
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# Sanitizer runtimes add their own interceptor symbols and libraries to
+# instrumented modules.
+sanitizer='^__\(asan\|ubsan\|sanitizer\|lsan\)'
+sanitizer_lib='^lib\(asan\|ubsan\|lsan\|stdc++\|gcc_s\|m\)\.so'
+
+# check SO SYMBOL FORBIDDEN-NEEDED-PATTERN
+check() {
+	so=$1
+	before=$failures
+	if [ ! -f "$so" ]; then
+		fail "$so was not built"
+		return
+	fi
+	syms=$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -v "$sanitizer")
+	if [ "$syms" != "$2" ]; then
+		fail "$so exports more than $2:"
+		echo "$syms" | sed 's/^/  /' >&2
+	fi
+	needed=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	for lib in $needed; do
+		if echo "$lib" | grep -q "$3"; then
+			fail "$so depends on $lib"
+		fi
+	done
+	# The static symbol table still names every function linked in.
+	review=$(nm "$so" | awk '{ print $NF }' | grep '^bg_report_\|^bg_journal_verify')
+	if [ -n "$review" ]; then
+		fail "$so carries report or verification code:"
+		echo "$review" | sed 's/^/  /' >&2
+	fi
+	[ "$failures" -eq "$before" ] && echo "ok: $so exports only $2 and needs only:" $needed
+}
+
+# The front: the C library (and the dynamic loader) only.
+check "$front" sudo_breakglass '^lib\(crypto\|json-c\|curl\)'
+front_needed=$(readelf -d "$front" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
+	grep -v '^libc\.so\|^ld-linux' | grep -v "$sanitizer_lib")
+if [ -n "$front_needed" ]; then
+	fail "$front needs more than the C library: $front_needed"
 fi
-# Sanitizer runtimes add their own interceptor symbols to instrumented modules.
-syms=$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -v '^__\(asan\|ubsan\|sanitizer\|lsan\)' )
-if [ "$syms" != "sudo_breakglass" ]; then
-	echo "FAIL: $so exports more than sudo_breakglass:" >&2
-	echo "$syms" | sed 's/^/  /' >&2
-	exit 1
-fi
-needed=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-for lib in $needed; do
-	case $lib in
-	libcurl*|liboath*|libyajl*|libmicrohttpd*|libsqlite*|libqrencode*|libpam*)
-		echo "FAIL: $so depends on $lib" >&2
-		exit 1
-		;;
-	esac
-done
-echo "ok: $so exports only sudo_breakglass and needs only:" $needed
+check "$core" sudo_breakglass_core \
+	'^\(libcurl\|liboath\|libyajl\|libmicrohttpd\|libsqlite\|libqrencode\|libpam\)'
+[ "$failures" -eq 0 ] || exit 1
