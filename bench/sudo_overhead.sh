@@ -18,10 +18,7 @@ runs=${BENCH_SUDO_RUNS:-200}
 rounds=4
 
 . "$top_srcdir/tests/sudo/sudo_env.sh"
-sudo_env_check
-sudo_env_lock "$0" "$@"
-. "$top_srcdir/tests/integration/lib.sh"
-sudo_env_setup
+sudo_env_start "$0" "$@"
 
 # A second sudoer, outside accounts = bgtest-*.
 other=bgplain-$$

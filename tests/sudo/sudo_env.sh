@@ -1,5 +1,5 @@
 # A temporary break-glass setup inside the real sudo, shared by
-# tests/integration/sudo_real.sh and bench/sudo_overhead.sh.  Sourced (POSIX
+# the real-sudo tests (tests/integration/sudo_*.sh) and bench/sudo_overhead.sh.  Sourced (POSIX
 # sh); sudo_env_setup runs after tests/integration/lib.sh, which provides
 # $tmpdir and write_config.
 #
