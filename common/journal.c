@@ -19,6 +19,12 @@
 #include "journal.h"
 
 #define STATE_MAX_SIZE 4096
+/*
+ * The key state always has exactly this size and is rewritten in place with
+ * one pwrite at offset 0: a single disk sector, which a power loss leaves
+ * old or new (the assumption PostgreSQL makes for pg_control).
+ */
+#define STATE_FILE_SIZE 512
 /* Where a new key state is linked before it is renamed over the old one. */
 #define STATE_NEXT_SUFFIX ".new"
 /* What bg_file_replace named its temporary files, before O_TMPFILE: ".tmp." + 16 hex. */
@@ -254,13 +260,32 @@ bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err)
  * (wipe_leftovers).  Preparing the file before the record is written also
  * takes the disk space the state needs while a refusal is still possible.
  */
+/* The state's text, padded with a comment line to exactly STATE_FILE_SIZE bytes. */
+static void
+state_text(const bg_journal_state *st, char text[STATE_FILE_SIZE])
+{
+	char key_hex[BG_SHA256_HEX_LEN + 1], prev_hex[BG_SHA256_HEX_LEN + 1];
+	int n;
+
+	bg_hex_encode(st->key, BG_SHA256_LEN, key_hex);
+	bg_hex_encode(st->prev, BG_SHA256_LEN, prev_hex);
+	/* At most 330 bytes: the padding line always has room. */
+	n = snprintf(text, STATE_FILE_SIZE,
+	    "# breakglass journal key state: the current key only, never an old one.\n"
+	    "# Written by breakglass under its lock; do not edit.\n"
+	    "seq = %llu\nkey = %s\nprev = %s\n"
+	    "# fixed size, rewritten in place:", st->seq, key_hex, prev_hex);
+	memset(text + n, ' ', STATE_FILE_SIZE - 1 - (size_t)n);
+	text[STATE_FILE_SIZE - 1] = '\n';
+	explicit_bzero(key_hex, sizeof(key_hex));
+}
+
 static bg_status
 state_prepare(const char *path, const bg_journal_state *st, int *fd_out, bg_error *err)
 {
-	char key_hex[BG_SHA256_HEX_LEN + 1], prev_hex[BG_SHA256_HEX_LEN + 1];
-	char dir[PATH_MAX], text[512];
+	char dir[PATH_MAX], text[STATE_FILE_SIZE];
 	bg_status rc = BG_OK;
-	int n, fd;
+	int fd;
 
 	*fd_out = -1;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
@@ -269,20 +294,14 @@ state_prepare(const char *path, const bg_journal_state *st, int *fd_out, bg_erro
 	if (fd < 0)
 		return bg_error_errno(err, BG_ERR_IO, errno,
 		    "%s: unnamed file for the key state (O_TMPFILE)", path);
-	bg_hex_encode(st->key, BG_SHA256_LEN, key_hex);
-	bg_hex_encode(st->prev, BG_SHA256_LEN, prev_hex);
-	n = snprintf(text, sizeof(text),
-	    "# breakglass journal key state: the current key only, never an old one.\n"
-	    "# Written by breakglass under its lock; do not edit.\n"
-	    "seq = %llu\nkey = %s\nprev = %s\n", st->seq, key_hex, prev_hex);
+	state_text(st, text);
 	/* The umask must not widen or narrow 0600. */
 	if (fchmod(fd, 0600) != 0)
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: chmod", path);
 	if (rc == BG_OK)
-		rc = bg_write_all(fd, text, (size_t)n, path, err);
+		rc = bg_write_all(fd, text, sizeof(text), path, err);
 	if (rc == BG_OK && fsync(fd) != 0)
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", path);
-	explicit_bzero(key_hex, sizeof(key_hex));
 	explicit_bzero(text, sizeof(text));
 	if (rc != BG_OK) {
 		close(fd);
@@ -324,6 +343,71 @@ state_write(const char *path, const bg_journal_state *st, bg_error *err)
 		return rc;
 	rc = state_commit(path, fd, err);
 	close(fd);
+	return rc;
+}
+
+/*
+ * Opens the key state for rewriting in place, checked as a secret file, and
+ * reads it through a path that must still name the opened file.  A state of
+ * another size (from an earlier version) is replaced once, atomically, by
+ * one of STATE_FILE_SIZE bytes, which is then opened instead.
+ */
+static bg_status
+state_open(const char *path, bg_journal_state *st, int *fd_out, bg_error *err)
+{
+	struct stat sb, named;
+	bg_status rc;
+	int fd;
+
+	*fd_out = -1;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return bg_error_set(err, BG_ERR_PERM, "%s: is a symbolic link", path);
+		return bg_error_errno(err, errno == ENOENT ? BG_ERR_NOTFOUND : BG_ERR_IO, errno,
+		    "%s", path);
+	}
+	if (fstat(fd, &sb) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", path);
+	else
+		rc = bg_file_check_stat(path, &sb, BG_FILE_SECRET, err);
+	if (rc == BG_OK)
+		rc = bg_journal_state_read(path, st, err);
+	if (rc == BG_OK && (lstat(path, &named) != 0 || named.st_dev != sb.st_dev ||
+	    named.st_ino != sb.st_ino))
+		rc = bg_error_set(err, BG_ERR_INVALID, "%s: replaced while being read", path);
+	if (rc == BG_OK && sb.st_size != STATE_FILE_SIZE) {
+		close(fd);
+		rc = state_write(path, st, err);
+		return rc == BG_OK ? state_open(path, st, fd_out, err) : rc;
+	}
+	if (rc != BG_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return BG_OK;
+}
+
+/*
+ * Rewrites the key state in place and syncs it: one sector, so the old key
+ * is overwritten where it lay and no second file ever holds a key.
+ * Overwriting allocated blocks needs no free space.
+ */
+static bg_status
+state_store(int fd, const char *path, const bg_journal_state *st, bg_error *err)
+{
+	char text[STATE_FILE_SIZE];
+	bg_status rc = BG_OK;
+	ssize_t n;
+
+	state_text(st, text);
+	n = pwrite(fd, text, sizeof(text), 0);
+	if (n != (ssize_t)sizeof(text))
+		rc = bg_error_errno(err, BG_ERR_IO, n < 0 ? errno : EIO, "%s: rewrite", path);
+	else if (fdatasync(fd) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fdatasync", path);
+	explicit_bzero(text, sizeof(text));
 	return rc;
 }
 
@@ -729,8 +813,8 @@ record_write(const bg_journal *j, int fd, const bg_buf *line, bg_error *err)
 		return bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", j->path);
 	/* One write() of the whole line; O_APPEND keeps it at the end. */
 	rc = bg_write_all(fd, line->data, line->len, j->path, err);
-	if (rc == BG_OK && fsync(fd) != 0)
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fsync", j->path);
+	if (rc == BG_OK && fdatasync(fd) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fdatasync", j->path);
 	if (rc != BG_OK && ftruncate(fd, sb.st_size) != 0)
 		bg_error_prefix(err, "%s: the failed record could not be taken back (%s)",
 		    j->path, strerror(errno));
@@ -759,7 +843,7 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *
 		return rc;
 	rc = wipe_leftovers(j->state_path, err);
 	if (rc == BG_OK) {
-		rc = bg_journal_state_read(j->state_path, &st, err);
+		rc = state_open(j->state_path, &st, &state_fd, err);
 		if (rc == BG_ERR_NOTFOUND)
 			bg_error_set(err, rc, "%s: no journal key state (run `breakglass journal init`)",
 			    j->state_path);
@@ -784,22 +868,18 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *
 	 * record, a state two records behind could adopt neither.
 	 */
 	if (rc == BG_OK && adopted)
-		rc = state_write(j->state_path, &st, err);
+		rc = state_store(state_fd, j->state_path, &st, err);
 	if (rc == BG_OK)
 		rc = bg_journal_format(j, ev, st.seq + 1, st.key, st.prev, &line, mac, err);
 	if (rc == BG_OK)
 		rc = bg_journal_evolve(st.key, next, err);
+	if (rc == BG_OK)
+		rc = record_write(j, fd, &line, err);
 	if (rc != BG_OK)
 		goto out;
 	st.seq++;
 	memcpy(st.key, next, sizeof(next));
 	memcpy(st.prev, mac, sizeof(mac));
-	/* The state's space first: failing here still refuses with nothing written. */
-	rc = state_prepare(j->state_path, &st, &state_fd, err);
-	if (rc == BG_OK)
-		rc = record_write(j, fd, &line, err);
-	if (rc != BG_OK)
-		goto out;
 
 	/*
 	 * The record is durable, so it is committed: the next append adopts it
@@ -811,8 +891,8 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *
 		out->seq = st.seq;
 		bg_hex_encode(mac, sizeof(mac), out->mac_hex);
 	}
-	if (state_commit(j->state_path, state_fd, out != NULL ? &out->state_err : NULL) != BG_OK &&
-	    out != NULL)
+	if (state_store(state_fd, j->state_path, &st, out != NULL ? &out->state_err : NULL) !=
+	    BG_OK && out != NULL)
 		out->state_lags = true;
 out:
 	explicit_bzero(&st, sizeof(st));
