@@ -251,15 +251,6 @@ bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err)
 	return BG_OK;
 }
 
-/*
- * The key state is replaced so that no crash leaves an older key in any file:
- * the new state is written to an unnamed file (O_TMPFILE), which vanishes
- * with the writer if it dies, then linked as state_path + ".new" and renamed
- * over the state.  Only between the link and the rename does a second file
- * exist, holding the newer key; the next writer wipes it under the lock
- * (wipe_leftovers).  Preparing the file before the record is written also
- * takes the disk space the state needs while a refusal is still possible.
- */
 /* The state's text, padded with a comment line to exactly STATE_FILE_SIZE bytes. */
 static void
 state_text(const bg_journal_state *st, char text[STATE_FILE_SIZE])
@@ -280,6 +271,15 @@ state_text(const bg_journal_state *st, char text[STATE_FILE_SIZE])
 	explicit_bzero(key_hex, sizeof(key_hex));
 }
 
+/*
+ * Creates the key state anew (journal init, or a state of another size left
+ * by an earlier version) so that no crash leaves an older key in any file:
+ * the state is written to an unnamed file (O_TMPFILE), which vanishes with
+ * the writer if it dies, then linked as state_path + ".new" and renamed over
+ * the state.  Only between the link and the rename does a second file
+ * exist, holding the newer key; the next writer wipes it under the lock
+ * (wipe_leftovers).  Appends rewrite the state in place (state_store).
+ */
 static bg_status
 state_prepare(const char *path, const bg_journal_state *st, int *fd_out, bg_error *err)
 {
