@@ -36,17 +36,8 @@ write_config "$d"
 mkdir -p "$fs/state" "$fs/log"
 sed -i -e "s|^state_dir = .*|state_dir = $fs/state|" \
     -e "s|^journal = .*|journal = $fs/log/journal.jsonl|" "$d/breakglass.conf"
-cat >>"$d/breakglass.conf" <<CONF
-
-[scope ops]
-description = what the test may run
-command = /usr/bin/true **
-CONF
+front_setup "$d" || exit 99
 bg() { "$BREAKGLASS" --config "$d/breakglass.conf" "$@"; }
-"$GRANT_TOOL" keygen "$d" approvald >/dev/null || exit 99
-bg journal init >"$d/k1" 2>/dev/null || exit 99
-chmod 0600 "$d/k1"
-"$GRANT_TOOL" write "$d/run" bg-op ops -10 3000 "$d/approvald.pem" || exit 99
 
 # fill FREE_PAGES: fills $fs, then frees that many pages.
 fill() {

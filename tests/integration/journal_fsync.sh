@@ -18,17 +18,8 @@ done
 
 d=$tmpdir
 write_config "$d"
-cat >>"$d/breakglass.conf" <<CONF
-
-[scope ops]
-description = what the test may run
-command = /usr/bin/true **
-CONF
+front_setup "$d" || exit 99
 bg() { "$BREAKGLASS" --config "$d/breakglass.conf" "$@"; }
-"$GRANT_TOOL" keygen "$d" approvald >/dev/null || exit 99
-bg journal init >"$d/k1" 2>/dev/null || exit 99
-chmod 0600 "$d/k1"
-"$GRANT_TOOL" write "$d/run" bg-op ops -10 3000 "$d/approvald.pem" || exit 99
 
 # sudo_call N: one decision with the shim logging to $d/syncs.N.
 sudo_call() {

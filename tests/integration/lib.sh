@@ -80,6 +80,22 @@ CONF
 	chmod 0644 "$d/breakglass.conf"
 }
 
+# front_setup DIR: for the plugin host tests/sudo/sudo_front, after
+# write_config DIR: a scope "ops" (/usr/bin/true **), the service's key pair,
+# a journal (K_1 in DIR/k1) and a valid grant for bg-op.
+front_setup() {
+	cat >>"$1/breakglass.conf" <<CONF
+
+[scope ops]
+description = what the test may run
+command = /usr/bin/true **
+CONF
+	"$GRANT_TOOL" keygen "$1" approvald >/dev/null &&
+	    "$BREAKGLASS" --config "$1/breakglass.conf" journal init >"$1/k1" 2>/dev/null &&
+	    chmod 0600 "$1/k1" &&
+	    "$GRANT_TOOL" write "$1/run" bg-op ops -10 3000 "$1/approvald.pem"
+}
+
 finish() {
 	echo "$checks checks, $failures failures"
 	[ "$failures" -eq 0 ]
