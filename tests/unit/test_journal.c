@@ -81,6 +81,20 @@ append(struct fixture *f, const char *reason)
 	return rec.seq;
 }
 
+/* An append that may be refused: its status. */
+static bg_status
+append_status(struct fixture *f)
+{
+	bg_event *ev = bg_event_new("note.added", "success");
+	bg_error err;
+	bg_status rc;
+
+	assert_non_null(ev);
+	rc = bg_journal_append(&f->j, ev, NULL, &err);
+	bg_event_free(ev);
+	return rc;
+}
+
 /* Verifies the fixture's journal with K_1 and the state; returns the failing line or 0. */
 static unsigned long
 verify(struct fixture *f, char *reason, size_t reason_size)
@@ -657,6 +671,55 @@ test_state_file_checked(void **state)
 	assert_memory_equal(st.key, f->k1, BG_SHA256_LEN);
 }
 
+/*
+ * The key state has a fixed size and is rewritten in place; one written by
+ * an earlier version (shorter, unpadded) is replaced once, atomically, and
+ * the chain goes on.  An append refuses a state open to others or linked.
+ */
+static void
+test_state_in_place(void **state)
+{
+	struct fixture *f = *state;
+	bg_journal_state st;
+	struct stat sb;
+	bg_error err;
+	char legacy[400], key_hex[BG_SHA256_HEX_LEN + 1], prev_hex[BG_SHA256_HEX_LEN + 1];
+	char *real;
+	ino_t ino;
+
+	assert_int_equal(stat(f->state, &sb), 0);
+	assert_int_equal(sb.st_size, 512);
+	append(f, "one");
+	ino = sb.st_ino;
+	assert_int_equal(stat(f->state, &sb), 0);
+	assert_int_equal(sb.st_size, 512);
+	assert_true(sb.st_ino == ino);  /* rewritten, not replaced */
+
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	bg_hex_encode(st.key, BG_SHA256_LEN, key_hex);
+	bg_hex_encode(st.prev, BG_SHA256_LEN, prev_hex);
+	snprintf(legacy, sizeof(legacy), "# breakglass journal key state\nseq = %llu\n"
+	    "key = %s\nprev = %s\n", st.seq, key_hex, prev_hex);
+	free(tu_write(f->dir, "journal.state", 0600, legacy));
+	assert_int_equal(append(f, "two"), 2);
+	assert_int_equal(stat(f->state, &sb), 0);
+	assert_int_equal(sb.st_size, 512);
+	assert_int_equal(verify(f, NULL, 0), 0);
+
+	assert_int_equal(chmod(f->state, 0640), 0);
+	assert_int_not_equal(append_status(f), BG_OK);
+	assert_int_equal(chmod(f->state, 0600), 0);
+	real = tu_path(f->dir, "state.real");
+	assert_int_equal(rename(f->state, real), 0);
+	assert_int_equal(symlink(real, f->state), 0);
+	assert_int_equal(append_status(f), BG_ERR_PERM);
+	assert_int_equal(unlink(f->state), 0);
+	assert_int_equal(rename(real, f->state), 0);
+	free(real);
+	assert_int_equal(append(f, "three"), 3);
+	assert_int_equal(verify(f, NULL, 0), 0);
+}
+
 static void
 test_evolve_vector(void **state)
 {
@@ -779,6 +842,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_state_mismatch_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_values_truncated, setup, teardown),
 		cmocka_unit_test(test_evolve_vector),
