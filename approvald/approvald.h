@@ -267,6 +267,15 @@ typedef bg_status (*ad_host_handler)(ad_http_req *r, const ad_config_host *host,
     const char *id, ad_response *res, bg_error *err);
 void ad_host_call(ad_http_req *r, const char *id, ad_host_handler fn, ad_response *res);
 void ad_host_create(ad_http_req *r, ad_response *res);
+/*
+ * What a host call files, as stored: id (member id_key of doc), the host,
+ * the operator, status and the body verbatim, received now (borrowed).
+ */
+void ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object *doc,
+    const char *id_key, const char *status, ad_request *out);
+/* 201 {id_key: id, "status": status, time_key: ms as RFC 3339}: a host call's filing answer. */
+void ad_answer_created(ad_response *res, const char *id_key, const char *id,
+    const char *status, const char *time_key, int64_t ms);
 /* Recovery reports (recoveryapi.c): POST /v1/recoveries. */
 void ad_host_recovery(ad_http_req *r, ad_response *res);
 /* Returns true when the poll was suspended (no response yet). */

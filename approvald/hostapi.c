@@ -338,18 +338,39 @@ ad_host_body_parse(const char *body, size_t len)
 /* ------------------------------------------------------------------ */
 /* POST /v1/requests */
 
+void
+ad_answer_created(ad_response *res, const char *id_key, const char *id, const char *status,
+    const char *time_key, int64_t ms)
+{
+	json_object *obj = json_object_new_object();
+	char when[AD_TIME_LEN];
+
+	ad_time_format(ms, when);
+	json_object_object_add(obj, id_key, json_object_new_string(id));
+	json_object_object_add(obj, "status", json_object_new_string(status));
+	json_object_object_add(obj, time_key, json_object_new_string(when));
+	ad_response_json(res, MHD_HTTP_CREATED, obj);
+	json_object_put(obj);
+}
+
+void
+ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object *doc,
+    const char *id_key, const char *status, ad_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = (char *)ad_json_str(doc, id_key);
+	out->host = host->meta.name;
+	out->operator_name = (char *)ad_json_str(doc, "operator");
+	out->status = (char *)status;
+	out->body = (char *)r->body;
+	out->body_len = r->body_len;
+	out->received_ms = r->now_ms;
+}
+
 static void
 answer_created(ad_response *res, const ad_request *req)
 {
-	json_object *obj = json_object_new_object();
-	char expires[AD_TIME_LEN];
-
-	ad_time_format(req->expires_ms, expires);
-	json_object_object_add(obj, "request_id", json_object_new_string(req->id));
-	json_object_object_add(obj, "status", json_object_new_string("pending"));
-	json_object_object_add(obj, "expires_at", json_object_new_string(expires));
-	ad_response_json(res, MHD_HTTP_CREATED, obj);
-	json_object_put(obj);
+	ad_answer_created(res, "request_id", req->id, "pending", "expires_at", req->expires_ms);
 }
 
 static bg_event *
@@ -468,13 +489,7 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 		refile(r, &old, host, res);
 		ad_request_clear(&old);
 	} else if (rc == BG_ERR_NOTFOUND) {
-		req.id = (char *)ad_json_str(doc, "request_id");
-		req.host = host->meta.name;
-		req.operator_name = (char *)ad_json_str(doc, "operator");
-		req.status = (char *)"pending";
-		req.body = (char *)r->body;
-		req.body_len = r->body_len;
-		req.received_ms = r->now_ms;
+		ad_host_filed(r, host, doc, "request_id", "pending", &req);
 		req.expires_ms = r->now_ms + (int64_t)r->app->cfg->server.request_expiry *
 		    AD_MS_PER_SECOND;
 		rc = file_request(r, &req, doc, res, err);

@@ -117,15 +117,8 @@ ad_recovery_problem(const char *host, json_object *doc)
 static void
 answer(ad_response *res, const ad_request *rec)
 {
-	json_object *obj = json_object_new_object();
-	char at[AD_TIME_LEN];
-
-	ad_time_format(rec->received_ms, at);
-	json_object_object_add(obj, "recovery_id", json_object_new_string(rec->id));
-	json_object_object_add(obj, "status", json_object_new_string("reported"));
-	json_object_object_add(obj, "reported_at", json_object_new_string(at));
-	ad_response_json(res, MHD_HTTP_CREATED, obj);
-	json_object_put(obj);
+	ad_answer_created(res, "recovery_id", rec->id, "reported", "reported_at",
+	    rec->received_ms);
 }
 
 /* Stores, journals and notifies a new report, all in the host call's transaction. */
@@ -160,7 +153,7 @@ static bg_status
 report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_response *res,
     bg_error *err)
 {
-	ad_request rec = { 0 }, old;
+	ad_request rec, old;
 	const char *problem;
 	json_object *doc;
 	bg_status rc = BG_OK;
@@ -183,13 +176,7 @@ report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_respon
 			    "recovery_id exists with a different body");
 		ad_request_clear(&old);
 	} else if (rc == BG_ERR_NOTFOUND) {
-		rec.id = (char *)ad_json_str(doc, "recovery_id");
-		rec.host = host->meta.name;
-		rec.operator_name = (char *)ad_json_str(doc, "operator");
-		rec.status = (char *)"reported";
-		rec.body = (char *)r->body;
-		rec.body_len = r->body_len;
-		rec.received_ms = r->now_ms;
+		ad_host_filed(r, host, doc, "recovery_id", "reported", &rec);
 		rc = record(r, &rec, doc, res, err);
 	}
 	json_object_put(doc);

@@ -343,23 +343,31 @@ read_request(sqlite3_stmt *s, ad_request *r, bg_error *err)
 	return BG_OK;
 }
 
-bg_status
-ad_store_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
+/* Steps a bound query for one row into *out; BG_ERR_NOTFOUND when there is none. */
+static bg_status
+read_one(ad_store *st, sqlite3_stmt *s, const char *what, ad_request *out, bg_error *err)
 {
-	sqlite3_stmt *s = q(st, Q_REQ_GET);
 	bg_status rc;
 	int step;
 
-	bind_text(s, 1, id);
 	step = sqlite3_step(s);
 	if (step == SQLITE_DONE)
-		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such request");
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such %s", what);
 	else if (step != SQLITE_ROW)
-		rc = db_error(st, err, "request");
+		rc = db_error(st, err, what);
 	else
 		rc = read_request(s, out, err);
 	sqlite3_reset(s);
 	return rc;
+}
+
+bg_status
+ad_store_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_GET);
+
+	bind_text(s, 1, id);
+	return read_one(st, s, "request", out, err);
 }
 
 bg_status
@@ -610,20 +618,10 @@ ad_store_recovery_get(ad_store *st, const char *host, const char *id, ad_request
     bg_error *err)
 {
 	sqlite3_stmt *s = q(st, Q_REC_GET);
-	bg_status rc;
-	int step;
 
 	bind_text(s, 1, host);
 	bind_text(s, 2, id);
-	step = sqlite3_step(s);
-	if (step == SQLITE_DONE)
-		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such recovery");
-	else if (step != SQLITE_ROW)
-		rc = db_error(st, err, "recovery");
-	else
-		rc = read_request(s, out, err);
-	sqlite3_reset(s);
-	return rc;
+	return read_one(st, s, "recovery", out, err);
 }
 
 bg_status

@@ -19,6 +19,7 @@
 
 #include "approval.h"
 #include "cli.h"
+#include "json_string.h"
 #include "recovery_state.h"
 #include "report.h"
 
@@ -39,14 +40,13 @@ usage(FILE *out)
 	    "Exits 1 when a report could not be filed or the journal does not verify.\n");
 }
 
-static const char *
-member(json_object *o, const char *key)
+/* Copies the string member key of src into dst; false when src lacks it. */
+static bool
+copy_str(json_object *dst, json_object *src, const char *key)
 {
-	json_object *v;
+	const char *v = bg_json_member_cstring(src, key);
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return v != NULL && json_object_object_add(dst, key, json_object_new_string(v)) == 0;
 }
 
 /*
@@ -61,34 +61,27 @@ report_body(json_object *r)
 		"recovery_id", "host", "account", "operator", "incident", "scope", "challenge",
 	};
 	static const char *const tail[] = { "signals_state", "issued_at", "expires_at" };
-	json_object *o = json_object_new_object(), *who, *list = json_object_new_array();
+	json_object *o = json_object_new_object(), *who = NULL, *list = json_object_new_array();
 	char *out = NULL;
 	bool ok = o != NULL && list != NULL;
 
 	for (size_t i = 0; ok && i < sizeof(head) / sizeof(head[0]); i++)
-		ok = member(r, head[i]) != NULL && json_object_object_add(o, head[i],
-		    json_object_new_string(member(r, head[i]))) == 0;
+		ok = copy_str(o, r, head[i]);
 	ok = ok && json_object_object_get_ex(r, "approvers", &who) &&
 	    json_object_is_type(who, json_type_array) && json_object_array_length(who) > 0;
 	for (size_t i = 0; ok && i < json_object_array_length(who); i++) {
 		json_object *a = json_object_array_get_idx(who, i), *item = json_object_new_object();
 
-		ok = item != NULL && member(a, "approver") != NULL && member(a, "at") != NULL &&
-		    json_object_object_add(item, "approver",
-		    json_object_new_string(member(a, "approver"))) == 0 &&
-		    json_object_object_add(item, "at", json_object_new_string(member(a, "at"))) == 0;
-		if (!ok || json_object_array_add(list, item) != 0) {
+		ok = item != NULL && copy_str(item, a, "approver") && copy_str(item, a, "at") &&
+		    json_object_array_add(list, item) == 0;
+		if (!ok)
 			json_object_put(item);
-			ok = false;
-		}
 	}
-	if (ok && json_object_object_add(o, "approvers", list) == 0)
+	ok = ok && json_object_object_add(o, "approvers", list) == 0;
+	if (ok)
 		list = NULL;
-	else
-		ok = false;
 	for (size_t i = 0; ok && i < sizeof(tail) / sizeof(tail[0]); i++)
-		ok = member(r, tail[i]) != NULL && json_object_object_add(o, tail[i],
-		    json_object_new_string(member(r, tail[i]))) == 0;
+		ok = copy_str(o, r, tail[i]);
 	if (ok)
 		out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 		    JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -108,7 +101,7 @@ typedef struct {
 static void
 report_one(run *ru, json_object *r)
 {
-	const char *id = member(r, "recovery_id"), *url = ru->cfg->approval.url;
+	const char *id = bg_json_member_cstring(r, "recovery_id"), *url = ru->cfg->approval.url;
 	char msg[BG_ERROR_MAX + 128];
 	bg_approval_result res;
 	char *body;
@@ -157,7 +150,7 @@ report_all(run *ru, json_object *model)
 			continue;
 		for (size_t k = 0; k < json_object_array_length(list); k++) {
 			json_object *r = json_object_array_get_idx(list, k);
-			const char *outcome = member(r, "outcome");
+			const char *outcome = bg_json_member_cstring(r, "outcome");
 
 			if (outcome != NULL && strcmp(outcome, "granted") == 0)
 				report_one(ru, r);
