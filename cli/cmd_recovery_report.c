@@ -94,6 +94,7 @@ typedef struct {
 	const bg_config *cfg;
 	bg_recovery_reported *done;
 	bool dry_run;
+	bool unreachable;           /* the service did not answer: leave the rest for later */
 	unsigned filed, failed;
 } run;
 
@@ -125,6 +126,7 @@ report_one(run *ru, json_object *r)
 		    " (the service holds another report under this id)" : "");
 		bg_cli_print_escaped(stderr, "breakglass: " WHO ": ", msg);
 		ru->failed++;
+		ru->unreachable = bg_approval_unreachable(&res);
 	} else if (bg_recovery_reported_add(ru->done, id, url, time(NULL), &err) != BG_OK) {
 		bg_cli_print_escaped(stderr, "breakglass: " WHO ": filed but not recorded: ",
 		    err.msg);
@@ -152,6 +154,9 @@ report_all(run *ru, json_object *model)
 			json_object *r = json_object_array_get_idx(list, k);
 			const char *outcome = bg_json_member_cstring(r, "outcome");
 
+			/* One unreachable service is one timeout, not one per grant. */
+			if (ru->unreachable)
+				return;
 			if (outcome != NULL && strcmp(outcome, "granted") == 0)
 				report_one(ru, r);
 		}
@@ -208,6 +213,8 @@ bg_cmd_recovery_report(const struct bg_cli *cli, int argc, char **argv)
 	json_object_put(model);
 	bg_cli_journals_close(&j);
 	if (!ru.dry_run)
-		printf("%u recovery grant(s) reported, %u failed\n", ru.filed, ru.failed);
+		printf("%u recovery grant(s) reported, %u failed%s\n", ru.filed, ru.failed,
+		    ru.unreachable ? "; the service did not answer, the rest waits for the "
+		    "next run" : "");
 	return ru.failed > 0 || !verified ? BG_EXIT_FAIL : BG_EXIT_OK;
 }
