@@ -544,7 +544,7 @@ test_state_failure_after_record(void **state)
 		bg_audit a;
 
 		if (unshare(CLONE_NEWNS) != 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
 		    mount("none", "/proc", "tmpfs", 0, NULL) != 0)
 			_exit(77);
 		memset(&a, 0, sizeof(a));
