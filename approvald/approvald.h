@@ -184,6 +184,17 @@ bg_status ad_store_notify_retry(ad_store *st, int64_t id, unsigned attempts,
     int64_t next_ms, bg_error *err);
 void ad_notification_clear(ad_notification *n);
 
+/*
+ * Recovery reports (protocol R1), one per (host, id), read back as requests
+ * with status "reported" (expires_ms 0).  BG_ERR_NOTFOUND when absent.
+ */
+bg_status ad_store_recovery_get(ad_store *st, const char *host, const char *id,
+    ad_request *out, bg_error *err);
+bg_status ad_store_recovery_insert(ad_store *st, const ad_request *r, bg_error *err);
+/* The latest reports, newest first, for the page. */
+bg_status ad_store_recoveries(ad_store *st, ad_request **out, size_t *count,
+    bg_error *err);
+
 /* ------------------------------------------------------------------ */
 /* The running service (main.c owns it). */
 
@@ -247,7 +258,26 @@ void ad_waiters_wake(ad_app *app, const char *request_id, int64_t now_ms);
 /* Handlers.  Each fills res; called with app->lock held. */
 
 /* Host API (hostapi.c): POST /v1/requests, GET /v1/requests/{id}. */
+/*
+ * Every host call runs in one transaction with its signature check: a
+ * handler gets the authenticated host and returns BG_OK with res filled, or
+ * a database or journal error (rolled back, answered 500).
+ */
+typedef bg_status (*ad_host_handler)(ad_http_req *r, const ad_config_host *host,
+    const char *id, ad_response *res, bg_error *err);
+void ad_host_call(ad_http_req *r, const char *id, ad_host_handler fn, ad_response *res);
 void ad_host_create(ad_http_req *r, ad_response *res);
+/*
+ * What a host call files, as stored: id (member id_key of doc), the host,
+ * the operator, status and the body verbatim, received now (borrowed).
+ */
+void ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object *doc,
+    const char *id_key, const char *status, ad_request *out);
+/* 201 {id_key: id, "status": status, time_key: ms as RFC 3339}: a host call's filing answer. */
+void ad_answer_created(ad_response *res, const char *id_key, const char *id,
+    const char *status, const char *time_key, int64_t ms);
+/* Recovery reports (recoveryapi.c): POST /v1/recoveries. */
+void ad_host_recovery(ad_http_req *r, ad_response *res);
 /* Returns true when the poll was suspended (no response yet). */
 bool ad_host_poll(ad_http_req *r, const char *id, ad_response *res);
 /* Answers a resumed poll with the current decision. */
@@ -335,6 +365,8 @@ void ad_notifier_kick(ad_notifier *n);
 /* Queues one notification per target about r (event: "request.created" or "request.decided"). */
 bg_status ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
     const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err);
+/* Queues one "recovery.reported" notification per target about the report doc. */
+bg_status ad_notify_recovery(ad_app *app, json_object *doc, int64_t now_ms, bg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Logging (log.c): daemon messages, untrusted text escaped by the caller. */

@@ -114,14 +114,7 @@ host_authenticate(ad_http_req *r, const ad_config_host **host_out)
 /* ------------------------------------------------------------------ */
 /* The filed request's body. */
 
-typedef enum { T_STRING, T_INT, T_ARRAY, T_STRING_OR_NULL } member_type;
-
-struct member {
-	const char *name;
-	member_type type;
-};
-
-static const struct member request_members[] = {
+static const ad_member request_members[] = {
 	{ "request_id", T_STRING }, { "nonce", T_STRING }, { "host", T_STRING },
 	{ "account", T_STRING }, { "operator", T_STRING }, { "incident", T_STRING },
 	{ "reason", T_STRING }, { "scope", T_STRING }, { "ttl", T_INT },
@@ -130,7 +123,7 @@ static const struct member request_members[] = {
 	{ "signals", T_ARRAY }, { "created_at", T_STRING },
 };
 
-static const struct member signal_members[] = {
+static const ad_member signal_members[] = {
 	{ "source", T_STRING }, { "id", T_STRING }, { "summary", T_STRING_OR_NULL },
 	{ "since", T_STRING_OR_NULL },
 };
@@ -138,7 +131,7 @@ static const struct member signal_members[] = {
 #define NMEMBERS(a) (sizeof(a) / sizeof((a)[0]))
 
 static bool
-type_ok(json_object *v, member_type t)
+type_ok(json_object *v, ad_member_type t)
 {
 	switch (t) {
 	case T_STRING:
@@ -153,9 +146,8 @@ type_ok(json_object *v, member_type t)
 	return false;
 }
 
-/* obj holds exactly the members listed, each of its type. */
-static bool
-members_ok(json_object *obj, const struct member *m, size_t n, const char **bad)
+bool
+ad_members_ok(json_object *obj, const ad_member *m, size_t n, const char **bad)
 {
 	json_object *v;
 
@@ -172,8 +164,8 @@ members_ok(json_object *obj, const struct member *m, size_t n, const char **bad)
 	return true;
 }
 
-static const char *
-str(json_object *obj, const char *name)
+const char *
+ad_json_str(json_object *obj, const char *name)
 {
 	json_object *v = NULL;
 
@@ -206,9 +198,8 @@ is_uuid4(const char *s)
 	return s[14] == '4' && strchr("89ab", s[19]) != NULL;
 }
 
-/* YYYY-MM-DDTHH:MM:SS, optional fraction, Z. */
-static bool
-is_rfc3339(const char *s)
+bool
+ad_is_rfc3339(const char *s)
 {
 	struct tm tm;
 	const char *end;
@@ -227,8 +218,8 @@ is_rfc3339(const char *s)
 	return strcmp(end, "Z") == 0;
 }
 
-static bool
-is_name(const char *s)
+bool
+ad_is_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -248,7 +239,7 @@ approvers_ok(json_object *list)
 		json_object *v = json_object_array_get_idx(list, i);
 
 		if (!json_object_is_type(v, json_type_string) ||
-		    !is_name(json_object_get_string(v)))
+		    !ad_is_name(json_object_get_string(v)))
 			return false;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(json_object_get_string(v), json_object_get_string(
@@ -262,7 +253,7 @@ static bool
 signals_ok(json_object *list, const char **bad)
 {
 	for (size_t i = 0; i < json_object_array_length(list); i++)
-		if (!members_ok(json_object_array_get_idx(list, i), signal_members,
+		if (!ad_members_ok(json_object_array_get_idx(list, i), signal_members,
 		    NMEMBERS(signal_members), bad))
 			return false;
 	return true;
@@ -280,7 +271,7 @@ reachable_approvers(const ad_config *cfg, json_object *doc)
 		const char *a = json_object_get_string(json_object_array_get_idx(list, i));
 
 		if (ad_config_find_approver(cfg, a) != NULL &&
-		    strcmp(a, str(doc, "operator")) != 0)
+		    strcmp(a, ad_json_str(doc, "operator")) != 0)
 			n++;
 	}
 	return n;
@@ -292,16 +283,16 @@ ad_host_request_problem(const ad_config *cfg, json_object *doc)
 	const char *bad = NULL;
 	unsigned long quorum;
 
-	if (!members_ok(doc, request_members, NMEMBERS(request_members), &bad))
+	if (!ad_members_ok(doc, request_members, NMEMBERS(request_members), &bad))
 		return bad;
-	if (!is_uuid4(str(doc, "request_id")))
+	if (!is_uuid4(ad_json_str(doc, "request_id")))
 		return "request_id: not a lowercase UUID version 4";
-	if (!is_lower_hex(str(doc, "nonce"), NONCE_HEX_LEN))
+	if (!is_lower_hex(ad_json_str(doc, "nonce"), NONCE_HEX_LEN))
 		return "nonce: not 32 lowercase hex digits";
-	if (!is_name(str(doc, "account")) || !is_name(str(doc, "operator")) ||
-	    !is_name(str(doc, "scope")))
+	if (!ad_is_name(ad_json_str(doc, "account")) ||
+	    !ad_is_name(ad_json_str(doc, "operator")) || !ad_is_name(ad_json_str(doc, "scope")))
 		return "account, operator and scope must be names";
-	if (*str(doc, "incident") == '\0' || *str(doc, "service") == '\0')
+	if (*ad_json_str(doc, "incident") == '\0' || *ad_json_str(doc, "service") == '\0')
 		return "incident and service must not be empty";
 	if (num(doc, "ttl") < 1 || num(doc, "ttl") > TTL_MAX)
 		return "ttl: out of range";
@@ -313,7 +304,7 @@ ad_host_request_problem(const ad_config *cfg, json_object *doc)
 		return "quorum: out of range";
 	if (!signals_ok(json_object_object_get(doc, "signals"), &bad))
 		return "signals: malformed element";
-	if (!is_rfc3339(str(doc, "created_at")))
+	if (!ad_is_rfc3339(ad_json_str(doc, "created_at")))
 		return "created_at: not an RFC 3339 UTC time";
 	quorum = (unsigned long)num(doc, "quorum");
 	if (quorum < cfg->server.quorum)
@@ -331,7 +322,8 @@ ad_host_body_parse(const char *body, size_t len)
 
 	if (tok == NULL)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* Strict JSON, and every string valid UTF-8: what is stored and shown is text. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	if (strlen(body) == len)
 		doc = json_tokener_parse_ex(tok, body, (int)len);
 	if (doc != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
@@ -346,18 +338,39 @@ ad_host_body_parse(const char *body, size_t len)
 /* ------------------------------------------------------------------ */
 /* POST /v1/requests */
 
+void
+ad_answer_created(ad_response *res, const char *id_key, const char *id, const char *status,
+    const char *time_key, int64_t ms)
+{
+	json_object *obj = json_object_new_object();
+	char when[AD_TIME_LEN];
+
+	ad_time_format(ms, when);
+	json_object_object_add(obj, id_key, json_object_new_string(id));
+	json_object_object_add(obj, "status", json_object_new_string(status));
+	json_object_object_add(obj, time_key, json_object_new_string(when));
+	ad_response_json(res, MHD_HTTP_CREATED, obj);
+	json_object_put(obj);
+}
+
+void
+ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object *doc,
+    const char *id_key, const char *status, ad_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = (char *)ad_json_str(doc, id_key);
+	out->host = host->meta.name;
+	out->operator_name = (char *)ad_json_str(doc, "operator");
+	out->status = (char *)status;
+	out->body = (char *)r->body;
+	out->body_len = r->body_len;
+	out->received_ms = r->now_ms;
+}
+
 static void
 answer_created(ad_response *res, const ad_request *req)
 {
-	json_object *obj = json_object_new_object();
-	char expires[AD_TIME_LEN];
-
-	ad_time_format(req->expires_ms, expires);
-	json_object_object_add(obj, "request_id", json_object_new_string(req->id));
-	json_object_object_add(obj, "status", json_object_new_string("pending"));
-	json_object_object_add(obj, "expires_at", json_object_new_string(expires));
-	ad_response_json(res, MHD_HTTP_CREATED, obj);
-	json_object_put(obj);
+	ad_answer_created(res, "request_id", req->id, "pending", "expires_at", req->expires_ms);
 }
 
 static bg_event *
@@ -372,8 +385,8 @@ requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
 	if (ev == NULL)
 		return NULL;
 	for (size_t i = 0; i < NMEMBERS(fields); i++)
-		if (str(doc, fields[i]) != NULL)
-			bg_event_add_str(ev, fields[i], str(doc, fields[i]));
+		if (ad_json_str(doc, fields[i]) != NULL)
+			bg_event_add_str(ev, fields[i], ad_json_str(doc, fields[i]));
 	bg_event_add_int(ev, "ttl", num(doc, "ttl"));
 	bg_event_add_int(ev, "quorum", num(doc, "quorum"));
 	bg_event_add_json(ev, "approvers",
@@ -388,11 +401,8 @@ requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
  * A handler returns BG_OK with res filled, or a database or journal error
  * (the transaction is rolled back and the answer is 500).
  */
-typedef bg_status (*host_handler)(ad_http_req *r, const ad_config_host *host,
-    const char *id, ad_response *res, bg_error *err);
-
-static void
-host_call(ad_http_req *r, const char *id, host_handler fn, ad_response *res)
+void
+ad_host_call(ad_http_req *r, const char *id, ad_host_handler fn, ad_response *res)
 {
 	const ad_config_host *host;
 	bg_error err;
@@ -468,22 +478,17 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
 		return BG_OK;
 	}
-	if (str(doc, "host") != NULL && strcmp(str(doc, "host"), host->meta.name) != 0)
+	if (ad_json_str(doc, "host") != NULL &&
+	    strcmp(ad_json_str(doc, "host"), host->meta.name) != 0)
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
 	else if ((problem = ad_host_request_problem(r->app->cfg, doc)) != NULL)
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
-	else if ((rc = ad_store_request_get(r->app->store, str(doc, "request_id"), &old,
-	    err)) == BG_OK) {
+	else if ((rc = ad_store_request_get(r->app->store, ad_json_str(doc, "request_id"),
+	    &old, err)) == BG_OK) {
 		refile(r, &old, host, res);
 		ad_request_clear(&old);
 	} else if (rc == BG_ERR_NOTFOUND) {
-		req.id = (char *)str(doc, "request_id");
-		req.host = host->meta.name;
-		req.operator_name = (char *)str(doc, "operator");
-		req.status = (char *)"pending";
-		req.body = (char *)r->body;
-		req.body_len = r->body_len;
-		req.received_ms = r->now_ms;
+		ad_host_filed(r, host, doc, "request_id", "pending", &req);
 		req.expires_ms = r->now_ms + (int64_t)r->app->cfg->server.request_expiry *
 		    AD_MS_PER_SECOND;
 		rc = file_request(r, &req, doc, res, err);
@@ -495,7 +500,7 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 void
 ad_host_create(ad_http_req *r, ad_response *res)
 {
-	host_call(r, NULL, create_request, res);
+	ad_host_call(r, NULL, create_request, res);
 }
 
 /* ------------------------------------------------------------------ */
@@ -586,7 +591,7 @@ poll_request(ad_http_req *r, const ad_config_host *host, const char *id, ad_resp
 bool
 ad_host_poll(ad_http_req *r, const char *id, ad_response *res)
 {
-	host_call(r, id, poll_request, res);
+	ad_host_call(r, id, poll_request, res);
 	/* Suspended only once the poll's transaction is committed. */
 	if (res->wait_until_ms == 0)
 		return false;

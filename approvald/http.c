@@ -184,6 +184,7 @@ peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
 /* Routing. */
 
 #define V1_REQUESTS "/v1/requests"
+#define V1_RECOVERIES "/v1/recoveries"
 
 /* "/v1/requests/{id}" + suffix ("" or "/approve"...): copies id out. */
 static bool
@@ -219,6 +220,8 @@ route(ad_http_req *r, ad_response *res)
 		ad_host_create(r, res);
 	else if (strcmp(p, V1_REQUESTS) == 0 && get)
 		ad_approver_list(r, res);
+	else if (strcmp(p, V1_RECOVERIES) == 0 && post)
+		ad_host_recovery(r, res);
 	else if (match_request_path(p, "", id, sizeof(id)) && get)
 		return ad_host_poll(r, id, res);
 	else if (match_request_path(p, "/approve", id, sizeof(id)) && post)
@@ -226,7 +229,8 @@ route(ad_http_req *r, ad_response *res)
 	else if (match_request_path(p, "/deny", id, sizeof(id)) && post)
 		ad_approver_vote(r, id, false, res);
 	else if (strcmp(p, "/") == 0 || strcmp(p, "/healthz") == 0 ||
-	    strcmp(p, V1_REQUESTS) == 0 || match_request_path(p, "", id, sizeof(id)) ||
+	    strcmp(p, V1_REQUESTS) == 0 || strcmp(p, V1_RECOVERIES) == 0 ||
+	    match_request_path(p, "", id, sizeof(id)) ||
 	    match_request_path(p, "/approve", id, sizeof(id)) ||
 	    match_request_path(p, "/deny", id, sizeof(id)))
 		ad_response_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");

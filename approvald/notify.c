@@ -38,6 +38,7 @@
 #define ESCAPED_MAX 256
 /* Unix seconds in decimal. */
 #define TIMESTAMP_TEXT_LEN 24
+#define RECOVERY_EVENT "recovery.reported"
 
 struct ad_notifier {
 	pthread_t thread;
@@ -51,33 +52,64 @@ struct ad_notifier {
 /* ------------------------------------------------------------------ */
 /* Building and queueing (HTTP or main thread, inside the caller's transaction). */
 
+/* ", recovery R1-..., approvers bob (at ...), carol (at ...)" */
+static void
+recovery_text(bg_buf *t, json_object *view)
+{
+	json_object *list = NULL, *v;
+
+	bg_buf_puts(t, ", recovery ");
+	if (json_object_object_get_ex(view, "recovery_id", &v))
+		ad_escape_markup(t, json_object_get_string(v), false);
+	bg_buf_puts(t, ", approvers");
+	json_object_object_get_ex(view, "approvers", &list);
+	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+		json_object *a = json_object_array_get_idx(list, i);
+
+		bg_buf_puts(t, i > 0 ? ", " : " ");
+		if (json_object_object_get_ex(a, "approver", &v))
+			ad_escape_markup(t, json_object_get_string(v), false);
+		bg_buf_puts(t, " (code at ");
+		if (json_object_object_get_ex(a, "at", &v))
+			ad_escape_markup(t, json_object_get_string(v), false);
+		bg_buf_puts(t, ")");
+	}
+}
+
 static char *
 slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
 {
 	static const char *const keys[] = {
 		"operator", "account", "host", "incident", "scope", "reason",
 	};
+	bool recovery = strcmp(event, RECOVERY_EVENT) == 0;
 	json_object *obj, *v;
 	char *out = NULL;
 	bg_buf t;
 
 	bg_buf_init(&t, AD_BODY_MAX);
-	bg_buf_puts(&t, strcmp(event, "request.created") == 0 ?
-	    "Break-glass request: " : "Break-glass request ");
-	if (strcmp(event, "request.created") != 0) {
+	if (recovery)
+		bg_buf_puts(&t, "Break-glass offline recovery reported (after the fact): ");
+	else
+		bg_buf_puts(&t, strcmp(event, "request.created") == 0 ?
+		    "Break-glass request: " : "Break-glass request ");
+	if (!recovery && strcmp(event, "request.created") != 0) {
 		ad_escape_markup(&t, status, false);
 		bg_buf_puts(&t, ": ");
 	}
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		bg_buf_printf(&t, "%s%s ", i > 0 ? ", " : "", keys[i]);
-		if (json_object_object_get_ex(view, keys[i], &v))
+	/* A recovery report has no reason: members absent are left out. */
+	for (size_t i = 0, shown = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_object_get_ex(view, keys[i], &v)) {
+			bg_buf_printf(&t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
 			ad_escape_markup(&t, json_object_get_string(v), false);
-	}
+		}
+	if (recovery)
+		recovery_text(&t, view);
 	if (app->cfg->server.public_url != NULL) {
 		bg_buf_puts(&t, " - ");
 		ad_escape_markup(&t, app->cfg->server.public_url, false);
-		bg_buf_puts(&t, "/#r-");
-		if (json_object_object_get_ex(view, "request_id", &v))
+		bg_buf_puts(&t, recovery ? "/#" : "/#r-");
+		if (json_object_object_get_ex(view, recovery ? "recovery_id" : "request_id", &v))
 			ad_escape_markup(&t, json_object_get_string(v), false);
 	}
 	obj = json_object_new_object();
@@ -110,18 +142,15 @@ json_body(const char *event, json_object *view, int64_t now_ms)
 	return out;
 }
 
-bg_status
-ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
-    const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err)
+/* One notification per target about view (the event's data). */
+static bg_status
+enqueue(ad_app *app, const char *event, json_object *view, const char *status,
+    int64_t now_ms, bg_error *err)
 {
-	json_object *view = ad_request_view(r, votes);
 	unsigned char idb[MSG_ID_BYTES];
 	char idhex[2 * MSG_ID_BYTES + 1], msg_id[sizeof("msg_") + 2 * MSG_ID_BYTES];
 	bg_status rc = BG_OK;
 
-	if (view == NULL)
-		return bg_error_set(err, BG_ERR_INVALID, "stored request unreadable");
-	json_object_object_add(view, "status", json_object_new_string(status));
 	for (size_t i = 0; rc == BG_OK && i < app->cfg->nnotify; i++) {
 		const ad_config_notify *t = &app->cfg->notify[i];
 		ad_notification n = { .target = t->meta.name, .url = t->url,
@@ -139,8 +168,28 @@ ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
 			rc = ad_store_notify_insert(app->store, &n, now_ms, err);
 		free(n.body);
 	}
+	return rc;
+}
+
+bg_status
+ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
+    const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err)
+{
+	json_object *view = ad_request_view(r, votes);
+	bg_status rc;
+
+	if (view == NULL)
+		return bg_error_set(err, BG_ERR_INVALID, "stored request unreadable");
+	json_object_object_add(view, "status", json_object_new_string(status));
+	rc = enqueue(app, event, view, status, now_ms, err);
 	json_object_put(view);
 	return rc;
+}
+
+bg_status
+ad_notify_recovery(ad_app *app, json_object *doc, int64_t now_ms, bg_error *err)
+{
+	return enqueue(app, RECOVERY_EVENT, doc, "reported", now_ms, err);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,8 +1,10 @@
 /*
  * GET /: the approvers' page.  Server-rendered HTML with no external asset:
- * the pending requests, each with an approve/deny form.  Every value from a
- * request is shown as text (C1 and bidi controls as a visible \uXXXX,
- * invalid UTF-8 as U+FFFD) and HTML-escaped; the only script is the inline one below, allowed
+ * the pending requests, each with an approve/deny form, then the latest
+ * offline recoveries the hosts reported (protocol R1), for review.  Every
+ * value from a request or a report is shown as text (C1 and bidi controls as
+ * a visible \uXXXX, invalid UTF-8 as U+FFFD) and HTML-escaped; the only
+ * script is the inline one below, allowed
  * by its hash in the Content-Security-Policy, which posts the form to the
  * approver API as JSON with the token as a bearer credential.
  */
@@ -165,6 +167,54 @@ request_section(bg_buf *b, const ad_request *r, int64_t now_ms)
 	json_object_put(doc);
 }
 
+/* One reported recovery: its details and each approver with their code's time. */
+static void
+recovery_section(bg_buf *b, const ad_request *r)
+{
+	json_object *doc = json_tokener_parse(r->body), *list = NULL;
+	char at[AD_TIME_LEN];
+
+	ad_time_format(r->received_ms, at);
+	bg_buf_puts(b, "<section class=\"recovery\" id=\"");
+	html(b, r->id);
+	bg_buf_puts(b, "\"><h3>");
+	html(b, member(doc, "incident"));
+	bg_buf_puts(b, "</h3><dl>");
+	field(b, "recovery", r->id);
+	field(b, "host", r->host);
+	field(b, "account", member(doc, "account"));
+	field(b, "operator", r->operator_name);
+	field(b, "scope", member(doc, "scope"));
+	field(b, "signals", member(doc, "signals_state"));
+	field(b, "issued", member(doc, "issued_at"));
+	field(b, "expires", member(doc, "expires_at"));
+	bg_buf_puts(b, "<dt>approvers (code accepted at)</dt><dd>");
+	json_object_object_get_ex(doc, "approvers", &list);
+	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+		json_object *a = json_object_array_get_idx(list, i);
+
+		if (i > 0)
+			bg_buf_puts(b, "\n");
+		html(b, member(a, "approver"));
+		bg_buf_puts(b, " ");
+		html(b, member(a, "at"));
+	}
+	bg_buf_puts(b, "</dd>");
+	field(b, "reported", at);
+	bg_buf_puts(b, "</dl></section>");
+	json_object_put(doc);
+}
+
+static void
+recoveries(bg_buf *b, const ad_request *list, size_t n)
+{
+	bg_buf_puts(b, "<h2>Offline recoveries reported</h2>");
+	if (n == 0)
+		bg_buf_puts(b, "<p id=\"no-recovery\">No recovery reported.</p>");
+	for (size_t i = 0; i < n; i++)
+		recovery_section(b, &list[i]);
+}
+
 /* 'sha256-<base64>' of text, for the Content-Security-Policy. */
 static bool
 csp_hash(const char *text, char **out)
@@ -192,11 +242,17 @@ set_csp(ad_response *res)
 void
 ad_page(ad_http_req *r, ad_response *res)
 {
-	ad_request *pending;
-	size_t n, shown = 0;
+	ad_request *pending, *reported;
+	size_t n, nreported, shown = 0;
 	bg_error err;
 
 	if (ad_store_pending(r->app->store, &pending, &n, &err) != BG_OK) {
+		ad_log(LOG_ERR, "page: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+		return;
+	}
+	if (ad_store_recoveries(r->app->store, &reported, &nreported, &err) != BG_OK) {
+		ad_requests_free(pending, n);
 		ad_log(LOG_ERR, "page: %s", err.msg);
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
 		return;
@@ -214,6 +270,8 @@ ad_page(ad_http_req *r, ad_response *res)
 		}
 	if (shown == 0)
 		bg_buf_puts(&res->body, "<p id=\"none\">No pending request.</p>");
+	recoveries(&res->body, reported, nreported);
+	ad_requests_free(reported, nreported);
 	bg_buf_printf(&res->body, "<script>%s</script></body></html>\n", page_script);
 	ad_requests_free(pending, n);
 	if (res->body.overflow || !set_csp(res)) {

@@ -1,11 +1,13 @@
 /*
  * The service's state in SQLite (WAL mode): requests, votes, the host
- * signatures seen (replay refusal) and the notification queue.  Everything a
+ * signatures seen (replay refusal), the notification queue and the recovery
+ * reports (protocol R1).  Everything a
  * decision depends on is here, so a restart loses nothing.  Every statement
  * is prepared once per handle; a handle belongs to one thread.
  */
 #include "build_config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,16 +40,38 @@ static const char schema_sql[] =
 	" format INTEGER NOT NULL, secret TEXT, msg_id TEXT NOT NULL, body TEXT NOT NULL,"
 	" attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL);";
 
+/*
+ * The schema's version is PRAGMA user_version: 0 for a database made before
+ * it was kept (the tables above, version 1).  migrations[v - 1] takes version
+ * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
+ * misread.
+ */
+#define SCHEMA_VERSION 2
+static const char *const migrations[SCHEMA_VERSION - 1] = {
+	/* 2: recovery reports, one per (host, recovery_id). */
+	"CREATE TABLE IF NOT EXISTS recoveries ("
+	" host TEXT NOT NULL, id TEXT NOT NULL, operator TEXT NOT NULL,"
+	" body BLOB NOT NULL, received_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(host, id)) WITHOUT ROWID;",
+};
+
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
 	Q_SEEN_ADD, Q_SEEN_PRUNE,
 	Q_REQ_GET, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
 	Q_VOTES, Q_VOTE_INSERT,
 	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
+	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
 	Q_COUNT
 };
 
 #define REQ_COLUMNS "id, host, operator, status, body, received_ms, expires_ms"
+/* A recovery report read as an ad_request (read_request's columns). */
+#define REC_COLUMNS "id, host, operator, 'reported', body, received_ms, 0"
+/* The page lists this many of the latest recovery reports. */
+#define RECOVERIES_SHOWN 50
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static const char *const query_sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -75,6 +99,11 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_NOTIFY_NEXT] = "SELECT min(next_ms) FROM notifications",
 	[Q_NOTIFY_DONE] = "DELETE FROM notifications WHERE id = ?",
 	[Q_NOTIFY_RETRY] = "UPDATE notifications SET attempts = ?, next_ms = ? WHERE id = ?",
+	[Q_REC_GET] = "SELECT " REC_COLUMNS " FROM recoveries WHERE host = ? AND id = ?",
+	[Q_REC_INSERT] = "INSERT INTO recoveries (host, id, operator, body, received_ms) "
+	    "VALUES (?, ?, ?, ?, ?)",
+	[Q_REC_RECENT] = "SELECT " REC_COLUMNS " FROM recoveries "
+	    "ORDER BY received_ms DESC, host, id LIMIT " XSTR(RECOVERIES_SHOWN),
 };
 
 struct ad_store {
@@ -87,6 +116,43 @@ db_error(ad_store *st, bg_error *err, const char *what)
 {
 	return bg_error_set(err, BG_ERR_IO, "database: %s: %s", what,
 	    sqlite3_errmsg(st->db));
+}
+
+/* Brings the schema to SCHEMA_VERSION in one transaction. */
+static bg_status
+migrate(ad_store *st, const char *path, bg_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char *msg = NULL, set[64];
+	int version = -1;
+	bool ok;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version < 0 || version > SCHEMA_VERSION) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return bg_error_set(err, BG_ERR_INVALID, "%s: schema version %d, this service "
+		    "knows versions up to %d", path, version, SCHEMA_VERSION);
+	}
+	if (version == 0)
+		version = 1;
+	ok = true;
+	for (; ok && version < SCHEMA_VERSION; version++)
+		ok = sqlite3_exec(st->db, migrations[version - 1], NULL, NULL, &msg) == SQLITE_OK;
+	snprintf(set, sizeof(set), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (ok && sqlite3_exec(st->db, set, NULL, NULL, &msg) == SQLITE_OK &&
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
+		return BG_OK;
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	bg_error_set(err, BG_ERR_IO, "%s: schema migration: %s", path,
+	    msg != NULL ? msg : sqlite3_errmsg(st->db));
+	sqlite3_free(msg);
+	return BG_ERR_IO;
 }
 
 bg_status
@@ -108,6 +174,10 @@ ad_store_open(const char *path, ad_store **out, bg_error *err)
 	if (sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
 		bg_error_set(err, BG_ERR_IO, "%s: %s", path, msg != NULL ? msg : "schema");
 		sqlite3_free(msg);
+		ad_store_close(st);
+		return BG_ERR_IO;
+	}
+	if (migrate(st, path, err) != BG_OK) {
 		ad_store_close(st);
 		return BG_ERR_IO;
 	}
@@ -273,23 +343,31 @@ read_request(sqlite3_stmt *s, ad_request *r, bg_error *err)
 	return BG_OK;
 }
 
-bg_status
-ad_store_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
+/* Steps a bound query for one row into *out; BG_ERR_NOTFOUND when there is none. */
+static bg_status
+read_one(ad_store *st, sqlite3_stmt *s, const char *what, ad_request *out, bg_error *err)
 {
-	sqlite3_stmt *s = q(st, Q_REQ_GET);
 	bg_status rc;
 	int step;
 
-	bind_text(s, 1, id);
 	step = sqlite3_step(s);
 	if (step == SQLITE_DONE)
-		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such request");
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such %s", what);
 	else if (step != SQLITE_ROW)
-		rc = db_error(st, err, "request");
+		rc = db_error(st, err, what);
 	else
 		rc = read_request(s, out, err);
 	sqlite3_reset(s);
 	return rc;
+}
+
+bg_status
+ad_store_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_GET);
+
+	bind_text(s, 1, id);
+	return read_one(st, s, "request", out, err);
 }
 
 bg_status
@@ -530,4 +608,37 @@ ad_store_notify_retry(ad_store *st, int64_t id, unsigned attempts, int64_t next_
 	sqlite3_bind_int64(s, 2, next_ms);
 	sqlite3_bind_int64(s, 3, id);
 	return run(st, s, err, "notification retry");
+}
+
+/* ------------------------------------------------------------------ */
+/* Recovery reports (protocol R1), read as ad_request with status "reported". */
+
+bg_status
+ad_store_recovery_get(ad_store *st, const char *host, const char *id, ad_request *out,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REC_GET);
+
+	bind_text(s, 1, host);
+	bind_text(s, 2, id);
+	return read_one(st, s, "recovery", out, err);
+}
+
+bg_status
+ad_store_recovery_insert(ad_store *st, const ad_request *r, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REC_INSERT);
+
+	bind_text(s, 1, r->host);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->operator_name);
+	sqlite3_bind_blob(s, 4, r->body, (int)r->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, r->received_ms);
+	return run(st, s, err, "recovery insert");
+}
+
+bg_status
+ad_store_recoveries(ad_store *st, ad_request **out, size_t *count, bg_error *err)
+{
+	return read_requests(st, q(st, Q_REC_RECENT), out, count, err);
 }

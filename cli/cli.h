@@ -91,6 +91,7 @@ int bg_cmd_journal(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_killswitch(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_note(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_recovery(const struct bg_cli *cli, int argc, char **argv);
+int bg_cmd_recovery_report(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_report(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_revoke(const struct bg_cli *cli, int argc, char **argv);
 int bg_cmd_status(const struct bg_cli *cli, int argc, char **argv);

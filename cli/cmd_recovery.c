@@ -1,7 +1,8 @@
 /*
  * breakglass recovery keygen|export-host|code: the approver's side of offline
  * recovery (protocol R1).  These run on the approver's own machine and need
- * no configuration.
+ * no configuration.  `recovery report`, the host's side, is
+ * cmd_recovery_report.c.
  */
 #include "build_config.h"
 
@@ -27,12 +28,14 @@ usage(FILE *out)
 	    "       breakglass recovery code --key FILE [--host HOST_ID] [--account ACCOUNT]\n"
 	    "           [--operator NAME] [--incident ID] [--scope SCOPE]\n"
 	    "           [--challenge XXXX-XXXX] [--approver NAME]\n"
+	    "       breakglass [--config PATH] recovery report [--dry-run]\n"
 	    "\n"
 	    "keygen writes a new 32-byte recovery master key K_A (64 hex digits, mode\n"
 	    "0600) to FILE, which must not exist.  export-host prints the key HOST_ID\n"
 	    "holds for this approver (install it as {keys_dir}/NAME, root, 0600).\n"
 	    "code prints the recovery code NNNN-NNNN approving exactly the details\n"
-	    "given; it asks for each one missing.\n");
+	    "given; it asks for each one missing.  report (on the host) files the\n"
+	    "offline recovery grants not yet reported with the approval service.\n");
 }
 
 /* ---- keygen ------------------------------------------------------------- */
@@ -277,7 +280,8 @@ bg_cmd_recovery(const struct bg_cli *cli, int argc, char **argv)
 		usage(stderr);
 		return BG_EXIT_USAGE;
 	}
-	(void)cli;
+	if (strcmp(argv[1], "report") == 0)
+		return bg_cmd_recovery_report(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export-host") == 0)

@@ -106,6 +106,37 @@ text_line(FILE *out, const char *label, const char *value)
 	fputc('\n', out);
 }
 
+/* Offline recoveries (protocol R1): outcome, then each approver and their code's time. */
+static void
+text_recoveries(FILE *out, json_object *list)
+{
+	for (size_t k = 0; k < len(list); k++) {
+		json_object *r = at(list, k), *who = arr(r, "approvers");
+
+		fputs("  offline recovery  ", out);
+		put_text(out, str(r, "recovery_id"));
+		fputs(" ", out);
+		put_text(out, str(r, "outcome"));
+		if (str(r, "reason") != NULL) {
+			fputs(" (", out);
+			put_text(out, str(r, "reason"));
+			fputs(")", out);
+		}
+		fputs(", signals ", out);
+		put_text(out, str(r, "signals_state"));
+		fputc('\n', out);
+		for (size_t a = 0; a < len(who); a++) {
+			fprintf(out, "  %-18s ", a == 0 ? "recovery codes" : "");
+			put_text(out, str(at(who, a), "approver"));
+			fputs(" code accepted at ", out);
+			put_text(out, str(at(who, a), "at"));
+			fputc('\n', out);
+		}
+		if (str(r, "expires_at") != NULL)
+			text_line(out, "recovery expires", str(r, "expires_at"));
+	}
+}
+
 void
 bg_report_text(FILE *out, json_object *model)
 {
@@ -151,6 +182,7 @@ bg_report_text(FILE *out, json_object *model)
 			put_text(out, str(at(list, k), "at"));
 			fputc('\n', out);
 		}
+		text_recoveries(out, arr(inc, "recoveries"));
 		if (json_object_object_get_ex(inc, "grant", &grant)) {
 			text_line(out, "grant issued", str(grant, "issued"));
 			text_line(out, "grant ended", str(grant, "ended"));
@@ -365,6 +397,31 @@ html_timeline(FILE *out, json_object *events)
 	fputs("</svg>\n", out);
 }
 
+static void
+html_recoveries(FILE *out, json_object *list)
+{
+	if (len(list) == 0)
+		return;
+	fputs("<h3>Offline recoveries</h3><table><tr><th>Recovery</th><th>Outcome</th>"
+	    "<th>Approver</th><th>Code accepted at</th></tr>\n", out);
+	for (size_t k = 0; k < len(list); k++) {
+		json_object *r = at(list, k), *who = arr(r, "approvers");
+
+		for (size_t a = 0; a < len(who) || a == 0; a++) {
+			fputs("<tr><td>", out);
+			html_text(out, str(r, "recovery_id"));
+			fputs("</td><td>", out);
+			html_text(out, str(r, "outcome"));
+			fputs("</td><td>", out);
+			html_text(out, a < len(who) ? str(at(who, a), "approver") : NULL);
+			fputs("</td><td>", out);
+			html_text(out, a < len(who) ? str(at(who, a), "at") : NULL);
+			fputs("</td></tr>\n", out);
+		}
+	}
+	fputs("</table>\n", out);
+}
+
 void
 bg_report_html(FILE *out, json_object *model)
 {
@@ -438,6 +495,7 @@ bg_report_html(FILE *out, json_object *model)
 			}
 			fputs("</table>\n", out);
 		}
+		html_recoveries(out, arr(inc, "recoveries"));
 		list = arr(inc, "commands");
 		fprintf(out, "<h3>sudo commands (%zu)</h3>\n<table><tr><th>Time</th><th>Decision</th>"
 		    "<th>Command</th><th>Run as</th><th>Reason</th></tr>\n", len(list));

@@ -517,8 +517,13 @@ judge(session *s, const bg_http *h, poll_state *state, bg_error *err)
 	return rc;
 }
 
+/*
+ * POSTs body to the path suffix and accepts only a 201 whose JSON object
+ * names the id filed (member key equal to want).
+ */
 static bg_status
-file_request(session *s, const char *body, bg_error *err)
+file_body(session *s, const char *suffix, const char *body, const char *key,
+    const char *want, bg_error *err)
 {
 	json_object *o = NULL;
 	const char *id;
@@ -527,20 +532,26 @@ file_request(session *s, const char *body, bg_error *err)
 	bg_status rc;
 	long status;
 
-	if ((rc = exchange(s, "/requests", body, &h, err)) != BG_OK)
+	if ((rc = exchange(s, suffix, body, &h, err)) != BG_OK)
 		return rc;
 	status = bg_http_status(&h);
 	if (status != HTTP_CREATED)
-		rc = refuse(s, "http-status", err, "POST /requests answered %ld", status);
+		rc = refuse(s, "http-status", err, "POST %s answered %ld", suffix, status);
 	else if (bg_http_json_body(&h, &o, &why) != BG_OK ||
 	    !json_object_is_type(o, json_type_object) ||
-	    (id = bg_json_member_cstring(o, "request_id")) == NULL)
-		rc = refuse(s, "malformed", err, "the answer to the request is not valid");
-	else if (strcmp(id, s->res->request_id) != 0)
-		rc = refuse(s, "mismatch", err, "the service filed another request_id");
+	    (id = bg_json_member_cstring(o, key)) == NULL)
+		rc = refuse(s, "malformed", err, "the answer to POST %s is not valid", suffix);
+	else if (strcmp(id, want) != 0)
+		rc = refuse(s, "mismatch", err, "the service filed another %s", key);
 	json_object_put(o);
 	bg_http_free(&h);
 	return rc;
+}
+
+static bg_status
+file_request(session *s, const char *body, bg_error *err)
+{
+	return file_body(s, "/requests", body, "request_id", s->res->request_id, err);
 }
 
 static bg_status
@@ -734,6 +745,28 @@ bg_approval_probe(const bg_config *cfg, bg_approval_result *res, bg_error *err)
 	session_begin(&s, cfg, NULL, res);
 	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
 	return session_end(&s, probe(&s, err));
+}
+
+bg_status
+bg_approval_report_recovery(const bg_config *cfg, const char *recovery_id, const char *body,
+    bg_approval_result *res, bg_error *err)
+{
+	bg_status rc;
+	session s;
+
+	session_begin(&s, cfg, NULL, res);
+	s.deadline = bg_monotonic_ms() + cfg->approval.timeout * MS_PER_S;
+	if ((rc = open_session(&s, err)) != BG_OK)
+		rc = internal(&s, rc);
+	else if ((size_t)snprintf(res->request_id, sizeof(res->request_id), "%s", recovery_id) >=
+	    sizeof(res->request_id))
+		rc = internal(&s, bg_error_set(err, BG_ERR_INVALID, "recovery id too long"));
+	else if (strlen(body) > BG_APPROVAL_MAX_BODY)
+		rc = internal(&s, bg_error_set(err, BG_ERR_TOOBIG, "report over %d bytes",
+		    BG_APPROVAL_MAX_BODY));
+	else
+		rc = file_body(&s, "/recoveries", body, "recovery_id", recovery_id, err);
+	return session_end(&s, rc);
 }
 
 bool

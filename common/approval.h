@@ -112,6 +112,17 @@ bool bg_approval_unreachable(const bg_approval_result *res);
  */
 bg_status bg_approval_probe(const bg_config *cfg, bg_approval_result *res, bg_error *err);
 
+/*
+ * Files one offline recovery report (protocol R1, docs/protocol.md section
+ * 11.6) with the service of cfg's [approval]: a signed POST of body to
+ * {url}/recoveries under the same deadline and transport rules.  BG_OK only
+ * for a 201 naming recovery_id; otherwise an error with res->reason set
+ * ("http-status" with res->http_status 409 when the service holds another
+ * body under that id).  Filing the same body again is answered the same.
+ */
+bg_status bg_approval_report_recovery(const bg_config *cfg, const char *recovery_id,
+    const char *body, bg_approval_result *res, bg_error *err);
+
 void bg_approval_result_free(bg_approval_result *res);
 
 #endif

@@ -234,6 +234,7 @@ grant(recovery *r)
 	if (ev != NULL) {
 		bg_event_add_str(ev, "scope", r->d.scope);
 		bg_event_add_strv(ev, "approvers", (const char *const *)r->names, r->n);
+		bg_event_add_int(ev, "issued_at", (long long)g.issued_at);
 		bg_event_add_int(ev, "expires_at", (long long)g.expires_at);
 		bg_event_add_str(ev, "signals_state", signals_state(r->signals));
 	}

@@ -1,10 +1,14 @@
 /*
- * The challenges of offline recovery: {state_dir}/recovery/challenges.json,
- * under the same lock and atomic-replace discipline as the TOTP state.  A
- * challenge is pending for one set of details until challenge_ttl has
- * passed (a repeated login with the same details is shown it again, so the
- * operator may reconnect while approvers compute their codes), and is used
- * at most once.
+ * The state of offline recovery in {state_dir}/recovery, each file under its
+ * lock and the same atomic-replace discipline as the TOTP state.
+ *
+ * challenges.json: a challenge is pending for one set of details until
+ * challenge_ttl has passed (a repeated login with the same details is shown
+ * it again, so the operator may reconnect while approvers compute their
+ * codes), and is used at most once.
+ *
+ * reported.json: the recovery grants `breakglass recovery report` filed, and
+ * with which service URL.
  */
 #include "build_config.h"
 
@@ -22,13 +26,23 @@
 #include "recovery_state.h"
 
 #define STATE_SUBDIR "recovery"
-#define STATE_FILE "challenges.json"
-#define LOCK_FILE "challenges.lock"
 #define STATE_MAX_SIZE (256 * 1024)
 /* Pending or used within challenge_ttl: more than this is not an emergency. */
 #define MAX_ENTRIES 256
 
+/* One state file: its name, its lock's and the member holding its array. */
 typedef struct {
+	const char *file;
+	const char *lock;
+	const char *key;
+} store_kind;
+
+static const store_kind challenges_kind = { "challenges.json", "challenges.lock",
+	"challenges" };
+static const store_kind reported_kind = { "reported.json", "reported.lock", "reported" };
+
+typedef struct {
+	const store_kind *kind;
 	char dir[PATH_MAX];
 	char file[PATH_MAX];
 	int lock;
@@ -73,9 +87,9 @@ entry_int(json_object *e, const char *key)
 	return json_object_get_int64(v);
 }
 
-/* Locks and reads the store; entries out of their lifetime are dropped. */
+/* Locks and reads one state file (none yet: no entries). */
 static bg_status
-store_open(store *s, const char *state_dir, unsigned long ttl, time_t now, bg_error *err)
+store_open(store *s, const store_kind *kind, const char *state_dir, bg_error *err)
 {
 	char lock[PATH_MAX];
 	char *text = NULL;
@@ -84,42 +98,59 @@ store_open(store *s, const char *state_dir, unsigned long ttl, time_t now, bg_er
 	bg_status rc;
 
 	memset(s, 0, sizeof(*s));
+	s->kind = kind;
 	s->lock = -1;
 	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/%s", state_dir, STATE_SUBDIR) >=
 	    sizeof(s->dir) ||
-	    (size_t)snprintf(s->file, sizeof(s->file), "%s/%s", s->dir, STATE_FILE) >=
+	    (size_t)snprintf(s->file, sizeof(s->file), "%s/%s", s->dir, kind->file) >=
 	    sizeof(s->file) ||
-	    (size_t)snprintf(lock, sizeof(lock), "%s/%s", s->dir, LOCK_FILE) >= sizeof(lock))
+	    (size_t)snprintf(lock, sizeof(lock), "%s/%s", s->dir, kind->lock) >= sizeof(lock))
 		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", state_dir);
 	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST)
 		return bg_error_errno(err, BG_ERR_IO, errno, "%s", s->dir);
 	if ((rc = bg_dir_check(s->dir, err)) != BG_OK ||
 	    (rc = bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &s->lock, err)) != BG_OK)
 		return rc;
-	s->list = json_object_new_array();
-	if (s->list == NULL)
-		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	rc = bg_file_read(s->file, BG_FILE_SECRET, STATE_MAX_SIZE, &text, &len, err);
-	if (rc == BG_ERR_NOTFOUND)
-		return BG_OK;
+	if (rc == BG_ERR_NOTFOUND) {
+		s->list = json_object_new_array();
+		return s->list != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
 	if (rc != BG_OK)
 		return rc;
 	o = json_tokener_parse(text);
 	free(text);
-	if (o == NULL || !json_object_object_get_ex(o, "challenges", &arr) ||
+	if (o == NULL || !json_object_object_get_ex(o, kind->key, &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
 		json_object_put(o);
 		return bg_error_set(err, BG_ERR_INVALID, "%s: malformed", s->file);
 	}
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *e = json_object_array_get_idx(arr, i);
+	s->list = json_object_get(arr);
+	json_object_put(o);
+	return BG_OK;
+}
+
+/* The challenges, without those out of their lifetime. */
+static bg_status
+challenges_open(store *s, const char *state_dir, unsigned long ttl, time_t now, bg_error *err)
+{
+	json_object *kept;
+	bg_status rc;
+
+	if ((rc = store_open(s, &challenges_kind, state_dir, err)) != BG_OK)
+		return rc;
+	if ((kept = json_object_new_array()) == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < json_object_array_length(s->list); i++) {
+		json_object *e = json_object_array_get_idx(s->list, i);
 		int64_t issued = entry_int(e, "issued_at");
 
 		/* Kept while it could still be presented; a future time is kept too (clock jumps). */
 		if (issued >= 0 && (issued + (int64_t)ttl > (int64_t)now || issued > (int64_t)now))
-			json_object_array_add(s->list, json_object_get(e));
+			json_object_array_add(kept, json_object_get(e));
 	}
-	json_object_put(o);
+	json_object_put(s->list);
+	s->list = kept;
 	return BG_OK;
 }
 
@@ -129,7 +160,7 @@ store_save(store *s, bg_error *err)
 	json_object *o = json_object_new_object();
 	const char *text;
 
-	if (o == NULL || json_object_object_add(o, "challenges", json_object_get(s->list)) != 0) {
+	if (o == NULL || json_object_object_add(o, s->kind->key, json_object_get(s->list)) != 0) {
 		json_object_put(o);
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	}
@@ -187,7 +218,7 @@ bg_recovery_challenge_issue(const char *state_dir, const bg_recovery_details *d,
 	bg_status rc;
 	store s;
 
-	rc = store_open(&s, state_dir, ttl, now, err);
+	rc = challenges_open(&s, state_dir, ttl, now, err);
 	for (size_t i = 0; rc == BG_OK && i < json_object_array_length(s.list); i++) {
 		json_object *e = json_object_array_get_idx(s.list, i);
 		const char *c = bg_json_member_cstring(e, "challenge");
@@ -226,7 +257,7 @@ bg_recovery_challenge_use(const char *state_dir, const bg_recovery_details *d,
 	store s;
 
 	*why = "state";
-	rc = store_open(&s, state_dir, ttl, now, err);
+	rc = challenges_open(&s, state_dir, ttl, now, err);
 	if (rc == BG_OK) {
 		e = find_challenge(&s, challenge);
 		if (e == NULL || !entry_matches(e, d)) {
@@ -245,4 +276,67 @@ bg_recovery_challenge_use(const char *state_dir, const bg_recovery_details *d,
 	}
 	store_close(&s);
 	return rc;
+}
+
+/* ---- reported.json: the recovery grants filed, and with which service ---- */
+
+struct bg_recovery_reported {
+	store s;
+};
+
+bg_status
+bg_recovery_reported_open(const char *state_dir, bg_recovery_reported **out, bg_error *err)
+{
+	bg_recovery_reported *r = calloc(1, sizeof(*r));
+	bg_status rc;
+
+	*out = NULL;
+	if (r == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	if ((rc = store_open(&r->s, &reported_kind, state_dir, err)) != BG_OK) {
+		bg_recovery_reported_close(r);
+		return rc;
+	}
+	*out = r;
+	return BG_OK;
+}
+
+bool
+bg_recovery_reported_has(const bg_recovery_reported *r, const char *id, const char *url)
+{
+	for (size_t i = 0; i < json_object_array_length(r->s.list); i++) {
+		json_object *e = json_object_array_get_idx(r->s.list, i);
+		const char *eid = bg_json_member_cstring(e, "recovery_id");
+		const char *eurl = bg_json_member_cstring(e, "url");
+
+		if (eid != NULL && eurl != NULL && strcmp(eid, id) == 0 && strcmp(eurl, url) == 0)
+			return true;
+	}
+	return false;
+}
+
+bg_status
+bg_recovery_reported_add(bg_recovery_reported *r, const char *id, const char *url,
+    time_t now, bg_error *err)
+{
+	json_object *e = json_object_new_object();
+
+	if (e == NULL ||
+	    json_object_object_add(e, "recovery_id", json_object_new_string(id)) != 0 ||
+	    json_object_object_add(e, "url", json_object_new_string(url)) != 0 ||
+	    json_object_object_add(e, "reported_at", json_object_new_int64(now)) != 0 ||
+	    json_object_array_add(r->s.list, e) != 0) {
+		json_object_put(e);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return store_save(&r->s, err);
+}
+
+void
+bg_recovery_reported_close(bg_recovery_reported *r)
+{
+	if (r == NULL)
+		return;
+	store_close(&r->s);
+	free(r);
 }

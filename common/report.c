@@ -122,6 +122,126 @@ set_str(json_object *obj, const char *key, const char *value)
 	json_object_object_add(obj, key, value != NULL ? json_object_new_string(value) : NULL);
 }
 
+/* The incident's recovery (protocol R1) with this challenge, made on first sight. */
+static json_object *
+recovery_for(json_object *inc, const char *challenge)
+{
+	json_object *list = array_member(inc, "recoveries"), *r;
+	char id[64];
+
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		r = json_object_array_get_idx(list, i);
+		if (strcmp(str_member(r, "challenge"), challenge) == 0)
+			return r;
+	}
+	snprintf(id, sizeof(id), "R1-%s", challenge);
+	r = json_object_new_object();
+	set_str(r, "recovery_id", id);
+	set_str(r, "challenge", challenge);
+	set_str(r, "outcome", "offered");
+	json_object_object_add(r, "approvers", json_object_new_array());
+	json_object_array_add(list, r);
+	return r;
+}
+
+/* A unix time member as RFC 3339 UTC; fallback (a record's time) when absent. */
+static void
+set_time(json_object *obj, const char *key, json_object *rec, const char *rec_key,
+    const char *fallback)
+{
+	char when[BG_TIME_UTC_LEN];
+	json_object *v;
+
+	if (json_object_object_get_ex(rec, rec_key, &v) && json_object_is_type(v, json_type_int)) {
+		bg_time_format_utc((time_t)json_object_get_int64(v), when);
+		set_str(obj, key, when);
+	} else {
+		set_str(obj, key, fallback);
+	}
+}
+
+/*
+ * The granted record's approvers, in its order, each with the time their
+ * code was last accepted for this challenge (never two entries for one name).
+ */
+static void
+granted_approvers(json_object *r, json_object *rec)
+{
+	json_object *names, *seen = array_member(r, "approvers"), *list = json_object_new_array();
+
+	if (json_object_object_get_ex(rec, "approvers", &names) &&
+	    json_object_is_type(names, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(names); i++) {
+			const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+			json_object *item = json_object_new_object();
+			const char *when = NULL;
+
+			for (size_t k = 0; name != NULL && k < json_object_array_length(seen); k++) {
+				json_object *a = json_object_array_get_idx(seen, k);
+				const char *who = str_member(a, "approver");
+
+				if (who != NULL && strcmp(who, name) == 0)
+					when = str_member(a, "at");
+			}
+			set_str(item, "approver", name);
+			set_str(item, "at", when);
+			json_object_array_add(list, item);
+		}
+	json_object_object_add(r, "approvers", list);
+}
+
+/*
+ * recovery.* records: per challenge, what was offered, each approver whose
+ * code was accepted and when, and how it ended.  Never a code: the journal
+ * holds none.
+ */
+static void
+apply_recovery(json_object *inc, json_object *rec, const char *event, const char *time)
+{
+	const char *challenge = str_member(rec, "challenge");
+	json_object *r, *item;
+
+	/* Refused before a challenge was issued (scope, signals): the timeline has it. */
+	if (challenge == NULL)
+		return;
+	r = recovery_for(inc, challenge);
+	if (strcmp(event, "recovery.offered") == 0) {
+		/* Each login shown the challenge starts over: its codes are its own. */
+		keep_first(r, "offered_at", rec, "time");
+		keep_first(r, "scope", rec, "scope");
+		keep_first(r, "quorum", rec, "quorum");
+		json_object_object_add(r, "approvers", json_object_new_array());
+		json_object_object_del(r, "reason");
+		set_str(r, "outcome", "offered");
+		keep_first(inc, "scope", rec, "scope");
+	} else if (strcmp(event, "recovery.code_accepted") == 0) {
+		item = json_object_new_object();
+		set_str(item, "approver", str_member(rec, "approver"));
+		set_time(item, "at", rec, "at", time);
+		json_object_array_add(array_member(r, "approvers"), item);
+	} else if (strcmp(event, "recovery.code_refused") == 0) {
+		item = json_object_new_object();
+		set_str(item, "approver", str_member(rec, "approver"));
+		set_str(item, "reason", str_member(rec, "reason"));
+		set_str(item, "at", time);
+		json_object_array_add(array_member(r, "refused_codes"), item);
+	} else if (strcmp(event, "recovery.granted") == 0) {
+		set_str(r, "outcome", "granted");
+		granted_approvers(r, rec);
+		keep_first(r, "scope", rec, "scope");
+		keep_first(r, "host", rec, "host");
+		keep_first(r, "account", rec, "account");
+		keep_first(r, "operator", rec, "operator");
+		keep_first(r, "incident", rec, "incident");
+		keep_first(r, "signals_state", rec, "signals_state");
+		set_time(r, "issued_at", rec, "issued_at", time);
+		set_time(r, "expires_at", rec, "expires_at", NULL);
+	} else if (strcmp(event, "recovery.refused") == 0) {
+		set_str(r, "outcome", "refused");
+		set_str(r, "reason", str_member(rec, "reason"));
+	}
+}
+
 /* Folds one record into its incident. */
 static void
 apply_record(json_object *inc, json_object *rec)
@@ -186,6 +306,8 @@ apply_record(json_object *inc, json_object *rec)
 			if (s >= 0)
 				json_object_object_add(inc, "approval_seconds", json_object_new_double(s));
 		}
+	} else if (strncmp(event, "recovery.", 9) == 0) {
+		apply_recovery(inc, rec, event, time);
 	} else if (strncmp(event, "approval.", 9) == 0 && strcmp(event, "approval.requested") != 0) {
 		set_str(inc, "approval_refused", str_member(rec, "reason") != NULL ?
 		    str_member(rec, "reason") : event + 9);
@@ -200,6 +322,7 @@ apply_record(json_object *inc, json_object *rec)
 			keep_first(grant, "issued_at", rec, "issued_at");
 			keep_first(grant, "expires_at", rec, "expires_at");
 			keep_first(grant, "scope", rec, "scope");
+			keep_first(grant, "recovery", rec, "recovery");
 		} else {
 			const char *why = str_member(rec, "reason");
 

@@ -1,6 +1,7 @@
-/* Parsing the UTC times breakglass writes. */
+/* Parsing and writing the UTC times breakglass uses. */
 #include "build_config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,4 +31,14 @@ bg_time_parse_utc(const char *s, time_t *out, bg_error *err)
 	}
 	*out = timegm(&tm);
 	return BG_OK;
+}
+
+void
+bg_time_format_utc(time_t t, char out[BG_TIME_UTC_LEN])
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, BG_TIME_UTC_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, BG_TIME_UTC_LEN, "-");
 }

@@ -1,4 +1,4 @@
-/* Parsing the UTC times breakglass writes (RFC 3339, "Z" only). */
+/* Parsing and writing the UTC times breakglass uses (RFC 3339, "Z" only). */
 #ifndef BG_TIMEPARSE_H
 #define BG_TIMEPARSE_H
 
@@ -12,5 +12,10 @@
  * In the core library, so the sudo plugin can check a grant's decision.
  */
 bg_status bg_time_parse_utc(const char *s, time_t *out, bg_error *err);
+
+/* "2026-11-27T15:17:57Z" and its NUL. */
+#define BG_TIME_UTC_LEN 21
+/* t as RFC 3339 UTC to the second; "-" when t cannot be represented. */
+void bg_time_format_utc(time_t t, char out[BG_TIME_UTC_LEN]);
 
 #endif

@@ -29,6 +29,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$work"/breakglass_*.deb \
 status=0
 for f in /usr/sbin/breakglass /usr/sbin/breakglass-approvald \
 	/usr/libexec/sudo/sudo_breakglass.so /lib/systemd/system/breakglass-expire.timer \
+	/lib/systemd/system/breakglass-recovery-report.service \
 	"/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/security/pam_breakglass.so"; do
 	if [ -e "$f" ]; then echo "installed: $f"; else echo "missing: $f"; status=1; fi
 done

@@ -8,6 +8,11 @@ service's webhook API, the grant lets sudo_breakglass accept the queue
 commands and refuse the rest, logout revokes the grant, and compliance
 verifies the journal and reads the report.
 
+Then the final act, offline recovery (protocol R1): the approval service is
+stopped, alice breaks glass again with the codes two recovery approvers
+compute on their own machines, the recovery grant expires after its short
+ttl, and when the service is back the host reports the recovery to it.
+
 Nothing under /etc changes: every file lives in the sandbox directory, every
 service listens on 127.0.0.1.  Run by scripts/demo.sh, which builds first.
 """
@@ -17,6 +22,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -40,6 +46,8 @@ MONITOR = os.path.join(TOP, "tests", "signals", "mock_monitor.py")
 HOST = "mx1.example.net"
 INCIDENT = "INC-2026-0042"
 APPROVERS = ("bob", "carol")
+RECOVERY_INCIDENT = "INC-2026-0043"
+RECOVERY_TTL = 60           # seconds: the shortest recovery grant allowed
 STEP_DEADLINE = 90          # seconds any one step may take
 
 
@@ -107,7 +115,12 @@ class Services:
         self.procs.append(p)
         if wait_port_line:
             return int(p.stdout.readline())
-        return None
+        return p
+
+    @staticmethod
+    def stop_one(p):
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=STEP_DEADLINE)
 
     def stop(self):
         for p in self.procs:
@@ -123,7 +136,7 @@ class Services:
 def make_sandbox():
     shutil.rmtree(SANDBOX, ignore_errors=True)
     for d in ("", "etc", "state", "run", "log", "operators", "approvers", "hosts", "bin",
-              "approvald", "pam.d"):
+              "approvald", "pam.d", "recovery-keys", "laptops"):
         os.makedirs(path(d), exist_ok=True)
         os.chmod(path(d), 0o755)
     # Stand-ins for Postfix's tools: sudo only ever runs what the scope names.
@@ -166,6 +179,14 @@ approvers = bob carol dave
 quorum = 2
 timeout = 2m
 connect_timeout = 5s
+
+[recovery]
+enabled = yes
+approvers = bob carol
+keys_dir = {path("recovery-keys")}
+quorum = 2
+ttl = {RECOVERY_TTL}s
+scopes = mail-queue
 
 [signals]
 required = 2
@@ -300,6 +321,131 @@ def sudo_decisions():
             sys.exit("demo: unexpected sudo decision for " + " ".join(argv))
 
 
+def start_approvald(services, aport):
+    p = services.start([APPROVALD, "--config", path("etc", "approvald.conf"), "--foreground"],
+                       "approvald")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            if api(aport, "GET", "/healthz", "")[0] == 200:
+                return p
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("demo: the approval service did not start")
+
+
+def recovery_keys():
+    """Each recovery approver makes a master key on their own machine and
+    exports the key this host holds for them; root installs it 0600."""
+    for a in APPROVERS:
+        laptop = path("laptops", a + ".key")
+        run(BG, "recovery", "keygen", "--out", laptop, quiet=True)
+        r = run(BG, "recovery", "export-host", "--key", laptop, "--host", HOST, quiet=True)
+        write(path("recovery-keys", a), r.stdout, 0o600)
+        print("   %s's recovery key: master on their laptop (%s), this host's derived key "
+              "in %s" % (a, laptop, path("recovery-keys", a)))
+
+
+def recovery_login(conf):
+    """alice logs in while no approval service answers: the module shows a
+    challenge, bob and carol compute their codes from what alice reads them
+    (breakglass recovery code, on their laptops), and she types the codes."""
+    alice = secret_of(path("operators", "alice"))
+    # The next TOTP step: the one of the first login cannot be used again.
+    answers = ["alice", RECOVERY_INCIDENT, "mx1 spamming again; approval service unreachable",
+               "mail-queue", totp(alice, offset=1), "bob", "-", "carol", "-"]
+    driver = subprocess.Popen([DRIVER, "-r", "192.0.2.10", "-y", "ssh", path("pam.d"),
+                               "sshd", "breakglass", "am", *answers],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    challenge, results = None, {}
+    for line in driver.stdout:
+        line = line.rstrip("\n")
+        if line.startswith("prompt: "):
+            print("   [alice] %s" % line[8:], flush=True)
+            m = re.match(r"prompt: Recovery code of (\w+): ", line)
+            if m and challenge:
+                who = m.group(1)
+                r = run(BG, "recovery", "code", "--key", path("laptops", who + ".key"),
+                        "--host", HOST, "--account", "breakglass", "--operator", "alice",
+                        "--incident", RECOVERY_INCIDENT, "--scope", "mail-queue",
+                        "--challenge", challenge, "--approver", who, quiet=True)
+                code = r.stdout.strip()
+                print("   [%s, on the phone] my code is %s" % (who, code), flush=True)
+                driver.stdin.write(code + "\n")
+                driver.stdin.flush()
+        elif line.startswith("info: "):
+            print("   [pam] %s" % line[6:], flush=True)
+            m = re.search(r"challenge: ([A-Z2-7]{4}-[A-Z2-7]{4})", line)
+            if m:
+                challenge = m.group(1)
+        else:
+            print("   " + line, flush=True)
+            if "=" in line:
+                k, v = line.split("=", 1)
+                results[k] = v
+    driver.wait(timeout=STEP_DEADLINE)
+    if results.get("acct_mgmt") != "PAM_SUCCESS":
+        sys.exit("demo: the recovery login did not complete: %r" % results)
+
+
+def sudo_once(conf, argv):
+    r = subprocess.run([SUDO_FRONT, PLUGIN, conf, "breakglass", "--", *argv],
+                       capture_output=True, text=True, timeout=STEP_DEADLINE)
+    print("   sudo %s: %s" % (" ".join(argv), r.stdout.strip() or r.stderr.strip()), flush=True)
+    return r.returncode == 0
+
+
+def offline_recovery(services, approvald, aport, conf):
+    say("Final act: the approval service is down")
+    narrate("A week later mx1 spams again, and this time the approval service is down "
+            "with the network it sits on.  The login still needs alice's TOTP code and "
+            "the monitoring evidence; the quorum comes from two recovery approvers who "
+            "compute codes on their own laptops, with no network.")
+    services.stop_one(approvald)
+    say("Offline recovery: alice reads the challenge to bob and carol, types their codes")
+    recovery_login(conf)
+    run(BG, "--config", conf, "status")
+
+    say("sudo within the recovery grant, until its %d s ttl runs out" % RECOVERY_TTL)
+    queue = [path("bin", "postqueue"), "-p"]
+    if not sudo_once(conf, queue):
+        sys.exit("demo: sudo refused within the recovery grant")
+    with open(path("run", "grants", "breakglass.json")) as f:
+        expires = json.load(f)["expires_at"]
+    wait = expires - time.time() + 1
+    print("   (waiting %.0f s for the grant to expire)" % max(wait, 0), flush=True)
+    if wait > 0:
+        time.sleep(wait)
+    if sudo_once(conf, queue):
+        sys.exit("demo: sudo accepted after the recovery grant expired")
+    run(BG, "--config", conf, "expire")
+
+    say("The approval service is back: the host reports the recovery after the fact")
+    narrate("breakglass recovery report (also run after every expire-timer run) files the "
+            "recovery grant from the journal, with its approvers and their codes' times, "
+            "never the codes; the service journals it and lists it on its page.")
+    start_approvald(services, aport)
+    run(BG, "--config", conf, "recovery", "report")
+    run(BG, "--config", conf, "recovery", "report")
+    c = http.client.HTTPConnection("127.0.0.1", aport, timeout=30)
+    c.request("GET", "/")
+    page = c.getresponse().read().decode()
+    c.close()
+    shown = "R1-" in page and RECOVERY_INCIDENT in page
+    print("   approval service page lists the recovery: %s" % ("yes" if shown else "NO"))
+    with open(path("approvald", "journal.jsonl")) as f:
+        for rec in (json.loads(line) for line in f):
+            if rec.get("event") == "recovery.reported":
+                print("   [approval service journal] recovery.reported %s by %s, approvers %s" % (
+                    rec["request_id"], rec["operator"],
+                    ", ".join("%s (code at %s)" % (a["approver"], a["at"])
+                              for a in rec["approvers"])))
+    if not shown:
+        sys.exit("demo: the recovery was not reported")
+    say("Compliance: the recovery in the report")
+    run(BG, "--config", conf, "report", "--incident", RECOVERY_INCIDENT)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("demo: run as root (sudo scripts/demo.sh): the sudo plugin trusts only "
@@ -334,19 +480,12 @@ def main():
                 "--no-qr", a, quiet=True)
             print("   %s enrolled as an approver (secret in %s)" % (a, path("approvers", a)))
         secrets = {a: secret_of(path("approvers", a)) for a in APPROVERS}
+        recovery_keys()
 
         say("The approval service: breakglass-approvald with SQLite, on 127.0.0.1:%d" % aport)
         write(path("etc", "approvald.conf"), approvald_conf(aport, tokens))
         run(APPROVALD, "--config", path("etc", "approvald.conf"), "--init-journal", quiet=True)
-        services.start([APPROVALD, "--config", path("etc", "approvald.conf"), "--foreground"],
-                       "approvald")
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                if api(aport, "GET", "/healthz", "")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        approvald = start_approvald(services, aport)
 
         say("The host's configuration and its audit journal")
         run(BG, "--config", conf, "check-config")
@@ -369,6 +508,8 @@ def main():
         with open(path("report.html"), "w") as out:
             subprocess.run([BG, "--config", conf, "report", "--key", path("k1.hex"),
                             "--format", "html"], stdout=out, check=True, timeout=STEP_DEADLINE)
+
+        offline_recovery(services, approvald, aport, conf)
 
         say("Done in %.1f s" % (time.time() - started))
         for what, p in (("journal", path("log", "journal.jsonl")),

@@ -1,8 +1,9 @@
 /*
  * The approval service's request-body parsers: the input is a body given
  * both to the host API's parser and validation of a filed request (against
- * a fixed configuration that knows approvers bob, carol and dave) and to the
- * approver API's vote parser.
+ * a fixed configuration that knows approvers bob, carol and dave), to the
+ * validation of a recovery report (protocol R1) and to the approver API's
+ * vote parser.
  */
 #include "build_config.h"
 
@@ -36,6 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = fz_strndup(data, size);
 	if ((doc = ad_host_body_parse(body, size)) != NULL) {
 		(void)ad_host_request_problem(&cfg, doc);
+		(void)ad_recovery_problem("mx1.example.net", doc);
 		json_object_put(doc);
 	}
 	if (ad_vote_body_parse(body, size, &doc, &vote) &&

@@ -1,6 +1,8 @@
 #!/bin/sh
 # The README's demo (scripts/demo_story.py) end to end, in a private sandbox:
-# keeps the first of the README's two commands working.  Root only.
+# keeps the first of the README's two commands working, including the final
+# act (offline recovery, expiry, the report filed once the service is back;
+# it waits out the recovery grant's 60 s ttl).  Root only.
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: the demo runs as root (the sudo plugin trusts root-owned programs only)"
 	exit 77
@@ -19,7 +21,15 @@ for want in "Access granted for incident INC-2026-0042" \
 	"(outside the scope): refused" \
 	"close_session=PAM_SUCCESS" \
 	"records verified (chain, links and macs)" \
-	"grant ended        logout"; do
+	"grant ended        logout" \
+	"Access granted for incident INC-2026-0043" \
+	"sudo $sandbox/demo/bin/postqueue -p: refused" \
+	"expired: breakglass" \
+	"1 recovery grant(s) reported, 0 failed" \
+	"0 recovery grant(s) reported, 0 failed" \
+	"approval service page lists the recovery: yes" \
+	"[approval service journal] recovery.reported R1-" \
+	"bob code accepted at"; do
 	grep -qF -- "$want" "$sandbox/out" || { echo "FAIL: the demo did not show: $want"; exit 1; }
 done
 echo "demo: 1 passed, 0 failed"

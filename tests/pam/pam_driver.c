@@ -6,7 +6,10 @@
  * Usage: pam_driver [-r RHOST] [-y TTY] CONFDIR SERVICE USER STEPS [ANSWER...]
  * STEPS is a string of a (authenticate), m (acct_mgmt), o (open_session),
  * c (close_session) and p (print "paused" and wait for a line on stdin, so
- * a caller can act inside the open session, as the demo runs sudo there).  Prints "prompt: TEXT", "info: TEXT" and one
+ * a caller can act inside the open session, as the demo runs sudo there).
+ * An ANSWER of "-" is read as a line from stdin when its prompt comes, so a
+ * caller can answer what the module showed (the demo's recovery codes for
+ * the challenge it printed).  Prints "prompt: TEXT", "info: TEXT" and one
  * "STEP=PAM_CODE_NAME" line per step; stops at the first step that fails.
  * Exit status: 0 when every step succeeded, 1 otherwise, 2 on usage errors.
  */
@@ -43,7 +46,20 @@ converse(int n, const struct pam_message **msg, struct pam_response **resp, void
 				free(r);
 				return PAM_CONV_ERR;
 			}
-			r[i].resp = strdup(a->v[a->next++]);
+			if (strcmp(a->v[a->next], "-") == 0) {
+				char line[1024];
+
+				a->next++;
+				fflush(stdout);
+				if (fgets(line, sizeof(line), stdin) == NULL) {
+					free(r);
+					return PAM_CONV_ERR;
+				}
+				line[strcspn(line, "\n")] = '\0';
+				r[i].resp = strdup(line);
+			} else {
+				r[i].resp = strdup(a->v[a->next++]);
+			}
 			break;
 		default:
 			printf("info: %s\n", msg[i]->msg);

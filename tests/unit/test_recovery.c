@@ -1,7 +1,8 @@
 /*
  * Unit tests for common/recovery.c: protocol R1 vectors (the same ones
  * tests/recovery/r1_vectors.py recomputes with Python's hmac), challenge and
- * code parsing, and the checked comparison against a key file.
+ * code parsing, the checked comparison against a key file, and the record of
+ * the recovery grants already reported (recovery_state.c).
  */
 #include "build_config.h"
 
@@ -9,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "recovery.h"
+#include "recovery_state.h"
 #include "testutil.h"
 
 struct vector {
@@ -198,6 +201,62 @@ test_code_check(void **state)
 	free(dir);
 }
 
+/* ---- reported.json ------------------------------------------------------ */
+
+static void
+test_reported_state(void **state)
+{
+	const char *url = "https://approvals.example.net/v1";
+	char *dir, *rdir, *file, *p;
+	bg_recovery_reported *r;
+	bg_recovery_details d;
+	char challenge[BG_RECOVERY_CHALLENGE_LEN + 1];
+	struct stat st;
+	time_t issued;
+	bg_error err;
+
+	(void)state;
+	dir = tu_mkdtemp();
+	rdir = tu_path(dir, "recovery");
+	file = tu_path(rdir, "reported.json");
+	/* Nothing reported yet: the directory is made 0700, the file 0600 on the first add. */
+	assert_int_equal(bg_recovery_reported_open(dir, &r, &err), BG_OK);
+	assert_false(bg_recovery_reported_has(r, "R1-ABCD2345", url));
+	assert_int_equal(bg_recovery_reported_add(r, "R1-ABCD2345", url, 1795000000, &err),
+	    BG_OK);
+	assert_true(bg_recovery_reported_has(r, "R1-ABCD2345", url));
+	bg_recovery_reported_close(r);
+	assert_int_equal(lstat(rdir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(lstat(file, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* Kept across runs, per service URL; the challenges beside it are untouched. */
+	details_of(&vectors[0], &d);
+	assert_int_equal(bg_recovery_challenge_issue(dir, &d, 600, 1795000000, challenge, &issued,
+	    &err), BG_OK);
+	assert_int_equal(bg_recovery_reported_open(dir, &r, &err), BG_OK);
+	assert_true(bg_recovery_reported_has(r, "R1-ABCD2345", url));
+	assert_false(bg_recovery_reported_has(r, "R1-ABCD2345", "https://other.example.net/v1"));
+	assert_false(bg_recovery_reported_has(r, "R1-ABCD2346", url));
+	bg_recovery_reported_close(r);
+	/* A malformed file and a symbolic link are refused, not read as "nothing reported". */
+	p = tu_write(rdir, "reported.json", 0600, "{\"reported\": {}}");
+	free(p);
+	assert_int_equal(bg_recovery_reported_open(dir, &r, &err), BG_ERR_INVALID);
+	assert_null(r);
+	assert_int_equal(unlink(file), 0);
+	p = tu_write(dir, "elsewhere.json", 0600, "{\"reported\": []}");
+	assert_int_equal(symlink(p, file), 0);
+	assert_int_not_equal(bg_recovery_reported_open(dir, &r, &err), BG_OK);
+	assert_null(r);
+	free(p);
+	tu_rmtree(dir);
+	free(file);
+	free(rdir);
+	free(dir);
+}
+
 /* ---- [recovery] configuration ---------------------------------------- */
 
 #define CONF_BASE \
@@ -332,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_challenge),
 		cmocka_unit_test(test_code_parse),
 		cmocka_unit_test(test_code_check),
+		cmocka_unit_test(test_reported_state),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_files),
 	};
