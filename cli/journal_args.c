@@ -122,7 +122,7 @@ bg_cli_journals_open(const struct bg_cli *cli, int nargs, char **args, const cha
 		j->have_key = true;
 	}
 	if (state_path != NULL) {
-		if (bg_journal_state_read(state_path, &j->state, &err) != BG_OK)
+		if (bg_journal_state_read_live(state_path, &j->state, &err) != BG_OK)
 			goto fail;
 		j->have_state = true;
 	}

@@ -251,6 +251,27 @@ bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err)
 	return BG_OK;
 }
 
+bg_status
+bg_journal_state_read_live(const char *path, bg_journal_state *st, bg_error *err)
+{
+	char lock[4096];
+	struct stat sb;
+	bg_status rc;
+	int fd = -1;
+
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock))
+		return bg_error_set(err, BG_ERR_INVALID, "%s: path too long", path);
+	/* Writers rewrite the state in place under this lock: never read it half done. */
+	if (lstat(lock, &sb) == 0) {
+		rc = bg_lock_acquire(lock, BG_LOCK_WAIT_MS, &fd, err);
+		if (rc != BG_OK)
+			return rc;
+	}
+	rc = bg_journal_state_read(path, st, err);
+	bg_lock_release(fd);
+	return rc;
+}
+
 /* The state's text, padded with a comment line to exactly STATE_FILE_SIZE bytes. */
 static void
 state_text(const bg_journal_state *st, char text[STATE_FILE_SIZE])

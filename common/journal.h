@@ -117,6 +117,14 @@ typedef struct {
 bg_status bg_journal_state_read(const char *path, bg_journal_state *st, bg_error *err);
 
 /*
+ * bg_journal_state_read for a reader outside the writer (breakglass verify):
+ * under the chain's lock when its lock file is beside the state (a live
+ * chain, whose writers rewrite the state in place), as it is otherwise (a
+ * copy taken for review).
+ */
+bg_status bg_journal_state_read_live(const char *path, bg_journal_state *st, bg_error *err);
+
+/*
  * Locates the mac member of a record line: *prefix_len is the length of the
  * bytes the mac covers (up to and including the prev member) and mac_hex the
  * 64 hex digits.  Tolerates JSON whitespace; does not validate the rest.

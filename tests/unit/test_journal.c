@@ -823,6 +823,30 @@ test_oversized_values_truncated(void **state)
 	free(big);
 }
 
+/* A reader outside the writer: under the lock on a live chain, as it is on a copy. */
+static void
+test_state_read_live(void **state)
+{
+	struct fixture *f = *state;
+	bg_journal_state live, copy;
+	char *text, *copied;
+	size_t len;
+	bg_error err;
+
+	append(f, "one");
+	assert_int_equal(bg_journal_state_read_live(f->state, &live, &err), BG_OK);
+	assert_int_equal(live.seq, 1);
+	/* A copy taken for review has no lock file beside it. */
+	text = tu_read(f->state, &len);
+	copied = tu_write(f->dir, "copy-of-state", 0600, text);
+	assert_int_equal(bg_journal_state_read_live(copied, &copy, &err), BG_OK);
+	assert_int_equal(copy.seq, 1);
+	assert_memory_equal(copy.key, live.key, sizeof(copy.key));
+	explicit_bzero(text, len);
+	free(text);
+	free(copied);
+}
+
 int
 main(void)
 {
@@ -843,6 +867,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_read_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_values_truncated, setup, teardown),
 		cmocka_unit_test(test_evolve_vector),
