@@ -21,31 +21,17 @@
 #include "report.h"
 
 static double
-now(void)
+seconds(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-thread_cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#define now() seconds(CLOCK_MONOTONIC)
+#define cpu_now() seconds(CLOCK_PROCESS_CPUTIME_ID)
+#define thread_cpu_now() seconds(CLOCK_THREAD_CPUTIME_ID)
 
 /* The floor: HMAC-SHA256 of 512 bytes per second, one core, as the verifier calls it. */
 static double

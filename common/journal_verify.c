@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "journal.h"
+#include "journal_grammar.h"
 
 typedef struct {
 	bg_verify_result *res;
@@ -429,17 +428,8 @@ static const yajl_callbacks scan_callbacks = {
 static bool
 scan_record(const char *line, size_t len, record_scan *r)
 {
-	yajl_handle h;
-	bool ok;
-
 	memset(r, 0, sizeof(*r));
-	h = yajl_alloc(&scan_callbacks, NULL, r);
-	if (h == NULL)
-		return false;
-	ok = yajl_parse(h, (const unsigned char *)line, len) == yajl_status_ok &&
-	    yajl_complete_parse(h) == yajl_status_ok;
-	yajl_free(h);
-	return ok;
+	return bg_journal_parse_line(&scan_callbacks, r, line, len);
 }
 
 /*

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <yajl/yajl_parse.h>
-
+#include "journal_grammar.h"
 #include "report.h"
 #include "timeparse.h"
 
@@ -267,17 +266,8 @@ static const yajl_callbacks record_callbacks = {
 static bool
 record_read(record *r, const char *line, size_t len)
 {
-	yajl_handle h;
-	bool ok;
-
 	record_clear(r);
-	h = yajl_alloc(&record_callbacks, NULL, r);
-	if (h == NULL)
-		return false;
-	ok = yajl_parse(h, (const unsigned char *)line, len) == yajl_status_ok &&
-	    yajl_complete_parse(h) == yajl_status_ok && !r->failed;
-	yajl_free(h);
-	return ok;
+	return bg_journal_parse_line(&record_callbacks, r, line, len) && !r->failed;
 }
 
 /* Copies a member (any type) into dst unless dst has it already. */
