@@ -21,7 +21,7 @@
  * keys are kept in one buffer reused from line to line.
  */
 typedef struct {
-	size_t key_off;               /* in keys */
+	size_t key_off, key_len;      /* in keys */
 	json_object *value;
 } member;
 
@@ -53,8 +53,10 @@ member_key(const record *r, size_t i)
 static json_object *
 member_get(const record *r, const char *key)
 {
+	size_t len = strlen(key);
+
 	for (size_t i = r->n; i > 0; i--)
-		if (strcmp(member_key(r, i - 1), key) == 0)
+		if (r->m[i - 1].key_len == len && memcmp(member_key(r, i - 1), key, len) == 0)
 			return r->m[i - 1].value;
 	return NULL;
 }
@@ -118,6 +120,7 @@ put_value(record *r, json_object *v)
 			r->cap = cap;
 		}
 		r->m[r->n].key_off = r->keys.len;
+		r->m[r->n].key_len = strlen(r->key.data);  /* as json-c: up to a \u0000 */
 		if (!bg_buf_append(&r->keys, r->key.data, r->key.len + 1)) {
 			json_object_put(v);
 			r->failed = true;
