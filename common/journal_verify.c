@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "journal.h"
+#include "journal_grammar.h"
 
 typedef struct {
 	bg_verify_result *res;
@@ -27,6 +27,7 @@ typedef struct {
 	bool in_last_file;
 	unsigned char key[BG_SHA256_LEN];
 	bg_hmac *hmac;
+	struct seal_stage *seal;      /* keyed: the macs of this file past its first line */
 	const char *last_line;        /* the last record verified, in the current map */
 	size_t last_len;
 	unsigned long last_lineno;
@@ -49,6 +50,189 @@ fail(verifier *v, const char *fmt, ...)
 	vsnprintf(v->res->reason, sizeof(v->res->reason), fmt, ap);
 	va_end(ap);
 	return BG_ERR_INVALID;
+}
+
+/*
+ * The seal stage.  With K_1, each record costs a key evolution and an
+ * HMAC-SHA256 besides its JSON validation; the keys depend only on K_1 and
+ * the record's position, so a second thread derives them ahead and checks
+ * each line's mac while this one parses.  Per file, the first line is
+ * checked here (it may adopt a later seq, which sets the key), then the
+ * stage takes every later complete line, in order, and this thread takes
+ * exactly one result per record it accepts: result i is line i's.
+ */
+enum seal { SEAL_UNSPLIT, SEAL_ERROR, SEAL_BAD, SEAL_OK };
+
+#define SEAL_RING 4096            /* results in flight; a power of two */
+#define SEAL_BATCH 64             /* results published or released at a time */
+
+typedef struct {
+	unsigned mac_off;             /* where the line's mac digits are */
+	unsigned char seal;           /* enum seal */
+} seal_result;
+
+typedef struct seal_stage {
+	const char *p, *end;          /* the lines still to check */
+	unsigned char key[BG_SHA256_LEN]; /* the next line's key; at the end, the chain's */
+	bg_hmac *hmac;
+	char error[BG_ERROR_MAX];     /* with SEAL_ERROR */
+	seal_result ring[SEAL_RING];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned long long produced, consumed; /* under mu */
+	unsigned long long ready;     /* this thread's copy of produced */
+	unsigned long long taken;     /* results this thread has read */
+	bool stop;                    /* under mu: the parse stopped, stop too */
+	bool done;                    /* under mu: every line is checked */
+	pthread_t thread;
+} seal_stage;
+
+/* Checks one line's mac with the current key, which it then evolves. */
+static seal_result
+seal_check(seal_stage *s, const char *line, size_t len)
+{
+	unsigned char want[BG_SHA256_LEN], next[BG_SHA256_LEN];
+	char want_hex[BG_SHA256_HEX_LEN + 1];
+	seal_result out = { 0, SEAL_UNSPLIT };
+	const char *mac_hex;
+	size_t prefix_len;
+	bg_error err;
+
+	if (len > BG_JOURNAL_MAX_LINE ||
+	    bg_journal_split_line(line, len, &prefix_len, &mac_hex, &err) != BG_OK)
+		return out;
+	out.mac_off = (unsigned)(mac_hex - line);
+	if (bg_hmac_compute(s->hmac, s->key, sizeof(s->key), line, prefix_len, want, &err) != BG_OK ||
+	    bg_journal_evolve(s->key, next, &err) != BG_OK) {
+		snprintf(s->error, sizeof(s->error), "%s", err.msg);
+		out.seal = SEAL_ERROR;
+		return out;
+	}
+	memcpy(s->key, next, sizeof(next));
+	explicit_bzero(next, sizeof(next));
+	bg_hex_encode(want, sizeof(want), want_hex);
+	out.seal = memcmp(want_hex, mac_hex, BG_SHA256_HEX_LEN) == 0 ? SEAL_OK : SEAL_BAD;
+	return out;
+}
+
+static void *
+seal_run(void *arg)
+{
+	seal_stage *s = arg;
+	unsigned long long made = 0, room = 0;
+	bool stop = false;
+
+	while (!stop && s->p < s->end) {
+		const char *nl = memchr(s->p, '\n', (size_t)(s->end - s->p));
+		seal_result r;
+
+		if (nl == NULL)
+			break;  /* a torn last line is no record: the parse stops there too */
+		if (made == room) {
+			pthread_mutex_lock(&s->mu);
+			s->produced = made;  /* the parse may be waiting for these */
+			pthread_cond_broadcast(&s->cv);
+			while (!s->stop && made - s->consumed == SEAL_RING)
+				pthread_cond_wait(&s->cv, &s->mu);
+			stop = s->stop;
+			room = s->consumed + SEAL_RING;
+			pthread_mutex_unlock(&s->mu);
+			if (stop)
+				break;
+		}
+		r = seal_check(s, s->p, (size_t)(nl - s->p));
+		s->ring[made % SEAL_RING] = r;
+		made++;
+		s->p = nl + 1;
+		if (made % SEAL_BATCH == 0 || r.seal == SEAL_ERROR) {
+			pthread_mutex_lock(&s->mu);
+			s->produced = made;
+			stop = s->stop || r.seal == SEAL_ERROR;
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	s->produced = made;
+	s->done = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static bg_status
+seal_start(verifier *v, const char *p, const char *end)
+{
+	seal_stage *s = calloc(1, sizeof(*s));
+	bg_error err;
+
+	if (s == NULL)
+		return fail(v, "out of memory");
+	if (bg_hmac_new(&s->hmac, &err) != BG_OK) {
+		free(s);
+		return fail(v, "out of memory");
+	}
+	s->p = p;
+	s->end = end;
+	memcpy(s->key, v->key, sizeof(s->key));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->thread, NULL, seal_run, s) != 0) {
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
+		explicit_bzero(s->key, sizeof(s->key));
+		bg_hmac_free(s->hmac);
+		free(s);
+		return fail(v, "cannot start the mac thread");
+	}
+	v->seal = s;
+	return BG_OK;
+}
+
+/* The next line's result; false if the stage checked no such line. */
+static bool
+seal_take(seal_stage *s, seal_result *out)
+{
+	if (s->taken == s->ready) {
+		pthread_mutex_lock(&s->mu);
+		s->consumed = s->taken;
+		pthread_cond_broadcast(&s->cv);
+		while (s->produced == s->taken && !s->done)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->ready = s->produced;
+		pthread_mutex_unlock(&s->mu);
+		if (s->taken == s->ready)
+			return false;
+	}
+	*out = s->ring[s->taken % SEAL_RING];
+	s->taken++;
+	return true;
+}
+
+/*
+ * Stops the stage and, when the parse accepted every line it checked, takes
+ * its key: the one the chain's next record would be sealed with.
+ */
+static void
+seal_finish(verifier *v, bool complete)
+{
+	seal_stage *s = v->seal;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	if (complete && s->taken == s->produced)
+		memcpy(v->key, s->key, sizeof(v->key));
+	explicit_bzero(s->key, sizeof(s->key));
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	bg_hmac_free(s->hmac);
+	free(s);
+	v->seal = NULL;
 }
 
 /*
@@ -244,17 +428,8 @@ static const yajl_callbacks scan_callbacks = {
 static bool
 scan_record(const char *line, size_t len, record_scan *r)
 {
-	yajl_handle h;
-	bool ok;
-
 	memset(r, 0, sizeof(*r));
-	h = yajl_alloc(&scan_callbacks, NULL, r);
-	if (h == NULL)
-		return false;
-	ok = yajl_parse(h, (const unsigned char *)line, len) == yajl_status_ok &&
-	    yajl_complete_parse(h) == yajl_status_ok;
-	yajl_free(h);
-	return ok;
+	return bg_journal_parse_line(&scan_callbacks, r, line, len);
 }
 
 /*
@@ -310,24 +485,40 @@ verify_record(verifier *v, const char *line, size_t len)
 		return fail(v, "missing time, event or outcome");
 	if (!r.prev_ok || !r.mac_ok || r.before_last != M_PREV || r.last != M_MAC)
 		return fail(v, "prev and mac must be the last two members, 64 lowercase hex digits each");
-	if (bg_journal_split_line(line, len, &prefix_len, &mac_hex, &err) != BG_OK ||
-	    memcmp(mac_hex, r.mac, BG_SHA256_HEX_LEN) != 0)
-		return fail(v, "%s", "mac member is not where the record ends");
-	if (strcmp(r.prev, v->prev_hex) != 0)
-		return fail(v, "broken prev link: does not match the mac of seq %llu",
-		    v->expect_seq - 1);
-	if (v->keyed) {
-		unsigned char want[BG_SHA256_LEN], next[BG_SHA256_LEN];
-		char want_hex[BG_SHA256_HEX_LEN + 1];
+	if (v->seal != NULL) {
+		seal_result sr;
 
-		if (bg_hmac_compute(v->hmac, v->key, sizeof(v->key), line, prefix_len, want,
-		    &err) != BG_OK || bg_journal_evolve(v->key, next, &err) != BG_OK)
-			return fail(v, "%s", err.msg);
-		memcpy(v->key, next, sizeof(next));
-		explicit_bzero(next, sizeof(next));
-		bg_hex_encode(want, sizeof(want), want_hex);
-		if (memcmp(want_hex, r.mac, BG_SHA256_HEX_LEN) != 0)
+		if (!seal_take(v->seal, &sr))
+			return fail(v, "%s", "the mac thread stopped early");
+		if (sr.seal == SEAL_UNSPLIT || memcmp(line + sr.mac_off, r.mac, BG_SHA256_HEX_LEN) != 0)
+			return fail(v, "%s", "mac member is not where the record ends");
+		if (strcmp(r.prev, v->prev_hex) != 0)
+			return fail(v, "broken prev link: does not match the mac of seq %llu",
+			    v->expect_seq - 1);
+		if (sr.seal == SEAL_ERROR)
+			return fail(v, "%s", v->seal->error);
+		if (sr.seal != SEAL_OK)
 			return fail(v, "bad mac: record altered or forged");
+	} else {
+		if (bg_journal_split_line(line, len, &prefix_len, &mac_hex, &err) != BG_OK ||
+		    memcmp(mac_hex, r.mac, BG_SHA256_HEX_LEN) != 0)
+			return fail(v, "%s", "mac member is not where the record ends");
+		if (strcmp(r.prev, v->prev_hex) != 0)
+			return fail(v, "broken prev link: does not match the mac of seq %llu",
+			    v->expect_seq - 1);
+		if (v->keyed) {
+			unsigned char want[BG_SHA256_LEN], next[BG_SHA256_LEN];
+			char want_hex[BG_SHA256_HEX_LEN + 1];
+
+			if (bg_hmac_compute(v->hmac, v->key, sizeof(v->key), line, prefix_len, want,
+			    &err) != BG_OK || bg_journal_evolve(v->key, next, &err) != BG_OK)
+				return fail(v, "%s", err.msg);
+			memcpy(v->key, next, sizeof(next));
+			explicit_bzero(next, sizeof(next));
+			bg_hex_encode(want, sizeof(want), want_hex);
+			if (memcmp(want_hex, r.mac, BG_SHA256_HEX_LEN) != 0)
+				return fail(v, "bad mac: record altered or forged");
+		}
 	}
 	memcpy(v->prev_hex, r.mac, BG_SHA256_HEX_LEN + 1);
 	v->last_line = line;
@@ -394,7 +585,10 @@ verify_file(verifier *v, const char *path)
 		else
 			rc = verify_record(v, p, (size_t)(nl - p));
 		p = nl + 1;
+		if (rc == BG_OK && v->keyed && v->seal == NULL && p < end)
+			rc = seal_start(v, p, end);
 	}
+	seal_finish(v, rc == BG_OK);
 	/* Once per file: what the key state is compared with at the end. */
 	if (rc == BG_OK && v->with_state && v->last_line != NULL) {
 		bg_buf_free(&v->tail);

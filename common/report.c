@@ -7,30 +7,281 @@
 #include <string.h>
 #include <time.h>
 
+#include "journal_grammar.h"
 #include "report.h"
 #include "timeparse.h"
 
 #define REPORT_MAX_LINE BG_JOURNAL_MAX_LINE
+#define RECORD_MAX_DEPTH 64
+
+/*
+ * One record, read with the verifier's grammar (yajl, strict, UTF-8) rather
+ * than json-c's tokener: its top-level members in order, each value a json-c
+ * value the model can share.  No object is built for the record itself, and
+ * keys are kept in one buffer reused from line to line.
+ */
+typedef struct {
+	size_t key_off, key_len;      /* in keys */
+	json_object *value;
+} member;
+
+typedef struct {
+	member *m;
+	size_t n, cap;
+	bg_buf keys;
+	json_object *stack[RECORD_MAX_DEPTH]; /* the containers being filled */
+	int depth;
+	bg_buf key;                   /* the key of the value that comes next */
+	bool failed;
+} record;
+
+static void
+buf_empty(bg_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static const char *
+member_key(const record *r, size_t i)
+{
+	return r->keys.data + r->m[i].key_off;
+}
+
+/* The value of a top-level member; a repeated one keeps the last, as json-c does. */
+static json_object *
+member_get(const record *r, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = r->n; i > 0; i--)
+		if (r->m[i - 1].key_len == len && memcmp(member_key(r, i - 1), key, len) == 0)
+			return r->m[i - 1].value;
+	return NULL;
+}
+
+static const char *
+str_value(json_object *o)
+{
+	return o != NULL && json_object_is_type(o, json_type_string) ? json_object_get_string(o) :
+	    NULL;
+}
 
 static const char *
 str_member(json_object *obj, const char *key)
 {
 	json_object *o;
 
-	if (!json_object_object_get_ex(obj, key, &o) || !json_object_is_type(o, json_type_string))
-		return NULL;
-	return json_object_get_string(o);
+	return json_object_object_get_ex(obj, key, &o) ? str_value(o) : NULL;
+}
+
+static const char *
+rec_str(const record *r, const char *key)
+{
+	return str_value(member_get(r, key));
+}
+
+static void
+record_clear(record *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		json_object_put(r->m[i].value);
+	for (int d = 0; d < r->depth; d++)
+		json_object_put(r->stack[d]);
+	r->n = 0;
+	r->depth = 0;
+	r->failed = false;
+	buf_empty(&r->keys);
+}
+
+/* Places a finished value: in its container, or as a top-level member. */
+static int
+put_value(record *r, json_object *v)
+{
+	json_object *top;
+
+	if (r->depth == 0) {
+		json_object_put(v);
+		r->failed = true;
+		return 0;
+	}
+	if (r->depth == 1) {
+		if (r->n == r->cap) {
+			size_t cap = r->cap > 0 ? 2 * r->cap : 32;
+			member *m = realloc(r->m, cap * sizeof(*m));
+
+			if (m == NULL) {
+				json_object_put(v);
+				r->failed = true;
+				return 0;
+			}
+			r->m = m;
+			r->cap = cap;
+		}
+		r->m[r->n].key_off = r->keys.len;
+		r->m[r->n].key_len = strlen(r->key.data);  /* as json-c: up to a \u0000 */
+		if (!bg_buf_append(&r->keys, r->key.data, r->key.len + 1)) {
+			json_object_put(v);
+			r->failed = true;
+			return 0;
+		}
+		r->m[r->n++].value = v;
+		return 1;
+	}
+	top = r->stack[r->depth - 1];
+	if (json_object_is_type(top, json_type_array))
+		return json_object_array_add(top, v) == 0 ? 1 : (json_object_put(v), r->failed = true, 0);
+	if (json_object_object_add(top, r->key.data, v) != 0) {
+		json_object_put(v);
+		r->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+rd_null(void *ctx)
+{
+	return put_value(ctx, NULL);
+}
+
+static int
+rd_bool(void *ctx, int b)
+{
+	return put_value(ctx, json_object_new_boolean(b));
+}
+
+/* Numbers as json-c's tokener makes them: int64, else a double keeping its text. */
+static int
+rd_number(void *ctx, const char *s, size_t len)
+{
+	char small[32], *text = len < sizeof(small) ? small : malloc(len + 1), *end;
+	long long i = 0;
+	bool integer;
+	int ret;
+
+	if (text == NULL) {
+		((record *)ctx)->failed = true;
+		return 0;
+	}
+	memcpy(text, s, len);
+	text[len] = '\0';
+	integer = strpbrk(text, ".eE") == NULL;
+	if (integer) {
+		errno = 0;
+		i = strtoll(text, &end, 10);
+		integer = errno == 0 && *end == '\0';
+	}
+	ret = put_value(ctx, integer ? json_object_new_int64(i) :
+	    json_object_new_double_s(strtod(text, NULL), text));
+	if (text != small)
+		free(text);
+	return ret;
+}
+
+static int
+rd_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return put_value(ctx, json_object_new_string_len((const char *)s, (int)len));
+}
+
+/*
+ * A container goes into its parent when it opens, while its key is the
+ * current one; it stays on the stack (with a reference) until it closes.
+ */
+static int
+rd_open(record *r, json_object *c)
+{
+	if (c == NULL || r->depth == RECORD_MAX_DEPTH) {
+		json_object_put(c);
+		r->failed = true;
+		return 0;
+	}
+	if (r->depth > 0 && put_value(r, json_object_get(c)) == 0) {
+		json_object_put(c);
+		return 0;
+	}
+	r->stack[r->depth++] = c;
+	return 1;
+}
+
+static int
+rd_start_map(void *ctx)
+{
+	record *r = ctx;
+
+	if (r->depth == 0) {  /* the record itself: its members are kept apart */
+		r->stack[r->depth++] = NULL;
+		return 1;
+	}
+	return rd_open(r, json_object_new_object());
+}
+
+static int
+rd_start_array(void *ctx)
+{
+	record *r = ctx;
+
+	if (r->depth == 0) {  /* a record is an object */
+		r->failed = true;
+		return 0;
+	}
+	return rd_open(r, json_object_new_array());
+}
+
+/* Copied: yajl may decode the value that follows into the same buffer. */
+static int
+rd_key(void *ctx, const unsigned char *key, size_t len)
+{
+	record *r = ctx;
+
+	buf_empty(&r->key);
+	if (!bg_buf_append(&r->key, key, len)) {
+		r->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+rd_end(void *ctx)
+{
+	record *r = ctx;
+
+	json_object_put(r->stack[--r->depth]);
+	return 1;
+}
+
+static const yajl_callbacks record_callbacks = {
+	.yajl_null = rd_null,
+	.yajl_boolean = rd_bool,
+	.yajl_number = rd_number,
+	.yajl_string = rd_string,
+	.yajl_start_map = rd_start_map,
+	.yajl_map_key = rd_key,
+	.yajl_end_map = rd_end,
+	.yajl_start_array = rd_start_array,
+	.yajl_end_array = rd_end,
+};
+
+/* Reads one line as a record object; false if it is not one. */
+static bool
+record_read(record *r, const char *line, size_t len)
+{
+	record_clear(r);
+	return bg_journal_parse_line(&record_callbacks, r, line, len) && !r->failed;
 }
 
 /* Copies a member (any type) into dst unless dst has it already. */
 static void
-keep_first(json_object *dst, const char *dst_key, json_object *src, const char *src_key)
+keep_first(json_object *dst, const char *dst_key, const record *src, const char *src_key)
 {
 	json_object *v;
 
 	if (json_object_object_get_ex(dst, dst_key, NULL))
 		return;
-	if (json_object_object_get_ex(src, src_key, &v) && v != NULL)
+	if ((v = member_get(src, src_key)) != NULL)
 		json_object_object_add(dst, dst_key, json_object_get(v));
 }
 
@@ -59,14 +310,14 @@ count(json_object *counts, const char *key)
 
 /* One line of summary for an event in the timeline. */
 static char *
-event_summary(json_object *rec)
+event_summary(const record *rec)
 {
-	const char *reason = str_member(rec, "reason");
-	const char *text = str_member(rec, "text");
+	const char *reason = rec_str(rec, "reason");
+	const char *text = rec_str(rec, "text");
 	json_object *argv;
 	char *out = NULL;
 
-	if (json_object_object_get_ex(rec, "argv", &argv) &&
+	if ((argv = member_get(rec, "argv")) != NULL &&
 	    json_object_is_type(argv, json_type_array)) {
 		size_t n = json_object_array_length(argv), len = 0;
 		bg_buf b;
@@ -244,10 +495,10 @@ apply_recovery(json_object *inc, json_object *rec, const char *event, const char
 
 /* Folds one record into its incident. */
 static void
-apply_record(json_object *inc, json_object *rec)
+apply_record(json_object *inc, const record *rec)
 {
-	const char *event = str_member(rec, "event"), *time = str_member(rec, "time");
-	const char *outcome = str_member(rec, "outcome");
+	const char *event = rec_str(rec, "event"), *time = rec_str(rec, "time");
+	const char *outcome = rec_str(rec, "outcome");
 	json_object *counts, *entry, *grant, *o;
 	char *summary;
 
@@ -261,7 +512,7 @@ apply_record(json_object *inc, json_object *rec)
 	count(counts, event);
 
 	entry = json_object_new_object();
-	json_object_object_add(entry, "seq", json_object_get(json_object_object_get(rec, "seq")));
+	json_object_object_add(entry, "seq", json_object_get(member_get(rec, "seq")));
 	set_str(entry, "time", time);
 	set_str(entry, "event", event);
 	set_str(entry, "outcome", outcome);
@@ -282,7 +533,7 @@ apply_record(json_object *inc, json_object *rec)
 		json_object *approvers, *list = array_member(inc, "approvers");
 
 		set_str(inc, "approved_at", time);
-		if (json_object_object_get_ex(rec, "approvers", &approvers) &&
+		if ((approvers = member_get(rec, "approvers")) != NULL &&
 		    json_object_is_type(approvers, json_type_array)) {
 			for (size_t i = 0; i < json_object_array_length(approvers); i++) {
 				json_object *a = json_object_array_get_idx(approvers, i), *item;
@@ -309,8 +560,8 @@ apply_record(json_object *inc, json_object *rec)
 	} else if (strncmp(event, "recovery.", 9) == 0) {
 		apply_recovery(inc, rec, event, time);
 	} else if (strncmp(event, "approval.", 9) == 0 && strcmp(event, "approval.requested") != 0) {
-		set_str(inc, "approval_refused", str_member(rec, "reason") != NULL ?
-		    str_member(rec, "reason") : event + 9);
+		set_str(inc, "approval_refused", rec_str(rec, "reason") != NULL ?
+		    rec_str(rec, "reason") : event + 9);
 	} else if (strncmp(event, "grant.", 6) == 0) {
 		if (!json_object_object_get_ex(inc, "grant", &grant)) {
 			grant = json_object_new_object();
@@ -324,7 +575,7 @@ apply_record(json_object *inc, json_object *rec)
 			keep_first(grant, "scope", rec, "scope");
 			keep_first(grant, "recovery", rec, "recovery");
 		} else {
-			const char *why = str_member(rec, "reason");
+			const char *why = rec_str(rec, "reason");
 
 			set_str(grant, "ended", strcmp(event, "grant.expired") == 0 ? "expired" :
 			    why != NULL ? why : "revoked");
@@ -362,9 +613,9 @@ apply_record(json_object *inc, json_object *rec)
 }
 
 static bool
-record_selected(json_object *rec, const bg_report_filter *f)
+record_selected(const record *rec, const bg_report_filter *f)
 {
-	const char *time = str_member(rec, "time"), *incident = str_member(rec, "incident");
+	const char *time = rec_str(rec, "time"), *incident = rec_str(rec, "incident");
 	time_t t;
 
 	if (f->incident != NULL && (incident == NULL || strcmp(incident, f->incident) != 0))
@@ -378,16 +629,16 @@ record_selected(json_object *rec, const bg_report_filter *f)
 
 /* Adds events that name no incident (kill switch, notes without one) to "host_events". */
 static void
-apply_unattributed(json_object *model, json_object *rec)
+apply_unattributed(json_object *model, const record *rec)
 {
 	json_object *entry = json_object_new_object();
 	char *summary = event_summary(rec);
 
-	json_object_object_add(entry, "seq", json_object_get(json_object_object_get(rec, "seq")));
-	set_str(entry, "time", str_member(rec, "time"));
-	set_str(entry, "event", str_member(rec, "event"));
-	set_str(entry, "outcome", str_member(rec, "outcome"));
-	set_str(entry, "account", str_member(rec, "account"));
+	json_object_object_add(entry, "seq", json_object_get(member_get(rec, "seq")));
+	set_str(entry, "time", rec_str(rec, "time"));
+	set_str(entry, "event", rec_str(rec, "event"));
+	set_str(entry, "outcome", rec_str(rec, "outcome"));
+	set_str(entry, "account", rec_str(rec, "account"));
 	set_str(entry, "summary", summary);
 	free(summary);
 	json_object_array_add(array_member(model, "host_events"), entry);
@@ -396,7 +647,7 @@ apply_unattributed(json_object *model, json_object *rec)
 static bg_status
 read_file_records(const char *path, const bg_report_filter *filter,
     json_object *incidents, json_object *model, bool limited, unsigned long long limit,
-    unsigned long long *seen, bg_error *err)
+    unsigned long long *seen, record *rec, bg_error *err)
 {
 	FILE *f = fopen(path, "re");
 	char *line = NULL;
@@ -406,27 +657,23 @@ read_file_records(const char *path, const bg_report_filter *filter,
 	if (f == NULL)
 		return bg_error_errno(err, BG_ERR_IO, errno, "%s", path);
 	while ((n = getline(&line, &cap, f)) > 0) {
-		json_object *rec;
 		const char *incident;
 
 		if (limited && *seen >= limit)
 			break;
 		if (n > REPORT_MAX_LINE)
 			break;
-		rec = json_tokener_parse(line);
-		if (rec == NULL || str_member(rec, "event") == NULL || str_member(rec, "time") == NULL) {
-			json_object_put(rec);
+		if (!record_read(rec, line, (size_t)n) || rec_str(rec, "event") == NULL ||
+		    rec_str(rec, "time") == NULL)
 			break;
-		}
 		(*seen)++;
 		if (record_selected(rec, filter)) {
-			incident = str_member(rec, "incident");
+			incident = rec_str(rec, "incident");
 			if (incident != NULL)
 				apply_record(incident_for(incidents, incident), rec);
 			else if (filter->incident == NULL)
 				apply_unattributed(model, rec);
 		}
-		json_object_put(rec);
 	}
 	free(line);
 	fclose(f);
@@ -471,8 +718,13 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 	json_object *list = json_object_new_array();
 	unsigned long long seen = 0;
 	bg_status rc = BG_OK;
+	record rec = { 0 };
 
 	*model_out = NULL;
+	bg_buf_init(&rec.keys, 0);
+	bg_buf_init(&rec.key, 0);
+	if (!bg_buf_append(&rec.key, "", 1))  /* a key is never NULL, even an empty one */
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	json_object_object_add(model, "verified", json_object_new_boolean(verified));
 	if (!verified) {
 		char where[BG_ERROR_MAX + 300];
@@ -486,7 +738,11 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 	for (size_t i = 0; i < nfiles && rc == BG_OK; i++)
 		/* Past the first bad record nothing is trusted: report only what verified. */
 		rc = read_file_records(files[i], filter, incidents, model, !verified,
-		    verify->records, &seen, err);
+		    verify->records, &seen, &rec, err);
+	record_clear(&rec);
+	free(rec.m);
+	bg_buf_free(&rec.keys);
+	bg_buf_free(&rec.key);
 	if (!verified && verify->records == 0)
 		json_object_object_add(model, "note", json_object_new_string(
 		    "no record could be verified; nothing is reported"));

@@ -804,6 +804,108 @@ test_concurrent_appends(void **state)
 	free_lines(lines, n);
 }
 
+/*
+ * A chain longer than the verifier's mac pipeline holds in flight (the mac
+ * thread runs ahead by at most a few thousand records): every mac, the
+ * hand-over of the key between files and to the key state check, and a bad
+ * mac or payload far down the chain named at its line.
+ */
+#define LONG_CHAIN 12345
+
+static void
+put(const char *path, const char *data, size_t len)
+{
+	FILE *out = fopen(path, "w");
+
+	assert_non_null(out);
+	assert_int_equal(fwrite(data, 1, len, out), len);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void
+test_verify_long_chain(void **state)
+{
+	unsigned char k1[BG_SHA256_LEN], key[BG_SHA256_LEN], prev[BG_SHA256_LEN] = { 0 };
+	bg_journal j = { .host = "mx1.example.net" };
+	char *dir = tu_mkdtemp(), *whole = tu_path(dir, "whole"), *head = tu_path(dir, "head");
+	char *tail = tu_path(dir, "tail");
+	const char *one[] = { whole }, *two[] = { head, tail };
+	bg_journal_state st = { 0 };
+	bg_verify_result res;
+	bg_buf all;
+	size_t *off = calloc(LONG_CHAIN + 1, sizeof(*off));
+	char digit;
+	bg_error err;
+
+	(void)state;
+	memset(k1, 0x42, sizeof(k1));
+	memcpy(key, k1, sizeof(key));
+	bg_buf_init(&all, 0);
+	for (unsigned long long seq = 1; seq <= LONG_CHAIN; seq++) {
+		bg_event *ev = bg_event_new("sudo.accepted", "success");
+		const char *argv[] = { "/usr/sbin/postsuper", "-d", "ALL" };
+		unsigned char mac[BG_SHA256_LEN], next[BG_SHA256_LEN];
+		bg_buf line;
+
+		bg_buf_init(&line, 0);
+		bg_event_set_identity(ev, "breakglass", "alice", "INC-1", NULL);
+		bg_event_add_strv(ev, "argv", argv, 3);
+		assert_int_equal(bg_journal_format(&j, ev, seq, key, prev, &line, mac, &err), BG_OK);
+		assert_int_equal(bg_journal_evolve(key, next, &err), BG_OK);
+		off[seq - 1] = all.len;
+		assert_true(bg_buf_append(&all, line.data, line.len));
+		memcpy(key, next, sizeof(key));
+		memcpy(prev, mac, sizeof(prev));
+		bg_buf_free(&line);
+		bg_event_free(ev);
+	}
+	off[LONG_CHAIN] = all.len;
+	st.seq = LONG_CHAIN;
+	memcpy(st.key, key, sizeof(key));
+	memcpy(st.prev, prev, sizeof(prev));
+
+	put(whole, all.data, all.len);
+	assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_OK);
+	assert_int_equal(res.records, LONG_CHAIN);
+	put(head, all.data, off[5000]);
+	put(tail, all.data + off[5000], all.len - off[5000]);
+	assert_int_equal(bg_journal_verify(two, 2, k1, &st, &res), BG_OK);
+	assert_int_equal(res.records, LONG_CHAIN);
+	st.key[0] ^= 1;
+	assert_int_equal(bg_journal_verify(two, 2, k1, &st, &res), BG_ERR_INVALID);
+	assert_non_null(strstr(res.reason, "current key does not follow"));
+	st.key[0] ^= 1;
+
+	/* A mac digit of record 9000, then a payload byte of record 10000. */
+	digit = all.data[off[9000] - 4];
+	all.data[off[9000] - 4] = digit == '0' ? '1' : '0';
+	put(whole, all.data, all.len);
+	assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 9000);
+	assert_string_equal(res.reason, "bad mac: record altered or forged");
+	all.data[off[9000] - 4] = digit;
+	{
+		char *a = memmem(all.data + off[9999], off[10000] - off[9999], "alice", 5);
+
+		assert_non_null(a);
+		a[4] = 'x';
+	}
+	put(whole, all.data, all.len);
+	assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 10000);
+	assert_string_equal(res.reason, "bad mac: record altered or forged");
+	/* Without the key the forgery is invisible; the chain's links still hold. */
+	assert_int_equal(bg_journal_verify(one, 1, NULL, NULL, &res), BG_OK);
+
+	bg_buf_free(&all);
+	free(off);
+	tu_rmtree(dir);
+	free(whole);
+	free(head);
+	free(tail);
+	free(dir);
+}
+
 static void
 test_oversized_values_truncated(void **state)
 {
@@ -870,6 +972,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_state_read_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_values_truncated, setup, teardown),
+		cmocka_unit_test(test_verify_long_chain),
 		cmocka_unit_test(test_evolve_vector),
 		cmocka_unit_test(test_split_line),
 	};

@@ -1,0 +1,17 @@
+/*
+ * The grammar the journal is read with: one strict JSON parser (yajl, no
+ * comments, nothing after the object, valid UTF-8 required) for every
+ * reader of the journal, the verifier and the report alike.
+ */
+#ifndef BG_JOURNAL_GRAMMAR_H
+#define BG_JOURNAL_GRAMMAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <yajl/yajl_parse.h>
+
+/* Parses one line, calling cb with ctx; true if it is one complete JSON text. */
+bool bg_journal_parse_line(const yajl_callbacks *cb, void *ctx, const char *line, size_t len);
+
+#endif
