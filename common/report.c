@@ -397,13 +397,13 @@ recovery_for(json_object *inc, const char *challenge)
 
 /* A unix time member as RFC 3339 UTC; fallback (a record's time) when absent. */
 static void
-set_time(json_object *obj, const char *key, json_object *rec, const char *rec_key,
+set_time(json_object *obj, const char *key, const record *rec, const char *rec_key,
     const char *fallback)
 {
 	char when[BG_TIME_UTC_LEN];
-	json_object *v;
+	json_object *v = member_get(rec, rec_key);
 
-	if (json_object_object_get_ex(rec, rec_key, &v) && json_object_is_type(v, json_type_int)) {
+	if (v != NULL && json_object_is_type(v, json_type_int)) {
 		bg_time_format_utc((time_t)json_object_get_int64(v), when);
 		set_str(obj, key, when);
 	} else {
@@ -416,12 +416,12 @@ set_time(json_object *obj, const char *key, json_object *rec, const char *rec_ke
  * code was last accepted for this challenge (never two entries for one name).
  */
 static void
-granted_approvers(json_object *r, json_object *rec)
+granted_approvers(json_object *r, const record *rec)
 {
-	json_object *names, *seen = array_member(r, "approvers"), *list = json_object_new_array();
+	json_object *names = member_get(rec, "approvers"), *seen = array_member(r, "approvers");
+	json_object *list = json_object_new_array();
 
-	if (json_object_object_get_ex(rec, "approvers", &names) &&
-	    json_object_is_type(names, json_type_array))
+	if (names != NULL && json_object_is_type(names, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(names); i++) {
 			const char *name = json_object_get_string(json_object_array_get_idx(names, i));
 			json_object *item = json_object_new_object();
@@ -447,9 +447,9 @@ granted_approvers(json_object *r, json_object *rec)
  * holds none.
  */
 static void
-apply_recovery(json_object *inc, json_object *rec, const char *event, const char *time)
+apply_recovery(json_object *inc, const record *rec, const char *event, const char *time)
 {
-	const char *challenge = str_member(rec, "challenge");
+	const char *challenge = rec_str(rec, "challenge");
 	json_object *r, *item;
 
 	/* Refused before a challenge was issued (scope, signals): the timeline has it. */
@@ -467,13 +467,13 @@ apply_recovery(json_object *inc, json_object *rec, const char *event, const char
 		keep_first(inc, "scope", rec, "scope");
 	} else if (strcmp(event, "recovery.code_accepted") == 0) {
 		item = json_object_new_object();
-		set_str(item, "approver", str_member(rec, "approver"));
+		set_str(item, "approver", rec_str(rec, "approver"));
 		set_time(item, "at", rec, "at", time);
 		json_object_array_add(array_member(r, "approvers"), item);
 	} else if (strcmp(event, "recovery.code_refused") == 0) {
 		item = json_object_new_object();
-		set_str(item, "approver", str_member(rec, "approver"));
-		set_str(item, "reason", str_member(rec, "reason"));
+		set_str(item, "approver", rec_str(rec, "approver"));
+		set_str(item, "reason", rec_str(rec, "reason"));
 		set_str(item, "at", time);
 		json_object_array_add(array_member(r, "refused_codes"), item);
 	} else if (strcmp(event, "recovery.granted") == 0) {
@@ -489,7 +489,7 @@ apply_recovery(json_object *inc, json_object *rec, const char *event, const char
 		set_time(r, "expires_at", rec, "expires_at", NULL);
 	} else if (strcmp(event, "recovery.refused") == 0) {
 		set_str(r, "outcome", "refused");
-		set_str(r, "reason", str_member(rec, "reason"));
+		set_str(r, "reason", rec_str(rec, "reason"));
 	}
 }
 
