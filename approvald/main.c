@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -32,6 +34,8 @@
 #define NS_PER_MS 1000000L
 #define TOTP_STATE_SUBDIR "totp"
 #define STATE_DIR_MODE 0700
+/* Fewer waiting polls than this many below the last mark: return freed memory. */
+#define TRIM_AFTER_POLLS 256
 
 struct options {
 	const char *config;
@@ -250,10 +254,26 @@ reload(ad_app *app, const char *path)
 	ad_log(LOG_NOTICE, "configuration reloaded");
 }
 
+/*
+ * Thousands of polls answered at once leave their buffers free but
+ * scattered through the heap, where malloc keeps them: hand them back.
+ */
 static void
-tick(ad_app *app, int64_t *last_prune)
+trim_memory(size_t nwaiters, size_t *mark)
+{
+	if (nwaiters > *mark)
+		*mark = nwaiters;
+	else if (*mark - nwaiters >= TRIM_AFTER_POLLS) {
+		malloc_trim(0);
+		*mark = nwaiters;
+	}
+}
+
+static void
+tick(ad_app *app, int64_t *last_prune, size_t *trim_mark)
 {
 	int64_t now = ad_now_ms();
+	size_t nwaiters;
 	bg_error err;
 
 	pthread_mutex_lock(&app->lock);
@@ -265,7 +285,9 @@ tick(ad_app *app, int64_t *last_prune)
 			ad_log(LOG_ERR, "prune: %s", err.msg);
 		*last_prune = now;
 	}
+	nwaiters = app->nwaiters;
 	pthread_mutex_unlock(&app->lock);
+	trim_memory(nwaiters, trim_mark);
 }
 
 /* Answers every waiting poll, then gives the HTTP thread a moment to send them. */
@@ -293,6 +315,7 @@ serve(ad_app *app, const char *path, const sigset_t *set)
 {
 	const struct timespec tmo = { 0, TICK_MS * NS_PER_MS };
 	int64_t last_prune = 0;
+	size_t trim_mark = 0;
 	int sig;
 
 	for (;;) {
@@ -301,9 +324,25 @@ serve(ad_app *app, const char *path, const sigset_t *set)
 			break;
 		if (sig == SIGHUP)
 			reload(app, path);
-		tick(app, &last_prune);
+		tick(app, &last_prune, &trim_mark);
 	}
 	ad_log(LOG_NOTICE, "stopping");
+}
+
+/*
+ * Every held long poll is a descriptor: take the whole hard limit
+ * (LimitNOFILE= in the systemd unit), not the 1,024 of a login shell.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		ad_log(LOG_WARNING, "cannot raise the open-file limit: %s", strerror(errno));
 }
 
 static int
@@ -324,6 +363,7 @@ run(ad_app *app, const struct options *o)
 	/* Blocked before any thread starts, so every thread inherits the mask. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	if (prepare_state(app, &err) != BG_OK ||
 	    ad_store_open(app->cfg->server.database, &app->store, &err) != BG_OK ||
 	    ad_notifier_start(app->cfg->server.database, &app->notifier, &err) != BG_OK ||
