@@ -203,6 +203,7 @@ struct ad_waiter;
 typedef struct ad_app {
 	pthread_mutex_t lock;         /* guards everything below */
 	ad_config *cfg;               /* replaced on SIGHUP */
+	bg_ed25519_key *signer;       /* cfg's signing_key, parsed once per load */
 	ad_store *store;              /* the HTTP thread's and main thread's handle */
 	bg_audit audit;
 	char hostname[256];

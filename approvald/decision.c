@@ -182,8 +182,7 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	}
 	json_object_put(out);
 	/* The signature covers exactly the bytes sent. */
-	rc = bg_ed25519_sign_file(app->cfg->server.signing_key, body->data, body->len,
-	    sig, err);
+	rc = bg_ed25519_sign(app->signer, body->data, body->len, sig, err);
 	if (rc == BG_OK)
 		rc = bg_base64_encode(sig, sizeof(sig), sig_b64, err);
 	if (rc != BG_OK)

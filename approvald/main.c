@@ -225,11 +225,18 @@ static void
 reload(ad_app *app, const char *path)
 {
 	ad_config *cfg = load_config(path, false), *old;
+	bg_ed25519_key *signer, *old_signer;
 	bg_error err;
 
 	if (cfg == NULL) {
 		ad_log(LOG_ERR, "reload: %s has errors; keeping the running configuration",
 		    path);
+		return;
+	}
+	if (bg_ed25519_key_load(cfg->server.signing_key, &signer, &err) != BG_OK) {
+		ad_log(LOG_ERR, "reload: signing_key: %s; keeping the running configuration",
+		    err.msg);
+		config_destroy(cfg);
 		return;
 	}
 	pthread_mutex_lock(&app->lock);
@@ -246,10 +253,14 @@ reload(ad_app *app, const char *path)
 		ad_audit_init(app, &err);
 		pthread_mutex_unlock(&app->lock);
 		ad_log(LOG_ERR, "reload: %s", err.msg);
+		bg_ed25519_key_free(signer);
 		config_destroy(cfg);
 		return;
 	}
+	old_signer = app->signer;
+	app->signer = signer;
 	pthread_mutex_unlock(&app->lock);
+	bg_ed25519_key_free(old_signer);
 	config_destroy(old);
 	ad_log(LOG_NOTICE, "configuration reloaded");
 }
@@ -364,13 +375,16 @@ run(ad_app *app, const struct options *o)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+	/* Parsed once: a key replaced on disk takes effect on SIGHUP. */
 	if (prepare_state(app, &err) != BG_OK ||
+	    bg_ed25519_key_load(app->cfg->server.signing_key, &app->signer, &err) != BG_OK ||
 	    ad_store_open(app->cfg->server.database, &app->store, &err) != BG_OK ||
 	    ad_notifier_start(app->cfg->server.database, &app->notifier, &err) != BG_OK ||
 	    ad_http_start(app, &http, &err) != BG_OK) {
 		ad_log(LOG_ERR, "%s", err.msg);
 		ad_notifier_stop(app->notifier);
 		ad_store_close(app->store);
+		bg_ed25519_key_free(app->signer);
 		return EXIT_FAILURE;
 	}
 	ad_log(LOG_NOTICE, "listening on %s%s", app->cfg->server.listen,
@@ -386,6 +400,7 @@ run(ad_app *app, const struct options *o)
 	ad_http_stop(http);
 	ad_notifier_stop(app->notifier);
 	ad_store_close(app->store);
+	bg_ed25519_key_free(app->signer);
 	return EXIT_SUCCESS;
 }
 

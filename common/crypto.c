@@ -253,13 +253,15 @@ bg_ed25519_verify_file(const char *pubkey_path, const void *msg, size_t msg_len,
 	return rc;
 }
 
+/* A private key parsed once: PEM decoding costs far more than a signature. */
+struct bg_ed25519_key {
+	EVP_PKEY *pkey;
+};
+
 bg_status
-bg_ed25519_sign_file(const char *privkey_path, const void *msg, size_t msg_len,
-    unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err)
+bg_ed25519_key_load(const char *privkey_path, bg_ed25519_key **out, bg_error *err)
 {
 	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *md = NULL;
-	size_t sig_len = BG_ED25519_SIG_LEN;
 	char *pem;
 	size_t len;
 	bg_status rc;
@@ -278,13 +280,51 @@ bg_ed25519_sign_file(const char *privkey_path, const void *msg, size_t msg_len,
 		return bg_error_set(err, BG_ERR_INVALID, "%s: not a PEM Ed25519 private key",
 		    privkey_path);
 	}
-	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestSignInit(md, NULL, NULL, NULL, pkey) != 1 ||
+	if ((*out = malloc(sizeof(**out))) == NULL) {
+		EVP_PKEY_free(pkey);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	(*out)->pkey = pkey;
+	return BG_OK;
+}
+
+bg_status
+bg_ed25519_sign(const bg_ed25519_key *key, const void *msg, size_t msg_len,
+    unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t sig_len = BG_ED25519_SIG_LEN;
+	bg_status rc = BG_OK;
+
+	if (md == NULL || EVP_DigestSignInit(md, NULL, NULL, NULL, key->pkey) != 1 ||
 	    EVP_DigestSign(md, sig, &sig_len, msg, msg_len) != 1 ||
 	    sig_len != BG_ED25519_SIG_LEN)
 		rc = bg_error_set(err, BG_ERR_CRYPTO, "Ed25519 signing failed");
 	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+void
+bg_ed25519_key_free(bg_ed25519_key *key)
+{
+	if (key == NULL)
+		return;
+	/* EVP_PKEY_free clears the key material. */
+	EVP_PKEY_free(key->pkey);
+	free(key);
+}
+
+bg_status
+bg_ed25519_sign_file(const char *privkey_path, const void *msg, size_t msg_len,
+    unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err)
+{
+	bg_ed25519_key *key;
+	bg_status rc = bg_ed25519_key_load(privkey_path, &key, err);
+
+	if (rc != BG_OK)
+		return rc;
+	rc = bg_ed25519_sign(key, msg, msg_len, sig, err);
+	bg_ed25519_key_free(key);
 	return rc;
 }
 

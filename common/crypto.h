@@ -42,6 +42,13 @@ bg_status bg_ed25519_verify_file(const char *pubkey_path, const void *msg,
 /* Ed25519 verification with a PEM public key held in memory. */
 bg_status bg_ed25519_verify_pem(const char *pem, size_t pem_len, const void *msg,
     size_t msg_len, const unsigned char *sig, size_t sig_len, bg_error *err);
+/* An Ed25519 private key loaded from a PEM file (checked BG_FILE_SECRET). */
+typedef struct bg_ed25519_key bg_ed25519_key;
+bg_status bg_ed25519_key_load(const char *privkey_path, bg_ed25519_key **out,
+    bg_error *err);
+bg_status bg_ed25519_sign(const bg_ed25519_key *key, const void *msg, size_t msg_len,
+    unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err);
+void bg_ed25519_key_free(bg_ed25519_key *key);
 /* Signs msg with a PEM private key file (checked BG_FILE_SECRET). */
 bg_status bg_ed25519_sign_file(const char *privkey_path, const void *msg,
     size_t msg_len, unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "testutil.h"
@@ -133,6 +134,42 @@ test_ed25519(void **state)
 	free(priv); free(pub); free(other_priv); free(other_pub); free(sub); free(dir);
 }
 
+/* A key loaded once signs like the file it came from, for as long as it is held. */
+static void
+test_ed25519_key(void **state)
+{
+	unsigned char sig[BG_ED25519_SIG_LEN], again[BG_ED25519_SIG_LEN];
+	char *dir = tu_mkdtemp(), *priv, *pub, *link;
+	const char msg[] = "{\"status\":\"denied\"}";
+	bg_ed25519_key *key = NULL;
+	bg_error err;
+
+	(void)state;
+	tu_make_ed25519(dir, "signing", &priv, &pub);
+	assert_int_equal(bg_ed25519_key_load(priv, &key, &err), BG_OK);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(bg_ed25519_sign(key, msg, sizeof(msg) - 1, sig, &err), BG_OK);
+		assert_int_equal(bg_ed25519_verify_file(pub, msg, sizeof(msg) - 1, sig,
+		    sizeof(sig), &err), BG_OK);
+	}
+	/* Ed25519 is deterministic: the same bytes as signing from the file. */
+	assert_int_equal(bg_ed25519_sign_file(priv, msg, sizeof(msg) - 1, again, &err), BG_OK);
+	assert_memory_equal(sig, again, sizeof(sig));
+	bg_ed25519_key_free(key);
+	/* The file's checks hold at load: a public key, a symlink, loose modes. */
+	key = NULL;
+	assert_int_equal(bg_ed25519_key_load(pub, &key, &err), BG_ERR_PERM);
+	link = tu_path(dir, "link.pem");
+	assert_int_equal(symlink(priv, link), 0);
+	assert_int_not_equal(bg_ed25519_key_load(link, &key, &err), BG_OK);
+	chmod(priv, 0640);
+	assert_int_equal(bg_ed25519_key_load(priv, &key, &err), BG_ERR_PERM);
+	assert_null(key);
+	bg_ed25519_key_free(NULL);
+	tu_rmtree(dir);
+	free(priv); free(pub); free(link); free(dir);
+}
+
 static void
 test_key_file(void **state)
 {
@@ -170,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_ct_equal),
 		cmocka_unit_test(test_ed25519),
+		cmocka_unit_test(test_ed25519_key),
 		cmocka_unit_test(test_key_file),
 	};
 
