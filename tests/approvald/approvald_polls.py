@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""breakglass-approvald holds more long polls than a login shell's 1,024
+open files: started with a soft limit of 1,024 (and a higher hard limit, as
+LimitNOFILE= gives), it raises its own limit, holds every poll, answers each
+one with the signed decision once the request is decided, and still answers
+/healthz.  Bounded in count (POLLS) and time (DEADLINE)."""
+import json
+import os
+import resource
+import selectors
+import socket
+import sqlite3
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import adlib  # noqa: E402
+from adlib import check  # noqa: E402
+
+POLLS = 1500
+REQUESTS = 10
+DEADLINE = 120
+HARD = 4096
+
+adlib.require_daemon()
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard != resource.RLIM_INFINITY and hard < HARD:
+    print("SKIP: open-file hard limit %d below %d" % (hard, HARD))
+    sys.exit(adlib.SKIP)
+resource.setrlimit(resource.RLIMIT_NOFILE, (HARD, hard))
+# The daemon starts as from a shell: soft 1,024, hard above.
+adlib.WRAPPER = ["prlimit", "--nofile=1024:%d" % HARD, "--"] + adlib.WRAPPER
+
+
+def seen(db):
+    """Host signatures committed: one per request filed, one per poll held."""
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+    try:
+        return c.execute("SELECT count(*) FROM seen").fetchone()[0]
+    finally:
+        c.close()
+
+
+def open_poll(svc, rid, ts):
+    target = "/v1/requests/%s?wait=30" % rid
+    h = svc.signed_headers("mx1.example.net", "GET", target, b"", ts=ts)
+    req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" % target
+    req += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+    s = socket.create_connection(("127.0.0.1", svc.port), timeout=DEADLINE)
+    s.sendall(req.encode())
+    return s
+
+
+# One vote per approver: a TOTP code is good once.
+APPROVERS = ["a%02d" % i for i in range(2 * REQUESTS)]
+svc = adlib.Service(approvers=APPROVERS)
+socks = []
+try:
+    svc.start()
+    db = svc.dir + "/state/approvald.db"
+    rids = []
+    for i in range(REQUESTS):
+        st, _, doc, _ = svc.create(approvers=APPROVERS[2 * i:2 * i + 2])
+        check(st == 201, "create: %d" % st)
+        rids.append(doc["request_id"])
+    base = seen(db)
+    now = int(time.time())
+    # Distinct timestamps: no two polls share a signature (replay refusal).
+    for i in range(POLLS):
+        socks.append((rids[i % REQUESTS], open_poll(svc, rids[i % REQUESTS],
+                                                    now - i // REQUESTS)))
+    deadline = time.monotonic() + DEADLINE
+    while seen(db) - base < POLLS and time.monotonic() < deadline:
+        time.sleep(0.2)
+    check(seen(db) - base == POLLS, "polls held: %d of %d" % (seen(db) - base, POLLS))
+    check(svc.request("GET", "/healthz")[0] == 200, "healthz while holding the polls")
+
+    for i, rid in enumerate(rids):
+        for a in APPROVERS[2 * i:2 * i + 2]:
+            st, data, _ = svc.vote(rid, a)
+            check(st == 200, "vote %s on %s: %d %s" % (a, rid, st, data[:200]))
+
+    # Every poll gets the approved decision, signed.
+    sel = selectors.DefaultSelector()
+    bufs = {}
+    for rid, s in socks:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, rid)
+        bufs[s] = b""
+    answers = {}
+    while sel.get_map() and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1):
+            try:
+                data = key.fileobj.recv(65536)
+            except BlockingIOError:
+                continue
+            if data:
+                bufs[key.fileobj] += data
+                continue
+            sel.unregister(key.fileobj)
+            answers[key.fileobj] = (key.data, bufs[key.fileobj])
+    check(len(answers) == POLLS, "polls answered: %d of %d" % (len(answers), POLLS))
+    approved = signed = 0
+    for rid, raw in answers.values():
+        head, _, body = raw.partition(b"\r\n\r\n")
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            continue
+        if (head.startswith(b"HTTP/1.1 200") and doc.get("request_id") == rid and
+                doc.get("status") == "approved"):
+            approved += 1
+        if b"\r\nX-Breakglass-Decision-Signature: ed25519=" in head:
+            signed += 1
+    check(approved == POLLS, "approved decisions: %d of %d" % (approved, POLLS))
+    check(signed == POLLS, "signed decisions: %d of %d" % (signed, POLLS))
+    # One signature checked in full; they all come from the same key.
+    rid, raw = next(iter(answers.values()), ("", b""))
+    head, _, body = raw.partition(b"\r\n\r\n")
+    hdrs = dict((k.strip().lower(), v.strip()) for k, _, v in
+                (line.decode().partition(":") for line in head.split(b"\r\n")[1:]))
+    check(svc.verify_decision(body, hdrs), "decision signature verifies")
+    check(svc.request("GET", "/healthz")[0] == 200, "healthz after the answers")
+finally:
+    for _, s in socks:
+        s.close()
+    svc.cleanup()
+adlib.finish()
