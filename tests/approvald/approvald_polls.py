@@ -3,7 +3,8 @@
 open files: started with a soft limit of 1,024 (and a higher hard limit, as
 LimitNOFILE= gives), it raises its own limit, holds every poll, answers each
 one with the signed decision once the request is decided, and still answers
-/healthz.  Bounded in count (POLLS) and time (DEADLINE)."""
+/healthz.  Each connection's headers get 8 KiB: more is refused with 431.
+Bounded in count (POLLS) and time (DEADLINE)."""
 import json
 import os
 import resource
@@ -41,6 +42,17 @@ def seen(db):
         c.close()
 
 
+def status_with_header(svc, size):
+    """The status line of GET /healthz carrying one header of size bytes."""
+    s = socket.create_connection(("127.0.0.1", svc.port), timeout=DEADLINE)
+    try:
+        s.sendall(("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: %s\r\n"
+                   "Connection: close\r\n\r\n" % ("a" * size)).encode())
+        return s.recv(100).split(b"\r\n")[0]
+    finally:
+        s.close()
+
+
 def open_poll(svc, rid, ts):
     target = "/v1/requests/%s?wait=30" % rid
     h = svc.signed_headers("mx1.example.net", "GET", target, b"", ts=ts)
@@ -57,6 +69,9 @@ svc = adlib.Service(approvers=APPROVERS)
 socks = []
 try:
     svc.start()
+    check(status_with_header(svc, 3000) == b"HTTP/1.1 200 OK", "3 KB of headers")
+    st = status_with_header(svc, 9000)
+    check(st.startswith(b"HTTP/1.1 431"), "9 KB of headers: %r" % st)
     db = svc.dir + "/state/approvald.db"
     rids = []
     for i in range(REQUESTS):
