@@ -20,7 +20,6 @@ Environment: top_builddir, top_srcdir; BENCH_REQUESTS (default 1000)."""
 import os
 import resource
 import selectors
-import socket
 import sqlite3
 import statistics
 import sys
@@ -94,24 +93,9 @@ def timed_parallel(fn, items):
     return time.monotonic() - t0, results
 
 
-def open_poll(svc, rid, ts):
-    target = "/v1/requests/%s?wait=30" % rid
-    h = svc.signed_headers("mx1.example.net", "GET", target, b"", ts=ts)
-    req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" % target
-    req += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
-    s = socket.create_connection(("127.0.0.1", svc.port), timeout=30)
-    s.sendall(req.encode())
-    return s
-
-
-def seen_count(db):
-    """Host signatures the daemon has committed: one per filing, one per poll."""
+def seen_count(svc):
     try:
-        c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
-        try:
-            return c.execute("SELECT count(*) FROM seen").fetchone()[0]
-        finally:
-            c.close()
+        return svc.seen_count()
     except sqlite3.Error:
         return -1
 
@@ -198,7 +182,6 @@ def main():
         svc.start()
         pid = svc.proc.pid
         rss_idle = rss_kib(pid)
-        db = svc.dir + "/state/approvald.db"
 
         # 1. Filing.
         def create(i):
@@ -215,13 +198,13 @@ def main():
         # 2. n concurrent long polls, several on each pending request: each one
         # signed with its own timestamp, so no two share a signature.
         now = int(time.time())
-        seen0 = seen_count(db)
+        seen0 = seen_count(svc)
         t0 = time.monotonic()
         socks, sock_rids = [], []
         for i in range(n):
             rid = rids[i % nreq]
             try:
-                socks.append(open_poll(svc, rid, now - i // nreq))
+                socks.append(svc.open_poll(rid, now - i // nreq))
                 sock_rids.append(rid)
             except OSError as e:
                 print("polls:   connection %d refused: %s" % (i, e))
@@ -231,9 +214,9 @@ def main():
         st = svc.request("GET", "/healthz", timeout=60)[0]
         health_ms = (time.monotonic() - t) * 1000
         deadline = time.monotonic() + ACCEPT_DEADLINE_S
-        while seen_count(db) - seen0 < len(socks) and time.monotonic() < deadline:
+        while seen_count(svc) - seen0 < len(socks) and time.monotonic() < deadline:
             time.sleep(0.2)
-        held = seen_count(db) - seen0
+        held = seen_count(svc) - seen0
         accept_s = time.monotonic() - t0
         time.sleep(1.0)
         rss = rss_kib(pid)
@@ -290,7 +273,7 @@ def main():
             pair = [approvers[(2 * i) % NAPPROVERS], approvers[(2 * i + 1) % NAPPROVERS]]
             st, _, doc, _ = svc.create(approvers=pair)
             svc.vote(doc["request_id"], pair[0], code=svc.code(pair[0], window=TOTP_WINDOW))
-            s = open_poll(svc, doc["request_id"], int(time.time()))
+            s = svc.open_poll(doc["request_id"], int(time.time()))
             w = wait_answers([s], [doc["request_id"]])
             time.sleep(0.02)
             code = svc.code(pair[1], window=TOTP_WINDOW)

@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -206,6 +207,25 @@ class Service:
 
     def poll(self, rid, wait=0, host="mx1.example.net"):
         return self.host_call(host, "GET", "/v1/requests/%s?wait=%d" % (rid, wait))
+
+    def open_poll(self, rid, ts, wait=30, host="mx1.example.net", timeout=30):
+        """A long poll sent on a raw socket and left for the caller to read."""
+        target = "/v1/requests/%s?wait=%d" % (rid, wait)
+        h = self.signed_headers(host, "GET", target, b"", ts=ts)
+        req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" % target
+        req += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s.sendall(req.encode())
+        return s
+
+    def seen_count(self):
+        """Host signatures committed: one per request filed, one per poll held."""
+        c = sqlite3.connect("file:%s/state/approvald.db?mode=ro" % self.dir, uri=True,
+                            timeout=10)
+        try:
+            return c.execute("SELECT count(*) FROM seen").fetchone()[0]
+        finally:
+            c.close()
 
     # -- approvers -------------------------------------------------------
     def code(self, approver, window=1, newest=False):

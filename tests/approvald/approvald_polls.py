@@ -10,7 +10,6 @@ import os
 import resource
 import selectors
 import socket
-import sqlite3
 import sys
 import time
 
@@ -33,15 +32,6 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (HARD, hard))
 adlib.WRAPPER = ["prlimit", "--nofile=1024:%d" % HARD, "--"] + adlib.WRAPPER
 
 
-def seen(db):
-    """Host signatures committed: one per request filed, one per poll held."""
-    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
-    try:
-        return c.execute("SELECT count(*) FROM seen").fetchone()[0]
-    finally:
-        c.close()
-
-
 def status_with_header(svc, size):
     """The status line of GET /healthz carrying one header of size bytes."""
     s = socket.create_connection(("127.0.0.1", svc.port), timeout=DEADLINE)
@@ -53,16 +43,6 @@ def status_with_header(svc, size):
         s.close()
 
 
-def open_poll(svc, rid, ts):
-    target = "/v1/requests/%s?wait=30" % rid
-    h = svc.signed_headers("mx1.example.net", "GET", target, b"", ts=ts)
-    req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" % target
-    req += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
-    s = socket.create_connection(("127.0.0.1", svc.port), timeout=DEADLINE)
-    s.sendall(req.encode())
-    return s
-
-
 # One vote per approver: a TOTP code is good once.
 APPROVERS = ["a%02d" % i for i in range(2 * REQUESTS)]
 svc = adlib.Service(approvers=APPROVERS)
@@ -72,22 +52,23 @@ try:
     check(status_with_header(svc, 3000) == b"HTTP/1.1 200 OK", "3 KB of headers")
     st = status_with_header(svc, 9000)
     check(st.startswith(b"HTTP/1.1 431"), "9 KB of headers: %r" % st)
-    db = svc.dir + "/state/approvald.db"
     rids = []
     for i in range(REQUESTS):
         st, _, doc, _ = svc.create(approvers=APPROVERS[2 * i:2 * i + 2])
         check(st == 201, "create: %d" % st)
         rids.append(doc["request_id"])
-    base = seen(db)
+    base = svc.seen_count()
     now = int(time.time())
     # Distinct timestamps: no two polls share a signature (replay refusal).
     for i in range(POLLS):
-        socks.append((rids[i % REQUESTS], open_poll(svc, rids[i % REQUESTS],
-                                                    now - i // REQUESTS)))
+        socks.append((rids[i % REQUESTS], svc.open_poll(rids[i % REQUESTS],
+                                                        now - i // REQUESTS,
+                                                        timeout=DEADLINE)))
     deadline = time.monotonic() + DEADLINE
-    while seen(db) - base < POLLS and time.monotonic() < deadline:
+    while svc.seen_count() - base < POLLS and time.monotonic() < deadline:
         time.sleep(0.2)
-    check(seen(db) - base == POLLS, "polls held: %d of %d" % (seen(db) - base, POLLS))
+    held = svc.seen_count() - base
+    check(held == POLLS, "polls held: %d of %d" % (held, POLLS))
     check(svc.request("GET", "/healthz")[0] == 200, "healthz while holding the polls")
 
     for i, rid in enumerate(rids):
