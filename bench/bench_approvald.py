@@ -227,7 +227,8 @@ def main():
               "budget %d polls under %d MiB: %s)" %
               (held, n, accept_s, sent, st, health_ms, rss / 1024, rss_idle / 1024,
                POLLS_BUDGET, RSS_BUDGET_MIB,
-               verdict(polls_ok and n >= POLLS_BUDGET)))
+               verdict(polls_ok) if n >= POLLS_BUDGET else "not measured, N < %d" %
+               POLLS_BUDGET))
 
         # 3. Deciding: two approvals per request; each answers its waiting polls.
         answered = wait_answers(socks, sock_rids)
