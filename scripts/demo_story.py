@@ -265,13 +265,28 @@ def approvers_at_work(aport, tokens, secrets, done):
         time.sleep(0.3)
 
 
+def start_driver(stages, answers):
+    """The PAM driver logging in to breakglass through the demo's sshd stack,
+    from 192.0.2.10, running STAGES (pam_driver's letters) with ANSWERS."""
+    return subprocess.Popen([DRIVER, "-r", "192.0.2.10", "-y", "ssh", path("pam.d"),
+                             "sshd", "breakglass", stages, *answers],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def driver_result(line, results):
+    """A driver line that is no prompt, message or pause: shown, and kept in
+    results when it is KEY=VALUE (the PAM calls' outcomes)."""
+    print("   " + line, flush=True)
+    if "=" in line:
+        k, v = line.split("=", 1)
+        results[k] = v
+
+
 def login(services, aport, tokens, secrets):
     alice = secret_of(path("operators", "alice"))
     answers = ["alice", INCIDENT, "outbound spam spike: 48k queued, compromised mailbox",
                "mail-queue", totp(alice)]
-    driver = subprocess.Popen([DRIVER, "-r", "192.0.2.10", "-y", "ssh", path("pam.d"),
-                               "sshd", "breakglass", "amopc", *answers],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    driver = start_driver("amopc", answers)
     done = threading.Event()
     team = threading.Thread(target=approvers_at_work, args=(aport, tokens, secrets, done))
     team.start()
@@ -292,10 +307,7 @@ def login(services, aport, tokens, secrets):
             driver.stdin.write("\n")
             driver.stdin.flush()
         else:
-            print("   " + line, flush=True)
-            if "=" in line:
-                k, v = line.split("=", 1)
-                results[k] = v
+            driver_result(line, results)
     driver.wait(timeout=STEP_DEADLINE)
     done.set()
     team.join()
@@ -354,9 +366,7 @@ def recovery_login(conf):
     # The next TOTP step: the one of the first login cannot be used again.
     answers = ["alice", RECOVERY_INCIDENT, "mx1 spamming again; approval service unreachable",
                "mail-queue", totp(alice, offset=1), "bob", "-", "carol", "-"]
-    driver = subprocess.Popen([DRIVER, "-r", "192.0.2.10", "-y", "ssh", path("pam.d"),
-                               "sshd", "breakglass", "am", *answers],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    driver = start_driver("am", answers)
     challenge, results = None, {}
     for line in driver.stdout:
         line = line.rstrip("\n")
@@ -379,10 +389,7 @@ def recovery_login(conf):
             if m:
                 challenge = m.group(1)
         else:
-            print("   " + line, flush=True)
-            if "=" in line:
-                k, v = line.split("=", 1)
-                results[k] = v
+            driver_result(line, results)
     driver.wait(timeout=STEP_DEADLINE)
     if results.get("acct_mgmt") != "PAM_SUCCESS":
         sys.exit("demo: the recovery login did not complete: %r" % results)
