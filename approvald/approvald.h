@@ -104,7 +104,10 @@ int64_t ad_now_ms(void);
 void ad_time_format(int64_t ms, char out[AD_TIME_LEN]);
 
 /* ------------------------------------------------------------------ */
-/* SQLite store (store.c).  One handle per thread. */
+/*
+ * The store (store.c): one interface, two backends chosen by `database`
+ * (store_sqlite.c, store_pg.c).  One handle per thread.
+ */
 
 typedef struct ad_store ad_store;
 
@@ -142,7 +145,7 @@ typedef struct {
 	unsigned attempts;
 } ad_notification;
 
-bg_status ad_store_open(const char *path, ad_store **out, bg_error *err);
+bg_status ad_store_open(const ad_config_server *cfg, ad_store **out, bg_error *err);
 void ad_store_close(ad_store *st);
 bg_status ad_store_begin(ad_store *st, bg_error *err);
 bg_status ad_store_commit(ad_store *st, bg_error *err);
@@ -359,7 +362,8 @@ bg_event *ad_event_new(const char *name, const char *outcome, const ad_request *
 
 typedef struct ad_notifier ad_notifier;
 
-bg_status ad_notifier_start(const char *database, ad_notifier **out, bg_error *err);
+bg_status ad_notifier_start(const ad_config_server *cfg, ad_notifier **out,
+    bg_error *err);
 void ad_notifier_stop(ad_notifier *n);
 /* Wakes the thread: something was queued. */
 void ad_notifier_kick(ad_notifier *n);

@@ -378,8 +378,8 @@ run(ad_app *app, const struct options *o)
 	/* Parsed once: a key replaced on disk takes effect on SIGHUP. */
 	if (prepare_state(app, &err) != BG_OK ||
 	    bg_ed25519_key_load(app->cfg->server.signing_key, &app->signer, &err) != BG_OK ||
-	    ad_store_open(app->cfg->server.database, &app->store, &err) != BG_OK ||
-	    ad_notifier_start(app->cfg->server.database, &app->notifier, &err) != BG_OK ||
+	    ad_store_open(&app->cfg->server, &app->store, &err) != BG_OK ||
+	    ad_notifier_start(&app->cfg->server, &app->notifier, &err) != BG_OK ||
 	    ad_http_start(app, &http, &err) != BG_OK) {
 		ad_log(LOG_ERR, "%s", err.msg);
 		ad_notifier_stop(app->notifier);

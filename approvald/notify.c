@@ -392,7 +392,7 @@ run(void *arg)
 }
 
 bg_status
-ad_notifier_start(const char *database, ad_notifier **out, bg_error *err)
+ad_notifier_start(const ad_config_server *cfg, ad_notifier **out, bg_error *err)
 {
 	ad_notifier *nt = calloc(1, sizeof(*nt));
 	pthread_condattr_t attr;
@@ -400,7 +400,7 @@ ad_notifier_start(const char *database, ad_notifier **out, bg_error *err)
 
 	if (nt == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	if ((rc = ad_store_open(database, &nt->store, err)) != BG_OK) {
+	if ((rc = ad_store_open(cfg, &nt->store, err)) != BG_OK) {
 		free(nt);
 		return rc;
 	}

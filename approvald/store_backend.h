@@ -1,0 +1,53 @@
+/*
+ * The storage interface's inside: a backend is a struct of function
+ * pointers, one per ad_store_* call, and its handles begin with struct
+ * ad_store.  store.c picks the backend from the `database` setting and
+ * dispatches; store_sqlite.c and store_pg.c implement it.
+ */
+#ifndef AD_STORE_BACKEND_H
+#define AD_STORE_BACKEND_H
+
+#include "approvald.h"
+
+typedef struct ad_store_ops {
+	void (*close)(ad_store *st);
+	bg_status (*begin)(ad_store *st, bg_error *err);
+	bg_status (*commit)(ad_store *st, bg_error *err);
+	void (*rollback)(ad_store *st);
+	bg_status (*seen_add)(ad_store *st, const char *host, const char *sig,
+	    int64_t now_ms, bg_error *err);
+	bg_status (*seen_prune)(ad_store *st, int64_t before_ms, bg_error *err);
+	bg_status (*request_get)(ad_store *st, const char *id, ad_request *out,
+	    bg_error *err);
+	bg_status (*request_insert)(ad_store *st, const ad_request *r, bg_error *err);
+	bg_status (*request_set_status)(ad_store *st, const char *id,
+	    const char *status, int64_t now_ms, bg_error *err);
+	bg_status (*pending)(ad_store *st, ad_request **out, size_t *count,
+	    bg_error *err);
+	bg_status (*due)(ad_store *st, int64_t now_ms, ad_request **out,
+	    size_t *count, bg_error *err);
+	bg_status (*votes)(ad_store *st, const char *id, ad_votes *out, bg_error *err);
+	bg_status (*vote_insert)(ad_store *st, const char *id, const ad_vote *v,
+	    bg_error *err);
+	bg_status (*notify_insert)(ad_store *st, const ad_notification *n,
+	    int64_t now_ms, bg_error *err);
+	bg_status (*notify_due)(ad_store *st, int64_t now_ms, ad_notification *out,
+	    int64_t *next_ms, bg_error *err);
+	bg_status (*notify_done)(ad_store *st, int64_t id, bg_error *err);
+	bg_status (*notify_retry)(ad_store *st, int64_t id, unsigned attempts,
+	    int64_t next_ms, bg_error *err);
+	bg_status (*recovery_get)(ad_store *st, const char *host, const char *id,
+	    ad_request *out, bg_error *err);
+	bg_status (*recovery_insert)(ad_store *st, const ad_request *r, bg_error *err);
+	bg_status (*recoveries)(ad_store *st, ad_request **out, size_t *count,
+	    bg_error *err);
+} ad_store_ops;
+
+struct ad_store {
+	const ad_store_ops *ops;
+};
+
+bg_status ad_store_sqlite_open(const ad_config_server *cfg, ad_store **out,
+    bg_error *err);
+
+#endif

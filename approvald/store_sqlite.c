@@ -1,0 +1,645 @@
+/*
+ * The SQLite backend (WAL mode), the embedded default: requests, votes, the
+ * host signatures seen (replay refusal), the notification queue and the
+ * recovery reports (protocol R1).  Everything a decision depends on is here,
+ * so a restart loses nothing.  Every statement is prepared once per handle;
+ * a handle belongs to one thread.  BEGIN IMMEDIATE makes every transaction
+ * a writer: one at a time, so what a transaction read is still true when it
+ * commits.
+ */
+#include "build_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_backend.h"
+
+/* How long a writer waits for another thread's transaction. */
+#define BUSY_TIMEOUT_MS 5000
+
+static const char schema_sql[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=FULL;"
+	"PRAGMA foreign_keys=ON;"
+	"CREATE TABLE IF NOT EXISTS requests ("
+	" id TEXT PRIMARY KEY, host TEXT NOT NULL, operator TEXT NOT NULL,"
+	" status TEXT NOT NULL, body BLOB NOT NULL, received_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL, decided_ms INTEGER);"
+	"CREATE INDEX IF NOT EXISTS requests_status ON requests(status, expires_ms);"
+	"CREATE TABLE IF NOT EXISTS votes ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" request_id TEXT NOT NULL REFERENCES requests(id), approver TEXT NOT NULL,"
+	" approve INTEGER NOT NULL, at_ms INTEGER NOT NULL, comment TEXT NOT NULL,"
+	" UNIQUE(request_id, approver));"
+	"CREATE TABLE IF NOT EXISTS seen ("
+	" host TEXT NOT NULL, sig TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(host, sig)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS notifications ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, url TEXT NOT NULL,"
+	" format INTEGER NOT NULL, secret TEXT, msg_id TEXT NOT NULL, body TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL);";
+
+/*
+ * The schema's version is PRAGMA user_version: 0 for a database made before
+ * it was kept (the tables above, version 1).  migrations[v - 1] takes version
+ * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
+ * misread.
+ */
+#define SCHEMA_VERSION 2
+static const char *const migrations[SCHEMA_VERSION - 1] = {
+	/* 2: recovery reports, one per (host, recovery_id). */
+	"CREATE TABLE IF NOT EXISTS recoveries ("
+	" host TEXT NOT NULL, id TEXT NOT NULL, operator TEXT NOT NULL,"
+	" body BLOB NOT NULL, received_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(host, id)) WITHOUT ROWID;",
+};
+
+enum {
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+	Q_SEEN_ADD, Q_SEEN_PRUNE,
+	Q_REQ_GET, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
+	Q_VOTES, Q_VOTE_INSERT,
+	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
+	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
+	Q_COUNT
+};
+
+#define REQ_COLUMNS "id, host, operator, status, body, received_ms, expires_ms"
+/* A recovery report read as an ad_request (read_request's columns). */
+#define REC_COLUMNS "id, host, operator, 'reported', body, received_ms, 0"
+/* The page lists this many of the latest recovery reports. */
+#define RECOVERIES_SHOWN 50
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+static const char *const query_sql[Q_COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SEEN_ADD] = "INSERT OR IGNORE INTO seen (host, sig, at_ms) VALUES (?, ?, ?)",
+	[Q_SEEN_PRUNE] = "DELETE FROM seen WHERE at_ms < ?",
+	[Q_REQ_GET] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = ?",
+	[Q_REQ_INSERT] = "INSERT INTO requests (" REQ_COLUMNS ") "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[Q_REQ_STATUS] = "UPDATE requests SET status = ?, decided_ms = ? WHERE id = ?",
+	[Q_REQ_PENDING] = "SELECT " REQ_COLUMNS " FROM requests "
+	    "WHERE status = 'pending' ORDER BY received_ms, id",
+	[Q_REQ_DUE] = "SELECT " REQ_COLUMNS " FROM requests "
+	    "WHERE status = 'pending' AND expires_ms <= ? ORDER BY expires_ms",
+	[Q_VOTES] = "SELECT approver, approve, at_ms, comment FROM votes "
+	    "WHERE request_id = ? ORDER BY seq",
+	[Q_VOTE_INSERT] = "INSERT OR IGNORE INTO votes "
+	    "(request_id, approver, approve, at_ms, comment) VALUES (?, ?, ?, ?, ?)",
+	[Q_NOTIFY_INSERT] = "INSERT INTO notifications "
+	    "(target, url, format, secret, msg_id, body, next_ms) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[Q_NOTIFY_DUE] = "SELECT id, target, url, format, secret, msg_id, body, attempts "
+	    "FROM notifications WHERE next_ms <= ? ORDER BY next_ms, id LIMIT 1",
+	[Q_NOTIFY_NEXT] = "SELECT min(next_ms) FROM notifications",
+	[Q_NOTIFY_DONE] = "DELETE FROM notifications WHERE id = ?",
+	[Q_NOTIFY_RETRY] = "UPDATE notifications SET attempts = ?, next_ms = ? WHERE id = ?",
+	[Q_REC_GET] = "SELECT " REC_COLUMNS " FROM recoveries WHERE host = ? AND id = ?",
+	[Q_REC_INSERT] = "INSERT INTO recoveries (host, id, operator, body, received_ms) "
+	    "VALUES (?, ?, ?, ?, ?)",
+	[Q_REC_RECENT] = "SELECT " REC_COLUMNS " FROM recoveries "
+	    "ORDER BY received_ms DESC, host, id LIMIT " XSTR(RECOVERIES_SHOWN),
+};
+
+typedef struct {
+	ad_store base;           /* first: the handle given out */
+	sqlite3 *db;
+	sqlite3_stmt *q[Q_COUNT];
+} sq_store;
+
+static const ad_store_ops sq_ops;
+static void sq_close(ad_store *st);
+
+static sq_store *
+sq(ad_store *st)
+{
+	return (sq_store *)(void *)st;
+}
+
+static bg_status
+db_error(ad_store *st, bg_error *err, const char *what)
+{
+	return bg_error_set(err, BG_ERR_IO, "database: %s: %s", what,
+	    sqlite3_errmsg(sq(st)->db));
+}
+
+/* Brings the schema to SCHEMA_VERSION in one transaction. */
+static bg_status
+migrate(ad_store *st, const char *path, bg_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char *msg = NULL, set[64];
+	int version = -1;
+	bool ok;
+
+	if (sqlite3_exec(sq(st)->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(sq(st)->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version < 0 || version > SCHEMA_VERSION) {
+		sqlite3_exec(sq(st)->db, "ROLLBACK", NULL, NULL, NULL);
+		return bg_error_set(err, BG_ERR_INVALID, "%s: schema version %d, this service "
+		    "knows versions up to %d", path, version, SCHEMA_VERSION);
+	}
+	if (version == 0)
+		version = 1;
+	ok = true;
+	for (; ok && version < SCHEMA_VERSION; version++)
+		ok = sqlite3_exec(sq(st)->db, migrations[version - 1], NULL, NULL, &msg) == SQLITE_OK;
+	snprintf(set, sizeof(set), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (ok && sqlite3_exec(sq(st)->db, set, NULL, NULL, &msg) == SQLITE_OK &&
+	    sqlite3_exec(sq(st)->db, "COMMIT", NULL, NULL, &msg) == SQLITE_OK)
+		return BG_OK;
+	sqlite3_exec(sq(st)->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	bg_error_set(err, BG_ERR_IO, "%s: schema migration: %s", path,
+	    msg != NULL ? msg : sqlite3_errmsg(sq(st)->db));
+	sqlite3_free(msg);
+	return BG_ERR_IO;
+}
+
+bg_status
+ad_store_sqlite_open(const ad_config_server *cfg, ad_store **out, bg_error *err)
+{
+	sq_store *h = calloc(1, sizeof(*h));
+	const char *path = cfg->database;
+	ad_store *st = &h->base;
+	char *msg = NULL;
+
+	if (h == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	st->ops = &sq_ops;
+	if (sqlite3_open_v2(path, &sq(st)->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		bg_error_set(err, BG_ERR_IO, "%s: %s", path,
+		    sq(st)->db != NULL ? sqlite3_errmsg(sq(st)->db) : "out of memory");
+		sq_close(st);
+		return BG_ERR_IO;
+	}
+	sqlite3_busy_timeout(sq(st)->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(sq(st)->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		bg_error_set(err, BG_ERR_IO, "%s: %s", path, msg != NULL ? msg : "schema");
+		sqlite3_free(msg);
+		sq_close(st);
+		return BG_ERR_IO;
+	}
+	if (migrate(st, path, err) != BG_OK) {
+		sq_close(st);
+		return BG_ERR_IO;
+	}
+	for (int i = 0; i < Q_COUNT; i++)
+		if (sqlite3_prepare_v3(sq(st)->db, query_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &sq(st)->q[i], NULL) != SQLITE_OK) {
+			db_error(st, err, "prepare");
+			sq_close(st);
+			return BG_ERR_IO;
+		}
+	*out = st;
+	return BG_OK;
+}
+
+static void
+sq_close(ad_store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(sq(st)->q[i]);
+	sqlite3_close(sq(st)->db);
+	free(sq(st));
+}
+
+/* A statement ready for binding. */
+static sqlite3_stmt *
+q(ad_store *st, int which)
+{
+	sqlite3_reset(sq(st)->q[which]);
+	sqlite3_clear_bindings(sq(st)->q[which]);
+	return sq(st)->q[which];
+}
+
+/* Runs a statement that returns no rows. */
+static bg_status
+run(ad_store *st, sqlite3_stmt *s, bg_error *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_error(st, err, what);
+	return BG_OK;
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* A copy of a text column; NULL stays NULL.  *oom on allocation failure. */
+static char *
+col_text(sqlite3_stmt *s, int i, bool *oom)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	char *copy;
+
+	if (t == NULL)
+		return NULL;
+	copy = strdup((const char *)t);
+	if (copy == NULL)
+		*oom = true;
+	return copy;
+}
+
+static bg_status
+sq_begin(ad_store *st, bg_error *err)
+{
+	return run(st, q(st, Q_BEGIN), err, "begin");
+}
+
+static bg_status
+sq_commit(ad_store *st, bg_error *err)
+{
+	return run(st, q(st, Q_COMMIT), err, "commit");
+}
+
+static void
+sq_rollback(ad_store *st)
+{
+	sqlite3_step(q(st, Q_ROLLBACK));
+	sqlite3_reset(sq(st)->q[Q_ROLLBACK]);
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+sq_seen_add(ad_store *st, const char *host, const char *sig, int64_t now_ms,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SEEN_ADD);
+	bg_status rc;
+
+	bind_text(s, 1, host);
+	bind_text(s, 2, sig);
+	sqlite3_bind_int64(s, 3, now_ms);
+	if ((rc = run(st, s, err, "seen")) != BG_OK)
+		return rc;
+	if (sqlite3_changes(sq(st)->db) == 0)
+		return bg_error_set(err, BG_ERR_DENIED, "signature replayed");
+	return BG_OK;
+}
+
+static bg_status
+sq_seen_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SEEN_PRUNE);
+
+	sqlite3_bind_int64(s, 1, before_ms);
+	return run(st, s, err, "prune");
+}
+
+/* ------------------------------------------------------------------ */
+
+
+
+static bg_status
+read_request(sqlite3_stmt *s, ad_request *r, bg_error *err)
+{
+	const void *body = sqlite3_column_blob(s, 4);
+	int len = sqlite3_column_bytes(s, 4);
+	bool oom = false;
+
+	memset(r, 0, sizeof(*r));
+	r->id = col_text(s, 0, &oom);
+	r->host = col_text(s, 1, &oom);
+	r->operator_name = col_text(s, 2, &oom);
+	r->status = col_text(s, 3, &oom);
+	/* NUL-terminated: the body is parsed as JSON text. */
+	r->body = malloc((size_t)len + 1);
+	if (r->body == NULL || oom) {
+		ad_request_clear(r);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	if (len > 0)
+		memcpy(r->body, body, (size_t)len);
+	r->body[len] = '\0';
+	r->body_len = (size_t)len;
+	r->received_ms = sqlite3_column_int64(s, 5);
+	r->expires_ms = sqlite3_column_int64(s, 6);
+	return BG_OK;
+}
+
+/* Steps a bound query for one row into *out; BG_ERR_NOTFOUND when there is none. */
+static bg_status
+read_one(ad_store *st, sqlite3_stmt *s, const char *what, ad_request *out, bg_error *err)
+{
+	bg_status rc;
+	int step;
+
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE)
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such %s", what);
+	else if (step != SQLITE_ROW)
+		rc = db_error(st, err, what);
+	else
+		rc = read_request(s, out, err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+static bg_status
+sq_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_GET);
+
+	bind_text(s, 1, id);
+	return read_one(st, s, "request", out, err);
+}
+
+static bg_status
+sq_request_insert(ad_store *st, const ad_request *r, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_INSERT);
+
+	bind_text(s, 1, r->id);
+	bind_text(s, 2, r->host);
+	bind_text(s, 3, r->operator_name);
+	bind_text(s, 4, r->status);
+	sqlite3_bind_blob(s, 5, r->body, (int)r->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, r->received_ms);
+	sqlite3_bind_int64(s, 7, r->expires_ms);
+	return run(st, s, err, "insert request");
+}
+
+static bg_status
+sq_request_set_status(ad_store *st, const char *id, const char *status,
+    int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_STATUS);
+
+	bind_text(s, 1, status);
+	sqlite3_bind_int64(s, 2, now_ms);
+	bind_text(s, 3, id);
+	return run(st, s, err, "update request");
+}
+
+static bg_status
+read_requests(ad_store *st, sqlite3_stmt *s, ad_request **out, size_t *count,
+    bg_error *err)
+{
+	ad_request *list = NULL;
+	size_t n = 0;
+	bg_status rc = BG_OK;
+	int step;
+
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		ad_request *grown = realloc(list, (n + 1) * sizeof(*list));
+
+		if (grown == NULL) {
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+			break;
+		}
+		list = grown;
+		if ((rc = read_request(s, &list[n], err)) != BG_OK)
+			break;
+		n++;
+	}
+	if (rc == BG_OK && step != SQLITE_DONE)
+		rc = db_error(st, err, "requests");
+	sqlite3_reset(s);
+	if (rc != BG_OK) {
+		ad_requests_free(list, n);
+		return rc;
+	}
+	*out = list;
+	*count = n;
+	return BG_OK;
+}
+
+static bg_status
+sq_pending(ad_store *st, ad_request **out, size_t *count, bg_error *err)
+{
+	return read_requests(st, q(st, Q_REQ_PENDING), out, count, err);
+}
+
+static bg_status
+sq_due(ad_store *st, int64_t now_ms, ad_request **out, size_t *count,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_DUE);
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	return read_requests(st, s, out, count, err);
+}
+
+/* ------------------------------------------------------------------ */
+
+
+static bg_status
+sq_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_VOTES);
+	bg_status rc = BG_OK;
+	bool oom = false;
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, id);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		ad_vote *grown = realloc(out->v, (out->count + 1) * sizeof(*grown));
+
+		if (grown == NULL) {
+			oom = true;
+			break;
+		}
+		out->v = grown;
+		grown[out->count].approver = col_text(s, 0, &oom);
+		grown[out->count].approve = sqlite3_column_int(s, 1) != 0;
+		grown[out->count].at_ms = sqlite3_column_int64(s, 2);
+		grown[out->count].comment = col_text(s, 3, &oom);
+		out->count++;
+		if (oom)
+			break;
+	}
+	if (oom)
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	else if (step != SQLITE_DONE)
+		rc = db_error(st, err, "votes");
+	sqlite3_reset(s);
+	if (rc != BG_OK)
+		ad_votes_clear(out);
+	return rc;
+}
+
+static bg_status
+sq_vote_insert(ad_store *st, const char *id, const ad_vote *v, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_VOTE_INSERT);
+	bg_status rc;
+
+	bind_text(s, 1, id);
+	bind_text(s, 2, v->approver);
+	sqlite3_bind_int(s, 3, v->approve ? 1 : 0);
+	sqlite3_bind_int64(s, 4, v->at_ms);
+	bind_text(s, 5, v->comment);
+	if ((rc = run(st, s, err, "insert vote")) != BG_OK)
+		return rc;
+	if (sqlite3_changes(sq(st)->db) == 0)
+		return bg_error_set(err, BG_ERR_DENIED, "already voted");
+	return BG_OK;
+}
+
+/* ------------------------------------------------------------------ */
+
+
+static bg_status
+sq_notify_insert(ad_store *st, const ad_notification *n, int64_t now_ms,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_NOTIFY_INSERT);
+
+	bind_text(s, 1, n->target);
+	bind_text(s, 2, n->url);
+	sqlite3_bind_int(s, 3, (int)n->format);
+	bind_text(s, 4, n->secret);
+	bind_text(s, 5, n->msg_id);
+	bind_text(s, 6, n->body);
+	sqlite3_bind_int64(s, 7, now_ms);
+	return run(st, s, err, "queue notification");
+}
+
+static bg_status
+next_due(ad_store *st, int64_t *next_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_NOTIFY_NEXT);
+	int step = sqlite3_step(s);
+
+	*next_ms = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return step == SQLITE_ROW ? BG_OK : db_error(st, err, "notifications");
+}
+
+static bg_status
+sq_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
+    int64_t *next_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_NOTIFY_DUE);
+	bool oom = false;
+	bg_status rc = BG_OK;
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(s, 1, now_ms);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->target = col_text(s, 1, &oom);
+		out->url = col_text(s, 2, &oom);
+		out->format = (unsigned)sqlite3_column_int(s, 3);
+		out->secret = col_text(s, 4, &oom);
+		out->msg_id = col_text(s, 5, &oom);
+		out->body = col_text(s, 6, &oom);
+		out->attempts = (unsigned)sqlite3_column_int(s, 7);
+		if (oom) {
+			ad_notification_clear(out);
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		}
+	} else if (step == SQLITE_DONE) {
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "nothing due");
+	} else {
+		rc = db_error(st, err, "notifications");
+	}
+	sqlite3_reset(s);
+	if (rc == BG_ERR_NOTFOUND && next_due(st, next_ms, err) != BG_OK)
+		return BG_ERR_IO;
+	return rc;
+}
+
+static bg_status
+sq_notify_done(ad_store *st, int64_t id, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_NOTIFY_DONE);
+
+	sqlite3_bind_int64(s, 1, id);
+	return run(st, s, err, "notification done");
+}
+
+static bg_status
+sq_notify_retry(ad_store *st, int64_t id, unsigned attempts, int64_t next_ms,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_NOTIFY_RETRY);
+
+	sqlite3_bind_int(s, 1, (int)attempts);
+	sqlite3_bind_int64(s, 2, next_ms);
+	sqlite3_bind_int64(s, 3, id);
+	return run(st, s, err, "notification retry");
+}
+
+/* ------------------------------------------------------------------ */
+/* Recovery reports (protocol R1), read as ad_request with status "reported". */
+
+static bg_status
+sq_recovery_get(ad_store *st, const char *host, const char *id, ad_request *out,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REC_GET);
+
+	bind_text(s, 1, host);
+	bind_text(s, 2, id);
+	return read_one(st, s, "recovery", out, err);
+}
+
+static bg_status
+sq_recovery_insert(ad_store *st, const ad_request *r, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REC_INSERT);
+
+	bind_text(s, 1, r->host);
+	bind_text(s, 2, r->id);
+	bind_text(s, 3, r->operator_name);
+	sqlite3_bind_blob(s, 4, r->body, (int)r->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, r->received_ms);
+	return run(st, s, err, "recovery insert");
+}
+
+static bg_status
+sq_recoveries(ad_store *st, ad_request **out, size_t *count, bg_error *err)
+{
+	return read_requests(st, q(st, Q_REC_RECENT), out, count, err);
+}
+
+static const ad_store_ops sq_ops = {
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.seen_add = sq_seen_add,
+	.seen_prune = sq_seen_prune,
+	.request_get = sq_request_get,
+	.request_insert = sq_request_insert,
+	.request_set_status = sq_request_set_status,
+	.pending = sq_pending,
+	.due = sq_due,
+	.votes = sq_votes,
+	.vote_insert = sq_vote_insert,
+	.notify_insert = sq_notify_insert,
+	.notify_due = sq_notify_due,
+	.notify_done = sq_notify_done,
+	.notify_retry = sq_notify_retry,
+	.recovery_get = sq_recovery_get,
+	.recovery_insert = sq_recovery_insert,
+	.recoveries = sq_recoveries,
+};
