@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "ini.h"
 #include "status.h"
+#include "totp.h"
 
 #define AD_DEFAULT_CONFIG "/etc/breakglass/approvald.conf"
 #define AD_CONFIG_MAX_SIZE (256 * 1024)
@@ -41,7 +42,9 @@ typedef struct {
 	char *listen;                 /* host:port or [v6]:port, numeric */
 	char *tls_cert;               /* both or neither */
 	char *tls_key;
-	char *database;
+	char *database;               /* an absolute path (SQLite) or a postgresql:// URL */
+	char *database_password_file; /* PostgreSQL's password, BG_FILE_SECRET */
+	char *instance;               /* names this instance in its journal */
 	char *signing_key;            /* PEM Ed25519 private key */
 	unsigned long request_expiry; /* seconds */
 	unsigned long quorum;
@@ -145,6 +148,8 @@ typedef struct {
 	unsigned attempts;
 } ad_notification;
 
+/* --check-config and load: an absolute path, or a postgresql:// URL without a password. */
+bg_status ad_store_database_check(const char *database, bg_error *err);
 bg_status ad_store_open(const ad_config_server *cfg, ad_store **out, bg_error *err);
 void ad_store_close(ad_store *st);
 bg_status ad_store_begin(ad_store *st, bg_error *err);
@@ -159,9 +164,19 @@ bg_status ad_store_seen_prune(ad_store *st, int64_t before_ms, bg_error *err);
 /* BG_ERR_NOTFOUND when absent.  Free with ad_request_clear. */
 bg_status ad_store_request_get(ad_store *st, const char *id, ad_request *out,
     bg_error *err);
+/*
+ * Holds request id until the transaction ends (BG_ERR_NOTFOUND when
+ * absent): what the transaction reads next is the latest, and no other
+ * instance decides it meanwhile.
+ */
+bg_status ad_store_request_lock(ad_store *st, const char *id, bg_error *err);
+/* BG_ERR_DENIED when id exists (another instance filed it first). */
 bg_status ad_store_request_insert(ad_store *st, const ad_request *r, bg_error *err);
+/* From pending only: BG_ERR_DENIED when it was decided already. */
 bg_status ad_store_request_set_status(ad_store *st, const char *id,
     const char *status, int64_t now_ms, bg_error *err);
+/* Announces at commit that id was decided (the other instances' polls). */
+bg_status ad_store_decided(ad_store *st, const char *id, bg_error *err);
 void ad_request_clear(ad_request *r);
 /* Pending requests, oldest first. */
 bg_status ad_store_pending(ad_store *st, ad_request **out, size_t *count,
@@ -188,15 +203,35 @@ bg_status ad_store_notify_retry(ad_store *st, int64_t id, unsigned attempts,
 void ad_notification_clear(ad_notification *n);
 
 /*
+ * An approver's TOTP replay and lockout state (a fresh one when none), held
+ * until the transaction ends: the same approver's other votes, on any
+ * instance, wait, and see what this one stored.
+ */
+bg_status ad_store_totp_get(ad_store *st, const char *approver, bg_totp_state *out,
+    bg_error *err);
+bg_status ad_store_totp_put(ad_store *st, const char *approver,
+    const bg_totp_state *s, bg_error *err);
+
+/*
  * Recovery reports (protocol R1), one per (host, id), read back as requests
  * with status "reported" (expires_ms 0).  BG_ERR_NOTFOUND when absent.
  */
 bg_status ad_store_recovery_get(ad_store *st, const char *host, const char *id,
     ad_request *out, bg_error *err);
+/* BG_ERR_DENIED when (host, id) exists. */
 bg_status ad_store_recovery_insert(ad_store *st, const ad_request *r, bg_error *err);
 /* The latest reports, newest first, for the page. */
 bg_status ad_store_recoveries(ad_store *st, ad_request **out, size_t *count,
     bg_error *err);
+
+/*
+ * Other instances' decisions wake this one's polls: a thread LISTENing on
+ * the PostgreSQL database (out NULL for SQLite: nothing to hear).
+ */
+typedef struct ad_listener ad_listener;
+struct ad_app;
+bg_status ad_listener_start(struct ad_app *app, ad_listener **out, bg_error *err);
+void ad_listener_stop(ad_listener *l);
 
 /* ------------------------------------------------------------------ */
 /* The running service (main.c owns it). */
@@ -301,6 +336,7 @@ typedef enum {
 } ad_auth_verdict;
 /* Whether token hashes to some approver's token_sha256; *name_out names them. */
 bool ad_token_matches(const ad_config *cfg, const char *token, const char **name_out);
+/* Inside a transaction: the TOTP state it updates is committed with it. */
 bg_status ad_approver_authenticate(ad_app *app, const char *name, const char *token,
     const char *totp, ad_auth_verdict *verdict, bg_error *err);
 /* --check-config: every approver's TOTP secret loads. */
@@ -348,14 +384,17 @@ void ad_decision_expire_due(ad_app *app, int64_t now_ms);
 /* Audit (events.c): every state change is journaled before it is committed. */
 
 bg_status ad_audit_init(ad_app *app, bg_error *err);
-/* An event about request r (NULL: none) by approver (NULL: none) from source. */
 /*
  * Adds a JSON value a host sent (signals) to ev with every string as
  * bg_utf8_sanitize writes it: bg_event_add_json would journal it as it is.
  */
 void ad_event_add_untrusted_json(bg_event *ev, const char *key, json_object *value);
-bg_event *ad_event_new(const char *name, const char *outcome, const ad_request *r,
-    const char *approver, const char *source);
+/*
+ * An event about request r (NULL: none) by approver (NULL: none) from
+ * source, naming this instance.
+ */
+bg_event *ad_event_new(const ad_app *app, const char *name, const char *outcome,
+    const ad_request *r, const char *approver, const char *source);
 
 /* ------------------------------------------------------------------ */
 /* Notifications (notify.c): queued in the store, delivered by a thread. */

@@ -1,9 +1,11 @@
 /*
  * Approver authentication: the bearer token must hash to the approver's
  * token_sha256 (compared in constant time), then the approver's own TOTP
- * code must verify, with replay refusal and lockout (common/totp).  The
- * token comes first so that nobody without it can burn an approver's TOTP
- * failures into a lockout.
+ * code must verify, with replay refusal and lockout (common/totp's
+ * decision), the state kept in the database and held by the vote's
+ * transaction, so it holds across instances.  The token comes first so
+ * that nobody without it can burn an approver's TOTP failures into a
+ * lockout.
  */
 #include "build_config.h"
 
@@ -13,8 +15,6 @@
 
 #include "approvald.h"
 #include "totp.h"
-
-#define TOTP_STATE_SUBDIR "totp"
 
 bool
 ad_token_matches(const ad_config *cfg, const char *token, const char **name_out)
@@ -43,9 +43,7 @@ ad_approver_authenticate(ad_app *app, const char *name, const char *token,
 	const ad_config_server *s = &app->cfg->server;
 	const ad_config_approver *a = ad_config_find_approver(app->cfg, name);
 	const char *owner = NULL;
-	char state_dir[4096];
 	bg_totp_policy policy = {
-		.state_dir = state_dir,
 		.window = (unsigned)s->totp_window,
 		.max_failures = s->totp_max_failures,
 		.failure_window = s->totp_failure_window,
@@ -53,22 +51,24 @@ ad_approver_authenticate(ad_app *app, const char *name, const char *token,
 	};
 	bg_totp_verdict tv;
 	bg_totp_secret secret;
+	bg_totp_state state;
 	time_t until;
 	bg_status rc;
-	int n;
 
 	*verdict = AD_AUTH_REFUSED;
 	if (a == NULL || !ad_token_matches(app->cfg, token, &owner) ||
 	    strcmp(owner, name) != 0)
 		return BG_OK;
-	n = snprintf(state_dir, sizeof(state_dir), "%s/%s", s->state_dir,
-	    TOTP_STATE_SUBDIR);
-	if (n < 0 || (size_t)n >= sizeof(state_dir))
-		return bg_error_set(err, BG_ERR_INVALID, "state_dir: path too long");
 	if ((rc = bg_totp_secret_load(a->totp, &secret, err)) != BG_OK)
 		return rc;
-	rc = bg_totp_verify(&policy, name, &secret, totp, time(NULL), &tv, &until, err);
+	rc = ad_store_totp_get(app->store, name, &state, err);
+	if (rc == BG_OK)
+		rc = bg_totp_decide(&policy, &state, &secret, totp, time(NULL), &tv, &until,
+		    err);
 	bg_totp_secret_clear(&secret);
+	/* Stored with the vote it allows, or with the refusal, in one commit. */
+	if (rc == BG_OK && tv != BG_TOTP_LOCKED)
+		rc = ad_store_totp_put(app->store, name, &state, err);
 	if (rc != BG_OK)
 		return rc;
 	if (tv == BG_TOTP_ACCEPTED)

@@ -103,7 +103,7 @@ record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb
 	}
 	if (*rc != BG_OK)
 		return false;
-	if ((ev = ad_event_new("approval.voted", "success", req, vb->approver,
+	if ((ev = ad_event_new(r->app, "approval.voted", "success", req, vb->approver,
 	    r->source)) == NULL) {
 		*rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 		return false;
@@ -124,7 +124,7 @@ record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb
 	return *rc == BG_OK;
 }
 
-/* Authenticated: load, vote, decide, commit, answer. */
+/* Authenticated, in the transaction: load, vote, decide, commit, answer. */
 static void
 vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
     ad_response *res)
@@ -135,7 +135,8 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 	bg_error err;
 	bool voted = false, loaded = false;
 
-	rc = ad_store_begin(r->app->store, &err);
+	/* Held to the commit: votes on other instances wait, and are counted after this one. */
+	rc = ad_store_request_lock(r->app->store, id, &err);
 	if (rc == BG_OK) {
 		rc = ad_request_load(r->app, id, &req, &votes, r->source, r->now_ms, &err);
 		loaded = rc == BG_OK;
@@ -194,12 +195,20 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
-	if (ad_approver_authenticate(r->app, vb.approver, bearer_token(r), vb.totp,
+	/* One transaction: the TOTP state is stored with the vote or the refusal. */
+	if (ad_store_begin(r->app->store, &err) != BG_OK ||
+	    ad_approver_authenticate(r->app, vb.approver, bearer_token(r), vb.totp,
 	    &verdict, &err) != BG_OK) {
+		ad_store_rollback(r->app->store);
 		ad_log(LOG_ERR, "approver authentication: %s", err.msg);
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "authentication unavailable");
 	} else if (verdict != AD_AUTH_OK) {
+		/* The failure counts even if nothing else happens. */
+		if (ad_store_commit(r->app->store, &err) != BG_OK) {
+			ad_store_rollback(r->app->store);
+			ad_log(LOG_ERR, "approver authentication: %s", err.msg);
+		}
 		refusal_log(r, vb.approver, id, verdict == AD_AUTH_REPLAYED ?
 		    "TOTP code replayed" : verdict == AD_AUTH_LOCKED ?
 		    "TOTP locked out" : "bad token or TOTP code");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "approvald.h"
+#include "bodies.h"
 #include "crypto.h"
 #include "fileio.h"
 
@@ -32,6 +33,16 @@
 
 static const char *const format_choices[] = { "slack", "json", NULL };
 
+/* Journaled in every record: a plain word. */
+static bg_status
+check_instance(const char *value, bg_error *err)
+{
+	if (!ad_is_name(value))
+		return bg_error_set(err, BG_ERR_INVALID, "instance: letters, digits, "
+		    "'.', '_' and '-', at most 64, not starting with '.' or '-'");
+	return BG_OK;
+}
+
 static const bg_cfg_key server_keys[] = {
 	{ .name = "listen", .type = BG_CFG_STRING, .def = "127.0.0.1:8443",
 	  .offset = offsetof(ad_config_server, listen) },
@@ -39,9 +50,14 @@ static const bg_cfg_key server_keys[] = {
 	  .offset = offsetof(ad_config_server, tls_cert) },
 	{ .name = "tls_key", .type = BG_CFG_PATH,
 	  .offset = offsetof(ad_config_server, tls_key) },
-	{ .name = "database", .type = BG_CFG_PATH,
+	{ .name = "database", .type = BG_CFG_STRING,
 	  .def = "/var/lib/breakglass-approvald/approvald.db",
-	  .offset = offsetof(ad_config_server, database) },
+	  .offset = offsetof(ad_config_server, database), .check = ad_store_database_check },
+	{ .name = "database_password_file", .type = BG_CFG_PATH,
+	  .offset = offsetof(ad_config_server, database_password_file) },
+	/* Default: the host name (ad_config_load). */
+	{ .name = "instance", .type = BG_CFG_STRING,
+	  .offset = offsetof(ad_config_server, instance), .check = check_instance },
 	{ .name = "signing_key", .type = BG_CFG_PATH, .required = true,
 	  .offset = offsetof(ad_config_server, signing_key) },
 	{ .name = "request_expiry", .type = BG_CFG_DURATION, .def = "10m",
@@ -191,6 +207,10 @@ validate_server(bg_cfg_check *c, ad_config *cfg)
 		    "listen: %s", err.msg);
 		return;
 	}
+	if (s->database_password_file != NULL &&
+	    ad_store_database_check(s->database, &err) == BG_OK && s->database[0] == '/')
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "database_password_file"),
+		    "database_password_file: only for a postgresql:// database");
 	if ((s->tls_cert == NULL) != (s->tls_key == NULL))
 		bg_cfg_check_error(c, s->meta.line,
 		    "[server]: tls_cert and tls_key go together");
@@ -231,6 +251,17 @@ validate_sections(bg_cfg_check *c, ad_config *cfg)
 		bg_cfg_check_error(c, 1, "no [approver NAME] section: nobody could vote");
 }
 
+/* The host name, as gethostname gives it (the journal's "host" too). */
+static char *
+default_instance(void)
+{
+	char name[256] = "localhost";
+
+	if (gethostname(name, sizeof(name) - 1) != 0)
+		snprintf(name, sizeof(name), "%s", "localhost");
+	return strdup(name);
+}
+
 bg_status
 ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
 {
@@ -252,6 +283,9 @@ ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
 		return st;
 	validate_server(&c, cfg);
 	validate_sections(&c, cfg);
+	if (c.nerrors == 0 && cfg->server.instance == NULL &&
+	    (cfg->server.instance = default_instance()) == NULL)
+		bg_cfg_check_error(&c, 1, "out of memory");
 	if (c.nerrors == 0 && (cfg->path = strdup(path)) == NULL)
 		bg_cfg_check_error(&c, 1, "out of memory");
 	if (c.nerrors > 0) {
@@ -346,6 +380,17 @@ ad_config_check_files(const ad_config *cfg, bg_errlist *errs)
 		    "tls_cert", s->tls_cert, BG_FILE_CONFIG);
 		check_pem_file(&c, key_line(SEC_SERVER, &s->meta, "tls_key"),
 		    "tls_key", s->tls_key, BG_FILE_SECRET);
+	}
+	if (s->database_password_file != NULL) {
+		char *pw;
+		size_t len;
+
+		if (bg_file_read(s->database_password_file, BG_FILE_SECRET, PEM_FILE_MAX,
+		    &pw, &len, &err) != BG_OK)
+			bg_cfg_check_error(&c, key_line(SEC_SERVER, &s->meta,
+			    "database_password_file"), "database_password_file: %s", err.msg);
+		else
+			bg_file_free_secret(pw, len);
 	}
 	if (bg_dir_check(s->state_dir, &err) != BG_OK)
 		bg_cfg_check_error(&c, key_line(SEC_SERVER, &s->meta, "state_dir"),

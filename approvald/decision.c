@@ -222,7 +222,7 @@ ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
 			json_object_array_add(approvers,
 			    json_object_new_string(votes->v[i].approver));
 	snprintf(name, sizeof(name), "approval.%s", status);
-	ev = ad_event_new(name, strcmp(status, STATUS_APPROVED) == 0 ? "success" :
+	ev = ad_event_new(app, name, strcmp(status, STATUS_APPROVED) == 0 ? "success" :
 	    "failure", r, NULL, source);
 	if (ev == NULL) {
 		json_object_put(approvers);
@@ -230,6 +230,8 @@ ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
 	}
 	bg_event_add_json(ev, "approvers", approvers);
 	rc = ad_store_request_set_status(app->store, r->id, status, now_ms, err);
+	if (rc == BG_OK)
+		rc = ad_store_decided(app->store, r->id, err);
 	if (rc == BG_OK)
 		rc = bg_audit_emit(&app->audit, ev, err);
 	if (rc == BG_OK)
@@ -240,27 +242,27 @@ ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
 	return rc;
 }
 
+/* Through ad_request_load: another instance may have decided it meanwhile. */
 static void
-expire_one(ad_app *app, const ad_request *r, int64_t now_ms)
+expire_one(ad_app *app, const ad_request *due, int64_t now_ms)
 {
 	char id[BG_ERROR_MAX];
+	ad_request r;
 	ad_votes votes;
 	bg_error err;
 	bg_status rc;
 
 	rc = ad_store_begin(app->store, &err);
-	if (rc == BG_OK)
-		rc = ad_store_votes(app->store, r->id, &votes, &err);
-	if (rc == BG_OK) {
-		rc = ad_decision_finalize(app, r, &votes, STATUS_EXPIRED, "timer",
-		    now_ms, &err);
+	if (rc == BG_OK && (rc = ad_request_load(app, due->id, &r, &votes, "timer", now_ms,
+	    &err)) == BG_OK) {
 		ad_votes_clear(&votes);
+		ad_request_clear(&r);
 	}
 	if (rc == BG_OK)
 		rc = ad_store_commit(app->store, &err);
 	if (rc != BG_OK) {
 		ad_store_rollback(app->store);
-		bg_escape_printable(r->id, id, sizeof(id));
+		bg_escape_printable(due->id, id, sizeof(id));
 		ad_log(LOG_ERR, "request %s: cannot expire: %s", id, err.msg);
 	}
 }
@@ -283,6 +285,19 @@ ad_decision_expire_due(ad_app *app, int64_t now_ms)
 		ad_notifier_kick(app->notifier);
 }
 
+/* Reads request id and its votes into r and votes. */
+static bg_status
+read_request(ad_app *app, const char *id, ad_request *r, ad_votes *votes, bg_error *err)
+{
+	bg_status rc;
+
+	if ((rc = ad_store_request_get(app->store, id, r, err)) != BG_OK)
+		return rc;
+	if ((rc = ad_store_votes(app->store, id, votes, err)) != BG_OK)
+		ad_request_clear(r);
+	return rc;
+}
+
 bg_status
 ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
     const char *source, int64_t now_ms, bg_error *err)
@@ -291,26 +306,34 @@ ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
 	char *copy;
 	bg_status rc;
 
-	if ((rc = ad_store_request_get(app->store, id, r, err)) != BG_OK)
+	if ((rc = read_request(app, id, r, votes, err)) != BG_OK)
 		return rc;
-	if ((rc = ad_store_votes(app->store, id, votes, err)) != BG_OK) {
+	/* The timer expires requests within a second; a caller must not see one late. */
+	status = ad_decision_status(app, r, votes, now_ms);
+	if (strcmp(status, r->status) == 0)
+		return BG_OK;
+	/*
+	 * Deciding: hold the request and read it again, since another
+	 * instance may have decided it since (or be deciding it now).
+	 */
+	ad_votes_clear(votes);
+	ad_request_clear(r);
+	if ((rc = ad_store_request_lock(app->store, id, err)) != BG_OK ||
+	    (rc = read_request(app, id, r, votes, err)) != BG_OK)
+		return rc;
+	status = ad_decision_status(app, r, votes, now_ms);
+	if (strcmp(status, r->status) == 0)
+		return BG_OK;
+	copy = strdup(status);
+	rc = copy == NULL ? bg_error_set(err, BG_ERR_NOMEM, "out of memory") :
+	    ad_decision_finalize(app, r, votes, status, source, now_ms, err);
+	if (rc != BG_OK) {
+		free(copy);
+		ad_votes_clear(votes);
 		ad_request_clear(r);
 		return rc;
 	}
-	/* The timer expires requests within a second; a caller must not see one late. */
-	status = ad_decision_status(app, r, votes, now_ms);
-	if (strcmp(status, r->status) != 0) {
-		copy = strdup(status);
-		rc = copy == NULL ? bg_error_set(err, BG_ERR_NOMEM, "out of memory") :
-		    ad_decision_finalize(app, r, votes, status, source, now_ms, err);
-		if (rc != BG_OK) {
-			free(copy);
-			ad_votes_clear(votes);
-			ad_request_clear(r);
-			return rc;
-		}
-		free(r->status);
-		r->status = copy;
-	}
+	free(r->status);
+	r->status = copy;
 	return BG_OK;
 }

@@ -33,8 +33,8 @@ ad_audit_init(ad_app *app, bg_error *err)
 }
 
 bg_event *
-ad_event_new(const char *name, const char *outcome, const ad_request *r,
-    const char *approver, const char *source)
+ad_event_new(const ad_app *app, const char *name, const char *outcome,
+    const ad_request *r, const char *approver, const char *source)
 {
 	json_object *doc = r != NULL ? json_tokener_parse(r->body) : NULL, *v;
 	bg_event *ev = bg_event_new(name, outcome);
@@ -55,6 +55,8 @@ ad_event_new(const char *name, const char *outcome, const ad_request *r,
 	if (approver != NULL)
 		bg_event_add_str(ev, "approver", approver);
 	bg_event_add_str(ev, "source", source);
+	/* Instances share the database, not their journals: which one wrote this. */
+	bg_event_add_str(ev, "instance", app->cfg->server.instance);
 	json_object_put(doc);
 	return ev;
 }

@@ -376,7 +376,7 @@ answer_created(ad_response *res, const ad_request *req)
 static bg_event *
 requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
 {
-	bg_event *ev = ad_event_new("approval.requested", "success", req, NULL,
+	bg_event *ev = ad_event_new(r->app, "approval.requested", "success", req, NULL,
 	    r->source);
 	static const char *const fields[] = {
 		"scope", "reason", "service", "rhost", "tty",
@@ -469,7 +469,7 @@ static bg_status
 create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
     ad_response *res, bg_error *err)
 {
-	ad_request req = { 0 }, old;
+	ad_request req = { 0 }, old = { 0 };
 	const char *problem;
 	json_object *doc;
 	bg_status rc = BG_OK;
@@ -484,14 +484,17 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 	else if ((problem = ad_host_request_problem(r->app->cfg, doc)) != NULL)
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
 	else if ((rc = ad_store_request_get(r->app->store, ad_json_str(doc, "request_id"),
-	    &old, err)) == BG_OK) {
-		refile(r, &old, host, res);
-		ad_request_clear(&old);
-	} else if (rc == BG_ERR_NOTFOUND) {
+	    &old, err)) == BG_ERR_NOTFOUND) {
 		ad_host_filed(r, host, doc, "request_id", "pending", &req);
 		req.expires_ms = r->now_ms + (int64_t)r->app->cfg->server.request_expiry *
 		    AD_MS_PER_SECOND;
-		rc = file_request(r, &req, doc, res, err);
+		/* Filed meanwhile on another instance: answered as a refiling. */
+		if ((rc = file_request(r, &req, doc, res, err)) == BG_ERR_DENIED)
+			rc = ad_store_request_get(r->app->store, req.id, &old, err);
+	}
+	if (rc == BG_OK && old.id != NULL) {
+		refile(r, &old, host, res);
+		ad_request_clear(&old);
 	}
 	json_object_put(doc);
 	return rc;

@@ -32,8 +32,6 @@
 #define PRUNE_EVERY_MS 60000LL
 #define STOP_GRACE_MS 2000LL
 #define NS_PER_MS 1000000L
-#define TOTP_STATE_SUBDIR "totp"
-#define STATE_DIR_MODE 0700
 /* Fewer waiting polls than this many below the last mark: return freed memory. */
 #define TRIM_AFTER_POLLS 256
 
@@ -164,13 +162,11 @@ init_journal(ad_app *app)
 	return EXIT_SUCCESS;
 }
 
-/* The journal is initialised and the TOTP state directory exists. */
+/* The journal is initialised. */
 static bg_status
 prepare_state(ad_app *app, bg_error *err)
 {
 	bg_journal_state js;
-	char dir[4096];
-	int n;
 
 	if (ad_audit_init(app, err) != BG_OK)
 		return BG_ERR_INVALID;
@@ -179,13 +175,7 @@ prepare_state(ad_app *app, bg_error *err)
 		return BG_ERR_INVALID;
 	}
 	explicit_bzero(&js, sizeof(js));
-	n = snprintf(dir, sizeof(dir), "%s/%s", app->cfg->server.state_dir,
-	    TOTP_STATE_SUBDIR);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return bg_error_set(err, BG_ERR_INVALID, "state_dir: path too long");
-	if (mkdir(dir, STATE_DIR_MODE) != 0 && errno != EEXIST)
-		return bg_error_errno(err, BG_ERR_IO, errno, "%s", dir);
-	return bg_dir_check(dir, err);
+	return BG_OK;
 }
 
 /*
@@ -360,6 +350,7 @@ static int
 run(ad_app *app, const struct options *o)
 {
 	ad_http *http = NULL;
+	ad_listener *listener = NULL;
 	sigset_t set;
 	bg_error err;
 	int ready_fd = -1, ret;
@@ -380,8 +371,10 @@ run(ad_app *app, const struct options *o)
 	    bg_ed25519_key_load(app->cfg->server.signing_key, &app->signer, &err) != BG_OK ||
 	    ad_store_open(&app->cfg->server, &app->store, &err) != BG_OK ||
 	    ad_notifier_start(&app->cfg->server, &app->notifier, &err) != BG_OK ||
+	    ad_listener_start(app, &listener, &err) != BG_OK ||
 	    ad_http_start(app, &http, &err) != BG_OK) {
 		ad_log(LOG_ERR, "%s", err.msg);
+		ad_listener_stop(listener);
 		ad_notifier_stop(app->notifier);
 		ad_store_close(app->store);
 		bg_ed25519_key_free(app->signer);
@@ -398,6 +391,7 @@ run(ad_app *app, const struct options *o)
 	serve(app, o->config, &set);
 	drain(app);
 	ad_http_stop(http);
+	ad_listener_stop(listener);
 	ad_notifier_stop(app->notifier);
 	ad_store_close(app->store);
 	bg_ed25519_key_free(app->signer);

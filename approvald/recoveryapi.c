@@ -129,7 +129,8 @@ record(ad_http_req *r, const ad_request *rec, json_object *doc, ad_response *res
 	static const char *const fields[] = {
 		"scope", "challenge", "signals_state", "issued_at", "expires_at",
 	};
-	bg_event *ev = ad_event_new("recovery.reported", "success", rec, NULL, r->source);
+	bg_event *ev = ad_event_new(r->app, "recovery.reported", "success", rec, NULL,
+	    r->source);
 	bg_status rc;
 
 	if (ev == NULL)
@@ -153,7 +154,7 @@ static bg_status
 report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_response *res,
     bg_error *err)
 {
-	ad_request rec, old;
+	ad_request rec, old = { 0 };
 	const char *problem;
 	json_object *doc;
 	bg_status rc = BG_OK;
@@ -168,16 +169,20 @@ report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_respon
 	else if ((problem = ad_recovery_problem(host->meta.name, doc)) != NULL)
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
 	else if ((rc = ad_store_recovery_get(r->app->store, host->meta.name,
-	    ad_json_str(doc, "recovery_id"), &old, err)) == BG_OK) {
+	    ad_json_str(doc, "recovery_id"), &old, err)) == BG_ERR_NOTFOUND) {
+		ad_host_filed(r, host, doc, "recovery_id", "reported", &rec);
+		/* Reported meanwhile on another instance: answered as a repeat. */
+		if ((rc = record(r, &rec, doc, res, err)) == BG_ERR_DENIED)
+			rc = ad_store_recovery_get(r->app->store, host->meta.name, rec.id,
+			    &old, err);
+	}
+	if (rc == BG_OK && old.id != NULL) {
 		if (old.body_len == r->body_len && memcmp(old.body, r->body, r->body_len) == 0)
 			answer(res, &old);
 		else
 			ad_response_error(res, MHD_HTTP_CONFLICT,
 			    "recovery_id exists with a different body");
 		ad_request_clear(&old);
-	} else if (rc == BG_ERR_NOTFOUND) {
-		ad_host_filed(r, host, doc, "recovery_id", "reported", &rec);
-		rc = record(r, &rec, doc, res, err);
 	}
 	json_object_put(doc);
 	return rc;

@@ -5,15 +5,56 @@
  */
 #include "build_config.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_backend.h"
 
+#define PG_SCHEME "postgresql://"
+#define PG_SCHEME_SHORT "postgres://"
+
+static bool
+is_pg(const char *database)
+{
+	return strncmp(database, PG_SCHEME, strlen(PG_SCHEME)) == 0 ||
+	    strncmp(database, PG_SCHEME_SHORT, strlen(PG_SCHEME_SHORT)) == 0;
+}
+
+bg_status
+ad_store_database_check(const char *database, bg_error *err)
+{
+	if (is_pg(database))
+		return ad_pg_url_check(database, err);
+	if (database[0] != '/')
+		return bg_error_set(err, BG_ERR_INVALID, "database: neither an absolute "
+		    "path (SQLite) nor a postgresql:// URL");
+	return BG_OK;
+}
+
 bg_status
 ad_store_open(const ad_config_server *cfg, ad_store **out, bg_error *err)
 {
+	if (is_pg(cfg->database))
+		return ad_store_pg_open(cfg, out, err);
 	return ad_store_sqlite_open(cfg, out, err);
+}
+
+bg_status
+ad_listener_start(ad_app *app, ad_listener **out, bg_error *err)
+{
+	*out = NULL;
+	/* One SQLite file has one instance: its own wake-ups are all there are. */
+	if (!is_pg(app->cfg->server.database))
+		return BG_OK;
+	return ad_pg_listener_start(app, out, err);
+}
+
+void
+ad_listener_stop(ad_listener *l)
+{
+	ad_pg_listener_stop(l);
 }
 
 void
@@ -58,6 +99,18 @@ bg_status
 ad_store_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
 {
 	return st->ops->request_get(st, id, out, err);
+}
+
+bg_status
+ad_store_request_lock(ad_store *st, const char *id, bg_error *err)
+{
+	return st->ops->request_lock(st, id, err);
+}
+
+bg_status
+ad_store_decided(ad_store *st, const char *id, bg_error *err)
+{
+	return st->ops->decided(st, id, err);
 }
 
 bg_status
@@ -126,6 +179,19 @@ ad_store_notify_retry(ad_store *st, int64_t id, unsigned attempts, int64_t next_
 }
 
 bg_status
+ad_store_totp_get(ad_store *st, const char *approver, bg_totp_state *out, bg_error *err)
+{
+	return st->ops->totp_get(st, approver, out, err);
+}
+
+bg_status
+ad_store_totp_put(ad_store *st, const char *approver, const bg_totp_state *s,
+    bg_error *err)
+{
+	return st->ops->totp_put(st, approver, s, err);
+}
+
+bg_status
 ad_store_recovery_get(ad_store *st, const char *host, const char *id, ad_request *out,
     bg_error *err)
 {
@@ -145,7 +211,44 @@ ad_store_recoveries(ad_store *st, ad_request **out, size_t *count, bg_error *err
 }
 
 /* ------------------------------------------------------------------ */
-/* What the backends return. */
+/* What the backends share. */
+
+bool
+ad_totp_failures_format(const bg_totp_state *s, char *out, size_t outsz)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < s->nfailures; i++) {
+		int n = snprintf(out + used, outsz - used, "%s%" PRId64, i > 0 ? " " : "",
+		    (int64_t)s->failures[i]);
+
+		if (n < 0 || (size_t)n >= outsz - used)
+			return false;
+		used += (size_t)n;
+	}
+	return true;
+}
+
+bg_status
+ad_totp_failures_parse(const char *text, bg_totp_state *s, bg_error *err)
+{
+	const char *p = text;
+	char *end;
+
+	s->nfailures = 0;
+	while (*p != '\0') {
+		long long t = strtoll(p, &end, 10);
+
+		if (end == p || t < 0 || (*end != ' ' && *end != '\0'))
+			return bg_error_set(err, BG_ERR_INVALID, "TOTP state: bad failure list");
+		if (s->nfailures >= BG_TOTP_STATE_MAX_FAILURES)
+			return bg_error_set(err, BG_ERR_INVALID, "TOTP state: too many failures");
+		s->failures[s->nfailures++] = (time_t)t;
+		p = *end == ' ' ? end + 1 : end;
+	}
+	return BG_OK;
+}
 
 void
 ad_request_clear(ad_request *r)

@@ -19,9 +19,11 @@ typedef struct ad_store_ops {
 	bg_status (*seen_prune)(ad_store *st, int64_t before_ms, bg_error *err);
 	bg_status (*request_get)(ad_store *st, const char *id, ad_request *out,
 	    bg_error *err);
+	bg_status (*request_lock)(ad_store *st, const char *id, bg_error *err);
 	bg_status (*request_insert)(ad_store *st, const ad_request *r, bg_error *err);
 	bg_status (*request_set_status)(ad_store *st, const char *id,
 	    const char *status, int64_t now_ms, bg_error *err);
+	bg_status (*decided)(ad_store *st, const char *id, bg_error *err);
 	bg_status (*pending)(ad_store *st, ad_request **out, size_t *count,
 	    bg_error *err);
 	bg_status (*due)(ad_store *st, int64_t now_ms, ad_request **out,
@@ -36,6 +38,10 @@ typedef struct ad_store_ops {
 	bg_status (*notify_done)(ad_store *st, int64_t id, bg_error *err);
 	bg_status (*notify_retry)(ad_store *st, int64_t id, unsigned attempts,
 	    int64_t next_ms, bg_error *err);
+	bg_status (*totp_get)(ad_store *st, const char *approver, bg_totp_state *out,
+	    bg_error *err);
+	bg_status (*totp_put)(ad_store *st, const char *approver,
+	    const bg_totp_state *s, bg_error *err);
 	bg_status (*recovery_get)(ad_store *st, const char *host, const char *id,
 	    ad_request *out, bg_error *err);
 	bg_status (*recovery_insert)(ad_store *st, const ad_request *r, bg_error *err);
@@ -49,5 +55,15 @@ struct ad_store {
 
 bg_status ad_store_sqlite_open(const ad_config_server *cfg, ad_store **out,
     bg_error *err);
+bg_status ad_store_pg_open(const ad_config_server *cfg, ad_store **out, bg_error *err);
+/* A postgresql:// URL libpq parses, with no password in it. */
+bg_status ad_pg_url_check(const char *url, bg_error *err);
+bg_status ad_pg_listener_start(ad_app *app, ad_listener **out, bg_error *err);
+void ad_pg_listener_stop(ad_listener *l);
+
+/* The failures of a TOTP state as stored: Unix times, space-separated. */
+#define AD_TOTP_FAILURES_MAX (BG_TOTP_STATE_MAX_FAILURES * 21)
+bool ad_totp_failures_format(const bg_totp_state *s, char *out, size_t outsz);
+bg_status ad_totp_failures_parse(const char *text, bg_totp_state *s, bg_error *err);
 
 #endif

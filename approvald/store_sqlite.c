@@ -48,13 +48,17 @@ static const char schema_sql[] =
  * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
  * misread.
  */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 static const char *const migrations[SCHEMA_VERSION - 1] = {
 	/* 2: recovery reports, one per (host, recovery_id). */
 	"CREATE TABLE IF NOT EXISTS recoveries ("
 	" host TEXT NOT NULL, id TEXT NOT NULL, operator TEXT NOT NULL,"
 	" body BLOB NOT NULL, received_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(host, id)) WITHOUT ROWID;",
+	/* 3: approvers' TOTP replay and lockout state (were files in state_dir/totp). */
+	"CREATE TABLE IF NOT EXISTS approver_totp ("
+	" approver TEXT PRIMARY KEY, last_step INTEGER NOT NULL,"
+	" failures TEXT NOT NULL, locked_until INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 enum {
@@ -64,6 +68,7 @@ enum {
 	Q_VOTES, Q_VOTE_INSERT,
 	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
+	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_COUNT
 };
 
@@ -82,9 +87,10 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_SEEN_ADD] = "INSERT OR IGNORE INTO seen (host, sig, at_ms) VALUES (?, ?, ?)",
 	[Q_SEEN_PRUNE] = "DELETE FROM seen WHERE at_ms < ?",
 	[Q_REQ_GET] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = ?",
-	[Q_REQ_INSERT] = "INSERT INTO requests (" REQ_COLUMNS ") "
+	[Q_REQ_INSERT] = "INSERT OR IGNORE INTO requests (" REQ_COLUMNS ") "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-	[Q_REQ_STATUS] = "UPDATE requests SET status = ?, decided_ms = ? WHERE id = ?",
+	[Q_REQ_STATUS] = "UPDATE requests SET status = ?, decided_ms = ? "
+	    "WHERE id = ? AND status = 'pending'",
 	[Q_REQ_PENDING] = "SELECT " REQ_COLUMNS " FROM requests "
 	    "WHERE status = 'pending' ORDER BY received_ms, id",
 	[Q_REQ_DUE] = "SELECT " REQ_COLUMNS " FROM requests "
@@ -102,10 +108,17 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_NOTIFY_DONE] = "DELETE FROM notifications WHERE id = ?",
 	[Q_NOTIFY_RETRY] = "UPDATE notifications SET attempts = ?, next_ms = ? WHERE id = ?",
 	[Q_REC_GET] = "SELECT " REC_COLUMNS " FROM recoveries WHERE host = ? AND id = ?",
-	[Q_REC_INSERT] = "INSERT INTO recoveries (host, id, operator, body, received_ms) "
+	[Q_REC_INSERT] = "INSERT OR IGNORE INTO recoveries "
+	    "(host, id, operator, body, received_ms) "
 	    "VALUES (?, ?, ?, ?, ?)",
 	[Q_REC_RECENT] = "SELECT " REC_COLUMNS " FROM recoveries "
 	    "ORDER BY received_ms DESC, host, id LIMIT " XSTR(RECOVERIES_SHOWN),
+	[Q_TOTP_ADD] = "INSERT OR IGNORE INTO approver_totp "
+	    "(approver, last_step, failures, locked_until) VALUES (?, 0, '', 0)",
+	[Q_TOTP_GET] = "SELECT last_step, failures, locked_until FROM approver_totp "
+	    "WHERE approver = ?",
+	[Q_TOTP_PUT] = "UPDATE approver_totp SET last_step = ?, failures = ?, "
+	    "locked_until = ? WHERE approver = ?",
 };
 
 typedef struct {
@@ -239,6 +252,18 @@ run(ad_store *st, sqlite3_stmt *s, bg_error *err, const char *what)
 	return BG_OK;
 }
 
+/* Like run, for a statement changing at most one row: BG_ERR_DENIED when none. */
+static bg_status
+run_one(ad_store *st, sqlite3_stmt *s, bg_error *err, const char *what,
+    const char *none)
+{
+	bg_status rc = run(st, s, err, what);
+
+	if (rc == BG_OK && sqlite3_changes(sq(st)->db) == 0)
+		return bg_error_set(err, BG_ERR_DENIED, "%s", none);
+	return rc;
+}
+
 static void
 bind_text(sqlite3_stmt *s, int i, const char *v)
 {
@@ -289,16 +314,11 @@ sq_seen_add(ad_store *st, const char *host, const char *sig, int64_t now_ms,
     bg_error *err)
 {
 	sqlite3_stmt *s = q(st, Q_SEEN_ADD);
-	bg_status rc;
 
 	bind_text(s, 1, host);
 	bind_text(s, 2, sig);
 	sqlite3_bind_int64(s, 3, now_ms);
-	if ((rc = run(st, s, err, "seen")) != BG_OK)
-		return rc;
-	if (sqlite3_changes(sq(st)->db) == 0)
-		return bg_error_set(err, BG_ERR_DENIED, "signature replayed");
-	return BG_OK;
+	return run_one(st, s, err, "seen", "signature replayed");
 }
 
 static bg_status
@@ -368,6 +388,28 @@ sq_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
 	return read_one(st, s, "request", out, err);
 }
 
+/* BEGIN IMMEDIATE already holds the whole database. */
+static bg_status
+sq_request_lock(ad_store *st, const char *id, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_GET);
+	int step;
+
+	bind_text(s, 1, id);
+	step = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (step == SQLITE_DONE)
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such request");
+	return step == SQLITE_ROW ? BG_OK : db_error(st, err, "request");
+}
+
+/* The only instance on this file: its own polls were woken already. */
+static bg_status
+sq_decided(ad_store *st, const char *id, bg_error *err)
+{
+	return BG_OK;
+}
+
 static bg_status
 sq_request_insert(ad_store *st, const ad_request *r, bg_error *err)
 {
@@ -380,7 +422,7 @@ sq_request_insert(ad_store *st, const ad_request *r, bg_error *err)
 	sqlite3_bind_blob(s, 5, r->body, (int)r->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, r->received_ms);
 	sqlite3_bind_int64(s, 7, r->expires_ms);
-	return run(st, s, err, "insert request");
+	return run_one(st, s, err, "insert request", "request exists");
 }
 
 static bg_status
@@ -392,7 +434,7 @@ sq_request_set_status(ad_store *st, const char *id, const char *status,
 	bind_text(s, 1, status);
 	sqlite3_bind_int64(s, 2, now_ms);
 	bind_text(s, 3, id);
-	return run(st, s, err, "update request");
+	return run_one(st, s, err, "update request", "already decided");
 }
 
 static bg_status
@@ -487,18 +529,13 @@ static bg_status
 sq_vote_insert(ad_store *st, const char *id, const ad_vote *v, bg_error *err)
 {
 	sqlite3_stmt *s = q(st, Q_VOTE_INSERT);
-	bg_status rc;
 
 	bind_text(s, 1, id);
 	bind_text(s, 2, v->approver);
 	sqlite3_bind_int(s, 3, v->approve ? 1 : 0);
 	sqlite3_bind_int64(s, 4, v->at_ms);
 	bind_text(s, 5, v->comment);
-	if ((rc = run(st, s, err, "insert vote")) != BG_OK)
-		return rc;
-	if (sqlite3_changes(sq(st)->db) == 0)
-		return bg_error_set(err, BG_ERR_DENIED, "already voted");
-	return BG_OK;
+	return run_one(st, s, err, "insert vote", "already voted");
 }
 
 /* ------------------------------------------------------------------ */
@@ -612,13 +649,54 @@ sq_recovery_insert(ad_store *st, const ad_request *r, bg_error *err)
 	bind_text(s, 3, r->operator_name);
 	sqlite3_bind_blob(s, 4, r->body, (int)r->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, r->received_ms);
-	return run(st, s, err, "recovery insert");
+	return run_one(st, s, err, "recovery insert", "recovery exists");
 }
 
 static bg_status
 sq_recoveries(ad_store *st, ad_request **out, size_t *count, bg_error *err)
 {
 	return read_requests(st, q(st, Q_REC_RECENT), out, count, err);
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+sq_totp_get(ad_store *st, const char *approver, bg_totp_state *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_TOTP_ADD);
+	bg_status rc;
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, approver);
+	if ((rc = run(st, s, err, "totp state")) != BG_OK)
+		return rc;
+	s = q(st, Q_TOTP_GET);
+	bind_text(s, 1, approver);
+	if ((step = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return db_error(st, err, "totp state");
+	}
+	out->last_step = (uint64_t)sqlite3_column_int64(s, 0);
+	out->locked_until = (time_t)sqlite3_column_int64(s, 2);
+	rc = ad_totp_failures_parse((const char *)sqlite3_column_text(s, 1), out, err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+static bg_status
+sq_totp_put(ad_store *st, const char *approver, const bg_totp_state *ts, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_TOTP_PUT);
+	char failures[AD_TOTP_FAILURES_MAX];
+
+	if (!ad_totp_failures_format(ts, failures, sizeof(failures)))
+		return bg_error_set(err, BG_ERR_TOOBIG, "totp state: too many failures");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ts->last_step);
+	bind_text(s, 2, failures);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)ts->locked_until);
+	bind_text(s, 4, approver);
+	return run(st, s, err, "totp state");
 }
 
 static const ad_store_ops sq_ops = {
@@ -629,8 +707,10 @@ static const ad_store_ops sq_ops = {
 	.seen_add = sq_seen_add,
 	.seen_prune = sq_seen_prune,
 	.request_get = sq_request_get,
+	.request_lock = sq_request_lock,
 	.request_insert = sq_request_insert,
 	.request_set_status = sq_request_set_status,
+	.decided = sq_decided,
 	.pending = sq_pending,
 	.due = sq_due,
 	.votes = sq_votes,
@@ -639,6 +719,8 @@ static const ad_store_ops sq_ops = {
 	.notify_due = sq_notify_due,
 	.notify_done = sq_notify_done,
 	.notify_retry = sq_notify_retry,
+	.totp_get = sq_totp_get,
+	.totp_put = sq_totp_put,
 	.recovery_get = sq_recovery_get,
 	.recovery_insert = sq_recovery_insert,
 	.recoveries = sq_recoveries,

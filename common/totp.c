@@ -21,7 +21,7 @@
 #define SECRET_FILE_MAX 4096
 #define STATE_FILE_MAX (16 * 1024)
 /* Failures remembered per identity; max_failures beyond this locks at this. */
-#define STATE_MAX_FAILURES 256
+#define STATE_MAX_FAILURES BG_TOTP_STATE_MAX_FAILURES
 /* RFC 4226 R6: the shared secret MUST be at least 128 bits. */
 #define SECRET_MIN_BYTES 16
 #define PERIOD_MIN 15
@@ -220,12 +220,7 @@ typedef struct {
 	unsigned long locked_until;
 } state_file;
 
-typedef struct {
-	uint64_t last_step;
-	time_t failures[STATE_MAX_FAILURES];
-	size_t nfailures;
-	time_t locked_until;
-} totp_state;
+typedef bg_totp_state totp_state;
 
 static bg_status
 check_time(const char *value, bg_error *err)
@@ -335,18 +330,65 @@ state_paths(const char *state_dir, const char *name, char *state, char *lock,
 	return BG_OK;
 }
 
-/* After a failure was counted: locks the identity out once it reaches max_failures. */
-static bg_status
-lock_if_over(const bg_totp_policy *p, const char *path, totp_state *st, time_t now,
-    time_t *locked_until, bg_error *err)
+/* Refuses while locked out; otherwise counts a provisional failure. */
+static bool
+state_begin(const bg_totp_policy *p, totp_state *st, time_t now,
+    bg_totp_verdict *verdict, time_t *locked_until)
 {
+	if (st->locked_until > now) {
+		*verdict = BG_TOTP_LOCKED;
+		*locked_until = st->locked_until;
+		return false;
+	}
+	state_prune(st, now, p->failure_window);
+	st->failures[st->nfailures++] = now;
+	return true;
+}
+
+/*
+ * After state_begin: checks the code; an accepted one drops the provisional
+ * failure and becomes the last step, any other locks the identity out once
+ * the failures reach max_failures.
+ */
+static bg_status
+state_finish(const bg_totp_policy *p, totp_state *st, const bg_totp_secret *s,
+    const char *code, time_t now, bg_totp_verdict *verdict, time_t *locked_until,
+    bg_error *err)
+{
+	uint64_t step = 0;
+	bg_error why;
+	bg_status rc;
+
+	rc = s != NULL ? bg_totp_check(s, code, now, p->window, &step, &why) : BG_ERR_DENIED;
+	if (rc == BG_OK && step > st->last_step) {
+		st->nfailures--;
+		st->last_step = step;
+		*verdict = BG_TOTP_ACCEPTED;
+		return BG_OK;
+	}
+	if (rc != BG_OK && rc != BG_ERR_DENIED)
+		return bg_error_set(err, rc, "%s", why.msg);
+	*verdict = rc == BG_OK ? BG_TOTP_REPLAYED : BG_TOTP_REJECTED;
 	if (st->nfailures >= p->max_failures || st->nfailures >= STATE_MAX_FAILURES) {
 		st->locked_until = now + (time_t)p->lockout;
 		st->nfailures = 0;
 		*locked_until = st->locked_until;
-		return state_write(path, st, err);
 	}
 	return BG_OK;
+}
+
+bg_status
+bg_totp_decide(const bg_totp_policy *p, bg_totp_state *st, const bg_totp_secret *s,
+    const char *code, time_t now, bg_totp_verdict *verdict, time_t *locked_until,
+    bg_error *err)
+{
+	*verdict = BG_TOTP_REJECTED;
+	*locked_until = 0;
+	if (st->nfailures >= STATE_MAX_FAILURES)
+		return bg_error_set(err, BG_ERR_INVALID, "TOTP state: too many failures");
+	if (!state_begin(p, st, now, verdict, locked_until))
+		return BG_OK;
+	return state_finish(p, st, s, code, now, verdict, locked_until, err);
 }
 
 /* Under the lock: the lockout check, the provisional failure, the code check. */
@@ -356,34 +398,21 @@ verify_locked(const bg_totp_policy *p, const char *path, const bg_totp_secret *s
     bg_error *err)
 {
 	totp_state st;
-	uint64_t step = 0;
-	bg_error why;
 	bg_status rc;
 
 	if ((rc = state_read(path, &st, err)) != BG_OK)
 		return rc;
-	if (st.locked_until > now) {
-		*verdict = BG_TOTP_LOCKED;
-		*locked_until = st.locked_until;
+	if (!state_begin(p, &st, now, verdict, locked_until))
 		return BG_OK;
-	}
-	state_prune(&st, now, p->failure_window);
 	/* Counted first, so a crash or kill during the check still costs a try. */
-	st.failures[st.nfailures++] = now;
 	if ((rc = state_write(path, &st, err)) != BG_OK)
 		return rc;
-
-	rc = s != NULL ? bg_totp_check(s, code, now, p->window, &step, &why) : BG_ERR_DENIED;
-	if (rc == BG_OK && step > st.last_step) {
-		st.nfailures--;
-		st.last_step = step;
-		*verdict = BG_TOTP_ACCEPTED;
-		return state_write(path, &st, err);
-	}
-	if (rc != BG_OK && rc != BG_ERR_DENIED)
-		return bg_error_set(err, rc, "%s", why.msg);
-	*verdict = rc == BG_OK ? BG_TOTP_REPLAYED : BG_TOTP_REJECTED;
-	return lock_if_over(p, path, &st, now, locked_until, err);
+	if ((rc = state_finish(p, &st, s, code, now, verdict, locked_until, err)) != BG_OK)
+		return rc;
+	/* A wrong code under the limit leaves the provisional failure as it was written. */
+	if (*verdict != BG_TOTP_ACCEPTED && *locked_until == 0)
+		return BG_OK;
+	return state_write(path, &st, err);
 }
 
 bg_status

@@ -81,6 +81,28 @@ bg_status bg_totp_verify(const bg_totp_policy *p, const char *name,
 bg_status bg_totp_record_failure(const bg_totp_policy *p, const char *name, time_t now,
     time_t *locked_until, bg_error *err);
 
+/*
+ * One identity's replay and lockout state, for a caller that keeps it
+ * elsewhere than in a state file (approvald: in its database, in the
+ * transaction of the vote).
+ */
+#define BG_TOTP_STATE_MAX_FAILURES 256
+typedef struct {
+	uint64_t last_step;
+	time_t failures[BG_TOTP_STATE_MAX_FAILURES];   /* Unix times of recent failures */
+	size_t nfailures;
+	time_t locked_until;
+} bg_totp_state;
+
+/*
+ * bg_totp_verify's decision on *st, updated in place (p->state_dir is not
+ * used): the caller stores *st atomically with whatever the verdict allows,
+ * so a crash loses both or neither.
+ */
+bg_status bg_totp_decide(const bg_totp_policy *p, bg_totp_state *st,
+    const bg_totp_secret *s, const char *code, time_t now, bg_totp_verdict *verdict,
+    time_t *locked_until, bg_error *err);
+
 /* Whether name is usable as an identity (and so as a file name): [A-Za-z0-9._-], no leading . or -. */
 bool bg_totp_name_valid(const char *name);
 

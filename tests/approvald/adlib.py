@@ -1,6 +1,11 @@
 """Shared helpers for the breakglass-approvald tests: a private service on a
 loopback port, host request signing (protocol v1), approver TOTP codes and
-decision signature checks with openssl.  Python 3 standard library only."""
+decision signature checks with openssl.  Python 3 standard library only.
+
+BG_TEST_DATABASE=postgresql runs every service on PostgreSQL (a throwaway
+cluster, pglib.py; one database per service, shared by its peers) instead
+of an SQLite file."""
+import atexit
 import base64
 import hashlib
 import hmac
@@ -19,6 +24,8 @@ import tempfile
 import time
 import uuid
 
+import pglib
+
 SKIP = 77
 TOTP_PERIOD = 30
 
@@ -28,6 +35,22 @@ DAEMON = os.path.join(top_builddir, "approvald", "breakglass-approvald")
 WRAPPER = shlex.split(os.environ.get("BG_TEST_WRAPPER", ""))
 START_DEADLINE = 180 if WRAPPER else 10
 STOP_DEADLINE = 120 if WRAPPER else 15
+
+BACKEND = os.environ.get("BG_TEST_DATABASE", "sqlite")
+_cluster = None
+
+
+def cluster():
+    """The PostgreSQL cluster the services of this process share."""
+    global _cluster
+    if _cluster is None:
+        _cluster = pglib.Cluster()
+        atexit.register(_cluster.stop)
+    return _cluster
+
+
+# The schema each backend's store creates (store_sqlite.c, store_pg.c).
+SCHEMA_VERSION = {"sqlite": 3, "postgresql": 2}
 
 HOSTS = ["mx1.example.net", "mx2.example.net"]
 APPROVERS = ["bob", "carol", "dave", "erin", "frank"]
@@ -78,47 +101,64 @@ class Service:
     """A breakglass-approvald with its own directory, keys and configuration."""
 
     def __init__(self, expiry="10m", quorum=2, notify="", extra_server="",
-                 approvers=None):
+                 approvers=None, backend=None, like=None, instance=None, totp_window=1):
+        """like: another Service whose database, keys, hosts and approvers
+        this one shares (another instance of the same service)."""
         self.dir = tempfile.mkdtemp(prefix="bgad.")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
+        self.totp_window = totp_window
         self.proc = None
-        self.host_keys = {}
-        self.tokens = {}
-        self.totp = {}
-        self.last_step = {}
+        self.host_keys = like.host_keys if like else {}
+        self.tokens = like.tokens if like else {}
+        self.totp = like.totp if like else {}
+        # Shared by instances: a step used on one is used on all.
+        self.last_step = like.last_step if like else {}
+        self.backend = like.backend if like else (backend or BACKEND)
         d = self.dir
         for sub in ("state", "log", "hosts", "approvers"):
             os.mkdir(os.path.join(d, sub), 0o755)
-        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out",
-                        d + "/signing.pem"], check=True, capture_output=True)
-        os.chmod(d + "/signing.pem", 0o600)
-        subprocess.run(["openssl", "pkey", "-in", d + "/signing.pem", "-pubout",
-                        "-out", d + "/signing.pub"], check=True, capture_output=True)
-        for h in HOSTS:
-            key = os.urandom(32)
-            self.host_keys[h] = key
-            write("%s/hosts/%s.key" % (d, h), key.hex() + "\n")
-        conf = ["[server]", "listen = 127.0.0.1:%d" % self.port,
-                "database = %s/state/approvald.db" % d,
-                "signing_key = %s/signing.pem" % d,
+        keys = like.dir if like else d
+        if not like:
+            subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out",
+                            d + "/signing.pem"], check=True, capture_output=True)
+            os.chmod(d + "/signing.pem", 0o600)
+            subprocess.run(["openssl", "pkey", "-in", d + "/signing.pem", "-pubout",
+                            "-out", d + "/signing.pub"], check=True, capture_output=True)
+            for h in HOSTS:
+                key = os.urandom(32)
+                self.host_keys[h] = key
+                write("%s/hosts/%s.key" % (d, h), key.hex() + "\n")
+        else:
+            shutil.copy(keys + "/signing.pub", d + "/signing.pub")
+        if self.backend == "postgresql":
+            self.cluster = like.cluster if like else cluster()
+            self.dbname = like.dbname if like else self.cluster.create_database()
+            write(d + "/db.password", self.cluster.password + "\n")
+            database = ["database = " + self.cluster.url(self.dbname),
+                        "database_password_file = %s/db.password" % d]
+        else:
+            database = ["database = %s/state/approvald.db" % d]
+        conf = ["[server]", "listen = 127.0.0.1:%d" % self.port, *database,
+                "signing_key = %s/signing.pem" % keys,
                 "request_expiry = %s" % expiry, "quorum = %d" % quorum,
                 "public_url = http://127.0.0.1:%d" % self.port,
                 "state_dir = %s/state" % d, "journal = %s/log/journal.jsonl" % d,
+                "instance = " + instance if instance else "",
+                "totp_window = %d" % totp_window,
                 extra_server, ""]
         for h in HOSTS:
-            conf += ["[host %s]" % h, "key = %s/hosts/%s.key" % (d, h), ""]
-        self.approvers = approvers or APPROVERS
+            conf += ["[host %s]" % h, "key = %s/hosts/%s.key" % (keys, h), ""]
+        self.approvers = like.approvers if like else (approvers or APPROVERS)
         for a in self.approvers:
-            token = base64.urlsafe_b64encode(os.urandom(24)).decode()
-            secret = os.urandom(20)
-            self.tokens[a] = token
-            self.totp[a] = secret
-            write("%s/approvers/%s" % (d, a), "secret = %s\n" %
-                  base64.b32encode(secret).decode().rstrip("="))
-            conf += ["[approver %s]" % a,
-                     "token_sha256 = " + hashlib.sha256(token.encode()).hexdigest(),
-                     "totp = %s/approvers/%s" % (d, a), ""]
+            if not like:
+                self.tokens[a] = base64.urlsafe_b64encode(os.urandom(24)).decode()
+                self.totp[a] = os.urandom(20)
+                write("%s/approvers/%s" % (d, a), "secret = %s\n" %
+                      base64.b32encode(self.totp[a]).decode().rstrip("="))
+            conf += ["[approver %s]" % a, "token_sha256 = " +
+                     hashlib.sha256(self.tokens[a].encode()).hexdigest(),
+                     "totp = %s/approvers/%s" % (keys, a), ""]
         # notify: text, or a function of the service directory giving it.
         conf.append(notify(d) if callable(notify) else notify)
         self.conf = d + "/approvald.conf"
@@ -218,23 +258,43 @@ class Service:
         s.sendall(req.encode())
         return s
 
-    def seen_count(self):
-        """Host signatures committed: one per request filed, one per poll held."""
-        c = sqlite3.connect("file:%s/state/approvald.db?mode=ro" % self.dir, uri=True,
-                            timeout=10)
+    def sql(self, query):
+        """Rows of query run on the service's database, whichever backend."""
+        if self.backend == "postgresql":
+            return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in row)
+                    for row in self.cluster.psql(query, db=self.dbname)]
+        c = sqlite3.connect("file:%s/state/approvald.db" % self.dir, uri=True, timeout=10)
         try:
-            return c.execute("SELECT count(*) FROM seen").fetchone()[0]
+            rows = c.execute(query).fetchall()
+            c.commit()
+            return rows
         finally:
             c.close()
 
+    def schema_version(self):
+        if self.backend == "postgresql":
+            return self.sql("SELECT version FROM schema_version")[0][0]
+        return self.sql("PRAGMA user_version")[0][0]
+
+    def set_schema_version(self, v):
+        if self.backend == "postgresql":
+            self.sql("UPDATE schema_version SET version = %d" % v)
+        else:
+            self.sql("PRAGMA user_version = %d" % v)
+
+    def seen_count(self):
+        """Host signatures committed: one per request filed, one per poll held."""
+        return self.sql("SELECT count(*) FROM seen")[0][0]
+
     # -- approvers -------------------------------------------------------
-    def code(self, approver, window=1, newest=False):
+    def code(self, approver, window=None, newest=False):
         """A fresh TOTP code: a step newer than any this approver used.
 
         At the earliest the step window-1 before the current one (the
         current step with the default window), so that the code stays
         accepted for at least one period even on a slow, loaded machine;
         with newest, the latest step accepted (a browser starting up)."""
+        window = window or self.totp_window
         now = int(time.time()) // TOTP_PERIOD
         step = max(now + window if newest else now - window + 1,
                    self.last_step.get(approver, 0) + 1)

@@ -1,0 +1,861 @@
+/*
+ * The PostgreSQL backend (libpq), for several instances on one database.
+ * Whatever decides is a row, a constraint or a row lock, never process
+ * memory: a request's deciding transaction holds its row (FOR UPDATE), so
+ * two votes on two instances cannot both miss the quorum; unique keys make
+ * the replay cache, a vote per approver and a request id hold across
+ * instances (INSERT ... ON CONFLICT DO NOTHING: the loser sees no row, not
+ * an aborted transaction); a decision is announced with pg_notify inside
+ * its transaction, delivered at commit (store_pg_listen.c); a notification
+ * is claimed with FOR UPDATE SKIP LOCKED and a lease, so one instance sends it.
+ *
+ * The password never comes from the URL: database_password_file, a secret
+ * file, is read at connect time, passed as a libpq keyword and zeroed.
+ */
+#include "build_config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "escape.h"
+#include "fileio.h"
+#include "store_backend.h"
+#include "store_pg.h"
+
+#define PASSWORD_FILE_MAX 1024
+#define INT_TEXT_LEN 24
+#define PARAMS_MAX 8
+/* pg_advisory_xact_lock key serialising schema migrations: "bgschema". */
+#define MIGRATE_LOCK_KEY "7450423371383106917"
+/* A claimed notification is another instance's again after this long. */
+#define NOTIFY_LEASE_MS 120000LL
+#define RECOVERIES_SHOWN 50
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+/*
+ * schema_version holds one row; migrations[v] takes version v to v + 1
+ * (0: an empty database).  A database newer than SCHEMA_VERSION is refused.
+ */
+#define SCHEMA_VERSION 2
+static const char *const migrations[SCHEMA_VERSION] = {
+	"CREATE TABLE requests ("
+	" id TEXT PRIMARY KEY, host TEXT NOT NULL, operator TEXT NOT NULL,"
+	" status TEXT NOT NULL, body BYTEA NOT NULL, received_ms BIGINT NOT NULL,"
+	" expires_ms BIGINT NOT NULL, decided_ms BIGINT);"
+	"CREATE INDEX requests_status ON requests(status, expires_ms);"
+	"CREATE TABLE votes ("
+	" seq BIGSERIAL PRIMARY KEY,"
+	" request_id TEXT NOT NULL REFERENCES requests(id), approver TEXT NOT NULL,"
+	" approve BOOLEAN NOT NULL, at_ms BIGINT NOT NULL, comment TEXT NOT NULL,"
+	" UNIQUE(request_id, approver));"
+	"CREATE TABLE seen ("
+	" host TEXT NOT NULL, sig TEXT NOT NULL, at_ms BIGINT NOT NULL,"
+	" PRIMARY KEY(host, sig));"
+	"CREATE INDEX seen_at ON seen(at_ms);"
+	"CREATE TABLE notifications ("
+	" id BIGSERIAL PRIMARY KEY, target TEXT NOT NULL, url TEXT NOT NULL,"
+	" format INTEGER NOT NULL, secret TEXT, msg_id TEXT NOT NULL, body TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_ms BIGINT NOT NULL);"
+	"CREATE INDEX notifications_next ON notifications(next_ms, id);"
+	"CREATE TABLE recoveries ("
+	" host TEXT NOT NULL, id TEXT NOT NULL, operator TEXT NOT NULL,"
+	" body BYTEA NOT NULL, received_ms BIGINT NOT NULL, PRIMARY KEY(host, id));",
+	/* 2: approvers' TOTP replay and lockout state. */
+	"CREATE TABLE approver_totp ("
+	" approver TEXT PRIMARY KEY, last_step BIGINT NOT NULL,"
+	" failures TEXT NOT NULL, locked_until BIGINT NOT NULL);",
+};
+
+enum {
+	Q_SEEN_ADD, Q_SEEN_PRUNE,
+	Q_REQ_GET, Q_REQ_LOCK, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
+	Q_VOTES, Q_VOTE_INSERT,
+	Q_NOTIFY_INSERT, Q_NOTIFY_CLAIM, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
+	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
+	Q_DECIDED,
+	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
+	Q_COUNT
+};
+
+#define REQ_COLUMNS "id, host, operator, status, body, received_ms, expires_ms"
+#define REC_COLUMNS "id, host, operator, 'reported', body, received_ms, 0"
+
+static const char *const query_sql[Q_COUNT] = {
+	[Q_SEEN_ADD] = "INSERT INTO seen (host, sig, at_ms) VALUES ($1, $2, $3) "
+	    "ON CONFLICT DO NOTHING",
+	[Q_SEEN_PRUNE] = "DELETE FROM seen WHERE at_ms < $1",
+	[Q_REQ_GET] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = $1",
+	[Q_REQ_LOCK] = "SELECT id FROM requests WHERE id = $1 FOR UPDATE",
+	[Q_REQ_INSERT] = "INSERT INTO requests (" REQ_COLUMNS ") "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+	[Q_REQ_STATUS] = "UPDATE requests SET status = $1, decided_ms = $2 "
+	    "WHERE id = $3 AND status = 'pending'",
+	[Q_REQ_PENDING] = "SELECT " REQ_COLUMNS " FROM requests "
+	    "WHERE status = 'pending' ORDER BY received_ms, id",
+	[Q_REQ_DUE] = "SELECT " REQ_COLUMNS " FROM requests "
+	    "WHERE status = 'pending' AND expires_ms <= $1 ORDER BY expires_ms",
+	[Q_VOTES] = "SELECT approver, approve, at_ms, comment FROM votes "
+	    "WHERE request_id = $1 ORDER BY seq",
+	[Q_VOTE_INSERT] = "INSERT INTO votes "
+	    "(request_id, approver, approve, at_ms, comment) VALUES ($1, $2, $3, $4, $5) "
+	    "ON CONFLICT DO NOTHING",
+	[Q_NOTIFY_INSERT] = "INSERT INTO notifications "
+	    "(target, url, format, secret, msg_id, body, next_ms) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	/* Claimed for the lease: the other instances skip it meanwhile. */
+	[Q_NOTIFY_CLAIM] = "UPDATE notifications SET next_ms = $2 WHERE id = "
+	    "(SELECT id FROM notifications WHERE next_ms <= $1 ORDER BY next_ms, id "
+	    "LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	    "RETURNING id, target, url, format, secret, msg_id, body, attempts",
+	[Q_NOTIFY_NEXT] = "SELECT min(next_ms) FROM notifications",
+	[Q_NOTIFY_DONE] = "DELETE FROM notifications WHERE id = $1",
+	[Q_NOTIFY_RETRY] = "UPDATE notifications SET attempts = $1, next_ms = $2 "
+	    "WHERE id = $3",
+	[Q_REC_GET] = "SELECT " REC_COLUMNS " FROM recoveries WHERE host = $1 AND id = $2",
+	[Q_REC_INSERT] = "INSERT INTO recoveries (host, id, operator, body, received_ms) "
+	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[Q_REC_RECENT] = "SELECT " REC_COLUMNS " FROM recoveries "
+	    "ORDER BY received_ms DESC, host, id LIMIT " XSTR(RECOVERIES_SHOWN),
+	[Q_DECIDED] = "SELECT pg_notify('" AD_PG_CHANNEL "', $1)",
+	[Q_TOTP_ADD] = "INSERT INTO approver_totp "
+	    "(approver, last_step, failures, locked_until) VALUES ($1, 0, '', 0) "
+	    "ON CONFLICT DO NOTHING",
+	[Q_TOTP_GET] = "SELECT last_step, failures, locked_until FROM approver_totp "
+	    "WHERE approver = $1 FOR UPDATE",
+	[Q_TOTP_PUT] = "UPDATE approver_totp SET last_step = $1, failures = $2, "
+	    "locked_until = $3 WHERE approver = $4",
+};
+
+typedef struct {
+	ad_store base;           /* first: the handle given out */
+	PGconn *conn;
+	const char *url;         /* the configuration's, for messages */
+} pg_store;
+
+/* Statement parameters, all text but bytea bodies. */
+typedef struct {
+	const char *v[PARAMS_MAX];
+	int len[PARAMS_MAX];
+	int fmt[PARAMS_MAX];
+	char num[PARAMS_MAX][INT_TEXT_LEN];
+	int n;
+} params;
+
+static const ad_store_ops pg_ops;
+
+static pg_store *
+pg(ad_store *st)
+{
+	return (pg_store *)(void *)st;
+}
+
+bg_status
+ad_pg_error(PGconn *conn, PGresult *res, bg_error *err, const char *what)
+{
+	const char *m = res != NULL && *PQresultErrorMessage(res) != '\0' ?
+	    PQresultErrorMessage(res) : PQerrorMessage(conn);
+	char line[BG_ERROR_MAX / 2], safe[BG_ERROR_MAX / 2];
+
+	/* The first line, printable: libpq may quote a key's value. */
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(m, "\n"), m);
+	bg_escape_printable(line, safe, sizeof(safe));
+	PQclear(res);
+	return bg_error_set(err, BG_ERR_IO, "database: %s: %s", what, safe);
+}
+
+static bg_status
+pg_fail(pg_store *h, PGresult *res, bg_error *err, const char *what)
+{
+	return ad_pg_error(h->conn, res, err, what);
+}
+
+static void
+p_text(params *p, const char *s)
+{
+	p->v[p->n] = s;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void
+p_int(params *p, int64_t x)
+{
+	snprintf(p->num[p->n], INT_TEXT_LEN, "%" PRId64, x);
+	p_text(p, p->num[p->n]);
+}
+
+static void
+p_bytes(params *p, const char *b, size_t len)
+{
+	p->v[p->n] = b;
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+static char *
+stmt_name(int which, char out[INT_TEXT_LEN])
+{
+	snprintf(out, INT_TEXT_LEN, "ad%d", which);
+	return out;
+}
+
+/* Runs a prepared statement; *res (when not NULL) keeps its rows. */
+static bg_status
+run(ad_store *st, int which, const params *p, PGresult **res, bg_error *err,
+    const char *what)
+{
+	char name[INT_TEXT_LEN];
+	PGresult *r = PQexecPrepared(pg(st)->conn, stmt_name(which, name), p->n, p->v,
+	    p->len, p->fmt, 0);
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+		return pg_fail(pg(st), r, err, what);
+	if (res != NULL)
+		*res = r;
+	else
+		PQclear(r);
+	return BG_OK;
+}
+
+/* Like run, for a statement changing at most one row: BG_ERR_DENIED when none. */
+static bg_status
+run_one(ad_store *st, int which, const params *p, bg_error *err, const char *what,
+    const char *none)
+{
+	PGresult *r;
+	bg_status rc;
+	bool changed;
+
+	if ((rc = run(st, which, p, &r, err, what)) != BG_OK)
+		return rc;
+	changed = strcmp(PQcmdTuples(r), "0") != 0;
+	PQclear(r);
+	return changed ? BG_OK : bg_error_set(err, BG_ERR_DENIED, "%s", none);
+}
+
+static bg_status
+exec_simple(pg_store *h, const char *sql, bg_error *err, const char *what)
+{
+	PGresult *r = PQexec(h->conn, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		return pg_fail(h, r, err, what);
+	PQclear(r);
+	return BG_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connecting. */
+
+bg_status
+ad_pg_url_check(const char *url, bg_error *err)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+	bg_status rc = BG_OK;
+
+	/* libpq's own parser: what it would connect with is what is checked. */
+	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+		rc = bg_error_set(err, BG_ERR_INVALID, "not a valid PostgreSQL URL%s",
+		    msg != NULL ? "" : " (out of memory)");
+		PQfreemem(msg);
+		return rc;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL && *o->val != '\0' && (strcmp(o->keyword, "password") == 0 ||
+		    strcmp(o->keyword, "passfile") == 0))
+			rc = bg_error_set(err, BG_ERR_INVALID, "a %s in the URL is refused: "
+			    "name a file with database_password_file", o->keyword);
+	PQconninfoFree(opts);
+	return rc;
+}
+
+static void
+ignore_notice(void *arg, const char *message)
+{
+}
+
+bg_status
+ad_pg_connect(const ad_config_server *cfg, PGconn **out, bg_error *err)
+{
+	const char *keys[4], *vals[4];
+	char *pw = NULL;
+	size_t len = 0;
+	PGconn *c;
+	bg_status rc;
+	int n = 0;
+
+	if ((rc = ad_pg_url_check(cfg->database, err)) != BG_OK)
+		return rc;
+	/* expand_dbname: the URL's keywords first, the ones after it override. */
+	keys[n] = "dbname";
+	vals[n++] = cfg->database;
+	keys[n] = "application_name";
+	vals[n++] = "breakglass-approvald";
+	if (cfg->database_password_file != NULL) {
+		if ((rc = bg_file_read(cfg->database_password_file, BG_FILE_SECRET,
+		    PASSWORD_FILE_MAX, &pw, &len, err)) != BG_OK)
+			return rc;
+		pw[strcspn(pw, "\r\n")] = '\0';
+		keys[n] = "password";
+		vals[n++] = pw;
+	}
+	keys[n] = vals[n] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
+	if (pw != NULL)
+		bg_file_free_secret(pw, len);
+	if (c == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	if (PQstatus(c) != CONNECTION_OK) {
+		rc = ad_pg_error(c, NULL, err, "cannot connect");
+		PQfinish(c);
+		return rc;
+	}
+	/* The server's notices ("already exists, skipping") are not errors: not on stderr. */
+	PQsetNoticeProcessor(c, ignore_notice, NULL);
+	*out = c;
+	return BG_OK;
+}
+
+/* Brings the schema to SCHEMA_VERSION, one instance at a time. */
+static bg_status
+migrate(pg_store *h, bg_error *err)
+{
+	PGresult *r;
+	char set[128];
+	int version = 0;
+	bg_status rc;
+
+	if ((rc = exec_simple(h, "BEGIN", err, "migrate")) != BG_OK)
+		return rc;
+	rc = exec_simple(h, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err,
+	    "migration lock");
+	if (rc == BG_OK)
+		rc = exec_simple(h, "CREATE TABLE IF NOT EXISTS schema_version "
+		    "(version INTEGER NOT NULL)", err, "schema_version");
+	if (rc == BG_OK) {
+		r = PQexec(h->conn, "SELECT max(version) FROM schema_version");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			rc = pg_fail(h, r, err, "schema version");
+		else {
+			version = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
+			PQclear(r);
+		}
+	}
+	if (rc == BG_OK && (version < 0 || version > SCHEMA_VERSION))
+		rc = bg_error_set(err, BG_ERR_INVALID, "database: schema version %d, this "
+		    "service knows versions up to %d", version, SCHEMA_VERSION);
+	for (; rc == BG_OK && version < SCHEMA_VERSION; version++)
+		rc = exec_simple(h, migrations[version], err, "schema migration");
+	snprintf(set, sizeof(set), "DELETE FROM schema_version; "
+	    "INSERT INTO schema_version VALUES (%d)", SCHEMA_VERSION);
+	if (rc == BG_OK)
+		rc = exec_simple(h, set, err, "schema version");
+	if (rc == BG_OK)
+		return exec_simple(h, "COMMIT", err, "migrate");
+	PQclear(PQexec(h->conn, "ROLLBACK"));
+	return rc;
+}
+
+static bg_status
+prepare_all(pg_store *h, bg_error *err)
+{
+	char name[INT_TEXT_LEN];
+
+	for (int i = 0; i < Q_COUNT; i++) {
+		PGresult *r = PQprepare(h->conn, stmt_name(i, name), query_sql[i], 0, NULL);
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return pg_fail(h, r, err, "prepare");
+		PQclear(r);
+	}
+	return BG_OK;
+}
+
+bg_status
+ad_store_pg_open(const ad_config_server *cfg, ad_store **out, bg_error *err)
+{
+	pg_store *h = calloc(1, sizeof(*h));
+	bg_status rc;
+
+	if (h == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	h->base.ops = &pg_ops;
+	h->url = cfg->database;
+	rc = ad_pg_connect(cfg, &h->conn, err);
+	if (rc == BG_OK)
+		rc = migrate(h, err);
+	if (rc == BG_OK)
+		rc = prepare_all(h, err);
+	if (rc != BG_OK) {
+		PQfinish(h->conn);
+		free(h);
+		return rc;
+	}
+	*out = &h->base;
+	return BG_OK;
+}
+
+static void
+pg_close(ad_store *st)
+{
+	PQfinish(pg(st)->conn);
+	free(pg(st));
+}
+
+/*
+ * A transaction starts on a working connection: one lost (the server
+ * restarted, a standby was promoted behind the URL's hosts) is
+ * re-established here, and its statements prepared again.
+ */
+static bg_status
+pg_begin(ad_store *st, bg_error *err)
+{
+	pg_store *h = pg(st);
+
+	if (PQstatus(h->conn) != CONNECTION_OK) {
+		PQreset(h->conn);
+		if (PQstatus(h->conn) != CONNECTION_OK)
+			return pg_fail(h, NULL, err, "reconnect");
+		if (prepare_all(h, err) != BG_OK)
+			return BG_ERR_IO;
+	}
+	return exec_simple(h, "BEGIN", err, "begin");
+}
+
+static bg_status
+pg_commit(ad_store *st, bg_error *err)
+{
+	return exec_simple(pg(st), "COMMIT", err, "commit");
+}
+
+static void
+pg_rollback(ad_store *st)
+{
+	PQclear(PQexec(pg(st)->conn, "ROLLBACK"));
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+pg_seen_add(ad_store *st, const char *host, const char *sig, int64_t now_ms,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, host);
+	p_text(&p, sig);
+	p_int(&p, now_ms);
+	return run_one(st, Q_SEEN_ADD, &p, err, "seen", "signature replayed");
+}
+
+static bg_status
+pg_seen_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, before_ms);
+	return run(st, Q_SEEN_PRUNE, &p, NULL, err, "prune");
+}
+
+/* ------------------------------------------------------------------ */
+
+/* A copy of a text field; NULL stays NULL.  *oom on allocation failure. */
+static char *
+col_text(const PGresult *r, int row, int col, bool *oom)
+{
+	char *copy;
+
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	if ((copy = strdup(PQgetvalue(r, row, col))) == NULL)
+		*oom = true;
+	return copy;
+}
+
+static int64_t
+col_int(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static bg_status
+read_request(const PGresult *res, int row, ad_request *r, bg_error *err)
+{
+	size_t len = 0;
+	unsigned char *body = PQunescapeBytea((const unsigned char *)
+	    PQgetvalue(res, row, 4), &len);
+	bool oom = false;
+
+	memset(r, 0, sizeof(*r));
+	r->id = col_text(res, row, 0, &oom);
+	r->host = col_text(res, row, 1, &oom);
+	r->operator_name = col_text(res, row, 2, &oom);
+	r->status = col_text(res, row, 3, &oom);
+	/* NUL-terminated: the body is parsed as JSON text. */
+	r->body = body != NULL ? malloc(len + 1) : NULL;
+	if (r->body == NULL || oom) {
+		PQfreemem(body);
+		ad_request_clear(r);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	memcpy(r->body, body, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+	PQfreemem(body);
+	r->received_ms = col_int(res, row, 5);
+	r->expires_ms = col_int(res, row, 6);
+	return BG_OK;
+}
+
+static bg_status
+read_one(ad_store *st, int which, const params *p, const char *what, ad_request *out,
+    bg_error *err)
+{
+	PGresult *r;
+	bg_status rc;
+
+	if ((rc = run(st, which, p, &r, err, what)) != BG_OK)
+		return rc;
+	rc = PQntuples(r) == 0 ? bg_error_set(err, BG_ERR_NOTFOUND, "no such %s", what) :
+	    read_request(r, 0, out, err);
+	PQclear(r);
+	return rc;
+}
+
+static bg_status
+read_requests(ad_store *st, int which, const params *p, ad_request **out,
+    size_t *count, bg_error *err)
+{
+	ad_request *list;
+	PGresult *r;
+	size_t n = 0, rows;
+	bg_status rc;
+
+	if ((rc = run(st, which, p, &r, err, "requests")) != BG_OK)
+		return rc;
+	rows = (size_t)PQntuples(r);
+	if ((list = calloc(rows > 0 ? rows : 1, sizeof(*list))) == NULL)
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	for (; rc == BG_OK && n < rows; n++)
+		if ((rc = read_request(r, (int)n, &list[n], err)) != BG_OK)
+			break;
+	PQclear(r);
+	if (rc != BG_OK) {
+		ad_requests_free(list, n);
+		return rc;
+	}
+	*out = list;
+	*count = n;
+	return BG_OK;
+}
+
+static bg_status
+pg_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, id);
+	return read_one(st, Q_REQ_GET, &p, "request", out, err);
+}
+
+static bg_status
+pg_request_lock(ad_store *st, const char *id, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bg_status rc;
+
+	p_text(&p, id);
+	if ((rc = run(st, Q_REQ_LOCK, &p, &r, err, "lock request")) != BG_OK)
+		return rc;
+	rc = PQntuples(r) == 0 ? bg_error_set(err, BG_ERR_NOTFOUND, "no such request") :
+	    BG_OK;
+	PQclear(r);
+	return rc;
+}
+
+static bg_status
+pg_request_insert(ad_store *st, const ad_request *r, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, r->id);
+	p_text(&p, r->host);
+	p_text(&p, r->operator_name);
+	p_text(&p, r->status);
+	p_bytes(&p, r->body, r->body_len);
+	p_int(&p, r->received_ms);
+	p_int(&p, r->expires_ms);
+	return run_one(st, Q_REQ_INSERT, &p, err, "insert request", "request exists");
+}
+
+static bg_status
+pg_request_set_status(ad_store *st, const char *id, const char *status,
+    int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, status);
+	p_int(&p, now_ms);
+	p_text(&p, id);
+	return run_one(st, Q_REQ_STATUS, &p, err, "update request", "already decided");
+}
+
+static bg_status
+pg_pending(ad_store *st, ad_request **out, size_t *count, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	return read_requests(st, Q_REQ_PENDING, &p, out, count, err);
+}
+
+static bg_status
+pg_due(ad_store *st, int64_t now_ms, ad_request **out, size_t *count, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, now_ms);
+	return read_requests(st, Q_REQ_DUE, &p, out, count, err);
+}
+
+static bg_status
+pg_decided(ad_store *st, const char *id, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, id);
+	return run(st, Q_DECIDED, &p, NULL, err, "announce decision");
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+pg_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bool oom = false;
+	size_t rows;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, id);
+	if ((rc = run(st, Q_VOTES, &p, &r, err, "votes")) != BG_OK)
+		return rc;
+	rows = (size_t)PQntuples(r);
+	if ((out->v = calloc(rows > 0 ? rows : 1, sizeof(*out->v))) == NULL)
+		oom = true;
+	for (size_t i = 0; !oom && i < rows; i++) {
+		ad_vote *v = &out->v[out->count++];
+
+		v->approver = col_text(r, (int)i, 0, &oom);
+		v->approve = strcmp(PQgetvalue(r, (int)i, 1), "t") == 0;
+		v->at_ms = col_int(r, (int)i, 2);
+		v->comment = col_text(r, (int)i, 3, &oom);
+	}
+	PQclear(r);
+	if (oom) {
+		ad_votes_clear(out);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return BG_OK;
+}
+
+static bg_status
+pg_vote_insert(ad_store *st, const char *id, const ad_vote *v, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, id);
+	p_text(&p, v->approver);
+	p_text(&p, v->approve ? "true" : "false");
+	p_int(&p, v->at_ms);
+	p_text(&p, v->comment);
+	return run_one(st, Q_VOTE_INSERT, &p, err, "insert vote", "already voted");
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+pg_notify_insert(ad_store *st, const ad_notification *n, int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, n->target);
+	p_text(&p, n->url);
+	p_int(&p, n->format);
+	p_text(&p, n->secret);
+	p_text(&p, n->msg_id);
+	p_text(&p, n->body);
+	p_int(&p, now_ms);
+	return run(st, Q_NOTIFY_INSERT, &p, NULL, err, "queue notification");
+}
+
+static bg_status
+pg_notify_due(ad_store *st, int64_t now_ms, ad_notification *out, int64_t *next_ms,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+	bool oom = false;
+	PGresult *r;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_int(&p, now_ms);
+	p_int(&p, now_ms + NOTIFY_LEASE_MS);
+	if ((rc = run(st, Q_NOTIFY_CLAIM, &p, &r, err, "notifications")) != BG_OK)
+		return rc;
+	if (PQntuples(r) > 0) {
+		out->id = col_int(r, 0, 0);
+		out->target = col_text(r, 0, 1, &oom);
+		out->url = col_text(r, 0, 2, &oom);
+		out->format = (unsigned)col_int(r, 0, 3);
+		out->secret = col_text(r, 0, 4, &oom);
+		out->msg_id = col_text(r, 0, 5, &oom);
+		out->body = col_text(r, 0, 6, &oom);
+		out->attempts = (unsigned)col_int(r, 0, 7);
+		PQclear(r);
+		if (!oom)
+			return BG_OK;
+		ad_notification_clear(out);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	PQclear(r);
+	p.n = 0;
+	if ((rc = run(st, Q_NOTIFY_NEXT, &p, &r, err, "notifications")) != BG_OK)
+		return rc;
+	*next_ms = col_int(r, 0, 0);
+	PQclear(r);
+	return bg_error_set(err, BG_ERR_NOTFOUND, "nothing due");
+}
+
+static bg_status
+pg_notify_done(ad_store *st, int64_t id, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, id);
+	return run(st, Q_NOTIFY_DONE, &p, NULL, err, "notification done");
+}
+
+static bg_status
+pg_notify_retry(ad_store *st, int64_t id, unsigned attempts, int64_t next_ms,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, attempts);
+	p_int(&p, next_ms);
+	p_int(&p, id);
+	return run(st, Q_NOTIFY_RETRY, &p, NULL, err, "notification retry");
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+pg_recovery_get(ad_store *st, const char *host, const char *id, ad_request *out,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, host);
+	p_text(&p, id);
+	return read_one(st, Q_REC_GET, &p, "recovery", out, err);
+}
+
+static bg_status
+pg_recovery_insert(ad_store *st, const ad_request *r, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, r->host);
+	p_text(&p, r->id);
+	p_text(&p, r->operator_name);
+	p_bytes(&p, r->body, r->body_len);
+	p_int(&p, r->received_ms);
+	return run_one(st, Q_REC_INSERT, &p, err, "recovery insert", "recovery exists");
+}
+
+static bg_status
+pg_recoveries(ad_store *st, ad_request **out, size_t *count, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	return read_requests(st, Q_REC_RECENT, &p, out, count, err);
+}
+
+/* ------------------------------------------------------------------ */
+
+static bg_status
+pg_totp_get(ad_store *st, const char *approver, bg_totp_state *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, approver);
+	if ((rc = run(st, Q_TOTP_ADD, &p, NULL, err, "totp state")) != BG_OK ||
+	    (rc = run(st, Q_TOTP_GET, &p, &r, err, "totp state")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_IO, "database: totp state: no row");
+	}
+	out->last_step = (uint64_t)col_int(r, 0, 0);
+	out->locked_until = (time_t)col_int(r, 0, 2);
+	rc = ad_totp_failures_parse(PQgetvalue(r, 0, 1), out, err);
+	PQclear(r);
+	return rc;
+}
+
+static bg_status
+pg_totp_put(ad_store *st, const char *approver, const bg_totp_state *ts, bg_error *err)
+{
+	char failures[AD_TOTP_FAILURES_MAX];
+	params p = { .n = 0 };
+
+	if (!ad_totp_failures_format(ts, failures, sizeof(failures)))
+		return bg_error_set(err, BG_ERR_TOOBIG, "totp state: too many failures");
+	p_int(&p, (int64_t)ts->last_step);
+	p_text(&p, failures);
+	p_int(&p, (int64_t)ts->locked_until);
+	p_text(&p, approver);
+	return run(st, Q_TOTP_PUT, &p, NULL, err, "totp state");
+}
+
+static const ad_store_ops pg_ops = {
+	.close = pg_close,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.seen_add = pg_seen_add,
+	.seen_prune = pg_seen_prune,
+	.request_get = pg_request_get,
+	.request_lock = pg_request_lock,
+	.request_insert = pg_request_insert,
+	.request_set_status = pg_request_set_status,
+	.decided = pg_decided,
+	.pending = pg_pending,
+	.due = pg_due,
+	.votes = pg_votes,
+	.vote_insert = pg_vote_insert,
+	.notify_insert = pg_notify_insert,
+	.notify_due = pg_notify_due,
+	.notify_done = pg_notify_done,
+	.notify_retry = pg_notify_retry,
+	.totp_get = pg_totp_get,
+	.totp_put = pg_totp_put,
+	.recovery_get = pg_recovery_get,
+	.recovery_insert = pg_recovery_insert,
+	.recoveries = pg_recoveries,
+};
