@@ -16,7 +16,9 @@ of the design and to the floor of this disk:
 The floor: one fsync of a small file on the disk holding the database.
 
 Usage: bench_approvald.py [N]   (default 10000 polls; BENCH_POLLS in make)
-Environment: top_builddir, top_srcdir; BENCH_REQUESTS (default 1000)."""
+Environment: top_builddir, top_srcdir; BENCH_REQUESTS (default 1000);
+BENCH_DATABASE=postgresql for the PostgreSQL backend (a throwaway cluster
+with fsync on, tests/approvald/pglib.py) instead of SQLite."""
 import os
 import resource
 import selectors
@@ -30,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 srcdir = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(srcdir, "tests", "approvald"))
 import adlib  # noqa: E402
+import pglib  # noqa: E402
 
 CLIENTS = 8
 NAPPROVERS = 200
@@ -96,7 +99,7 @@ def timed_parallel(fn, items):
 def seen_count(svc):
     try:
         return svc.seen_count()
-    except sqlite3.Error:
+    except (sqlite3.Error, RuntimeError):
         return -1
 
 
@@ -170,12 +173,19 @@ def main():
         print("bench_approvald: open-file limit %d too low for %d polls" % (limit, n))
         return 1
     approvers = ["a%03d" % i for i in range(NAPPROVERS)]
-    svc = adlib.Service(quorum=2, approvers=approvers,
+    backend = os.environ.get("BENCH_DATABASE") or "sqlite"
+    if backend == "postgresql":
+        if pglib.bindir() is None:
+            print("approvald bench (postgresql): skipped, no PostgreSQL server binaries")
+            return 0
+        # Durable like a real server: commits wait for their WAL flush.
+        adlib.cluster(fsync=True)
+    svc = adlib.Service(quorum=2, approvers=approvers, backend=backend,
                         extra_server="totp_window = %d" % TOTP_WINDOW)
     ok = True
     try:
-        print("approvald bench: %d polls on %d requests, load average %s" %
-              (n, nreq, loadavg()))
+        print("approvald bench (%s): %d polls on %d requests, load average %s" %
+              (backend, n, nreq, loadavg()))
         floor = fsync_floor_ms(svc.dir + "/state")
         print("floor:   one fsync on the database's disk: %.2f ms median "
               "(%.0f fsyncs/s)" % (floor, 1000 / floor if floor > 0 else 0))

@@ -40,11 +40,12 @@ BACKEND = os.environ.get("BG_TEST_DATABASE", "sqlite")
 _cluster = None
 
 
-def cluster():
-    """The PostgreSQL cluster the services of this process share."""
+def cluster(fsync=False):
+    """The PostgreSQL cluster the services of this process share (fsync:
+    how the first call starts it)."""
     global _cluster
     if _cluster is None:
-        _cluster = pglib.Cluster()
+        _cluster = pglib.Cluster(fsync=fsync)
         atexit.register(_cluster.stop)
     return _cluster
 
