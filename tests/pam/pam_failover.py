@@ -51,13 +51,22 @@ def service(env, name, urls, timeout="10s"):
                 approval=(urls, os.path.join(env.d, "host.key"), env.pub))
 
 
+def events(env):
+    """The journal's records (its file appears with the first one)."""
+    return env.events() if os.path.exists(env.journal) else []
+
+
 def count(env):
-    """Records so far (the journal file appears with its first record)."""
-    return len(env.events()) if os.path.exists(env.journal) else 0
+    return len(events(env))
+
+
+def drop_grant(env):
+    if os.path.exists(env.grant()):
+        os.unlink(env.grant())
 
 
 def since(env, n):
-    return {e["event"]: e for e in env.events()[n:]}
+    return {e["event"]: e for e in events(env)[n:]}
 
 
 def test_moves_on(env):
@@ -78,7 +87,7 @@ def test_moves_on(env):
               ok.get("failed_urls") == [first],
               f"{first}: journal names the second url {req} {ok}")
         check(hits(env, "approve")["POST"] == before + 1, f"{first}: filed on the second")
-        os.unlink(env.grant())
+        drop_grant(env)
 
 
 def test_signed_denial_stops(env):
@@ -126,7 +135,7 @@ def test_file_here_poll_there(env):
     after = hits(env, "approve")
     check(after["POST"] == before["POST"] and after["GET"] > before["GET"],
           "file on A, poll on B: B polled, not filed %s %s" % (before, after))
-    os.unlink(env.grant())
+    drop_grant(env)
 
 
 def twin(svc):
@@ -200,7 +209,7 @@ def test_two_instances(env):
               ok.get("url") == urls[1] and ok.get("failed_urls") == [urls[0]],
               "two instances: journal " + str(evs))
         if os.path.exists(env.grant()):
-            os.unlink(env.grant())
+            drop_grant(env)
     finally:
         a.cleanup()
         if b is not None:
