@@ -374,7 +374,7 @@ note_failed(session *s, size_t i)
 
 /*
  * exchange_at on the endpoint that answered last, then on the next ones in
- * turn (docs/protocol.md section 3.5): only after an unreachable() failure,
+ * turn (docs/protocol.md section 2.1): only after an unreachable() failure,
  * never after any other answer.  Every endpoint but the last of the round
  * must answer within the wait asked for plus connect_timeout, so a hung
  * instance leaves the others time; the last has what is left of the one

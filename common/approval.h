@@ -83,7 +83,7 @@ typedef void (*bg_approval_progress)(const char *request_id, const char *url,
 
 /*
  * Runs the whole exchange with the service of cfg's [approval] within its
- * timeout, trying its URLs in order (docs/protocol.md section 3.5).  BG_OK
+ * timeout, trying its URLs in order (docs/protocol.md section 2.1).  BG_OK
  * only for a decision that passed every check; otherwise an error with
  * res->reason set and the detail in err.
  */

@@ -257,7 +257,7 @@ static const bg_cfg_key totp_keys[] = {
 };
 
 static const bg_cfg_key approval_keys[] = {
-	/* Repeated: the instances of one service, tried in order (docs/protocol.md 3.5). */
+	/* Repeated: the instances of one service, tried in order (docs/protocol.md 2.1). */
 	{ .name = "url", .type = BG_CFG_LINES, .required = true,
 	  .offset = offsetof(bg_config_approval, url), .check = check_approval_url },
 	{ .name = "host_id", .type = BG_CFG_STRING, .required = true,
