@@ -11,11 +11,9 @@ verifies; the report reads it.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,17 +21,9 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "approvald"))
 import adlib  # noqa: E402
 import pam_login  # noqa: E402
+from pam_approvald import pending_id  # noqa: E402
 from pam_login import check  # noqa: E402
-
-WAIT_PENDING = 20
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from pam_recovery import closed_port  # noqa: E402
 
 
 def mock_url(env, mode):
@@ -162,17 +152,6 @@ def twin(svc):
     if r.returncode != 0:
         raise RuntimeError("init-journal: " + r.stderr)
     return t
-
-
-def pending_id(svc):
-    deadline = time.time() + WAIT_PENDING
-    while time.time() < deadline:
-        st, data, _ = svc.request("GET", "/v1/requests?status=pending", headers={
-            "Authorization": "Bearer " + svc.tokens["bob"]})
-        if st == 200 and json.loads(data)["requests"]:
-            return json.loads(data)["requests"][-1]["request_id"]
-        time.sleep(0.1)
-    return None
 
 
 def test_two_instances(env):
