@@ -134,7 +134,6 @@ static const char *const query_sql[Q_COUNT] = {
 typedef struct {
 	ad_store base;           /* first: the handle given out */
 	PGconn *conn;
-	const char *url;         /* the configuration's, for messages */
 } pg_store;
 
 /* Statement parameters, all text but bytea bodies. */
@@ -389,7 +388,6 @@ ad_store_pg_open(const ad_config_server *cfg, ad_store **out, bg_error *err)
 	if (h == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	h->base.ops = &pg_ops;
-	h->url = cfg->database;
 	rc = ad_pg_connect(cfg, &h->conn, err);
 	if (rc == BG_OK)
 		rc = migrate(h, err);

@@ -332,8 +332,6 @@ sq_seen_prune(ad_store *st, int64_t before_ms, bg_error *err)
 
 /* ------------------------------------------------------------------ */
 
-
-
 static bg_status
 read_request(sqlite3_stmt *s, ad_request *r, bg_error *err)
 {
@@ -488,7 +486,6 @@ sq_due(ad_store *st, int64_t now_ms, ad_request **out, size_t *count,
 
 /* ------------------------------------------------------------------ */
 
-
 static bg_status
 sq_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err)
 {
@@ -539,7 +536,6 @@ sq_vote_insert(ad_store *st, const char *id, const ad_vote *v, bg_error *err)
 }
 
 /* ------------------------------------------------------------------ */
-
 
 static bg_status
 sq_notify_insert(ad_store *st, const ad_notification *n, int64_t now_ms,

@@ -41,7 +41,9 @@ def free_port():
 class Cluster:
     """initdb + pg_ctl start; stop() removes everything."""
 
-    def __init__(self, fsync=False):
+    def __init__(self, fsync=False, ssl=False):
+        """ssl: the server speaks TLS with a certificate for 127.0.0.1 from
+        a CA of its own (self.ca, a file anyone may read)."""
         require_server()
         self.bin = bindir()
         self.dir = tempfile.mkdtemp(prefix="bgpg.")
@@ -57,11 +59,13 @@ class Cluster:
                 name = "nobody"
                 pw = pwd.getpwnam(name)
             self.user = name
+            self.uid, self.gid = pw.pw_uid, pw.pw_gid
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
             os.chmod(self.dir, 0o700)
             self.prefix = ["runuser", "-u", name, "--"]
         else:
             self.user = pwd.getpwuid(os.geteuid()).pw_name
+            self.uid, self.gid = os.geteuid(), os.getegid()
             self.prefix = []
         self._run([self.bin + "/initdb", "-D", self.data, "-U", ADMIN, "-A", "trust",
                    "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"])
@@ -70,6 +74,8 @@ class Cluster:
                 "-c full_page_writes=%s" %
                 (self.port, self.dir, "on" if fsync else "off", "on" if fsync else "off",
                  "on" if fsync else "off"))
+        if ssl:
+            opts += self._certificates()
         self._run([self.bin + "/pg_ctl", "-D", self.data, "-l", self.dir + "/server.log",
                    "-o", opts, "-w", "-t", str(START_DEADLINE), "start"])
         self.running = True
@@ -77,6 +83,33 @@ class Cluster:
         self.role = "approvald"
         self.password = os.urandom(12).hex()
         self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (self.role, self.password))
+
+    def _certificates(self):
+        """A CA and the server's certificate for IP 127.0.0.1; server options."""
+        d = self.dir
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        openssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=bgtest CA",
+                "-keyout", d + "/ca.key", "-out", d + "/ca.crt")
+        openssl("req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", d + "/server.key",
+                "-out", d + "/server.csr")
+        with open(d + "/san.ext", "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.crt", "-CAkey",
+                d + "/ca.key", "-CAcreateserial", "-days", "1", "-extfile", d + "/san.ext",
+                "-out", d + "/server.crt")
+        for name in ("server.key", "server.crt"):
+            os.chown(d + "/" + name, self.uid, self.gid)
+            os.chmod(d + "/" + name, 0o600)
+        # The clients' copy, outside the server's private directory.
+        fd, self.ca = tempfile.mkstemp(prefix="bgpg-ca.", suffix=".crt")
+        with os.fdopen(fd, "wb") as out, open(d + "/ca.crt", "rb") as f:
+            out.write(f.read())
+        os.chmod(self.ca, 0o644)
+        return " -c ssl=on -c ssl_cert_file=%s/server.crt -c ssl_key_file=%s/server.key" % (
+            d, d)
 
     def _run(self, argv):
         r = subprocess.run(self.prefix + argv, capture_output=True, text=True,
@@ -110,6 +143,9 @@ class Cluster:
                            capture_output=True, timeout=60)
             self.running = False
         shutil.rmtree(self.dir, ignore_errors=True)
+        if getattr(self, "ca", None):
+            os.unlink(self.ca)
+            self.ca = None
 
     def log(self):
         try:
