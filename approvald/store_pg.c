@@ -134,6 +134,7 @@ static const char *const query_sql[Q_COUNT] = {
 typedef struct {
 	ad_store base;           /* first: the handle given out */
 	PGconn *conn;
+	bool in_tx;              /* between BEGIN and COMMIT or ROLLBACK */
 } pg_store;
 
 /* Statement parameters, all text but bytea bodies. */
@@ -205,15 +206,26 @@ stmt_name(int which, char out[INT_TEXT_LEN])
 	return out;
 }
 
+static bg_status reconnect(pg_store *h, bg_error *err);
+
 /* Runs a prepared statement; *res (when not NULL) keeps its rows. */
 static bg_status
 run(ad_store *st, int which, const params *p, PGresult **res, bg_error *err,
     const char *what)
 {
 	char name[INT_TEXT_LEN];
-	PGresult *r = PQexecPrepared(pg(st)->conn, stmt_name(which, name), p->n, p->v,
-	    p->len, p->fmt, 0);
-	ExecStatusType s = PQresultStatus(r);
+	PGresult *r;
+	ExecStatusType s;
+
+	/*
+	 * Outside a transaction (the notifier's calls) a lost connection is
+	 * made again; inside one, never: the rest of it would run on its own.
+	 */
+	if (!pg(st)->in_tx && reconnect(pg(st), err) != BG_OK)
+		return BG_ERR_IO;
+	r = PQexecPrepared(pg(st)->conn, stmt_name(which, name), p->n, p->v, p->len,
+	    p->fmt, 0);
+	s = PQresultStatus(r);
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
 		return pg_fail(pg(st), r, err, what);
@@ -410,35 +422,54 @@ pg_close(ad_store *st)
 }
 
 /*
- * A transaction starts on a working connection: one lost (the server
- * restarted, a standby was promoted behind the URL's hosts) is
- * re-established here, and its statements prepared again.
+ * A connection lost (the server restarted, a standby was promoted behind
+ * the URL's hosts) is made again, and its statements prepared again.
  */
+static bg_status
+reconnect(pg_store *h, bg_error *err)
+{
+	if (PQstatus(h->conn) == CONNECTION_OK)
+		return BG_OK;
+	PQreset(h->conn);
+	if (PQstatus(h->conn) != CONNECTION_OK)
+		return pg_fail(h, NULL, err, "reconnect");
+	return prepare_all(h, err);
+}
+
 static bg_status
 pg_begin(ad_store *st, bg_error *err)
 {
 	pg_store *h = pg(st);
+	bg_status rc;
 
-	if (PQstatus(h->conn) != CONNECTION_OK) {
-		PQreset(h->conn);
-		if (PQstatus(h->conn) != CONNECTION_OK)
-			return pg_fail(h, NULL, err, "reconnect");
-		if (prepare_all(h, err) != BG_OK)
-			return BG_ERR_IO;
-	}
-	return exec_simple(h, "BEGIN", err, "begin");
+	if ((rc = reconnect(h, err)) != BG_OK ||
+	    (rc = exec_simple(h, "BEGIN", err, "begin")) != BG_OK)
+		return rc;
+	h->in_tx = true;
+	return BG_OK;
 }
 
 static bg_status
 pg_commit(ad_store *st, bg_error *err)
 {
-	return exec_simple(pg(st), "COMMIT", err, "commit");
+	pg_store *h = pg(st);
+	PGresult *r = PQexec(h->conn, "COMMIT");
+	bool committed = PQresultStatus(r) == PGRES_COMMAND_OK &&
+	    strcmp(PQcmdStatus(r), "COMMIT") == 0;
+
+	/* A failed transaction's COMMIT "succeeds" as ROLLBACK: that is a failure. */
+	if (!committed)
+		return pg_fail(h, r, err, "commit");
+	PQclear(r);
+	h->in_tx = false;
+	return BG_OK;
 }
 
 static void
 pg_rollback(ad_store *st)
 {
 	PQclear(PQexec(pg(st)->conn, "ROLLBACK"));
+	pg(st)->in_tx = false;
 }
 
 /* ------------------------------------------------------------------ */

@@ -237,6 +237,47 @@ try:
     rows = a.sql("SELECT approver, count(*) FROM votes WHERE request_id = '%s' "
                  "GROUP BY approver ORDER BY approver" % rk)
     check(rows == [("bob", 1), ("carol", 1), ("dave", 1)], "one vote each: %r" % rows)
+
+    # The database restarts: the instances' connections are made again (the
+    # first call on each handle may fail, and the host tries again).
+    a.cluster.restart()
+
+    def retried(fn):
+        for _ in range(3):
+            r = fn()
+            if r[0] != 500:
+                return r
+            time.sleep(0.5)
+        return r
+    st, data, d, _ = retried(a.create)
+    check(st == 201, "filed on A after the restart: %d %r" % (st, data))
+    rr = d["request_id"]
+    deadline = time.time() + 30
+    while time.time() < deadline and a.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+            "'breakglass-approvald' AND query LIKE 'LISTEN%'")[0][0] < 2:
+        time.sleep(0.1)
+    base = a.seen_count()
+    sock = a.open_poll(rr, int(time.time()), timeout=POLL_ANSWER_BOUND)
+    deadline = time.time() + POLL_ANSWER_BOUND
+    while a.seen_count() == base and time.time() < deadline:
+        time.sleep(0.02)
+    for name in ("bob", "carol"):
+        st, data, _ = retried(lambda: c.vote(rr, name))
+        check(st == 200, "%s on C after the restart: %d %r" % (name, st, data))
+    try:
+        head, answer = read_answer(sock)
+        check(json.loads(answer)["status"] == "approved",
+              "poll on A after the restart answered: %r" % answer)
+    except (OSError, ValueError) as e:
+        check(False, "poll on A after the restart: %s" % e)
+    finally:
+        sock.close()
+    deadline = time.time() + 30
+    while time.time() < deadline and deliveries.get(("request.decided", rr)) != 1:
+        time.sleep(0.2)
+    check(deliveries.get(("request.decided", rr)) == 1,
+          "notified after the restart: %r" % deliveries.get(("request.decided", rr)))
 finally:
     for svc in fleet:
         svc.cleanup()
