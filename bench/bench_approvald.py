@@ -181,7 +181,7 @@ def main():
         # Durable like a real server: commits wait for their WAL flush.
         adlib.cluster(fsync=True)
     svc = adlib.Service(quorum=2, approvers=approvers, backend=backend,
-                        extra_server="totp_window = %d" % TOTP_WINDOW)
+                        totp_window=TOTP_WINDOW)
     ok = True
     try:
         print("approvald bench (%s): %d polls on %d requests, load average %s" %
