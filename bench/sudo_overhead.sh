@@ -9,7 +9,9 @@
 # busy machine) and each ratio to "none", next to the budgets: "other" at
 # most 1.03, "account" at most 1.25.  Root only: it creates temporary users
 # and edits /etc/sudo.conf (restored on exit).  BENCH_SUDO_RUNS runs each
-# (default 200).
+# (default 200).  BENCH_SUDO_COMPARE=PATH/sudo_breakglass.so adds a fifth
+# setup, "account" with that build of the plugin (its core beside it, in a
+# directory only root can write), to compare two builds in one run.
 : "${top_srcdir:?top_srcdir must be set}"
 : "${top_builddir:?top_builddir must be set}"
 : "${BREAKGLASS:?BREAKGLASS must name the built breakglass binary}"
@@ -64,13 +66,18 @@ while [ $r -lt $rounds ]; do
 	use_plugin "$bg_line"
 	measure "$other" "$per_round" "$d/other"
 	measure "$user" "$per_round" "$d/account"
+	if [ -n "${BENCH_SUDO_COMPARE:-}" ]; then
+		use_plugin "Plugin sudo_breakglass $BENCH_SUDO_COMPARE config=$d/breakglass.conf"
+		measure "$user" "$per_round" "$d/compare"
+	fi
 	r=$((r + 1))
 done
 plugin_line=$bg_line
 
-python3 - "$d" "$(records)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+python3 - "$d" "$(records)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    "${BENCH_SUDO_COMPARE:-}" <<'PY'
 import statistics, sys
-d, records, ncpu, load = sys.argv[1:5]
+d, records, ncpu, load, compare = sys.argv[1:6]
 def load_runs(name):
     rows = [line.split() for line in open("%s/%s" % (d, name))]
     return [float(r[0]) for r in rows], [float(r[1]) for r in rows]
@@ -78,6 +85,8 @@ setups = (("none", "no approval plugin", None),
           ("noop", "no-op approval plugin (floor)", None),
           ("other", "sudo_breakglass, not a break-glass account", 1.03),
           ("account", "sudo_breakglass, break-glass account with a grant", 1.25))
+if compare:
+    setups += (("compare", "the same with %s" % compare, 1.25),)
 data = {name: load_runs(name) for name, _, _ in setups}
 print("sudo -n /usr/bin/true, %d runs each, %s CPUs, load average %s "
       "(%s journal records written)" % (len(data["none"][0]), ncpu, load, records))
