@@ -17,12 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root"
 	exit 77
 fi
-for f in "$front" "$GRANT_TOOL" "$so"; do
-	if [ ! -e "$f" ]; then
-		echo "SKIP: $f was not built"
-		exit 77
-	fi
-done
+require_built "$front" "$GRANT_TOOL" "$so"
 
 d=$tmpdir
 write_config "$d"
