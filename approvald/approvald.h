@@ -305,13 +305,6 @@ bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
 
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
-/*
- * Appends text as bg_utf8_sanitize writes it (C1 and bidi controls as
- * \uXXXX, invalid UTF-8 as U+FFFD) with & < > as character references, and
- * " ' too when quotes (HTML; Slack mrkdwn decodes only the first three).
- * Out of memory sets b->overflow, which fails the page or the message.
- */
-void ad_escape_markup(bg_buf *b, const char *text, bool quotes);
 
 /* ------------------------------------------------------------------ */
 /* Decisions (decision.c). */

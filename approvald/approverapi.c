@@ -7,6 +7,7 @@
  */
 #include "build_config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -15,9 +16,10 @@
 #include "approvald.h"
 #include "bodies.h"
 #include "escape.h"
+#include "json_string.h"
+#include "names.h"
 
 #define BEARER_PREFIX "Bearer "
-#define COMMENT_MAX 1024
 #define ESCAPED_MAX 256
 
 static const char *
@@ -31,29 +33,33 @@ bearer_token(const ad_http_req *r)
 }
 
 bool
-ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v)
+ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
+    bg_error *err)
 {
-	size_t expected = 2;
-	json_object *d, *a, *t, *c = NULL;
+	static const ad_member with_comment[] = {
+		{ "approver", T_STRING }, { "totp", T_STRING }, { "comment", T_STRING },
+	};
+	const char *bad, *who;
 
-	d = *doc = json_tokener_parse(body);
-	if (strlen(body) != len || d == NULL || !json_object_is_type(d, json_type_object) ||
-	    !json_object_object_get_ex(d, "approver", &a) ||
-	    !json_object_is_type(a, json_type_string) ||
-	    !json_object_object_get_ex(d, "totp", &t) ||
-	    !json_object_is_type(t, json_type_string))
+	if ((*doc = ad_body_parse(body, len, err)) == NULL)
 		return false;
-	if (json_object_object_get_ex(d, "comment", &c)) {
-		if (!json_object_is_type(c, json_type_string) ||
-		    json_object_get_string_len(c) > COMMENT_MAX)
-			return false;
-		expected++;
+	/* The comment is optional: two members, or three with it. */
+	if (!ad_members_ok(*doc, with_comment, json_object_object_get_ex(*doc, "comment",
+	    NULL) ? 3 : 2, &bad)) {
+		bg_error_set(err, BG_ERR_INVALID, "expected {\"approver\", \"totp\", "
+		    "\"comment\"}: %s", bad);
+		return false;
 	}
-	if ((size_t)json_object_object_length(d) != expected)
+	who = bg_json_member_cstring(*doc, "approver");
+	if (!bg_name_valid(who)) {
+		bg_error_set(err, BG_ERR_INVALID, "approver: not a name");
 		return false;
-	v->approver = json_object_get_string(a);
-	v->totp = json_object_get_string(t);
-	v->comment = c != NULL ? json_object_get_string(c) : "";
+	}
+	snprintf(v->approver, sizeof(v->approver), "%s", who);
+	bg_name_fold(v->approver);
+	v->totp = bg_json_member_cstring(*doc, "totp");
+	v->comment = json_object_object_get_ex(*doc, "comment", NULL) ?
+	    bg_json_member_cstring(*doc, "comment") : "";
 	return true;
 }
 
@@ -80,7 +86,7 @@ record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb
 	const char *status;
 	bg_event *ev;
 
-	if (strcmp(req->operator_name, vb->approver) == 0) {
+	if (bg_name_equal(req->operator_name, vb->approver)) {
 		refusal_log(r, vb->approver, id, "self-approval");
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "the operator cannot vote");
 		return false;
@@ -181,9 +187,8 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 	ad_auth_verdict verdict;
 	bg_error err;
 
-	if (!ad_vote_body_parse(r->body, r->body_len, &doc, &vb)) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST,
-		    "expected {\"approver\", \"totp\", \"comment\"}");
+	if (!ad_vote_body_parse(r->body, r->body_len, &doc, &vb, &err)) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
 		json_object_put(doc);
 		return;
 	}

@@ -30,18 +30,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *body;
 	json_object *doc;
 	ad_vote_body vote;
+	bg_error err;
 
 	if (size > AD_BODY_MAX)
 		return 0;
 	/* The HTTP layer hands handlers a NUL-terminated copy of the body. */
 	body = fz_strndup(data, size);
-	if ((doc = ad_host_body_parse(body, size)) != NULL) {
+	if ((doc = ad_body_parse(body, size, &err)) != NULL) {
 		(void)ad_host_request_problem(&cfg, doc);
 		(void)ad_recovery_problem("mx1.example.net", doc);
 		json_object_put(doc);
 	}
-	if (ad_vote_body_parse(body, size, &doc, &vote) &&
-	    (vote.approver == NULL || vote.totp == NULL || vote.comment == NULL))
+	if (ad_vote_body_parse(body, size, &doc, &vote, &err) &&
+	    (vote.totp == NULL || vote.comment == NULL))
 		fz_fail("a parsed vote lacks a member");
 	json_object_put(doc);
 	free(body);
