@@ -58,4 +58,15 @@ typedef struct {
 bool ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
     bg_error *err);
 
+/*
+ * The journal events filing a body produces (approval.requested,
+ * recovery.reported, approval.voted), from source about req filed from doc
+ * (or the vote vb); NULL when out of memory.  Exposed for tests/fuzz, which
+ * checks that every accepted body journals lines `breakglass verify` reads.
+ */
+bg_event *ad_requested_event(const char *source, const ad_request *req, json_object *doc);
+bg_event *ad_recovery_event(const char *source, const ad_request *rec, json_object *doc);
+bg_event *ad_voted_event(const char *source, const ad_request *req, const ad_vote_body *vb,
+    bool approve);
+
 #endif

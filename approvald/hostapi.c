@@ -105,8 +105,12 @@ host_authenticate(ad_http_req *r, const ad_config_host **host_out)
 		auth_log(r, name, "bad signature");
 		return false;
 	}
-	/* Only a valid signature is remembered: garbage cannot fill the table. */
-	if (ad_store_seen_add(r->app->store, name, sig, r->now_ms, &err) != BG_OK) {
+	/*
+	 * Only a valid signature is remembered: garbage cannot fill the table.
+	 * It is kept by its signed time, which bounds when it could be replayed.
+	 */
+	if (ad_store_seen_add(r->app->store, name, sig, when * AD_MS_PER_SECOND, &err) !=
+	    BG_OK) {
 		auth_log(r, name, err.msg);
 		return false;
 	}
@@ -329,11 +333,10 @@ answer_created(ad_response *res, const ad_request *req)
 	ad_answer_created(res, "request_id", req->id, "pending", "expires_at", req->expires_ms);
 }
 
-static bg_event *
-requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
+bg_event *
+ad_requested_event(const char *source, const ad_request *req, json_object *doc)
 {
-	bg_event *ev = ad_event_new("approval.requested", "success", req, NULL,
-	    r->source);
+	bg_event *ev = ad_event_new("approval.requested", "success", req, NULL, source);
 	static const char *const fields[] = {
 		"scope", "reason", "service", "rhost", "tty",
 	};
@@ -394,7 +397,7 @@ file_request(ad_http_req *r, ad_request *req, json_object *doc, ad_response *res
 	bg_event *ev;
 	bg_status rc;
 
-	if ((ev = requested_event(r, req, doc)) == NULL)
+	if ((ev = ad_requested_event(r->source, req, doc)) == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	rc = ad_store_request_insert(r->app->store, req, err);
 	if (rc == BG_OK)

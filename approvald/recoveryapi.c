@@ -122,23 +122,33 @@ answer(ad_response *res, const ad_request *rec)
 	    rec->received_ms);
 }
 
+bg_event *
+ad_recovery_event(const char *source, const ad_request *rec, json_object *doc)
+{
+	static const char *const fields[] = {
+		"scope", "challenge", "signals_state", "issued_at", "expires_at",
+	};
+	bg_event *ev = ad_event_new("recovery.reported", "success", rec, NULL, source);
+
+	if (ev == NULL)
+		return NULL;
+	for (size_t i = 0; i < NMEMBERS(fields); i++)
+		bg_event_add_str(ev, fields[i], bg_json_member_cstring(doc, fields[i]));
+	bg_event_add_json(ev, "approvers",
+	    json_object_get(json_object_object_get(doc, "approvers")));
+	return ev;
+}
+
 /* Stores, journals and notifies a new report, all in the host call's transaction. */
 static bg_status
 record(ad_http_req *r, const ad_request *rec, json_object *doc, ad_response *res,
     bg_error *err)
 {
-	static const char *const fields[] = {
-		"scope", "challenge", "signals_state", "issued_at", "expires_at",
-	};
-	bg_event *ev = ad_event_new("recovery.reported", "success", rec, NULL, r->source);
+	bg_event *ev = ad_recovery_event(r->source, rec, doc);
 	bg_status rc;
 
 	if (ev == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < NMEMBERS(fields); i++)
-		bg_event_add_str(ev, fields[i], bg_json_member_cstring(doc, fields[i]));
-	bg_event_add_json(ev, "approvers",
-	    json_object_get(json_object_object_get(doc, "approvers")));
 	rc = ad_store_recovery_insert(r->app->store, rec, err);
 	if (rc == BG_OK)
 		rc = bg_audit_emit(&r->app->audit, ev, err);
