@@ -165,7 +165,11 @@ if os.path.exists(FAKETIME_LIB):
         adlib.write(rc_file, "+0\n", 0o644)
         os.environ.update(FAKETIME_TIMESTAMP_FILE=rc_file, FAKETIME_NO_CACHE="1",
                           FAKETIME_DONT_FAKE_MONOTONIC="1")
-        adlib.WRAPPER = ["env", "LD_PRELOAD=" + FAKETIME_LIB] + plain_wrapper
+        # A sanitizer build needs its runtime first in the preload list.
+        ldd = subprocess.run(["ldd", adlib.DAEMON], capture_output=True, text=True).stdout
+        preload = [w.split()[2] for w in ldd.splitlines() if "libasan" in w and "=>" in w]
+        adlib.WRAPPER = ["env", "LD_PRELOAD=" + " ".join(preload + [FAKETIME_LIB])] + \
+            plain_wrapper
         svc.start()
         adlib.WRAPPER = plain_wrapper
         st, _, doc, _ = svc.create()
