@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "approvald.h"
+#include "names.h"
 #include "totp.h"
 
 bool
@@ -57,18 +58,19 @@ ad_approver_authenticate(ad_app *app, const char *name, const char *token,
 
 	*verdict = AD_AUTH_REFUSED;
 	if (a == NULL || !ad_token_matches(app->cfg, token, &owner) ||
-	    strcmp(owner, name) != 0)
+	    !bg_name_equal(owner, name))
 		return BG_OK;
 	if ((rc = bg_totp_secret_load(a->totp, &secret, err)) != BG_OK)
 		return rc;
-	rc = ad_store_totp_get(app->store, name, &state, err);
+	/* The configured spelling: one TOTP state per person whatever the case typed. */
+	rc = ad_store_totp_get(app->store, a->meta.name, &state, err);
 	if (rc == BG_OK)
 		rc = bg_totp_decide(&policy, &state, &secret, totp, time(NULL), &tv, &until,
 		    err);
 	bg_totp_secret_clear(&secret);
 	/* Stored with the vote it allows, or with the refusal, in one commit. */
 	if (rc == BG_OK && tv != BG_TOTP_LOCKED)
-		rc = ad_store_totp_put(app->store, name, &state, err);
+		rc = ad_store_totp_put(app->store, a->meta.name, &state, err);
 	if (rc != BG_OK)
 		return rc;
 	if (tv == BG_TOTP_ACCEPTED)

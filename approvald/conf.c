@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "approvald.h"
-#include "bodies.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "names.h"
 
 #define SECONDS_PER_MINUTE 60UL
 #define SECONDS_PER_HOUR 3600UL
@@ -37,7 +37,7 @@ static const char *const format_choices[] = { "slack", "json", NULL };
 static bg_status
 check_instance(const char *value, bg_error *err)
 {
-	if (!ad_is_name(value))
+	if (!bg_name_valid(value))
 		return bg_error_set(err, BG_ERR_INVALID, "instance: letters, digits, "
 		    "'.', '_' and '-', at most 64, not starting with '.' or '-'");
 	return BG_OK;
@@ -231,6 +231,14 @@ validate_sections(bg_cfg_check *c, ad_config *cfg)
 			bg_cfg_check_error(c, cfg->approver[i].meta.line,
 			    "[approver %s]: the name must be a user name",
 			    cfg->approver[i].meta.name);
+	/* Names are compared ignoring ASCII case (names.h): Bob and bob are one person. */
+	for (size_t i = 0; i < cfg->napprover; i++)
+		for (size_t j = 0; j < i; j++)
+			if (bg_name_equal(cfg->approver[i].meta.name, cfg->approver[j].meta.name))
+				bg_cfg_check_error(c, cfg->approver[i].meta.line,
+				    "[approver %s]: the same name as line %u's (names are "
+				    "compared ignoring case)", cfg->approver[i].meta.name,
+				    cfg->approver[j].meta.line);
 	for (size_t i = 0; i < cfg->nnotify; i++) {
 		const ad_config_notify *n = &cfg->notify[i];
 
@@ -318,7 +326,7 @@ const ad_config_approver *
 ad_config_find_approver(const ad_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->napprover; i++)
-		if (strcmp(cfg->approver[i].meta.name, name) == 0)
+		if (bg_name_equal(cfg->approver[i].meta.name, name))
 			return &cfg->approver[i];
 	return NULL;
 }

@@ -272,6 +272,21 @@ class Service:
         finally:
             c.close()
 
+    def insert_request(self, rid, host, operator, body, received_ms, expires_ms):
+        """A pending request written straight into the database (body: bytes)."""
+        if self.backend == "postgresql":
+            self.sql("INSERT INTO requests VALUES ('%s', '%s', '%s', 'pending', "
+                     "decode('%s', 'hex'), %d, %d, NULL)" %
+                     (rid, host, operator, body.hex(), received_ms, expires_ms))
+            return
+        c = sqlite3.connect("file:%s/state/approvald.db" % self.dir, uri=True, timeout=10)
+        try:
+            with c:
+                c.execute("INSERT INTO requests VALUES (?, ?, ?, 'pending', ?, ?, ?, NULL)",
+                          (rid, host, operator, body, received_ms, expires_ms))
+        finally:
+            c.close()
+
     def schema_version(self):
         if self.backend == "postgresql":
             return self.sql("SELECT version FROM schema_version")[0][0]
@@ -327,6 +342,18 @@ class Service:
                             self.dir + "/d.sig", "-in", self.dir + "/d.json"],
                            capture_output=True, text=True)
         return r.returncode == 0 and "Signature Verified Successfully" in r.stdout
+
+    def verify_journal(self):
+        """`breakglass verify --key K_1` on the journal: None when the CLI is not
+        built, else (passed, output)."""
+        cli = os.path.join(top_builddir, "cli", "breakglass")
+        if not os.access(cli, os.X_OK):
+            return None
+        kf = self.dir + "/k1"
+        write(kf, self.k1 + "\n")
+        r = subprocess.run([cli, "verify", "--key", kf, self.dir + "/log/journal.jsonl"],
+                           capture_output=True, text=True)
+        return r.returncode == 0, r.stdout + r.stderr
 
     def journal(self):
         try:
