@@ -187,6 +187,14 @@ class Service:
             time.sleep(0.05)
         raise RuntimeError("the service did not start: " + self.daemon_log())
 
+    def refused_start(self, what, words):
+        """Checks that the service does not start, saying words."""
+        try:
+            self.start()
+            check(False, "%s: the service started" % what)
+        except RuntimeError as e:
+            check(words in str(e), "%s refused: %s" % (what, e))
+
     def stop(self):
         if self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
