@@ -29,7 +29,11 @@
 #define BACKOFF_MAX_MS 60000LL
 #define CONNECT_TIMEOUT_S 5L
 #define TOTAL_TIMEOUT_S 10L
-#define IDLE_WAIT_MS 3600000LL
+/*
+ * With nothing due, look again after this long anyway: another instance on
+ * the same database may have queued a notification and died before sending it.
+ */
+#define IDLE_WAIT_MS 60000LL
 #define MSG_ID_BYTES 16
 #define HTTP_OK_MIN 200
 #define HTTP_OK_MAX 299

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """breakglass-approvald at fleet scale: three instances on one PostgreSQL
-database (a throwaway cluster).  A request filed on A is voted on B and C
-and the long poll held by A is answered; refiling, the replay cache, TOTP
+database (a throwaway cluster), started at once on an empty one.  A request
+filed on A is voted on B and C and the long poll held by A is answered; refiling, the replay cache, TOTP
 replay, quorum counting, expiry and notifications hold across instances;
 each instance's journal names it; an instance killed with SIGKILL mid-vote
 loses no acknowledged vote and counts none twice."""
@@ -70,8 +70,25 @@ b = adlib.Service(like=a, instance="b", **conf)
 c = adlib.Service(like=a, instance="c", **conf)
 fleet = [a, b, c]
 try:
-    for svc in fleet:
-        svc.start()
+    # Started at once on an empty database: one creates the schema, under its
+    # advisory lock, and the others wait for it.
+    started = {}
+
+    def start(svc):
+        try:
+            svc.start()
+            started[svc] = True
+        except RuntimeError as e:
+            started[svc] = str(e)
+    threads = [threading.Thread(target=start, args=(svc,)) for svc in fleet]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if not check(all(v is True for v in started.values()), "three instances started "
+                 "at once: %r" % list(started.values())):
+        adlib.finish()
+    check(a.schema_version() == adlib.SCHEMA_VERSION["postgresql"], "schema created")
 
     # Filed on A, voted on B and C, the poll held by A answered.
     st, data, doc, body = a.create()
