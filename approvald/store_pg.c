@@ -23,6 +23,7 @@
 
 #include "escape.h"
 #include "fileio.h"
+#include "ini.h"
 #include "store_backend.h"
 #include "store_pg.h"
 
@@ -266,10 +267,30 @@ exec_simple(pg_store *h, const char *sql, bg_error *err, const char *what)
 /* ------------------------------------------------------------------ */
 /* Connecting. */
 
+/* Whether every host in list (libpq's comma-separated host or hostaddr) is on this machine. */
+static bool
+hosts_local(const char *list)
+{
+	char host[256];
+
+	for (const char *p = list; p != NULL && *p != '\0'; p += *p == ',') {
+		size_t n = strcspn(p, ",");
+
+		snprintf(host, sizeof(host), "%.*s", (int)n, p);
+		p += n;
+		/* Empty or a path: a unix socket. */
+		if (host[0] != '\0' && host[0] != '/' && host[0] != '@' &&
+		    !bg_host_is_loopback(host))
+			return false;
+	}
+	return true;
+}
+
 bg_status
 ad_pg_url_check(const char *url, bg_error *err)
 {
 	PQconninfoOption *opts, *o;
+	const char *host = NULL, *hostaddr = NULL, *sslmode = NULL;
 	char *msg = NULL;
 	bg_status rc = BG_OK;
 
@@ -280,11 +301,24 @@ ad_pg_url_check(const char *url, bg_error *err)
 		PQfreemem(msg);
 		return rc;
 	}
-	for (o = opts; o->keyword != NULL; o++)
-		if (o->val != NULL && *o->val != '\0' && (strcmp(o->keyword, "password") == 0 ||
-		    strcmp(o->keyword, "passfile") == 0))
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || *o->val == '\0')
+			continue;
+		if (strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "passfile") == 0)
 			rc = bg_error_set(err, BG_ERR_INVALID, "a %s in the URL is refused: "
 			    "name a file with database_password_file", o->keyword);
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+		else if (strcmp(o->keyword, "sslmode") == 0)
+			sslmode = o->val;
+	}
+	/* Whoever sits between the service and its database can write votes. */
+	if (rc == BG_OK && (!hosts_local(host) || !hosts_local(hostaddr)) &&
+	    (sslmode == NULL || strcmp(sslmode, "verify-full") != 0))
+		rc = bg_error_set(err, BG_ERR_INVALID, "a database server off this machine "
+		    "needs sslmode=verify-full in the URL");
 	PQconninfoFree(opts);
 	return rc;
 }

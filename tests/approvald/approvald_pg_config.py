@@ -2,6 +2,7 @@
 """breakglass-approvald's PostgreSQL settings: a password in the database URL
 is refused at load (file:line, the password not echoed), as are a passfile,
 a database that is neither an absolute path nor a postgresql:// URL, a
+server off this machine without sslmode=verify-full, a
 database_password_file for SQLite or readable by others; against a TLS
 server, sslmode=verify-full with the right CA works and with another CA the
 service refuses to start."""
@@ -42,12 +43,22 @@ try:
         "not a URL libpq reads": (good.replace(url, "postgresql://[x"), "URL"),
         "password file for SQLite": (good.replace(url, svc.dir + "/state/x.db"),
                                      "only for a postgresql"),
+        # A server elsewhere is reached only with its certificate and name checked.
+        "remote server without TLS": (good.replace(url, url.replace(
+            "127.0.0.1", "192.0.2.7")), "sslmode=verify-full"),
+        "remote server, TLS unchecked": (good.replace(url, url.replace(
+            "127.0.0.1", "127.0.0.1,db.example.net") + "?sslmode=require"),
+            "sslmode=verify-full"),
     }
     for name, (text, words) in bad.items():
         adlib.write(bad_conf, text, 0o644)
         r = run("--config", bad_conf, "--check-config")
         check(r.returncode == 1 and "bad.conf:" in r.stderr and words in r.stderr and
               secret not in r.stderr, "%s: %d %s" % (name, r.returncode, r.stderr))
+    adlib.write(bad_conf, good.replace(url, url.replace("127.0.0.1", "192.0.2.7") +
+                                       "?sslmode=verify-full"), 0o644)
+    r = run("--config", bad_conf, "--check-config")
+    check(r.returncode == 0, "remote server with verify-full: %s" % r.stderr)
     os.chmod(svc.dir + "/db.password", 0o644)
     r = run("--config", svc.conf, "--check-config")
     check(r.returncode == 1 and "database_password_file" in r.stderr,
