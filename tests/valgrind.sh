@@ -96,6 +96,11 @@ run_binary sudo/plugin_host "$build/tests/sudo/plugin_host"
 run_script pam/pam_login pam/pam_login.py
 run_script approvald/approvald_host approvald/approvald_host.py
 run_script approvald/approvald_vote approvald/approvald_vote.py
+# The PostgreSQL backend (a throwaway cluster), wherever its server is installed.
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	BG_TEST_DATABASE=postgresql run_script approvald/approvald_host_pg \
+		approvald/approvald_host.py
+fi
 echo "valgrind took $(( $(date +%s) - start ))s"
 echo "valgrind: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
