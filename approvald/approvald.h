@@ -52,6 +52,14 @@ typedef struct {
 	unsigned long totp_max_failures;
 	unsigned long totp_failure_window;
 	unsigned long totp_lockout;
+	/* Availability under attack (see docs/operations.md). */
+	unsigned long request_timeout;        /* seconds for a request's headers and body */
+	unsigned long max_connections_per_ip; /* 0: no limit */
+	unsigned long max_polls;              /* long polls held at once */
+	unsigned long max_pending_per_host;
+	unsigned long host_rate;              /* filings per host per minute */
+	unsigned long retention;              /* seconds a decided request is kept */
+	unsigned long min_free_space;         /* MiB free under the database, else unhealthy */
 } ad_config_server;
 
 typedef struct {
@@ -167,6 +175,18 @@ bg_status ad_store_pending(ad_store *st, ad_request **out, size_t *count,
 bg_status ad_store_due(ad_store *st, int64_t now_ms, ad_request **out,
     size_t *count, bg_error *err);
 void ad_requests_free(ad_request *r, size_t count);
+/* How many requests host has pending (unexpired at now_ms). */
+bg_status ad_store_pending_count(ad_store *st, const char *host, int64_t now_ms,
+    unsigned long *count, bg_error *err);
+/*
+ * Deletes the requests decided before before_ms, with their votes, and the
+ * recovery reports received before it; the counts of each.  Called inside a
+ * transaction.
+ */
+bg_status ad_store_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
+    unsigned long *recoveries, bg_error *err);
+/* A real write, committed: what a vote or a filing needs of the database. */
+bg_status ad_store_health(ad_store *st, int64_t now_ms, bg_error *err);
 
 bg_status ad_store_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err);
 /* BG_ERR_DENIED when approver already voted on id. */
@@ -176,9 +196,15 @@ void ad_votes_clear(ad_votes *v);
 
 bg_status ad_store_notify_insert(ad_store *st, const ad_notification *n,
     int64_t now_ms, bg_error *err);
-/* The next notification due at now_ms (BG_ERR_NOTFOUND: none); *next_ms when the next one is due (0: none). */
-bg_status ad_store_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
-    int64_t *next_ms, bg_error *err);
+/*
+ * target's next notification due at now_ms (BG_ERR_NOTFOUND: none); *next_ms
+ * when its next one is due (0: none).
+ */
+bg_status ad_store_notify_due(ad_store *st, const char *target, int64_t now_ms,
+    ad_notification *out, int64_t *next_ms, bg_error *err);
+/* Calls fn with each target that has notifications queued; stops at its first error. */
+bg_status ad_store_notify_targets(ad_store *st, bg_status (*fn)(void *arg,
+    const char *target, bg_error *err), void *arg, bg_error *err);
 bg_status ad_store_notify_done(ad_store *st, int64_t id, bg_error *err);
 bg_status ad_store_notify_retry(ad_store *st, int64_t id, unsigned attempts,
     int64_t next_ms, bg_error *err);

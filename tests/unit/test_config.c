@@ -875,6 +875,9 @@ test_parse_duration(void **state)
 	assert_int_equal(v, 900);
 	assert_int_equal(bg_parse_duration("1h", &v, &err), BG_OK);
 	assert_int_equal(v, 3600);
+	assert_int_equal(bg_parse_duration("400d", &v, &err), BG_OK);
+	assert_int_equal(v, 400UL * 86400);
+	assert_int_equal(bg_parse_duration("1hd", &v, &err), BG_ERR_INVALID);
 	assert_int_equal(bg_parse_duration("007m", &v, &err), BG_OK);
 	assert_int_equal(v, 420);
 
