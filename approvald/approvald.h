@@ -235,6 +235,10 @@ typedef struct ad_app {
 	char hostname[256];
 	struct ad_waiter *waiters;    /* suspended long polls */
 	size_t nwaiters;
+	size_t poll_ceiling;          /* the polls the connection ceiling leaves room for */
+	struct ad_limits *limits;     /* per-host filing rates (limits.c) */
+	int64_t health_ms;            /* when /healthz last wrote to the database */
+	bool health_db_ok;            /* and whether the write committed */
 	bool stopping;
 	struct ad_notifier *notifier;
 } ad_app;
@@ -250,6 +254,7 @@ typedef struct {
 	bool html;                    /* add the page's security headers */
 	char *csp;                    /* Content-Security-Policy, when html */
 	int64_t wait_until_ms;        /* a long poll to hold until then (0: answer now) */
+	unsigned retry_after_s;       /* sets Retry-After (0: none) */
 } ad_response;
 
 typedef struct {
@@ -269,13 +274,22 @@ typedef struct ad_http ad_http;
 
 bg_status ad_http_start(ad_app *app, ad_http **out, bg_error *err);
 void ad_http_stop(ad_http *h);
+/* Closes the connections whose request did not arrive whole within request_timeout. */
+void ad_http_sweep(ad_http *h);
 
 const char *ad_http_header(const ad_http_req *r, const char *name);
 const char *ad_http_query(const ad_http_req *r, const char *name);
 /* Fills res with {"error": msg}. */
 void ad_response_error(ad_response *res, unsigned status, const char *msg);
 void ad_response_json(ad_response *res, unsigned status, json_object *obj);
+/* An error answer with Retry-After: retry_s (429, 503). */
+void ad_response_busy(ad_response *res, unsigned status, const char *msg, unsigned retry_s);
 
+/*
+ * A poll that would wait (wait=N, N > 0) when no room is left: answered 503
+ * with Retry-After (logged), before any work; returns true then.
+ */
+bool ad_wait_refused(ad_http_req *r, ad_response *res);
 /* Long polls: suspends the connection until ad_waiters_wake or deadline. */
 bg_status ad_wait_begin(ad_http_req *r, const char *request_id, int64_t deadline_ms);
 /* Resumes the polls waiting on request_id (NULL: all whose deadline passed, or all when stopping). */
@@ -303,6 +317,8 @@ void ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object
 /* 201 {id_key: id, "status": status, time_key: ms as RFC 3339}: a host call's filing answer. */
 void ad_answer_created(ad_response *res, const char *id_key, const char *id,
     const char *status, const char *time_key, int64_t ms);
+/* A filing within host_rate; else answered 429 with Retry-After (logged). */
+bool ad_host_rate_ok(ad_http_req *r, const ad_config_host *host, ad_response *res);
 /* Recovery reports (recoveryapi.c): POST /v1/recoveries. */
 void ad_host_recovery(ad_http_req *r, ad_response *res);
 /* Returns true when the poll was suspended (no response yet). */
@@ -313,6 +329,11 @@ void ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res);
 /* Approver API (approverapi.c). */
 void ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res);
 void ad_approver_list(ad_http_req *r, ad_response *res);
+/*
+ * GET /healthz (health.c): 200 when the database takes a write, the signing
+ * key signs and the database's file system has min_free_space; else 503
+ * naming the problems.
+ */
 void ad_healthz(ad_http_req *r, ad_response *res);
 
 /* Approver authentication (approver_auth.c): token, then TOTP. */
@@ -338,6 +359,16 @@ void ad_page(ad_http_req *r, ad_response *res);
  * Out of memory sets b->overflow, which fails the page or the message.
  */
 void ad_escape_markup(bg_buf *b, const char *text, bool quotes);
+
+/* ------------------------------------------------------------------ */
+/* Limits (limits.c): per-host filing rate, in memory, per instance. */
+
+/* Takes one of host's tokens; false (and *retry_s) when none is left. */
+bool ad_limits_take(ad_app *app, const char *host, int64_t now_ms, unsigned *retry_s);
+void ad_limits_free(ad_app *app);
+
+/* Retention (retention.c): decided requests older than retention, journaled. */
+void ad_retention_purge(ad_app *app, int64_t now_ms);
 
 /* ------------------------------------------------------------------ */
 /* Decisions (decision.c). */

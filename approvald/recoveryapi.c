@@ -158,6 +158,8 @@ report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_respon
 	json_object *doc;
 	bg_status rc = BG_OK;
 
+	if (!ad_host_rate_ok(r, host, res))
+		return BG_OK;
 	if ((doc = ad_host_body_parse(r->body, r->body_len)) == NULL) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
 		return BG_OK;

@@ -137,7 +137,8 @@ class Service:
         deadline = time.time() + START_DEADLINE
         while time.time() < deadline:
             try:
-                if self.request("GET", "/healthz")[0] == 200:
+                # 503: started, and telling what is unhealthy.
+                if self.request("GET", "/healthz")[0] in (200, 503):
                     return
             except OSError:
                 pass

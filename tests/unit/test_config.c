@@ -735,7 +735,7 @@ test_multiple_errors(void **state)
 	    "quorum = many\n"                    /* 10 */
 	    "colour = blue\n"                    /* 11 */
 	    "[totp]\n"                           /* 12 */
-	    "lockout = 1d\n"                     /* 13 */
+	    "lockout = 1w\n"                     /* 13 */
 	    "[nonsense]\n"                       /* 14 */
 	    "[scope s]\n"                        /* 15 */
 	    "command = rm -rf /\n";              /* 16 */
