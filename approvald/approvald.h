@@ -154,6 +154,12 @@ bg_status ad_store_open(const char *path, ad_store **out, bg_error *err);
 void ad_store_close(ad_store *st);
 bg_status ad_store_begin(ad_store *st, bg_error *err);
 bg_status ad_store_commit(ad_store *st, bg_error *err);
+/*
+ * A transaction whose commit waits for no fsync: a power loss (not a crash
+ * of the service) may lose it.  For host reads, whose one write is their
+ * replay-cache entry, so that a burst of long polls costs no fsync each.
+ */
+bg_status ad_store_begin_lazy(ad_store *st, bg_error *err);
 void ad_store_rollback(ad_store *st);
 
 /* BG_ERR_DENIED when (host, sig) was seen before. */

@@ -65,7 +65,7 @@ static const char *const migrations[SCHEMA_VERSION - 1] = {
 };
 
 enum {
-	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SYNC_NORMAL, Q_SYNC_FULL,
 	Q_SEEN_ADD, Q_SEEN_PRUNE,
 	Q_REQ_GET, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
 	Q_VOTES, Q_VOTE_INSERT,
@@ -89,6 +89,8 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[Q_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[Q_SEEN_ADD] = "INSERT OR IGNORE INTO seen (host, sig, at_ms) VALUES (?, ?, ?)",
 	[Q_SEEN_PRUNE] = "DELETE FROM seen WHERE at_ms < ?",
 	[Q_REQ_GET] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = ?",
@@ -270,10 +272,26 @@ col_text(sqlite3_stmt *s, int i, bool *oom)
 	return copy;
 }
 
+/* SQLite sets the safety level between transactions only. */
+static bg_status
+begin(ad_store *st, int sync, bg_error *err)
+{
+	bg_status rc = run(st, q(st, sync), err, "synchronous");
+
+	return rc == BG_OK ? run(st, q(st, Q_BEGIN), err, "begin") : rc;
+}
+
 bg_status
 ad_store_begin(ad_store *st, bg_error *err)
 {
-	return run(st, q(st, Q_BEGIN), err, "begin");
+	return begin(st, Q_SYNC_FULL, err);
+}
+
+bg_status
+ad_store_begin_lazy(ad_store *st, bg_error *err)
+{
+	/* WAL with synchronous=NORMAL: on disk at the next full commit or checkpoint. */
+	return begin(st, Q_SYNC_NORMAL, err);
 }
 
 bg_status
