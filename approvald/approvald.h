@@ -365,6 +365,8 @@ void ad_page(ad_http_req *r, ad_response *res);
  * Out of memory sets b->overflow, which fails the page or the message.
  */
 void ad_escape_markup(bg_buf *b, const char *text, bool quotes);
+/* The same, text cut at max bytes (on a character boundary) with an ellipsis. */
+void ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max);
 
 /* ------------------------------------------------------------------ */
 /* Limits (limits.c): per-host filing rate, in memory, per instance. */

@@ -40,6 +40,11 @@
 /* Unix seconds in decimal. */
 #define TIMESTAMP_TEXT_LEN 24
 #define RECOVERY_EVENT "recovery.reported"
+/*
+ * Each value of a slack text is cut there: six of them, escaped, stay far
+ * below the 64 KiB a message may take, so that no request fails to notify.
+ */
+#define SLACK_VALUE_MAX 1024
 
 /* One target's delivery thread. */
 struct worker {
@@ -72,7 +77,7 @@ recovery_text(bg_buf *t, json_object *view)
 
 	bg_buf_puts(t, ", recovery ");
 	if (json_object_object_get_ex(view, "recovery_id", &v))
-		ad_escape_markup(t, json_object_get_string(v), false);
+		ad_escape_markup_cut(t, json_object_get_string(v), false, SLACK_VALUE_MAX);
 	bg_buf_puts(t, ", approvers");
 	json_object_object_get_ex(view, "approvers", &list);
 	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
@@ -80,10 +85,12 @@ recovery_text(bg_buf *t, json_object *view)
 
 		bg_buf_puts(t, i > 0 ? ", " : " ");
 		if (json_object_object_get_ex(a, "approver", &v))
-			ad_escape_markup(t, json_object_get_string(v), false);
+			ad_escape_markup_cut(t, json_object_get_string(v), false,
+			    SLACK_VALUE_MAX);
 		bg_buf_puts(t, " (code at ");
 		if (json_object_object_get_ex(a, "at", &v))
-			ad_escape_markup(t, json_object_get_string(v), false);
+			ad_escape_markup_cut(t, json_object_get_string(v), false,
+			    SLACK_VALUE_MAX);
 		bg_buf_puts(t, ")");
 	}
 }
@@ -113,7 +120,8 @@ slack_body(const ad_app *app, const char *event, json_object *view, const char *
 	for (size_t i = 0, shown = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(view, keys[i], &v)) {
 			bg_buf_printf(&t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
-			ad_escape_markup(&t, json_object_get_string(v), false);
+			ad_escape_markup_cut(&t, json_object_get_string(v), false,
+			    SLACK_VALUE_MAX);
 		}
 	if (recovery)
 		recovery_text(&t, view);

@@ -86,24 +86,32 @@ ad_escape_markup(bg_buf *b, const char *text, bool quotes)
 	free(clean);
 }
 
-/* text escaped, cut at FIELD_SHOWN bytes (on a character boundary) with an ellipsis. */
+void
+ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max)
+{
+	char *cut;
+	size_t n;
+
+	if (text == NULL || strlen(text) <= max) {
+		ad_escape_markup(b, text, quotes);
+		return;
+	}
+	/* Back to the start of the character at max. */
+	for (n = max; n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80; n--)
+		;
+	if ((cut = strndup(text, n)) == NULL) {
+		b->overflow = true;
+		return;
+	}
+	ad_escape_markup(b, cut, quotes);
+	bg_buf_puts(b, ELLIPSIS);
+	free(cut);
+}
+
 static void
 html(bg_buf *b, const char *text)
 {
-	char cut[FIELD_SHOWN + 1];
-	size_t n;
-
-	if (text == NULL || strlen(text) <= FIELD_SHOWN) {
-		ad_escape_markup(b, text, true);
-		return;
-	}
-	n = FIELD_SHOWN;
-	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-		n--;
-	memcpy(cut, text, n);
-	cut[n] = '\0';
-	ad_escape_markup(b, cut, true);
-	bg_buf_puts(b, ELLIPSIS);
+	ad_escape_markup_cut(b, text, true, FIELD_SHOWN);
 }
 
 /* "... and N more" after the LIST_SHOWN items of a list of n. */

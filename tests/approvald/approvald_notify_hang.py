@@ -3,8 +3,11 @@
 target that accepts connections and never answers does not delay another.
 The fast target must receive all N notifications before the hanging
 target's first attempt times out (10 s), which a single queue for every
-target cannot do.  Bounded by DEADLINE."""
+target cannot do.  A request with a very long reason is still notified, its
+slack text cut with an ellipsis (it made filing fail with 500 when the
+escaped text passed 64 KiB).  Bounded by DEADLINE."""
 import http.server
+import json
 import os
 import socket
 import sys
@@ -18,14 +21,16 @@ from adlib import check  # noqa: E402
 N = 4
 DEADLINE = 40
 fast = []
+bodies = []
 lock = threading.Lock()
 
 
 class Fast(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with lock:
             fast.append(time.monotonic())
+            bodies.append(body)
         self.send_response(200)
         self.end_headers()
 
@@ -90,6 +95,21 @@ try:
           "fast target served before the hanging target's first timeout "
           "(last fast at %s, first hang timeout at %s)" %
           (got[-1] if got else None, closed[0] if closed else None))
+
+    # A long reason: filed (or refused as too long, never 500), and notified cut.
+    st = svc.create(reason="<" * 20000)[0]
+    check(st in (201, 400), "request with a 20,000-character reason: %d" % st)
+    if st == 201:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            with lock:
+                if len(bodies) > N:
+                    break
+            time.sleep(0.05)
+        with lock:
+            text = json.loads(bodies[N])["text"] if len(bodies) > N else ""
+        check("&lt;" * 100 in text and "\u2026" in text and len(text) < 20000,
+              "long reason notified, cut: %d characters" % len(text))
 finally:
     svc.cleanup()
     server.shutdown()
