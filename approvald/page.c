@@ -63,37 +63,13 @@ static const char page_script[] =
 	"});});";
 
 void
-ad_escape_markup(bg_buf *b, const char *text, bool quotes)
-{
-	char *clean = NULL, *s;
-	bool cut;
-
-	/* A bidi override would reorder what is read; a character reference would not stop it. */
-	if (text != NULL && (clean = bg_utf8_sanitize(text, PAGE_MAX, &cut)) == NULL) {
-		b->overflow = true;
-		return;
-	}
-	for (s = clean; s != NULL && *s != '\0'; s++) {
-		switch (*s) {
-		case '&': bg_buf_puts(b, "&amp;"); break;
-		case '<': bg_buf_puts(b, "&lt;"); break;
-		case '>': bg_buf_puts(b, "&gt;"); break;
-		case '"': bg_buf_puts(b, quotes ? "&quot;" : "\""); break;
-		case '\'': bg_buf_puts(b, quotes ? "&#39;" : "'"); break;
-		default: bg_buf_append(b, s, 1); break;
-		}
-	}
-	free(clean);
-}
-
-void
 ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max)
 {
 	char *cut;
 	size_t n;
 
 	if (text == NULL || strlen(text) <= max) {
-		ad_escape_markup(b, text, quotes);
+		bg_escape_markup(b, text, quotes);
 		return;
 	}
 	/* Back to the start of the character at max. */
@@ -103,7 +79,7 @@ ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max)
 		b->overflow = true;
 		return;
 	}
-	ad_escape_markup(b, cut, quotes);
+	bg_escape_markup(b, cut, quotes);
 	bg_buf_puts(b, ELLIPSIS);
 	free(cut);
 }

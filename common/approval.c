@@ -17,6 +17,7 @@
 #include "http.h"
 #include "journal.h"
 #include "json_string.h"
+#include "names.h"
 #include "timeparse.h"
 
 #define MS_PER_S 1000ULL
@@ -526,22 +527,27 @@ check_approvers(session *s, json_object *approvals, bg_error *err)
 	const bg_config_approval *a = &s->cfg->approval;
 	size_t i, j, n = json_object_array_length(approvals);
 
+	/* Names are compared ignoring ASCII case (names.h): Bob and bob are one person. */
 	for (i = 0; i < n; i++) {
 		const char *who = bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver");
+		bool listed = false;
 
-		if (!bg_strlist_contains(&a->approvers, who))
+		for (j = 0; j < a->approvers.count && !listed; j++)
+			listed = bg_name_equal(a->approvers.items[j], who);
+		if (!listed)
 			return refuse(s, "unknown-approver", err, "%s is not a designated approver",
 			    who);
 	}
 	for (i = 0; i < n; i++)
-		if (strcmp(bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver"),
-		    s->req->operator_name) == 0)
+		if (bg_name_equal(bg_json_member_cstring(json_object_array_get_idx(approvals, i),
+		    "approver"), s->req->operator_name))
 			return refuse(s, "self-approval", err, "the operator approved their own "
 			    "request");
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++)
-			if (strcmp(bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver"),
-			    bg_json_member_cstring(json_object_array_get_idx(approvals, j), "approver")) == 0)
+			if (bg_name_equal(bg_json_member_cstring(json_object_array_get_idx(approvals, i),
+			    "approver"), bg_json_member_cstring(json_object_array_get_idx(approvals, j),
+			    "approver")))
 				return refuse(s, "quorum", err, "an approver counted twice");
 	if (n < a->quorum || n > BG_GRANT_MAX_APPROVERS)
 		return refuse(s, "quorum", err, "%zu approvals, %lu required", n, a->quorum);

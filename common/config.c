@@ -28,6 +28,7 @@
 #include "fileio.h"
 #include "command_path.h"
 #include "grant.h"
+#include "names.h"
 #include "recovery.h"
 #include "scope.h"
 
@@ -578,12 +579,14 @@ validate_approval(bg_cfg_check *c, const bg_config *cfg)
 				    "url: \"%s\" is listed twice", a->url.items[i]);
 				break;
 			}
+	/* Names are compared ignoring ASCII case (names.h): Bob and bob are one person. */
 	for (size_t i = 0; i < ap->count; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(ap->items[i], ap->items[j]) == 0) {
+			if (bg_name_equal(ap->items[i], ap->items[j])) {
 				bg_cfg_check_error(c, bg_strlist_line(ap, i,
 				    key_line(SEC_APPROVAL, &a->meta, "approvers")),
-				    "approvers: \"%s\" is listed twice",
+				    "approvers: \"%s\" is listed twice (names are compared "
+				    "ignoring case)",
 				    ap->items[i]);
 				break;
 			}

@@ -22,6 +22,7 @@
 #include "grant.h"
 #include "killswitch.h"
 #include "login.h"
+#include "names.h"
 #include "login_int.h"
 #include "signals.h"
 #include "totp.h"
@@ -237,6 +238,8 @@ prompt_all(login *l, char **code)
 		l->operator_buf = bg_login_ask(l, "Operator: ", PROMPT_MAX, &rejected);
 		if (l->operator_buf == NULL || !bg_totp_name_valid(l->operator_buf))
 			return refused_answer(l, "bad-operator", rejected, BG_LOGIN_AUTH_FAILED);
+		/* The canonical form (names.h): "Alice" is alice, for TOTP and for approvers. */
+		bg_name_fold(l->operator_buf);
 		l->operator_name = l->operator_buf;
 	} else
 		l->operator_name = l->io->user;

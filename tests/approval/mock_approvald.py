@@ -10,6 +10,7 @@ Modes: approve (at once), and one misbehaviour each: bad-signature,
 missing-signature, wrong-nonce, wrong-request-id, wrong-host, wrong-account,
 wrong-operator, wrong-incident (a signed approval for another incident),
 no-incident (a pre-incident service: the decision lacks it), self-approval, unknown-approver, duplicate-approver,
+duplicate-approver-case (one approver twice, the second in capitals),
 short-quorum, denied, expired, stale-issued-at, changed-scope, raised-ttl,
 malformed, oversized, http500, redirect, hang (never answers a poll),
 pending (always pending), poke (pending until POST /_poke/ID).
@@ -92,6 +93,8 @@ def decision(req, mode):
         "self-approval": lambda: d["approvals"].append(dict(vote, approver=req["operator"])),
         "unknown-approver": lambda: d["approvals"].append(dict(vote, approver="mallory")),
         "duplicate-approver": lambda: d.update(approvals=[vote] * q),
+        "duplicate-approver-case": lambda: d.update(
+            approvals=[vote, dict(vote, approver=vote["approver"].upper())] + [vote] * (q - 2)),
         "short-quorum": lambda: d.update(approvals=d["approvals"][:q - 1]),
         "denied": lambda: d.update(status="denied", approvals=[],
                                    denials=[dict(vote, comment="no")]),

@@ -178,6 +178,7 @@ static const struct refusal refusals[] = {
 	{ "self-approval", "self-approval", TIMEOUT },
 	{ "unknown-approver", "unknown-approver", TIMEOUT },
 	{ "duplicate-approver", "quorum", TIMEOUT },
+	{ "duplicate-approver-case", "quorum", TIMEOUT },
 	{ "short-quorum", "quorum", TIMEOUT },
 	{ "denied", "denied", TIMEOUT },
 	{ "expired", "expired", TIMEOUT },

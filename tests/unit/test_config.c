@@ -380,6 +380,9 @@ test_duplicates(void **state)
 	/* The repeated name's own line, not the first approvers line. */
 	expect_one_error(GENERAL APPROVAL "approvers = carol\n" SIGNALS0 SCOPE, 9,
 	    "approvers: \"carol\" is listed twice");
+	/* Names are compared ignoring case: Carol is carol. */
+	expect_one_error(GENERAL APPROVAL "approvers = Carol\n" SIGNALS0 SCOPE, 9,
+	    "approvers: \"Carol\" is listed twice");
 	/* The same name in another section type is no duplicate. */
 	expect_one_error(BASE "[signal s]\ntype = http\nurl = https://x.example\n"
 	    "pointer = /a\n", 13, "type http needs \"equals\"");
