@@ -288,6 +288,17 @@ class Service:
             return []
 
 
+def fill_fs(path):
+    """Writes zeros to path until its file system is full."""
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
 def request_doc(host="mx1.example.net", **fields):
     doc = {
         "request_id": str(uuid.uuid4()),

@@ -132,13 +132,7 @@ try:
         svc.start()
         st, h = health(svc)
         check(st == 200, "healthy before the disk fills: %d %r" % (st, h))
-        with open(mnt + "/filler", "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        adlib.fill_fs(mnt + "/filler")
         st, h = health(svc)
         check(st == 503 and "free_space" in h.get("problems", []),
               "full disk: %d %r" % (st, h))
