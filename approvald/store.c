@@ -33,12 +33,41 @@ ad_store_database_check(const char *database, bg_error *err)
 	return BG_OK;
 }
 
+const char *
+ad_store_local_path(const ad_config_server *cfg)
+{
+	return is_pg(cfg->database) ? cfg->state_dir : cfg->database;
+}
+
 bg_status
 ad_store_open(const ad_config_server *cfg, ad_store **out, bg_error *err)
 {
 	if (is_pg(cfg->database))
 		return ad_store_pg_open(cfg, out, err);
 	return ad_store_sqlite_open(cfg, out, err);
+}
+
+bg_status
+ad_store_config_copy(const ad_config_server *from, ad_config_server *to, bg_error *err)
+{
+	memset(to, 0, sizeof(*to));
+	to->database = strdup(from->database);
+	if (from->database_password_file != NULL)
+		to->database_password_file = strdup(from->database_password_file);
+	if (to->database == NULL || (from->database_password_file != NULL &&
+	    to->database_password_file == NULL)) {
+		ad_store_config_free(to);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return BG_OK;
+}
+
+void
+ad_store_config_free(ad_config_server *c)
+{
+	free(c->database);
+	free(c->database_password_file);
+	memset(c, 0, sizeof(*c));
 }
 
 bg_status
@@ -68,6 +97,12 @@ bg_status
 ad_store_begin(ad_store *st, bg_error *err)
 {
 	return st->ops->begin(st, err);
+}
+
+bg_status
+ad_store_begin_lazy(ad_store *st, bg_error *err)
+{
+	return st->ops->begin_lazy(st, err);
 }
 
 bg_status
@@ -133,6 +168,35 @@ ad_store_pending(ad_store *st, ad_request **out, size_t *count, bg_error *err)
 }
 
 bg_status
+ad_store_pending_count(ad_store *st, const char *host, int64_t now_ms,
+    unsigned long *count, bg_error *err)
+{
+	return st->ops->pending_count(st, host, now_ms, count, err);
+}
+
+bg_status
+ad_store_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
+    unsigned long *recoveries, bg_error *err)
+{
+	return st->ops->purge(st, before_ms, requests, recoveries, err);
+}
+
+bg_status
+ad_store_health(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	bg_status rc;
+
+	if ((rc = ad_store_begin(st, err)) != BG_OK)
+		return rc;
+	rc = st->ops->health(st, now_ms, err);
+	if (rc == BG_OK)
+		rc = ad_store_commit(st, err);
+	if (rc != BG_OK)
+		ad_store_rollback(st);
+	return rc;
+}
+
+bg_status
 ad_store_due(ad_store *st, int64_t now_ms, ad_request **out, size_t *count,
     bg_error *err)
 {
@@ -159,10 +223,17 @@ ad_store_notify_insert(ad_store *st, const ad_notification *n, int64_t now_ms,
 }
 
 bg_status
-ad_store_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
-    int64_t *next_ms, bg_error *err)
+ad_store_notify_due(ad_store *st, const char *target, int64_t now_ms,
+    ad_notification *out, int64_t *next_ms, bg_error *err)
 {
-	return st->ops->notify_due(st, now_ms, out, next_ms, err);
+	return st->ops->notify_due(st, target, now_ms, out, next_ms, err);
+}
+
+bg_status
+ad_store_notify_targets(ad_store *st, bg_status (*fn)(void *arg, const char *target,
+    bg_error *err), void *arg, bg_error *err)
+{
+	return st->ops->notify_targets(st, fn, arg, err);
 }
 
 bg_status

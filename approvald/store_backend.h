@@ -12,6 +12,7 @@
 typedef struct ad_store_ops {
 	void (*close)(ad_store *st);
 	bg_status (*begin)(ad_store *st, bg_error *err);
+	bg_status (*begin_lazy)(ad_store *st, bg_error *err);
 	bg_status (*commit)(ad_store *st, bg_error *err);
 	void (*rollback)(ad_store *st);
 	bg_status (*seen_add)(ad_store *st, const char *host, const char *sig,
@@ -26,6 +27,12 @@ typedef struct ad_store_ops {
 	bg_status (*decided)(ad_store *st, const char *id, bg_error *err);
 	bg_status (*pending)(ad_store *st, ad_request **out, size_t *count,
 	    bg_error *err);
+	bg_status (*pending_count)(ad_store *st, const char *host, int64_t now_ms,
+	    unsigned long *count, bg_error *err);
+	bg_status (*purge)(ad_store *st, int64_t before_ms, unsigned long *requests,
+	    unsigned long *recoveries, bg_error *err);
+	/* The health row's write alone: store.c wraps it in its transaction. */
+	bg_status (*health)(ad_store *st, int64_t now_ms, bg_error *err);
 	bg_status (*due)(ad_store *st, int64_t now_ms, ad_request **out,
 	    size_t *count, bg_error *err);
 	bg_status (*votes)(ad_store *st, const char *id, ad_votes *out, bg_error *err);
@@ -33,8 +40,10 @@ typedef struct ad_store_ops {
 	    bg_error *err);
 	bg_status (*notify_insert)(ad_store *st, const ad_notification *n,
 	    int64_t now_ms, bg_error *err);
-	bg_status (*notify_due)(ad_store *st, int64_t now_ms, ad_notification *out,
-	    int64_t *next_ms, bg_error *err);
+	bg_status (*notify_due)(ad_store *st, const char *target, int64_t now_ms,
+	    ad_notification *out, int64_t *next_ms, bg_error *err);
+	bg_status (*notify_targets)(ad_store *st, bg_status (*fn)(void *arg,
+	    const char *target, bg_error *err), void *arg, bg_error *err);
 	bg_status (*notify_done)(ad_store *st, int64_t id, bg_error *err);
 	bg_status (*notify_retry)(ad_store *st, int64_t id, unsigned attempts,
 	    int64_t next_ms, bg_error *err);

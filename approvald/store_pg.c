@@ -42,7 +42,7 @@
  * schema_version holds one row; migrations[v] takes version v to v + 1
  * (0: an empty database).  A database newer than SCHEMA_VERSION is refused.
  */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE requests ("
 	" id TEXT PRIMARY KEY, host TEXT NOT NULL, operator TEXT NOT NULL,"
@@ -70,6 +70,16 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE approver_totp ("
 	" approver TEXT PRIMARY KEY, last_step BIGINT NOT NULL,"
 	" failures TEXT NOT NULL, locked_until BIGINT NOT NULL);",
+	/*
+	 * 3: the health probe's row (a real write), and the indexes of the
+	 * retention purge, the per-host pending count and per-target delivery.
+	 */
+	"CREATE TABLE health (id INTEGER PRIMARY KEY, at_ms BIGINT NOT NULL);"
+	"INSERT INTO health (id, at_ms) VALUES (1, 0);"
+	"CREATE INDEX requests_decided ON requests(decided_ms);"
+	"CREATE INDEX requests_host ON requests(host, status);"
+	"DROP INDEX notifications_next;"
+	"CREATE INDEX notifications_target ON notifications(target, next_ms);",
 };
 
 enum {
@@ -80,6 +90,8 @@ enum {
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
 	Q_DECIDED,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
+	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
+	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
 	Q_COUNT
 };
 
@@ -109,11 +121,11 @@ static const char *const query_sql[Q_COUNT] = {
 	    "(target, url, format, secret, msg_id, body, next_ms) "
 	    "VALUES ($1, $2, $3, $4, $5, $6, $7)",
 	/* Claimed for the lease: the other instances skip it meanwhile. */
-	[Q_NOTIFY_CLAIM] = "UPDATE notifications SET next_ms = $2 WHERE id = "
-	    "(SELECT id FROM notifications WHERE next_ms <= $1 ORDER BY next_ms, id "
-	    "LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	[Q_NOTIFY_CLAIM] = "UPDATE notifications SET next_ms = $3 WHERE id = "
+	    "(SELECT id FROM notifications WHERE target = $1 AND next_ms <= $2 "
+	    "ORDER BY next_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
 	    "RETURNING id, target, url, format, secret, msg_id, body, attempts",
-	[Q_NOTIFY_NEXT] = "SELECT min(next_ms) FROM notifications",
+	[Q_NOTIFY_NEXT] = "SELECT min(next_ms) FROM notifications WHERE target = $1",
 	[Q_NOTIFY_DONE] = "DELETE FROM notifications WHERE id = $1",
 	[Q_NOTIFY_RETRY] = "UPDATE notifications SET attempts = $1, next_ms = $2 "
 	    "WHERE id = $3",
@@ -130,6 +142,15 @@ static const char *const query_sql[Q_COUNT] = {
 	    "WHERE approver = $1 FOR UPDATE",
 	[Q_TOTP_PUT] = "UPDATE approver_totp SET last_step = $1, failures = $2, "
 	    "locked_until = $3 WHERE approver = $4",
+	[Q_REQ_PENDING_HOST] = "SELECT count(*) FROM requests "
+	    "WHERE host = $1 AND status = 'pending' AND expires_ms > $2",
+	[Q_NOTIFY_TARGETS] = "SELECT DISTINCT target FROM notifications",
+	[Q_PURGE_VOTES] = "DELETE FROM votes WHERE request_id IN (SELECT id FROM requests "
+	    "WHERE status <> 'pending' AND decided_ms < $1)",
+	[Q_PURGE_REQUESTS] = "DELETE FROM requests "
+	    "WHERE status <> 'pending' AND decided_ms < $1",
+	[Q_PURGE_RECOVERIES] = "DELETE FROM recoveries WHERE received_ms < $1",
+	[Q_HEALTH] = "UPDATE health SET at_ms = $1 WHERE id = 1",
 };
 
 typedef struct {
@@ -208,6 +229,7 @@ stmt_name(int which, char out[INT_TEXT_LEN])
 }
 
 static bg_status reconnect(pg_store *h, bg_error *err);
+static void pg_rollback(ad_store *st);
 
 /* Runs a prepared statement; *res (when not NULL) keeps its rows. */
 static bg_status
@@ -483,6 +505,18 @@ pg_begin(ad_store *st, bg_error *err)
 	return BG_OK;
 }
 
+/* Like synchronous=NORMAL: the commit does not wait for its WAL flush. */
+static bg_status
+pg_begin_lazy(ad_store *st, bg_error *err)
+{
+	bg_status rc = pg_begin(st, err);
+
+	if (rc == BG_OK && (rc = exec_simple(pg(st), "SET LOCAL synchronous_commit = off",
+	    err, "begin")) != BG_OK)
+		pg_rollback(st);
+	return rc;
+}
+
 static bg_status
 pg_commit(ad_store *st, bg_error *err)
 {
@@ -504,6 +538,81 @@ pg_rollback(ad_store *st)
 {
 	PQclear(PQexec(pg(st)->conn, "ROLLBACK"));
 	pg(st)->in_tx = false;
+}
+
+/* The one integer of a count(*) or min() query; 0 for NULL. */
+static bg_status
+read_int(ad_store *st, int which, const params *p, const char *what, int64_t *out,
+    bg_error *err)
+{
+	PGresult *r;
+	bg_status rc;
+
+	if ((rc = run(st, which, p, &r, err, what)) != BG_OK)
+		return rc;
+	*out = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ?
+	    strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	return BG_OK;
+}
+
+/* Runs a DELETE; *count: the rows it removed. */
+static bg_status
+run_delete(ad_store *st, int which, int64_t before_ms, const char *what,
+    unsigned long *count, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bg_status rc;
+
+	p_int(&p, before_ms);
+	*count = 0;
+	if ((rc = run(st, which, &p, &r, err, what)) != BG_OK)
+		return rc;
+	*count = strtoul(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return BG_OK;
+}
+
+static bg_status
+pg_pending_count(ad_store *st, const char *host, int64_t now_ms, unsigned long *count,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+	int64_t n;
+	bg_status rc;
+
+	p_text(&p, host);
+	p_int(&p, now_ms);
+	rc = read_int(st, Q_REQ_PENDING_HOST, &p, "pending count", &n, err);
+	*count = rc == BG_OK ? (unsigned long)n : 0;
+	return rc;
+}
+
+static bg_status
+pg_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
+    unsigned long *recoveries, bg_error *err)
+{
+	unsigned long votes;
+	bg_status rc;
+
+	/* Votes first: they reference their request. */
+	if ((rc = run_delete(st, Q_PURGE_VOTES, before_ms, "purge votes", &votes,
+	    err)) != BG_OK ||
+	    (rc = run_delete(st, Q_PURGE_REQUESTS, before_ms, "purge requests", requests,
+	    err)) != BG_OK)
+		return rc;
+	return run_delete(st, Q_PURGE_RECOVERIES, before_ms, "purge recoveries", recoveries,
+	    err);
+}
+
+static bg_status
+pg_health(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, now_ms);
+	return run_one(st, Q_HEALTH, &p, err, "health write", "database: health row missing");
 }
 
 /* ------------------------------------------------------------------ */
@@ -764,8 +873,8 @@ pg_notify_insert(ad_store *st, const ad_notification *n, int64_t now_ms, bg_erro
 }
 
 static bg_status
-pg_notify_due(ad_store *st, int64_t now_ms, ad_notification *out, int64_t *next_ms,
-    bg_error *err)
+pg_notify_due(ad_store *st, const char *target, int64_t now_ms, ad_notification *out,
+    int64_t *next_ms, bg_error *err)
 {
 	params p = { .n = 0 };
 	bool oom = false;
@@ -773,6 +882,7 @@ pg_notify_due(ad_store *st, int64_t now_ms, ad_notification *out, int64_t *next_
 	bg_status rc;
 
 	memset(out, 0, sizeof(*out));
+	p_text(&p, target);
 	p_int(&p, now_ms);
 	p_int(&p, now_ms + NOTIFY_LEASE_MS);
 	if ((rc = run(st, Q_NOTIFY_CLAIM, &p, &r, err, "notifications")) != BG_OK)
@@ -794,10 +904,9 @@ pg_notify_due(ad_store *st, int64_t now_ms, ad_notification *out, int64_t *next_
 	}
 	PQclear(r);
 	p.n = 0;
-	if ((rc = run(st, Q_NOTIFY_NEXT, &p, &r, err, "notifications")) != BG_OK)
+	p_text(&p, target);
+	if ((rc = read_int(st, Q_NOTIFY_NEXT, &p, "notifications", next_ms, err)) != BG_OK)
 		return rc;
-	*next_ms = col_int(r, 0, 0);
-	PQclear(r);
 	return bg_error_set(err, BG_ERR_NOTFOUND, "nothing due");
 }
 
@@ -808,6 +917,22 @@ pg_notify_done(ad_store *st, int64_t id, bg_error *err)
 
 	p_int(&p, id);
 	return run(st, Q_NOTIFY_DONE, &p, NULL, err, "notification done");
+}
+
+static bg_status
+pg_notify_targets(ad_store *st, bg_status (*fn)(void *arg, const char *target,
+    bg_error *err), void *arg, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bg_status rc;
+
+	if ((rc = run(st, Q_NOTIFY_TARGETS, &p, &r, err, "notification targets")) != BG_OK)
+		return rc;
+	for (int i = 0; rc == BG_OK && i < PQntuples(r); i++)
+		rc = fn(arg, PQgetvalue(r, i, 0), err);
+	PQclear(r);
+	return rc;
 }
 
 static bg_status
@@ -899,6 +1024,7 @@ pg_totp_put(ad_store *st, const char *approver, const bg_totp_state *ts, bg_erro
 static const ad_store_ops pg_ops = {
 	.close = pg_close,
 	.begin = pg_begin,
+	.begin_lazy = pg_begin_lazy,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.seen_add = pg_seen_add,
@@ -909,12 +1035,16 @@ static const ad_store_ops pg_ops = {
 	.request_set_status = pg_request_set_status,
 	.decided = pg_decided,
 	.pending = pg_pending,
+	.pending_count = pg_pending_count,
+	.purge = pg_purge,
+	.health = pg_health,
 	.due = pg_due,
 	.votes = pg_votes,
 	.vote_insert = pg_vote_insert,
 	.notify_insert = pg_notify_insert,
 	.notify_due = pg_notify_due,
 	.notify_done = pg_notify_done,
+	.notify_targets = pg_notify_targets,
 	.notify_retry = pg_notify_retry,
 	.totp_get = pg_totp_get,
 	.totp_put = pg_totp_put,

@@ -108,8 +108,7 @@ static void
 listener_free(ad_listener *l)
 {
 	PQfinish(l->conn);
-	free(l->cfg.database);
-	free(l->cfg.database_password_file);
+	ad_store_config_free(&l->cfg);
 	if (l->stop_pipe[0] >= 0)
 		close(l->stop_pipe[0]);
 	if (l->stop_pipe[1] >= 0)
@@ -128,13 +127,9 @@ ad_pg_listener_start(ad_app *app, ad_listener **out, bg_error *err)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	l->app = app;
 	l->stop_pipe[0] = l->stop_pipe[1] = -1;
-	l->cfg.database = strdup(s->database);
-	if (s->database_password_file != NULL)
-		l->cfg.database_password_file = strdup(s->database_password_file);
-	if (l->cfg.database == NULL || (s->database_password_file != NULL &&
-	    l->cfg.database_password_file == NULL)) {
+	if ((rc = ad_store_config_copy(s, &l->cfg, err)) != BG_OK) {
 		listener_free(l);
-		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		return rc;
 	}
 	if (pipe2(l->stop_pipe, O_CLOEXEC) != 0) {
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "pipe");

@@ -181,7 +181,11 @@ def main():
         # Durable like a real server: commits wait for their WAL flush.
         adlib.cluster(fsync=True)
     svc = adlib.Service(quorum=2, approvers=approvers, backend=backend,
-                        totp_window=TOTP_WINDOW)
+                        totp_window=TOTP_WINDOW,
+                        # Every poll comes from 127.0.0.1, every request
+                        # from one host.
+                        extra_server="max_connections_per_ip = 0\nhost_rate = 1000000\n"
+                        "max_pending_per_host = 1000000")
     ok = True
     try:
         print("approvald bench (%s): %d polls on %d requests, load average %s" %

@@ -51,7 +51,7 @@ def cluster(fsync=False):
 
 
 # The schema each backend's store creates (store_sqlite.c, store_pg.c).
-SCHEMA_VERSION = {"sqlite": 3, "postgresql": 2}
+SCHEMA_VERSION = {"sqlite": 4, "postgresql": 3}
 
 HOSTS = ["mx1.example.net", "mx2.example.net"]
 APPROVERS = ["bob", "carol", "dave", "erin", "frank"]
@@ -178,7 +178,8 @@ class Service:
         deadline = time.time() + START_DEADLINE
         while time.time() < deadline:
             try:
-                if self.request("GET", "/healthz")[0] == 200:
+                # 503: started, and telling what is unhealthy.
+                if self.request("GET", "/healthz")[0] in (200, 503):
                     return
             except OSError:
                 pass
@@ -280,18 +281,28 @@ class Service:
         finally:
             c.close()
 
-    def insert_request(self, rid, host, operator, body, received_ms, expires_ms):
-        """A pending request written straight into the database (body: bytes)."""
+    def insert_request(self, rid, host, operator, body, received_ms, expires_ms,
+                       status="pending", decided_ms=None, votes=()):
+        """A request written straight into the database (body: bytes), with
+        approving votes by the names in votes at decided_ms."""
         if self.backend == "postgresql":
-            self.sql("INSERT INTO requests VALUES ('%s', '%s', '%s', 'pending', "
-                     "decode('%s', 'hex'), %d, %d, NULL)" %
-                     (rid, host, operator, body.hex(), received_ms, expires_ms))
+            self.sql("INSERT INTO requests VALUES ('%s', '%s', '%s', '%s', "
+                     "decode('%s', 'hex'), %d, %d, %s)" %
+                     (rid, host, operator, status, body.hex(), received_ms, expires_ms,
+                      "NULL" if decided_ms is None else str(decided_ms)))
+            for a in votes:
+                self.sql("INSERT INTO votes (request_id, approver, approve, at_ms, comment) "
+                         "VALUES ('%s', '%s', true, %d, '')" % (rid, a, decided_ms))
             return
-        c = sqlite3.connect("file:%s/state/approvald.db" % self.dir, uri=True, timeout=10)
+        c = sqlite3.connect("file:%s/state/approvald.db" % self.dir, uri=True, timeout=30)
         try:
             with c:
-                c.execute("INSERT INTO requests VALUES (?, ?, ?, 'pending', ?, ?, ?, NULL)",
-                          (rid, host, operator, body, received_ms, expires_ms))
+                c.execute("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          (rid, host, operator, status, body, received_ms, expires_ms,
+                           decided_ms))
+                for a in votes:
+                    c.execute("INSERT INTO votes (request_id, approver, approve, at_ms, "
+                              "comment) VALUES (?, ?, 1, ?, '')", (rid, a, decided_ms))
         finally:
             c.close()
 
@@ -369,6 +380,17 @@ class Service:
                 return [json.loads(line) for line in f]
         except OSError:
             return []
+
+
+def fill_fs(path):
+    """Writes zeros to path until its file system is full.  Unbuffered: a
+    buffered file would fail again on close with what it still holds."""
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError:
+            pass
 
 
 def request_doc(host="mx1.example.net", **fields):
