@@ -382,6 +382,16 @@ class Service:
             return []
 
 
+def read_all(sock):
+    """Everything sock sends until the peer closes it."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def fill_fs(path):
     """Writes zeros to path until its file system is full.  Unbuffered: a
     buffered file would fail again on close with what it still holds."""

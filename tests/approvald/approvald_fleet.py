@@ -41,13 +41,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 
 def read_answer(sock):
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _, body = adlib.read_all(sock).partition(b"\r\n\r\n")
     return head, body
 
 

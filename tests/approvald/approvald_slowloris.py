@@ -126,12 +126,7 @@ try:
           "vote with max_polls held: %d %s" % (st, data[:200]))
     for s in polls:
         s.settimeout(DEADLINE)
-        got = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            got += b
+        got = adlib.read_all(s)
         check(got.startswith(b"HTTP/1.1 200") and b'"status":"approved"' in got,
               "held poll answered: %r" % got[:100])
 finally:
