@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "crypto.h"
+#include "../fuzz/grammar_diff.h"
 #include "journal.h"
 #include "testutil.h"
 
@@ -949,6 +950,65 @@ test_state_read_live(void **state)
 	free(copied);
 }
 
+/*
+ * The grammar's fast path for lines in the writer's shape agrees with yajl
+ * alone on every text: what both accept, with the same callbacks, and what
+ * either refuses (each case near an edge of the shape).
+ */
+static void
+test_grammar_fast_path_is_yajl(void **state)
+{
+	static const char *const lines[] = {
+		"{\"seq\":1,\"time\":\"t\",\"argv\":[\"/bin/x\",\"-d\"],\"ok\":true,\"no\":false,\"n\":null}",
+		"{\"seq\":1}\n", "{}", "{}\n", "{}\n\n", "{} ", " {}", "{\"a\":1}x", "{\"a\":1}{}",
+		"{\"a\":[]}", "{\"a\":{}}", "{\"a\":[[],{}]}", "{\"a\":[1,]}", "{\"a\":1,}", "{,}",
+		"{\"a\"}", "{\"a\":}", "{\"a\" :1}", "{\"a\": 1}", "{\"a\":1 }", "{\"a\":\t1}",
+		"{\"a\":\"x\\ny\"}", "{\"a\":\"\\u0041\"}", "{\"a\\u0041\":1}", "{\"a\":\"\\/\"}",
+		"{\"a\":\"\x7f\"}", "{\"a\":\"\xc3\xa9\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\x01\"}",
+		"{\"a\":\"\x0b\"}", "{\"a\":0}", "{\"a\":00}", "{\"a\":01}", "{\"a\":-1}", "{\"a\":-0}",
+		"{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":1E3}", "{\"a\":1.}", "{\"a\":123456789012345678}",
+		"{\"a\":1234567890123456789}", "{\"a\":9223372036854775807}",
+		"{\"a\":9223372036854775808}", "{\"a\":99999999999999999999999}", "{\"a\":tru}",
+		"{\"a\":truee}", "{\"a\":nul}", "{\"a\":falsey}", "{\"a\":\"unterminated}",
+		"{\"a\":1", "{", "}", "", "\n", "[1,2]", "\"s\"", "1", "true", "{\"a\":[1,2}",
+		"{\"a\":{\"b\":1]}", "{\"a\":\"x\"\"y\"}", "{\"a\":1}\n{\"b\":2}",
+		"{\"a\":\"x\0y\"}", "{\"seq\":1,\"seq\":2}",
+	};
+	char why[8192];
+	bg_buf deep;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (!gd_same(lines[i], strlen(lines[i]), why, sizeof(why)))
+			fail_msg("%s: %s", lines[i], why);
+	/* Embedded NUL bytes, where strlen would stop. */
+	if (!gd_same("{\"a\":\"x\0y\"}", 11, why, sizeof(why)) || !gd_same("{\"a\":1}\0", 8, why,
+	    sizeof(why)))
+		fail_msg("NUL: %s", why);
+	/* Nesting at and past the shape's depth, and more values than its tape holds. */
+	for (int depth = 30; depth <= 34; depth++) {
+		bg_buf_init(&deep, 0);
+		for (int d = 0; d < depth; d++)
+			bg_buf_puts(&deep, "{\"a\":");
+		bg_buf_puts(&deep, "1");
+		for (int d = 0; d < depth; d++)
+			bg_buf_puts(&deep, "}");
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("depth %d: %s", depth, why);
+		bg_buf_free(&deep);
+	}
+	for (int n = 250; n <= 260; n++) {
+		bg_buf_init(&deep, 0);
+		bg_buf_puts(&deep, "{\"a\":[");
+		for (int k = 0; k < 2 * n; k++)
+			bg_buf_printf(&deep, "%s%d", k > 0 ? "," : "", k);
+		bg_buf_puts(&deep, "]}");
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("%d values: %s", 2 * n, why);
+		bg_buf_free(&deep);
+	}
+}
+
 int
 main(void)
 {
@@ -975,6 +1035,7 @@ main(void)
 		cmocka_unit_test(test_verify_long_chain),
 		cmocka_unit_test(test_evolve_vector),
 		cmocka_unit_test(test_split_line),
+		cmocka_unit_test(test_grammar_fast_path_is_yajl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
