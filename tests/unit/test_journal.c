@@ -897,6 +897,50 @@ test_verify_long_chain(void **state)
 	assert_string_equal(res.reason, "bad mac: record altered or forged");
 	/* Without the key the forgery is invisible; the chain's links still hold. */
 	assert_int_equal(bg_journal_verify(one, 1, NULL, NULL, &res), BG_OK);
+	/*
+	 * Records are checked on two threads: the first bad line in file order
+	 * is named, with the count of the records before it, however the work
+	 * was shared (a later bad line may be reached first).
+	 */
+	all.data[off[12000] - 4] ^= 1;
+	all.data[off[6999]] = '[';
+	put(whole, all.data, all.len);
+	assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 7000);
+	assert_string_equal(res.reason, "invalid JSON");
+	assert_int_equal(res.records, 6999);
+	assert_int_equal(res.last_seq, 6999);
+	assert_int_equal(bg_journal_verify(one, 1, NULL, NULL, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 7000);
+	all.data[off[6999]] = '{';
+	all.data[off[12000] - 4] ^= 1;
+	/* A digit of record 4097's prev: a broken link, with or without the key. */
+	{
+		char *pv = memmem(all.data + off[4096], off[4097] - off[4096], "\"prev\":\"", 8);
+
+		assert_non_null(pv);
+		pv[8] = pv[8] == '0' ? '1' : '0';
+		put(whole, all.data, all.len);
+		assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+		assert_int_equal(res.line, 4097);
+		assert_string_equal(res.reason, "broken prev link: does not match the mac of seq 4096");
+		assert_int_equal(bg_journal_verify(one, 1, NULL, NULL, &res), BG_ERR_INVALID);
+		assert_int_equal(res.line, 4097);
+		assert_int_equal(res.records, 4096);
+		pv[8] = pv[8] == '0' ? '1' : '0';
+	}
+	/* Record 3000 removed: a gap named at the line where it shows. */
+	put(whole, all.data, off[2999]);
+	{
+		FILE *f = fopen(whole, "a");
+
+		assert_non_null(f);
+		fwrite(all.data + off[3000], 1, all.len - off[3000], f);
+		fclose(f);
+	}
+	assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 3000);
+	assert_string_equal(res.reason, "seq gap: expected 3000, found 3001");
 
 	bg_buf_free(&all);
 	free(off);
