@@ -1,6 +1,7 @@
 /* The grammar the journal is read with (see journal_grammar.h). */
 #include "build_config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "journal_grammar.h"
@@ -21,62 +22,115 @@ bg_journal_parse_line_yajl(const yajl_callbacks *cb, void *ctx, const char *line
 }
 
 /*
- * The writer's own shape, recognised without yajl's per-line setup and
+ * The writer's own shape, read without yajl's per-line setup and
  * byte-at-a-time lexer: a top-level object, no whitespace but one final
- * newline, strings of printable ASCII without escapes, integers of at most
- * 18 digits without sign, true, false, null, nesting at most SHAPE_DEPTH.
- * Every such text is one yajl accepts with exactly these callbacks (yajl
- * passes unescaped strings as they are in the text), so the recogniser
- * only says "yes" or "ask yajl": anything else, valid or not, goes to yajl
- * and the grammar stays yajl's.  A text is checked whole before the first
- * callback, so a text handed over to yajl has called none.
+ * newline, printable ASCII and no backslash (so no escapes), integers of at
+ * most 18 digits without sign, true, false, null, nesting at most
+ * SHAPE_DEPTH.  Every such text is one yajl accepts, with exactly the
+ * callbacks made here (yajl too passes an unescaped string as it is in the
+ * text).  Each callback is made once its token is read and in its place, so
+ * the callbacks made before the shape is left are the ones yajl would make
+ * for the same text: the reader restarts and yajl reads the line, which
+ * keeps the grammar yajl's.  A reader that refuses a callback refuses the
+ * text, as yajl would (it refuses the same callback, or an error before it).
  */
-enum tok { T_MAP, T_END_MAP, T_ARRAY, T_END_ARRAY, T_KEY, T_STRING, T_INT, T_TRUE, T_FALSE,
-	T_NULL };
-
-#define SHAPE_TOKENS 512
 #define SHAPE_DEPTH 32
-
-typedef struct {
-	unsigned char type;
-	unsigned len;
-	size_t off;
-	long long value;
-} token;
-
-/* The bytes a string of the shape holds: printable ASCII but " and \. */
-static inline bool
-plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
+#define SHAPE_MAX_LEN (64 * 1024)
 
 typedef struct {
 	const unsigned char *s;
 	size_t len, pos;
-	token tape[SHAPE_TOKENS];
-	unsigned n;
+	const yajl_callbacks *cb;
+	void *ctx;
+	bool called;                  /* a callback was made */
+	bool refused;                 /* and refused the text */
+	uint64_t quotes[SHAPE_MAX_LEN / 64 + 1]; /* bit i: byte i is a quote */
 } shape;
 
-static bool
-emit(shape *sh, unsigned char type, size_t off, size_t len, long long value)
+/*
+ * The whole line is read first, sixteen bytes at a time (GCC's vector
+ * extensions: SSE2 or NEON where there is one): it must be printable ASCII
+ * without a backslash, so that a string is plain text up to the next quote,
+ * and where the quotes are is noted in a bitmap.
+ */
+typedef unsigned char v16 __attribute__((vector_size(16)));
+
+#define HIGHS 0x8080808080808080ULL
+
+/* One bit per byte of a mask word (bytes 0x00 or 0xff), in byte order. */
+static inline uint64_t
+gather(const unsigned char *mask)
 {
-	if (sh->n == SHAPE_TOKENS)
-		return false;
-	sh->tape[sh->n++] = (token){ .type = type, .len = (unsigned)len, .off = off, .value = value };
-	return true;
+	uint64_t w;
+
+	memcpy(&w, mask, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);  /* byte k of the text in byte k of the word */
+#endif
+	/* Each high bit moves to bit 56 + k; no two products meet. */
+	return (((w & HIGHS) >> 7) * 0x0102040810204080ULL) >> 56;
 }
 
 static bool
-shape_string(shape *sh, unsigned char type)
+read_line(shape *sh)
 {
-	size_t start = ++sh->pos;
+	const unsigned char *s = sh->s;
+	v16 odd = { 0 };
+	size_t i = 0;
+	bool plain = true;
 
-	while (sh->pos < sh->len && plain(sh->s[sh->pos]))
-		sh->pos++;
-	if (sh->pos == sh->len || sh->s[sh->pos] != '"')
+	memset(sh->quotes, 0, (sh->len / 64 + 1) * sizeof(sh->quotes[0]));
+	for (; sh->len - i >= 16; i += 16) {
+		v16 x, quote;
+
+		memcpy(&x, s + i, 16);
+		odd |= (v16)(x < 0x20) | (v16)(x > 0x7e) | (v16)(x == '\\');
+		quote = (v16)(x == '"');
+		sh->quotes[i / 64] |= (gather((const unsigned char *)&quote) |
+		    gather((const unsigned char *)&quote + 8) << 8) << (i % 64);
+	}
+	for (; i < sh->len; i++) {
+		plain &= s[i] >= 0x20 && s[i] <= 0x7e && s[i] != '\\';
+		if (s[i] == '"')
+			sh->quotes[i / 64] |= 1ULL << (i % 64);
+	}
+	for (size_t k = 0; k < sizeof(odd); k++)
+		plain &= odd[k] == 0;
+	return plain;
+}
+
+/* Takes a callback's answer; false stops the reading. */
+static bool
+answer(shape *sh, int ok)
+{
+	sh->called = true;
+	sh->refused = ok == 0;
+	return ok != 0;
+}
+
+#define CALL(sh, name, ...) \
+	((sh)->cb->name == NULL || answer((sh), (sh)->cb->name((sh)->ctx, ##__VA_ARGS__)))
+
+/* In a plain line, a string is everything up to the next quote. */
+static bool
+shape_string(shape *sh, bool key)
+{
+	size_t start = sh->pos + 1, w = start / 64, words = sh->len / 64 + 1, end;
+	const unsigned char *text = sh->s + start;
+	uint64_t bits;
+
+	if (start >= sh->len)
 		return false;
-	return emit(sh, type, start, sh->pos++ - start, 0);
+	bits = sh->quotes[w] & (~0ULL << (start % 64));
+	while (bits == 0) {
+		if (++w == words)
+			return false;
+		bits = sh->quotes[w];
+	}
+	end = w * 64 + (size_t)__builtin_ctzll(bits);
+	sh->pos = end + 1;
+	return key ? CALL(sh, yajl_map_key, text, end - start) :
+	    CALL(sh, yajl_string, text, end - start);
 }
 
 static bool
@@ -96,18 +150,23 @@ shape_int(shape *sh)
 	if (sh->pos < sh->len && (sh->s[sh->pos] == '.' || sh->s[sh->pos] == 'e' ||
 	    sh->s[sh->pos] == 'E'))
 		return false;
-	return emit(sh, T_INT, start, sh->pos - start, v);
+	/* yajl gives the number's text to a reader that asks for it, else its value. */
+	if (sh->cb->yajl_number != NULL)
+		return CALL(sh, yajl_number, (const char *)sh->s + start, sh->pos - start);
+	return CALL(sh, yajl_integer, v);
 }
 
 static bool
-shape_word(shape *sh, const char *word, unsigned char type)
+shape_word(shape *sh, const char *word)
 {
 	size_t n = strlen(word);
 
 	if (sh->len - sh->pos < n || memcmp(sh->s + sh->pos, word, n) != 0)
 		return false;
 	sh->pos += n;
-	return emit(sh, type, 0, 0, 0);
+	if (word[0] == 'n')
+		return CALL(sh, yajl_null);
+	return CALL(sh, yajl_boolean, word[0] == 't');
 }
 
 static bool shape_value(shape *sh, int depth);
@@ -118,16 +177,17 @@ shape_container(shape *sh, int depth, bool map)
 {
 	unsigned char close = map ? '}' : ']';
 
-	if (depth == SHAPE_DEPTH || !emit(sh, map ? T_MAP : T_ARRAY, 0, 0, 0))
+	if (depth == SHAPE_DEPTH ||
+	    !(map ? CALL(sh, yajl_start_map) : CALL(sh, yajl_start_array)))
 		return false;
 	sh->pos++;
 	if (sh->pos < sh->len && sh->s[sh->pos] == close) {
 		sh->pos++;
-		return emit(sh, map ? T_END_MAP : T_END_ARRAY, 0, 0, 0);
+		return map ? CALL(sh, yajl_end_map) : CALL(sh, yajl_end_array);
 	}
 	for (;;) {
 		if (map) {
-			if (sh->pos >= sh->len || sh->s[sh->pos] != '"' || !shape_string(sh, T_KEY) ||
+			if (sh->pos >= sh->len || sh->s[sh->pos] != '"' || !shape_string(sh, true) ||
 			    sh->pos >= sh->len || sh->s[sh->pos] != ':')
 				return false;
 			sh->pos++;
@@ -136,7 +196,7 @@ shape_container(shape *sh, int depth, bool map)
 			return false;
 		if (sh->s[sh->pos] == close) {
 			sh->pos++;
-			return emit(sh, map ? T_END_MAP : T_END_ARRAY, 0, 0, 0);
+			return map ? CALL(sh, yajl_end_map) : CALL(sh, yajl_end_array);
 		}
 		if (sh->s[sh->pos++] != ',')
 			return false;
@@ -151,59 +211,37 @@ shape_value(shape *sh, int depth)
 	switch (sh->s[sh->pos]) {
 	case '{': return shape_container(sh, depth, true);
 	case '[': return shape_container(sh, depth, false);
-	case '"': return shape_string(sh, T_STRING);
-	case 't': return shape_word(sh, "true", T_TRUE);
-	case 'f': return shape_word(sh, "false", T_FALSE);
-	case 'n': return shape_word(sh, "null", T_NULL);
+	case '"': return shape_string(sh, false);
+	case 't': return shape_word(sh, "true");
+	case 'f': return shape_word(sh, "false");
+	case 'n': return shape_word(sh, "null");
 	default:
 		return sh->s[sh->pos] >= '0' && sh->s[sh->pos] <= '9' && shape_int(sh);
 	}
 }
 
-/* Calls back as yajl does for the same text: its raw number text when asked for. */
-static bool
-replay(const shape *sh, const yajl_callbacks *cb, void *ctx)
-{
-	for (unsigned i = 0; i < sh->n; i++) {
-		const token *t = &sh->tape[i];
-		const unsigned char *s = sh->s + t->off;
-		int ok = 1;
-
-		switch (t->type) {
-		case T_MAP: if (cb->yajl_start_map) ok = cb->yajl_start_map(ctx); break;
-		case T_END_MAP: if (cb->yajl_end_map) ok = cb->yajl_end_map(ctx); break;
-		case T_ARRAY: if (cb->yajl_start_array) ok = cb->yajl_start_array(ctx); break;
-		case T_END_ARRAY: if (cb->yajl_end_array) ok = cb->yajl_end_array(ctx); break;
-		case T_KEY: if (cb->yajl_map_key) ok = cb->yajl_map_key(ctx, s, t->len); break;
-		case T_STRING: if (cb->yajl_string) ok = cb->yajl_string(ctx, s, t->len); break;
-		case T_TRUE: if (cb->yajl_boolean) ok = cb->yajl_boolean(ctx, 1); break;
-		case T_FALSE: if (cb->yajl_boolean) ok = cb->yajl_boolean(ctx, 0); break;
-		case T_NULL: if (cb->yajl_null) ok = cb->yajl_null(ctx); break;
-		case T_INT:
-			if (cb->yajl_number)
-				ok = cb->yajl_number(ctx, (const char *)s, t->len);
-			else if (cb->yajl_integer)
-				ok = cb->yajl_integer(ctx, t->value);
-			break;
-		}
-		if (!ok)
-			return false;  /* yajl: "client cancelled", the text is refused */
-	}
-	return true;
-}
-
 bool
-bg_journal_parse_line(const yajl_callbacks *cb, void *ctx, const char *line, size_t len)
+bg_journal_parse_line(const yajl_callbacks *cb, void (*restart)(void *ctx), void *ctx,
+    const char *line, size_t len)
 {
-	shape sh;  /* not zeroed: the tape is written before it is read */
+	shape sh;  /* not zeroed: the bitmap is written before it is read */
 
 	sh.s = (const unsigned char *)line;
 	sh.len = len;
 	sh.pos = 0;
-	sh.n = 0;
+	sh.cb = cb;
+	sh.ctx = ctx;
+	sh.called = false;
+	sh.refused = false;
 	if (len > 0 && line[len - 1] == '\n')
 		sh.len--;  /* trailing whitespace, which yajl takes too */
-	if (sh.len > 0 && line[0] == '{' && shape_value(&sh, 0) && sh.pos == sh.len)
-		return replay(&sh, cb, ctx);
+	if (sh.len > 0 && sh.len <= SHAPE_MAX_LEN && line[0] == '{' && read_line(&sh)) {
+		if (shape_value(&sh, 0) && sh.pos == sh.len)
+			return true;
+		if (sh.refused)
+			return false;
+	}
+	if (sh.called)
+		restart(ctx);
 	return bg_journal_parse_line_yajl(cb, ctx, line, len);
 }

@@ -242,11 +242,17 @@ static const yajl_callbacks scan_callbacks = {
 	.yajl_end_array = scan_end_array,
 };
 
+static void
+scan_restart(void *ctx)
+{
+	memset(ctx, 0, sizeof(record_scan));
+}
+
 static bool
 scan_record(const char *line, size_t len, record_scan *r)
 {
-	memset(r, 0, sizeof(*r));
-	return bg_journal_parse_line(&scan_callbacks, r, line, len);
+	scan_restart(r);
+	return bg_journal_parse_line(&scan_callbacks, scan_restart, r, line, len);
 }
 
 /*
@@ -511,11 +517,15 @@ pool_run(void *arg)
 		return NULL;
 	}
 	while (pool_take(p, b)) {
+		char prev_hex[BG_SHA256_HEX_LEN + 1];
+
+		memcpy(prev_hex, b->prev_hex, BG_SHA256_HEX_LEN);
+		prev_hex[BG_SHA256_HEX_LEN] = '\0';
+
 		for (unsigned i = 0; i < b->n; i++) {
 			char reason[BG_ERROR_MAX];
 			record_scan r;
-			chain_pos c = { p->base_seq + b->first + i,
-			    i == 0 ? b->prev_hex : mac_of(b->line[i - 1], b->len[i - 1]),
+			chain_pos c = { p->base_seq + b->first + i, prev_hex,
 			    p->keyed ? b->key[i] : NULL, w->hmac };
 
 			if (!check_text(b->line[i], b->len[i], &r, reason) ||
@@ -523,6 +533,7 @@ pool_run(void *arg)
 				pool_fail(p, b->first + i, reason);
 				break;
 			}
+			memcpy(prev_hex, r.mac, sizeof(prev_hex));
 		}
 	}
 	explicit_bzero(b->key, sizeof(b->key));

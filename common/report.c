@@ -265,12 +265,19 @@ static const yajl_callbacks record_callbacks = {
 	.yajl_end_array = rd_end,
 };
 
+static void
+record_restart(void *ctx)
+{
+	record_clear(ctx);
+}
+
 /* Reads one line as a record object; false if it is not one. */
 static bool
 record_read(record *r, const char *line, size_t len)
 {
 	record_clear(r);
-	return bg_journal_parse_line(&record_callbacks, r, line, len) && !r->failed;
+	return bg_journal_parse_line(&record_callbacks, record_restart, r, line, len) &&
+	    !r->failed;
 }
 
 /* Copies a member (any type) into dst unless dst has it already. */

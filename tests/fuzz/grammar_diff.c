@@ -30,6 +30,17 @@ static int rc_end_map(void *c) { return note(c, "}", "", 0); }
 static int rc_start_array(void *c) { return note(c, "[", "", 0); }
 static int rc_end_array(void *c) { return note(c, "]", "", 0); }
 
+static void
+rc_restart(void *c)
+{
+	recorder *r = c;
+
+	r->trace.len = 0;
+	if (r->trace.data != NULL)
+		r->trace.data[0] = '\0';
+	r->calls = 0;
+}
+
 static int
 rc_key(void *c, const unsigned char *s, size_t len)
 {
@@ -89,7 +100,7 @@ same_once(const yajl_callbacks *cb, const char *line, size_t len, long cancel_at
 
 	bg_buf_init(&fast.trace, 0);
 	bg_buf_init(&slow.trace, 0);
-	fast_ok = bg_journal_parse_line(cb, &fast, line, len);
+	fast_ok = bg_journal_parse_line(cb, rc_restart, &fast, line, len);
 	slow_ok = bg_journal_parse_line_yajl(cb, &slow, line, len);
 	/* A refused text's callbacks are not compared: yajl stops where it stops. */
 	same = fast_ok == slow_ok && (!slow_ok || (fast.trace.len == slow.trace.len &&

@@ -1025,6 +1025,15 @@ test_grammar_fast_path_is_yajl(void **state)
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		if (!gd_same(lines[i], strlen(lines[i]), why, sizeof(why)))
 			fail_msg("%s: %s", lines[i], why);
+	/* Every byte at every place of a word the fast path reads eight at a time. */
+	for (int c = 0; c < 256; c++)
+		for (int at = 0; at < 9; at++) {
+			char text[] = "{\"a\":\"xxxxxxxxxxxxxxxxxx\"}";
+
+			text[6 + at] = (char)c;
+			if (!gd_same(text, sizeof(text) - 1, why, sizeof(why)))
+				fail_msg("byte 0x%02x at %d: %s", c, at, why);
+		}
 	/* Embedded NUL bytes, where strlen would stop. */
 	if (!gd_same("{\"a\":\"x\0y\"}", 11, why, sizeof(why)) || !gd_same("{\"a\":1}\0", 8, why,
 	    sizeof(why)))
