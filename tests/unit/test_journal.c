@@ -1034,6 +1034,20 @@ test_grammar_fast_path_is_yajl(void **state)
 			if (!gd_same(text, sizeof(text) - 1, why, sizeof(why)))
 				fail_msg("byte 0x%02x at %d: %s", c, at, why);
 		}
+	/* Quotes on each side of the bitmap's 64-byte words, and bytes past the last 16. */
+	for (int n = 0; n < 140; n++) {
+		bg_buf_init(&deep, 0);
+		bg_buf_printf(&deep, "{\"a\":\"%*s\",\"b\":[\"%*s\",7]}", n, "", n % 7, "");
+		for (size_t k = 0; k < deep.len; k++)
+			if (deep.data[k] == ' ')
+				deep.data[k] = (char)('a' + k % 26);
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("%d bytes: %s", n, why);
+		deep.data[deep.len - 1] = ' ';  /* and the same lines torn */
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("%d bytes, torn: %s", n, why);
+		bg_buf_free(&deep);
+	}
 	/* Embedded NUL bytes, where strlen would stop. */
 	if (!gd_same("{\"a\":\"x\0y\"}", 11, why, sizeof(why)) || !gd_same("{\"a\":1}\0", 8, why,
 	    sizeof(why)))
