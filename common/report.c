@@ -13,26 +13,37 @@
 
 #define REPORT_MAX_LINE BG_JOURNAL_MAX_LINE
 #define RECORD_MAX_DEPTH 64
+#define INTERN_MAX 64
+#define INTERN_LEN 32
 
 /*
  * One record, read with the verifier's grammar (yajl, strict, UTF-8) rather
- * than json-c's tokener: its top-level members in order, each value a json-c
- * value the model can share.  No object is built for the record itself, and
- * keys are kept in one buffer reused from line to line.
+ * than json-c's tokener: its top-level members in order.  No object is built
+ * for the record itself; a string member (most are) stays text in one buffer
+ * reused from line to line, and becomes a json-c value only when the model
+ * takes it; other values are json-c values the model can share.
  */
 typedef struct {
-	size_t key_off, key_len;      /* in keys */
-	json_object *value;
+	size_t key_off, key_len;      /* in text */
+	size_t str_off, str_len;      /* in text, for a string */
+	bool is_string;
+	json_object *value;           /* a string's once the model asked for it */
 } member;
 
 typedef struct {
 	member *m;
 	size_t n, cap;
-	bg_buf keys;
+	bg_buf text;                  /* keys and string values, each NUL-terminated */
 	json_object *stack[RECORD_MAX_DEPTH]; /* the containers being filled */
 	int depth;
 	bg_buf key;                   /* the key of the value that comes next */
 	bool failed;
+	bg_buf summary;               /* event_summary's, reused */
+	struct interned {             /* event names and outcomes, shared by the model */
+		char text[INTERN_LEN];
+		json_object *value;
+	} interned[INTERN_MAX];
+	size_t ninterned;
 } record;
 
 static void
@@ -43,22 +54,40 @@ buf_empty(bg_buf *b)
 		b->data[0] = '\0';
 }
 
-static const char *
-member_key(const record *r, size_t i)
-{
-	return r->keys.data + r->m[i].key_off;
-}
-
-/* The value of a top-level member; a repeated one keeps the last, as json-c does. */
-static json_object *
-member_get(const record *r, const char *key)
+/* The last top-level member named key (a repeated one keeps the last, as json-c does). */
+static member *
+member_find(const record *r, const char *key)
 {
 	size_t len = strlen(key);
 
 	for (size_t i = r->n; i > 0; i--)
-		if (r->m[i - 1].key_len == len && memcmp(member_key(r, i - 1), key, len) == 0)
-			return r->m[i - 1].value;
+		if (r->m[i - 1].key_len == len &&
+		    memcmp(r->text.data + r->m[i - 1].key_off, key, len) == 0)
+			return &r->m[i - 1];
 	return NULL;
+}
+
+/* The value of a top-level member as a json-c value. */
+static json_object *
+member_get(const record *r, const char *key)
+{
+	member *m = member_find(r, key);
+
+	if (m == NULL)
+		return NULL;
+	if (m->is_string && m->value == NULL)
+		m->value = json_object_new_string_len(r->text.data + m->str_off, (int)m->str_len);
+	return m->value;
+}
+
+/*
+ * Adds a member under a key that is a string literal: json-c keeps the
+ * pointer rather than a copy (a report of a million records adds millions).
+ */
+static void
+put(json_object *obj, const char *literal_key, json_object *v)
+{
+	json_object_object_add_ex(obj, literal_key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
 }
 
 static const char *
@@ -79,7 +108,11 @@ str_member(json_object *obj, const char *key)
 static const char *
 rec_str(const record *r, const char *key)
 {
-	return str_value(member_get(r, key));
+	member *m = member_find(r, key);
+
+	if (m == NULL)
+		return NULL;
+	return m->is_string ? r->text.data + m->str_off : str_value(m->value);
 }
 
 static void
@@ -92,7 +125,43 @@ record_clear(record *r)
 	r->n = 0;
 	r->depth = 0;
 	r->failed = false;
-	buf_empty(&r->keys);
+	buf_empty(&r->text);
+}
+
+/* Adds a top-level member under the current key; its value is v or, with str, that text. */
+static int
+member_add(record *r, json_object *v, const unsigned char *str, size_t str_len)
+{
+	member *m;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap > 0 ? 2 * r->cap : 32;
+
+		m = realloc(r->m, cap * sizeof(*m));
+		if (m == NULL)
+			goto fail;
+		r->m = m;
+		r->cap = cap;
+	}
+	m = &r->m[r->n];
+	m->key_off = r->text.len;
+	m->key_len = strlen(r->key.data);  /* as json-c: up to a \u0000 */
+	m->is_string = str != NULL;
+	m->value = v;
+	if (!bg_buf_append(&r->text, r->key.data, r->key.len + 1))
+		goto fail;
+	if (str != NULL) {
+		m->str_off = r->text.len;
+		m->str_len = str_len;
+		if (!bg_buf_append(&r->text, str, str_len) || !bg_buf_append(&r->text, "", 1))
+			goto fail;
+	}
+	r->n++;
+	return 1;
+fail:
+	json_object_put(v);
+	r->failed = true;
+	return 0;
 }
 
 /* Places a finished value: in its container, or as a top-level member. */
@@ -106,29 +175,8 @@ put_value(record *r, json_object *v)
 		r->failed = true;
 		return 0;
 	}
-	if (r->depth == 1) {
-		if (r->n == r->cap) {
-			size_t cap = r->cap > 0 ? 2 * r->cap : 32;
-			member *m = realloc(r->m, cap * sizeof(*m));
-
-			if (m == NULL) {
-				json_object_put(v);
-				r->failed = true;
-				return 0;
-			}
-			r->m = m;
-			r->cap = cap;
-		}
-		r->m[r->n].key_off = r->keys.len;
-		r->m[r->n].key_len = strlen(r->key.data);  /* as json-c: up to a \u0000 */
-		if (!bg_buf_append(&r->keys, r->key.data, r->key.len + 1)) {
-			json_object_put(v);
-			r->failed = true;
-			return 0;
-		}
-		r->m[r->n++].value = v;
-		return 1;
-	}
+	if (r->depth == 1)
+		return member_add(r, v, NULL, 0);
 	top = r->stack[r->depth - 1];
 	if (json_object_is_type(top, json_type_array))
 		return json_object_array_add(top, v) == 0 ? 1 : (json_object_put(v), r->failed = true, 0);
@@ -183,6 +231,10 @@ rd_number(void *ctx, const char *s, size_t len)
 static int
 rd_string(void *ctx, const unsigned char *s, size_t len)
 {
+	record *r = ctx;
+
+	if (r->depth == 1)
+		return member_add(r, NULL, s, len);
 	return put_value(ctx, json_object_new_string_len((const char *)s, (int)len));
 }
 
@@ -282,14 +334,14 @@ record_read(record *r, const char *line, size_t len)
 
 /* Copies a member (any type) into dst unless dst has it already. */
 static void
-keep_first(json_object *dst, const char *dst_key, const record *src, const char *src_key)
+keep_first(json_object *dst, const char *dst_key, record *src, const char *src_key)
 {
 	json_object *v;
 
 	if (json_object_object_get_ex(dst, dst_key, NULL))
 		return;
 	if ((v = member_get(src, src_key)) != NULL)
-		json_object_object_add(dst, dst_key, json_object_get(v));
+		put(dst, dst_key, json_object_get(v));
 }
 
 static json_object *
@@ -299,7 +351,7 @@ array_member(json_object *obj, const char *key)
 
 	if (!json_object_object_get_ex(obj, key, &a)) {
 		a = json_object_new_array();
-		json_object_object_add(obj, key, a);
+		put(obj, key, a);
 	}
 	return a;
 }
@@ -315,37 +367,46 @@ count(json_object *counts, const char *key)
 		json_object_object_add(counts, key, json_object_new_int(1));
 }
 
-/* One line of summary for an event in the timeline. */
-static char *
-event_summary(const record *rec)
+/* Appends the pieces as one, or nothing if they would pass the summary's cap. */
+static void
+summary_piece(bg_buf *b, const char *sep, const char *s, const char *end)
+{
+	size_t ls = strlen(sep), l = strlen(s), le = strlen(end);
+
+	if (b->len + ls + l + le > b->limit)
+		return;
+	bg_buf_append(b, sep, ls);
+	bg_buf_append(b, s, l);
+	bg_buf_append(b, end, le);
+}
+
+/* One line of summary for an event in the timeline (NULL: none). */
+static json_object *
+event_summary(record *rec)
 {
 	const char *reason = rec_str(rec, "reason");
 	const char *text = rec_str(rec, "text");
 	json_object *argv;
-	char *out = NULL;
 
 	if ((argv = member_get(rec, "argv")) != NULL &&
 	    json_object_is_type(argv, json_type_array)) {
-		size_t n = json_object_array_length(argv), len = 0;
-		bg_buf b;
+		size_t n = json_object_array_length(argv);
+		bg_buf *b = &rec->summary;
 
-		bg_buf_init(&b, 4096);
+		buf_empty(b);
 		for (size_t i = 0; i < n; i++) {
 			const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
 
-			bg_buf_printf(&b, "%s%s", i > 0 ? " " : "", a != NULL ? a : "");
+			summary_piece(b, i > 0 ? " " : "", a != NULL ? a : "", "");
 		}
 		if (reason != NULL)
-			bg_buf_printf(&b, " (%s)", reason);
-		len = b.len;
-		out = len > 0 ? strdup(b.data) : NULL;
-		bg_buf_free(&b);
-		return out;
+			summary_piece(b, " (", reason, ")");
+		return b->len > 0 ? json_object_new_string_len(b->data, (int)b->len) : NULL;
 	}
 	if (reason != NULL)
-		return strdup(reason);
+		return json_object_new_string(reason);
 	if (text != NULL)
-		return strdup(text);
+		return json_object_new_string(text);
 	return NULL;
 }
 
@@ -357,8 +418,8 @@ incident_for(json_object *incidents, const char *id)
 	if (json_object_object_get_ex(incidents, id, &inc))
 		return inc;
 	inc = json_object_new_object();
-	json_object_object_add(inc, "incident", json_object_new_string(id));
-	json_object_object_add(inc, "counts", json_object_new_object());
+	put(inc, "incident", json_object_new_string(id));
+	put(inc, "counts", json_object_new_object());
 	json_object_object_add(incidents, id, inc);
 	return inc;
 }
@@ -374,10 +435,47 @@ seconds_between(const char *a, const char *b)
 	return difftime(tb, ta);
 }
 
+/*
+ * The value of set_str(obj, key, s), one json-c string for each of the few
+ * texts a million records repeat (event names, outcomes, decisions).
+ */
+static json_object *
+interned(record *rec, const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	for (size_t i = 0; i < rec->ninterned; i++)
+		if (strcmp(rec->interned[i].text, s) == 0)
+			return json_object_get(rec->interned[i].value);
+	if (len >= INTERN_LEN || rec->ninterned == INTERN_MAX)
+		return json_object_new_string(s);
+	memcpy(rec->interned[rec->ninterned].text, s, len + 1);
+	rec->interned[rec->ninterned].value = json_object_new_string(s);
+	return json_object_get(rec->interned[rec->ninterned++].value);
+}
+
+/* The value of set_str(obj, key, rec_str(rec, key)): the record's own, shared. */
+static json_object *
+shared_str(record *rec, const char *key)
+{
+	json_object *v = member_get(rec, key);
+	const char *s = str_value(v);
+
+	if (s == NULL)
+		return NULL;
+	/* A string holding \u0000 is set as the C string: up to it. */
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return json_object_new_string(s);
+	return json_object_get(v);
+}
+
 static void
 set_str(json_object *obj, const char *key, const char *value)
 {
-	json_object_object_add(obj, key, value != NULL ? json_object_new_string(value) : NULL);
+	put(obj, key, value != NULL ? json_object_new_string(value) : NULL);
 }
 
 /* The incident's recovery (protocol R1) with this challenge, made on first sight. */
@@ -397,14 +495,14 @@ recovery_for(json_object *inc, const char *challenge)
 	set_str(r, "recovery_id", id);
 	set_str(r, "challenge", challenge);
 	set_str(r, "outcome", "offered");
-	json_object_object_add(r, "approvers", json_object_new_array());
+	put(r, "approvers", json_object_new_array());
 	json_object_array_add(list, r);
 	return r;
 }
 
 /* A unix time member as RFC 3339 UTC; fallback (a record's time) when absent. */
 static void
-set_time(json_object *obj, const char *key, const record *rec, const char *rec_key,
+set_time(json_object *obj, const char *key, record *rec, const char *rec_key,
     const char *fallback)
 {
 	char when[BG_TIME_UTC_LEN];
@@ -423,7 +521,7 @@ set_time(json_object *obj, const char *key, const record *rec, const char *rec_k
  * code was last accepted for this challenge (never two entries for one name).
  */
 static void
-granted_approvers(json_object *r, const record *rec)
+granted_approvers(json_object *r, record *rec)
 {
 	json_object *names = member_get(rec, "approvers"), *seen = array_member(r, "approvers");
 	json_object *list = json_object_new_array();
@@ -445,7 +543,7 @@ granted_approvers(json_object *r, const record *rec)
 			set_str(item, "at", when);
 			json_object_array_add(list, item);
 		}
-	json_object_object_add(r, "approvers", list);
+	put(r, "approvers", list);
 }
 
 /*
@@ -454,7 +552,7 @@ granted_approvers(json_object *r, const record *rec)
  * holds none.
  */
 static void
-apply_recovery(json_object *inc, const record *rec, const char *event, const char *time)
+apply_recovery(json_object *inc, record *rec, const char *event, const char *time)
 {
 	const char *challenge = rec_str(rec, "challenge");
 	json_object *r, *item;
@@ -468,7 +566,7 @@ apply_recovery(json_object *inc, const record *rec, const char *event, const cha
 		keep_first(r, "offered_at", rec, "time");
 		keep_first(r, "scope", rec, "scope");
 		keep_first(r, "quorum", rec, "quorum");
-		json_object_object_add(r, "approvers", json_object_new_array());
+		put(r, "approvers", json_object_new_array());
 		json_object_object_del(r, "reason");
 		set_str(r, "outcome", "offered");
 		keep_first(inc, "scope", rec, "scope");
@@ -502,30 +600,27 @@ apply_recovery(json_object *inc, const record *rec, const char *event, const cha
 
 /* Folds one record into its incident. */
 static void
-apply_record(json_object *inc, const record *rec)
+apply_record(json_object *inc, record *rec)
 {
 	const char *event = rec_str(rec, "event"), *time = rec_str(rec, "time");
 	const char *outcome = rec_str(rec, "outcome");
 	json_object *counts, *entry, *grant, *o;
-	char *summary;
 
 	keep_first(inc, "account", rec, "account");
 	keep_first(inc, "operator", rec, "operator");
 	keep_first(inc, "host", rec, "host");
 	keep_first(inc, "request_id", rec, "request_id");
 	keep_first(inc, "first_seen", rec, "time");
-	set_str(inc, "last_seen", time);
+	put(inc, "last_seen", shared_str(rec, "time"));
 	json_object_object_get_ex(inc, "counts", &counts);
 	count(counts, event);
 
 	entry = json_object_new_object();
-	json_object_object_add(entry, "seq", json_object_get(member_get(rec, "seq")));
-	set_str(entry, "time", time);
-	set_str(entry, "event", event);
-	set_str(entry, "outcome", outcome);
-	summary = event_summary(rec);
-	set_str(entry, "summary", summary);
-	free(summary);
+	put(entry, "seq", json_object_get(member_get(rec, "seq")));
+	put(entry, "time", shared_str(rec, "time"));
+	put(entry, "event", interned(rec, event));
+	put(entry, "outcome", interned(rec, outcome));
+	put(entry, "summary", event_summary(rec));
 	json_object_array_add(array_member(inc, "events"), entry);
 
 	if (strcmp(event, "auth.begin") == 0) {
@@ -562,7 +657,7 @@ apply_record(json_object *inc, const record *rec)
 			double s = seconds_between(req, time);
 
 			if (s >= 0)
-				json_object_object_add(inc, "approval_seconds", json_object_new_double(s));
+				put(inc, "approval_seconds", json_object_new_double(s));
 		}
 	} else if (strncmp(event, "recovery.", 9) == 0) {
 		apply_recovery(inc, rec, event, time);
@@ -573,7 +668,7 @@ apply_record(json_object *inc, const record *rec)
 		if (!json_object_object_get_ex(inc, "grant", &grant)) {
 			grant = json_object_new_object();
 			set_str(grant, "ended", "active");
-			json_object_object_add(inc, "grant", grant);
+			put(inc, "grant", grant);
 		}
 		if (strcmp(event, "grant.issued") == 0) {
 			set_str(grant, "issued", time);
@@ -594,15 +689,16 @@ apply_record(json_object *inc, const record *rec)
 				double s = seconds_between(issued, time);
 
 				if (s >= 0)
-					json_object_object_add(grant, "lifetime_seconds",
+					put(grant, "lifetime_seconds",
 					    json_object_new_double(s));
 			}
 		}
 	} else if (strncmp(event, "sudo.", 5) == 0) {
 		json_object *cmd = json_object_new_object();
 
-		set_str(cmd, "time", time);
-		set_str(cmd, "decision", strcmp(event, "sudo.accepted") == 0 ? "accepted" : "refused");
+		put(cmd, "time", shared_str(rec, "time"));
+		put(cmd, "decision", interned(rec, strcmp(event, "sudo.accepted") == 0 ? "accepted" :
+		    "refused"));
 		keep_first(cmd, "argv", rec, "argv");
 		keep_first(cmd, "runas", rec, "runas");
 		keep_first(cmd, "cwd", rec, "cwd");
@@ -620,7 +716,7 @@ apply_record(json_object *inc, const record *rec)
 }
 
 static bool
-record_selected(const record *rec, const bg_report_filter *f)
+record_selected(record *rec, const bg_report_filter *f)
 {
 	const char *time = rec_str(rec, "time"), *incident = rec_str(rec, "incident");
 	time_t t;
@@ -636,18 +732,16 @@ record_selected(const record *rec, const bg_report_filter *f)
 
 /* Adds events that name no incident (kill switch, notes without one) to "host_events". */
 static void
-apply_unattributed(json_object *model, const record *rec)
+apply_unattributed(json_object *model, record *rec)
 {
 	json_object *entry = json_object_new_object();
-	char *summary = event_summary(rec);
 
-	json_object_object_add(entry, "seq", json_object_get(member_get(rec, "seq")));
-	set_str(entry, "time", rec_str(rec, "time"));
-	set_str(entry, "event", rec_str(rec, "event"));
-	set_str(entry, "outcome", rec_str(rec, "outcome"));
+	put(entry, "seq", json_object_get(member_get(rec, "seq")));
+	put(entry, "time", shared_str(rec, "time"));
+	put(entry, "event", interned(rec, rec_str(rec, "event")));
+	put(entry, "outcome", interned(rec, rec_str(rec, "outcome")));
 	set_str(entry, "account", rec_str(rec, "account"));
-	set_str(entry, "summary", summary);
-	free(summary);
+	put(entry, "summary", event_summary(rec));
 	json_object_array_add(array_member(model, "host_events"), entry);
 }
 
@@ -710,11 +804,11 @@ summarise(json_object *model, json_object *list)
 		    json_object_object_get_ex(counts, "approval.approved", &c))
 			approved += json_object_get_int(c);
 	}
-	json_object_object_add(summary, "incidents", json_object_new_int((int)n));
-	json_object_object_add(summary, "approvals", json_object_new_int(approved));
-	json_object_object_add(summary, "sudo_accepted", json_object_new_int(accepted));
-	json_object_object_add(summary, "sudo_refused", json_object_new_int(refused));
-	json_object_object_add(model, "summary", summary);
+	put(summary, "incidents", json_object_new_int((int)n));
+	put(summary, "approvals", json_object_new_int(approved));
+	put(summary, "sudo_accepted", json_object_new_int(accepted));
+	put(summary, "sudo_refused", json_object_new_int(refused));
+	put(model, "summary", summary);
 }
 
 bg_status
@@ -728,18 +822,19 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 	record rec = { 0 };
 
 	*model_out = NULL;
-	bg_buf_init(&rec.keys, 0);
+	bg_buf_init(&rec.text, 0);
+	bg_buf_init(&rec.summary, 4096);
 	bg_buf_init(&rec.key, 0);
 	if (!bg_buf_append(&rec.key, "", 1))  /* a key is never NULL, even an empty one */
 		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	json_object_object_add(model, "verified", json_object_new_boolean(verified));
+	put(model, "verified", json_object_new_boolean(verified));
 	if (!verified) {
 		char where[BG_ERROR_MAX + 300];
 
 		snprintf(where, sizeof(where), "%s:%lu: %s", verify->file, verify->line, verify->reason);
 		set_str(model, "verify_error", where);
 	}
-	json_object_object_add(model, "records_verified",
+	put(model, "records_verified",
 	    json_object_new_int64((int64_t)verify->records));
 	set_str(model, "incident_filter", filter->incident);
 	for (size_t i = 0; i < nfiles && rc == BG_OK; i++)
@@ -748,10 +843,13 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 		    verify->records, &seen, &rec, err);
 	record_clear(&rec);
 	free(rec.m);
-	bg_buf_free(&rec.keys);
+	bg_buf_free(&rec.text);
+	bg_buf_free(&rec.summary);
+	for (size_t i = 0; i < rec.ninterned; i++)
+		json_object_put(rec.interned[i].value);
 	bg_buf_free(&rec.key);
 	if (!verified && verify->records == 0)
-		json_object_object_add(model, "note", json_object_new_string(
+		put(model, "note", json_object_new_string(
 		    "no record could be verified; nothing is reported"));
 	{
 		json_object_object_foreach(incidents, key, inc) {
@@ -760,7 +858,7 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 		}
 	}
 	json_object_put(incidents);
-	json_object_object_add(model, "incidents", list);
+	put(model, "incidents", list);
 	summarise(model, list);
 	if (rc != BG_OK) {
 		json_object_put(model);
