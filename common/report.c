@@ -2,6 +2,7 @@
 #include "build_config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #define REPORT_MAX_LINE BG_JOURNAL_MAX_LINE
 #define RECORD_MAX_DEPTH 64
+#define INDEX_SLOTS 64             /* a record with more members is searched in turn */
 #define INTERN_MAX 64
 #define INTERN_LEN 32
 
@@ -25,6 +27,7 @@
  */
 typedef struct {
 	size_t key_off, key_len;      /* in text */
+	char key0;                    /* the key's first byte: most lookups stop there */
 	size_t str_off, str_len;      /* in text, for a string */
 	bool is_string;
 	json_object *value;           /* a string's once the model asked for it */
@@ -33,10 +36,17 @@ typedef struct {
 typedef struct {
 	member *m;
 	size_t n, cap;
-	bg_buf text;                  /* keys and string values, each NUL-terminated */
+	/*
+	 * Keys and string values, each NUL-terminated: room for the whole line
+	 * is made before it is read (its strings, decoded, are no longer), so
+	 * that copying one is a memcpy.  It starts with the empty key.
+	 */
+	char *text;
+	size_t text_len, text_cap;
 	json_object *stack[RECORD_MAX_DEPTH]; /* the containers being filled */
 	int depth;
-	bg_buf key;                   /* the key of the value that comes next */
+	size_t key_off;               /* in text: the key of the value that comes next */
+	unsigned char index[INDEX_SLOTS]; /* member i + 1, the last under its key; 0: free */
 	bool failed;
 	bg_buf summary;               /* event_summary's, reused */
 	struct interned {             /* event names and outcomes, shared by the model */
@@ -54,17 +64,51 @@ buf_empty(bg_buf *b)
 		b->data[0] = '\0';
 }
 
+static unsigned
+slot_of(const char *key, size_t len)
+{
+	return len == 0 ? 0 : (unsigned)(len * 31 + (unsigned char)key[0] * 7 +
+	    (unsigned char)key[len - 1]) % INDEX_SLOTS;
+}
+
+static bool
+member_is(const record *r, const member *m, const char *key, size_t len)
+{
+	return m->key_len == len && m->key0 == key[0] && memcmp(r->text + m->key_off, key, len) == 0;
+}
+
 /* The last top-level member named key (a repeated one keeps the last, as json-c does). */
 static member *
 member_find(const record *r, const char *key)
 {
 	size_t len = strlen(key);
 
+	if (r->n < INDEX_SLOTS / 2) {
+		for (unsigned s = slot_of(key, len); r->index[s] != 0; s = (s + 1) % INDEX_SLOTS)
+			if (member_is(r, &r->m[r->index[s] - 1], key, len))
+				return &r->m[r->index[s] - 1];
+		return NULL;
+	}
 	for (size_t i = r->n; i > 0; i--)
-		if (r->m[i - 1].key_len == len &&
-		    memcmp(r->text.data + r->m[i - 1].key_off, key, len) == 0)
+		if (member_is(r, &r->m[i - 1], key, len))
 			return &r->m[i - 1];
 	return NULL;
+}
+
+/* Indexes the member just added, in place of an earlier one under its key. */
+static void
+member_index(record *r)
+{
+	const member *m = &r->m[r->n - 1];
+	const char *key = r->text + m->key_off;
+	unsigned s;
+
+	if (r->n >= INDEX_SLOTS / 2)
+		return;  /* too many: searched in turn */
+	for (s = slot_of(key, m->key_len); r->index[s] != 0; s = (s + 1) % INDEX_SLOTS)
+		if (member_is(r, &r->m[r->index[s] - 1], key, m->key_len))
+			break;
+	r->index[s] = (unsigned char)r->n;
 }
 
 /* The value of a top-level member as a json-c value. */
@@ -76,7 +120,7 @@ member_get(const record *r, const char *key)
 	if (m == NULL)
 		return NULL;
 	if (m->is_string && m->value == NULL)
-		m->value = json_object_new_string_len(r->text.data + m->str_off, (int)m->str_len);
+		m->value = json_object_new_string_len(r->text + m->str_off, (int)m->str_len);
 	return m->value;
 }
 
@@ -112,7 +156,7 @@ rec_str(const record *r, const char *key)
 
 	if (m == NULL)
 		return NULL;
-	return m->is_string ? r->text.data + m->str_off : str_value(m->value);
+	return m->is_string ? r->text + m->str_off : str_value(m->value);
 }
 
 static void
@@ -125,7 +169,25 @@ record_clear(record *r)
 	r->n = 0;
 	r->depth = 0;
 	r->failed = false;
-	buf_empty(&r->text);
+	memset(r->index, 0, sizeof(r->index));
+	r->text_len = 1;
+	r->key_off = 0;
+}
+
+/* Copies a key or a string into text; its offset, or SIZE_MAX past the room made. */
+static size_t
+text_put(record *r, const void *p, size_t len)
+{
+	size_t off = r->text_len;
+
+	if (r->text_cap - r->text_len < len + 1) {
+		r->failed = true;
+		return SIZE_MAX;
+	}
+	memcpy(r->text + off, p, len);
+	r->text[off + len] = '\0';
+	r->text_len += len + 1;
+	return off;
 }
 
 /* Adds a top-level member under the current key; its value is v or, with str, that text. */
@@ -144,19 +206,19 @@ member_add(record *r, json_object *v, const unsigned char *str, size_t str_len)
 		r->cap = cap;
 	}
 	m = &r->m[r->n];
-	m->key_off = r->text.len;
-	m->key_len = strlen(r->key.data);  /* as json-c: up to a \u0000 */
+	m->key_off = r->key_off;
+	m->key_len = strlen(r->text + r->key_off);  /* as json-c: up to a \u0000 */
+	m->key0 = r->text[r->key_off];
 	m->is_string = str != NULL;
 	m->value = v;
-	if (!bg_buf_append(&r->text, r->key.data, r->key.len + 1))
-		goto fail;
 	if (str != NULL) {
-		m->str_off = r->text.len;
+		m->str_off = text_put(r, str, str_len);
 		m->str_len = str_len;
-		if (!bg_buf_append(&r->text, str, str_len) || !bg_buf_append(&r->text, "", 1))
+		if (m->str_off == SIZE_MAX)
 			goto fail;
 	}
 	r->n++;
+	member_index(r);
 	return 1;
 fail:
 	json_object_put(v);
@@ -180,7 +242,7 @@ put_value(record *r, json_object *v)
 	top = r->stack[r->depth - 1];
 	if (json_object_is_type(top, json_type_array))
 		return json_object_array_add(top, v) == 0 ? 1 : (json_object_put(v), r->failed = true, 0);
-	if (json_object_object_add(top, r->key.data, v) != 0) {
+	if (json_object_object_add(top, r->text + r->key_off, v) != 0) {
 		json_object_put(v);
 		r->failed = true;
 		return 0;
@@ -287,12 +349,11 @@ static int
 rd_key(void *ctx, const unsigned char *key, size_t len)
 {
 	record *r = ctx;
+	size_t off = text_put(r, key, len);
 
-	buf_empty(&r->key);
-	if (!bg_buf_append(&r->key, key, len)) {
-		r->failed = true;
+	if (off == SIZE_MAX)
 		return 0;
-	}
+	r->key_off = off;
 	return 1;
 }
 
@@ -327,6 +388,17 @@ record_restart(void *ctx)
 static bool
 record_read(record *r, const char *line, size_t len)
 {
+	size_t need = 2 * len + 16;  /* every key and string with its NUL, and more */
+
+	if (need > r->text_cap) {
+		char *grown = realloc(r->text, need);
+
+		if (grown == NULL)
+			return false;
+		r->text = grown;
+		r->text_cap = need;
+		r->text[0] = '\0';  /* the empty key */
+	}
 	record_clear(r);
 	return bg_journal_parse_line(&record_callbacks, record_restart, r, line, len) &&
 	    !r->failed;
@@ -822,11 +894,7 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 	record rec = { 0 };
 
 	*model_out = NULL;
-	bg_buf_init(&rec.text, 0);
 	bg_buf_init(&rec.summary, 4096);
-	bg_buf_init(&rec.key, 0);
-	if (!bg_buf_append(&rec.key, "", 1))  /* a key is never NULL, even an empty one */
-		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	put(model, "verified", json_object_new_boolean(verified));
 	if (!verified) {
 		char where[BG_ERROR_MAX + 300];
@@ -843,11 +911,10 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 		    verify->records, &seen, &rec, err);
 	record_clear(&rec);
 	free(rec.m);
-	bg_buf_free(&rec.text);
+	free(rec.text);
 	bg_buf_free(&rec.summary);
 	for (size_t i = 0; i < rec.ninterned; i++)
 		json_object_put(rec.interned[i].value);
-	bg_buf_free(&rec.key);
 	if (!verified && verify->records == 0)
 		put(model, "note", json_object_new_string(
 		    "no record could be verified; nothing is reported"));
