@@ -25,6 +25,13 @@
  * reused from line to line, and becomes a json-c value only when the model
  * takes it; other values are json-c values the model can share.
  */
+#define SUMMARY_MAX 4096
+
+typedef struct {
+	char text[SUMMARY_MAX + 1];
+	size_t len;
+} summary_text;
+
 typedef struct {
 	size_t key_off, key_len;      /* in text */
 	char key0;                    /* the key's first byte: most lookups stop there */
@@ -48,21 +55,13 @@ typedef struct {
 	size_t key_off;               /* in text: the key of the value that comes next */
 	unsigned char index[INDEX_SLOTS]; /* member i + 1, the last under its key; 0: free */
 	bool failed;
-	bg_buf summary;               /* event_summary's, reused */
+	summary_text summary;         /* event_summary's, reused */
 	struct interned {             /* event names and outcomes, shared by the model */
 		char text[INTERN_LEN];
 		json_object *value;
 	} interned[INTERN_MAX];
 	size_t ninterned;
 } record;
-
-static void
-buf_empty(bg_buf *b)
-{
-	b->len = 0;
-	if (b->data != NULL)
-		b->data[0] = '\0';
-}
 
 static unsigned
 slot_of(const char *key, size_t len)
@@ -441,15 +440,16 @@ count(json_object *counts, const char *key)
 
 /* Appends the pieces as one, or nothing if they would pass the summary's cap. */
 static void
-summary_piece(bg_buf *b, const char *sep, const char *s, const char *end)
+summary_piece(summary_text *b, const char *sep, const char *s, const char *end)
 {
 	size_t ls = strlen(sep), l = strlen(s), le = strlen(end);
 
-	if (b->len + ls + l + le > b->limit)
+	if (ls + l + le > SUMMARY_MAX - b->len)
 		return;
-	bg_buf_append(b, sep, ls);
-	bg_buf_append(b, s, l);
-	bg_buf_append(b, end, le);
+	memcpy(b->text + b->len, sep, ls);
+	memcpy(b->text + b->len + ls, s, l);
+	memcpy(b->text + b->len + ls + l, end, le);
+	b->len += ls + l + le;
 }
 
 /* One line of summary for an event in the timeline (NULL: none). */
@@ -463,9 +463,9 @@ event_summary(record *rec)
 	if ((argv = member_get(rec, "argv")) != NULL &&
 	    json_object_is_type(argv, json_type_array)) {
 		size_t n = json_object_array_length(argv);
-		bg_buf *b = &rec->summary;
+		summary_text *b = &rec->summary;
 
-		buf_empty(b);
+		b->len = 0;
 		for (size_t i = 0; i < n; i++) {
 			const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
 
@@ -473,7 +473,7 @@ event_summary(record *rec)
 		}
 		if (reason != NULL)
 			summary_piece(b, " (", reason, ")");
-		return b->len > 0 ? json_object_new_string_len(b->data, (int)b->len) : NULL;
+		return b->len > 0 ? json_object_new_string_len(b->text, (int)b->len) : NULL;
 	}
 	if (reason != NULL)
 		return json_object_new_string(reason);
@@ -482,18 +482,56 @@ event_summary(record *rec)
 	return NULL;
 }
 
+/*
+ * What folding a record into its incident looks up every time, kept beside
+ * the incident's object (as its json-c userdata, which no output shows): its
+ * counts and events, and which first-seen members it holds already.
+ */
+typedef struct {
+	json_object *counts, *events;
+	unsigned held;                /* 1 << HELD_* */
+} incident_state;
+
+enum { HELD_ACCOUNT, HELD_OPERATOR, HELD_HOST, HELD_REQUEST_ID, HELD_FIRST_SEEN };
+
+static void
+incident_state_free(json_object *inc, void *state)
+{
+	(void)inc;
+	free(state);
+}
+
+/* The incident's object, made on first sight; NULL without memory. */
 static json_object *
 incident_for(json_object *incidents, const char *id)
 {
+	incident_state *st;
 	json_object *inc;
 
 	if (json_object_object_get_ex(incidents, id, &inc))
 		return inc;
-	inc = json_object_new_object();
+	if ((st = calloc(1, sizeof(*st))) == NULL || (inc = json_object_new_object()) == NULL) {
+		free(st);
+		return NULL;
+	}
 	put(inc, "incident", json_object_new_string(id));
-	put(inc, "counts", json_object_new_object());
+	st->counts = json_object_new_object();
+	put(inc, "counts", st->counts);
+	json_object_set_userdata(inc, st, incident_state_free);
 	json_object_object_add(incidents, id, inc);
 	return inc;
+}
+
+/* keep_first, for a member the incident keeps once it holds it. */
+static void
+keep_held(json_object *inc, incident_state *st, int held, const char *dst_key, record *src,
+    const char *src_key)
+{
+	if ((st->held & 1U << held) != 0)
+		return;
+	keep_first(inc, dst_key, src, src_key);
+	if (json_object_object_get_ex(inc, dst_key, NULL))
+		st->held |= 1U << held;
 }
 
 static double
@@ -676,16 +714,16 @@ apply_record(json_object *inc, record *rec)
 {
 	const char *event = rec_str(rec, "event"), *time = rec_str(rec, "time");
 	const char *outcome = rec_str(rec, "outcome");
-	json_object *counts, *entry, *grant, *o;
+	json_object *entry, *grant, *o;
+	incident_state *st = json_object_get_userdata(inc);
 
-	keep_first(inc, "account", rec, "account");
-	keep_first(inc, "operator", rec, "operator");
-	keep_first(inc, "host", rec, "host");
-	keep_first(inc, "request_id", rec, "request_id");
-	keep_first(inc, "first_seen", rec, "time");
+	keep_held(inc, st, HELD_ACCOUNT, "account", rec, "account");
+	keep_held(inc, st, HELD_OPERATOR, "operator", rec, "operator");
+	keep_held(inc, st, HELD_HOST, "host", rec, "host");
+	keep_held(inc, st, HELD_REQUEST_ID, "request_id", rec, "request_id");
+	keep_held(inc, st, HELD_FIRST_SEEN, "first_seen", rec, "time");
 	put(inc, "last_seen", shared_str(rec, "time"));
-	json_object_object_get_ex(inc, "counts", &counts);
-	count(counts, event);
+	count(st->counts, event);
 
 	entry = json_object_new_object();
 	put(entry, "seq", json_object_get(member_get(rec, "seq")));
@@ -693,7 +731,9 @@ apply_record(json_object *inc, record *rec)
 	put(entry, "event", interned(rec, event));
 	put(entry, "outcome", interned(rec, outcome));
 	put(entry, "summary", event_summary(rec));
-	json_object_array_add(array_member(inc, "events"), entry);
+	if (st->events == NULL)
+		st->events = array_member(inc, "events");
+	json_object_array_add(st->events, entry);
 
 	if (strcmp(event, "auth.begin") == 0) {
 		keep_first(inc, "reason", rec, "reason");
@@ -826,11 +866,13 @@ read_file_records(const char *path, const bg_report_filter *filter,
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	bg_status rc = BG_OK;
 
 	if (f == NULL)
 		return bg_error_errno(err, BG_ERR_IO, errno, "%s", path);
 	while ((n = getline(&line, &cap, f)) > 0) {
 		const char *incident;
+		json_object *inc = NULL;
 
 		if (limited && *seen >= limit)
 			break;
@@ -842,15 +884,19 @@ read_file_records(const char *path, const bg_report_filter *filter,
 		(*seen)++;
 		if (record_selected(rec, filter)) {
 			incident = rec_str(rec, "incident");
-			if (incident != NULL)
-				apply_record(incident_for(incidents, incident), rec);
+			if (incident != NULL && (inc = incident_for(incidents, incident)) == NULL) {
+				rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (inc != NULL)
+				apply_record(inc, rec);
 			else if (filter->incident == NULL)
 				apply_unattributed(model, rec);
 		}
 	}
 	free(line);
 	fclose(f);
-	return BG_OK;
+	return rc;
 }
 
 static void
@@ -894,7 +940,6 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 	record rec = { 0 };
 
 	*model_out = NULL;
-	bg_buf_init(&rec.summary, 4096);
 	put(model, "verified", json_object_new_boolean(verified));
 	if (!verified) {
 		char where[BG_ERROR_MAX + 300];
@@ -912,7 +957,6 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 	record_clear(&rec);
 	free(rec.m);
 	free(rec.text);
-	bg_buf_free(&rec.summary);
 	for (size_t i = 0; i < rec.ninterned; i++)
 		json_object_put(rec.interned[i].value);
 	if (!verified && verify->records == 0)
