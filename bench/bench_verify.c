@@ -6,8 +6,8 @@
  * raw HMAC-SHA256 rate of a 512-byte message with a fresh key, one core,
  * through each of OpenSSL 3's ways of computing it (the fastest is the
  * floor), and that HMAC plus the key evolution, which is the least a record
- * costs.  Wall clock and CPU time are both printed: the machine is shared,
- * so compare ratios taken in one run.
+ * costs.  Wall clock and CPU time are both printed, each the best of three
+ * runs: the machine is shared, so compare ratios taken in one run.
  *
  *   bench_verify [N] [DIR]     (default 1000000 records in $TMPDIR)
  */
@@ -41,9 +41,10 @@ seconds(clockid_t clock)
 #define cpu_now() seconds(CLOCK_PROCESS_CPUTIME_ID)
 #define thread_cpu_now() seconds(CLOCK_THREAD_CPUTIME_ID)
 
-#define FLOOR_N 500000UL
+#define FLOOR_N 300000UL
+#define RUNS 3                    /* each figure is the best of these runs */
 
-/* HMAC-SHA256 of 512 bytes per second, one core, a fresh key each time. */
+/* HMAC-SHA256 of 512 bytes per second, one core, a fresh key each time (best run). */
 typedef bool (*hmac_way)(void *state, const unsigned char *key, const unsigned char *msg,
     unsigned char *mac);
 
@@ -51,17 +52,23 @@ static double
 hmac_rate(hmac_way way, void *state)
 {
 	unsigned char key[BG_SHA256_LEN], msg[512], mac[BG_SHA256_LEN];
-	double t0;
+	double best = 0;
 
 	memset(key, 0x5a, sizeof(key));
 	memset(msg, 'x', sizeof(msg));
-	t0 = cpu_now();
-	for (unsigned long i = 0; i < FLOOR_N; i++) {
-		key[i % sizeof(key)] = (unsigned char)i;  /* a fresh key each time, as in the chain */
-		if (!way(state, key, msg, mac))
-			return 0;
+	for (int run = 0; run < RUNS; run++) {
+		double t0 = cpu_now(), rate;
+
+		for (unsigned long i = 0; i < FLOOR_N; i++) {
+			key[i % sizeof(key)] = (unsigned char)i;  /* a fresh key, as in the chain */
+			if (!way(state, key, msg, mac))
+				return 0;
+		}
+		rate = (double)FLOOR_N / (cpu_now() - t0);
+		if (rate > best)
+			best = rate;
 	}
-	return (double)FLOOR_N / (cpu_now() - t0);
+	return best;
 }
 
 /* HMAC(): the one-shot call fetches SHA-256 and builds a context every time. */
@@ -157,6 +164,7 @@ main(int argc, char **argv)
 	char path[4096];
 	bg_error err;
 	double t0, t1, c0, c1, m0, m1, gen, verify_s, verify_cpu, main_cpu, floor, record_floor, rate;
+	double report_s, report_cpu;
 	long bytes = 0;
 	FILE *out;
 
@@ -200,7 +208,9 @@ main(int argc, char **argv)
 	printf("journal: %llu records, %.1f MB (%.0f B/record), built in %.2f s\n", n, bytes / 1e6,
 	    (double)bytes / (double)n, gen);
 	floor = hmac_floor(&record_floor);
-	{
+	/* The machine is shared: each figure is the best of RUNS runs, and says so. */
+	verify_s = verify_cpu = main_cpu = 1e9;
+	for (int run = 0; run < RUNS; run++) {
 		const char *files[] = { path };
 
 		t0 = now();
@@ -213,13 +223,17 @@ main(int argc, char **argv)
 		m1 = thread_cpu_now();
 		c1 = cpu_now();
 		t1 = now();
+		if (t1 - t0 < verify_s)
+			verify_s = t1 - t0;
+		if (c1 - c0 < verify_cpu) {
+			verify_cpu = c1 - c0;
+			main_cpu = m1 - m0;
+		}
 	}
-	verify_s = t1 - t0;
-	verify_cpu = c1 - c0;
-	main_cpu = m1 - m0;
 	rate = (double)res.records / verify_s;
-	printf("verify records/s (keyed): %.0f wall (%.3f s, %.3f s CPU for %llu records); "
-	    "%.2f x the one-core floor\n", rate, verify_s, verify_cpu, res.records, rate / floor);
+	printf("verify records/s (keyed, best of %d): %.0f wall (%.3f s, %.3f s CPU for %llu "
+	    "records); %.2f x the one-core floor\n", RUNS, rate, verify_s, verify_cpu, res.records,
+	    rate / floor);
 	/*
 	 * On a shared machine the wall clock says little about two threads.  Both
 	 * threads do the same work (batches taken in turn), so on two free cores
@@ -230,7 +244,8 @@ main(int argc, char **argv)
 	    "%.3f s): %.0f; budget >= 1000000; %.2f x the one-core floor, %.2f x the two-core "
 	    "record floor\n", verify_cpu, main_cpu, verify_cpu - main_cpu, rate, rate / floor,
 	    rate / (2 * record_floor));
-	{
+	report_s = report_cpu = 1e9;
+	for (int run = 0; run < RUNS; run++) {
 		/* The report reads the same records again, after its own verification. */
 		const char *files[] = { path };
 		bg_report_filter filter = { 0 };
@@ -245,11 +260,15 @@ main(int argc, char **argv)
 		c1 = cpu_now();
 		t1 = now();
 		json_object_put(model);
-		rate = (double)res.records / (c1 - c0);
-		printf("report records/s (one thread, per CPU second): %.0f (%.3f s CPU, %.3f s wall, "
-		    "after the verification); budget >= 200000; %.3f x the one-core floor\n",
-		    rate, c1 - c0, t1 - t0, rate / floor);
+		if (c1 - c0 < report_cpu)
+			report_cpu = c1 - c0;
+		if (t1 - t0 < report_s)
+			report_s = t1 - t0;
 	}
+	rate = (double)res.records / report_cpu;
+	printf("report records/s (one thread, per CPU second, best of %d): %.0f (%.3f s CPU, "
+	    "%.3f s wall, after the verification); budget >= 200000; %.3f x the one-core floor\n",
+	    RUNS, rate, report_cpu, report_s, rate / floor);
 	if (getenv("BENCH_KEEP") != NULL)
 		printf("kept %s\n", path);
 	else

@@ -199,12 +199,20 @@ bg_status
 bg_journal_evolve(const unsigned char k[BG_SHA256_LEN], unsigned char next[BG_SHA256_LEN],
     bg_error *err)
 {
+	return bg_journal_evolve_with(NULL, k, next, err);
+}
+
+bg_status
+bg_journal_evolve_with(bg_sha256_ctx *c, const unsigned char k[BG_SHA256_LEN],
+    unsigned char next[BG_SHA256_LEN], bg_error *err)
+{
 	unsigned char input[sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1 + BG_SHA256_LEN];
 	bg_status rc;
 
 	memcpy(input, BG_JOURNAL_EVOLVE_LABEL, sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1);
 	memcpy(input + sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1, k, BG_SHA256_LEN);
-	rc = bg_sha256(input, sizeof(input), next, err);
+	rc = c != NULL ? bg_sha256_with(c, input, sizeof(input), next, err) :
+	    bg_sha256(input, sizeof(input), next, err);
 	explicit_bzero(input, sizeof(input));
 	return rc;
 }
