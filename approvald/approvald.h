@@ -23,9 +23,14 @@
 #define AD_CONFIG_MAX_SIZE (256 * 1024)
 /* Request and response bodies: protocol v1 caps both at 64 KiB. */
 #define AD_BODY_MAX (64 * 1024)
-/* Host signatures: the accepted clock skew, and how long a signature is kept. */
+/*
+ * Host signatures: the accepted clock skew.  A signature is remembered by its
+ * signed timestamp, not by when it arrived, until the timestamp check alone
+ * refuses it: AD_SKEW_MAX seconds after it, plus the second the check
+ * rounds to.
+ */
 #define AD_SKEW_MAX 300
-#define AD_REPLAY_KEEP (2 * AD_SKEW_MAX)
+#define AD_REPLAY_KEEP_MS ((AD_SKEW_MAX + 1) * AD_MS_PER_SECOND)
 #define AD_WAIT_MAX 30
 #define AD_MS_PER_SECOND 1000LL
 /* "2026-11-27T15:17:57.041Z" and its NUL. */
@@ -303,15 +308,16 @@ bg_status ad_approver_authenticate(ad_app *app, const char *name, const char *to
 /* --check-config: every approver's TOTP secret loads. */
 bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
 
+/*
+ * Backoff on authentication failures (throttle.c), keyed "address:..." or
+ * "approver:...": the wait left for key (0: none), and a failure recorded,
+ * returning the wait it starts (0: still within the free failures).
+ */
+int64_t ad_throttle_wait_ms(const char *key, int64_t now_ms);
+int64_t ad_throttle_fail(const char *key, int64_t cap_ms, int64_t now_ms);
+
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
-/*
- * Appends text as bg_utf8_sanitize writes it (C1 and bidi controls as
- * \uXXXX, invalid UTF-8 as U+FFFD) with & < > as character references, and
- * " ' too when quotes (HTML; Slack mrkdwn decodes only the first three).
- * Out of memory sets b->overflow, which fails the page or the message.
- */
-void ad_escape_markup(bg_buf *b, const char *text, bool quotes);
 
 /* ------------------------------------------------------------------ */
 /* Decisions (decision.c). */

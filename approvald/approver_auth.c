@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "approvald.h"
+#include "names.h"
 #include "totp.h"
 
 #define TOTP_STATE_SUBDIR "totp"
@@ -59,7 +60,7 @@ ad_approver_authenticate(ad_app *app, const char *name, const char *token,
 
 	*verdict = AD_AUTH_REFUSED;
 	if (a == NULL || !ad_token_matches(app->cfg, token, &owner) ||
-	    strcmp(owner, name) != 0)
+	    !bg_name_equal(owner, name))
 		return BG_OK;
 	n = snprintf(state_dir, sizeof(state_dir), "%s/%s", s->state_dir,
 	    TOTP_STATE_SUBDIR);
@@ -67,7 +68,8 @@ ad_approver_authenticate(ad_app *app, const char *name, const char *token,
 		return bg_error_set(err, BG_ERR_INVALID, "state_dir: path too long");
 	if ((rc = bg_totp_secret_load(a->totp, &secret, err)) != BG_OK)
 		return rc;
-	rc = bg_totp_verify(&policy, name, &secret, totp, time(NULL), &tv, &until, err);
+	/* The configured spelling: one TOTP state per person whatever the case typed. */
+	rc = bg_totp_verify(&policy, a->meta.name, &secret, totp, time(NULL), &tv, &until, err);
 	bg_totp_secret_clear(&secret);
 	if (rc != BG_OK)
 		return rc;

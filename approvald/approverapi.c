@@ -7,6 +7,7 @@
  */
 #include "build_config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -15,10 +16,15 @@
 #include "approvald.h"
 #include "bodies.h"
 #include "escape.h"
+#include "json_string.h"
+#include "names.h"
 
 #define BEARER_PREFIX "Bearer "
-#define COMMENT_MAX 1024
 #define ESCAPED_MAX 256
+/* The longest backoff for one address, and for one approver (whom others can slow). */
+#define THROTTLE_ADDRESS_CAP_MS (15 * 60 * AD_MS_PER_SECOND)
+#define THROTTLE_APPROVER_CAP_MS (60 * AD_MS_PER_SECOND)
+#define THROTTLE_KEY_MAX 96
 
 static const char *
 bearer_token(const ad_http_req *r)
@@ -31,29 +37,33 @@ bearer_token(const ad_http_req *r)
 }
 
 bool
-ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v)
+ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
+    bg_error *err)
 {
-	size_t expected = 2;
-	json_object *d, *a, *t, *c = NULL;
+	static const ad_member with_comment[] = {
+		{ "approver", T_STRING }, { "totp", T_STRING }, { "comment", T_STRING },
+	};
+	const char *bad, *who;
 
-	d = *doc = json_tokener_parse(body);
-	if (strlen(body) != len || d == NULL || !json_object_is_type(d, json_type_object) ||
-	    !json_object_object_get_ex(d, "approver", &a) ||
-	    !json_object_is_type(a, json_type_string) ||
-	    !json_object_object_get_ex(d, "totp", &t) ||
-	    !json_object_is_type(t, json_type_string))
+	if ((*doc = ad_body_parse(body, len, err)) == NULL)
 		return false;
-	if (json_object_object_get_ex(d, "comment", &c)) {
-		if (!json_object_is_type(c, json_type_string) ||
-		    json_object_get_string_len(c) > COMMENT_MAX)
-			return false;
-		expected++;
+	/* The comment is optional: two members, or three with it. */
+	if (!ad_members_ok(*doc, with_comment, json_object_object_get_ex(*doc, "comment",
+	    NULL) ? 3 : 2, &bad)) {
+		bg_error_set(err, BG_ERR_INVALID, "expected {\"approver\", \"totp\", "
+		    "\"comment\"}: %s", bad);
+		return false;
 	}
-	if ((size_t)json_object_object_length(d) != expected)
+	who = bg_json_member_cstring(*doc, "approver");
+	if (!bg_name_valid(who)) {
+		bg_error_set(err, BG_ERR_INVALID, "approver: not a name");
 		return false;
-	v->approver = json_object_get_string(a);
-	v->totp = json_object_get_string(t);
-	v->comment = c != NULL ? json_object_get_string(c) : "";
+	}
+	snprintf(v->approver, sizeof(v->approver), "%s", who);
+	bg_name_fold(v->approver);
+	v->totp = bg_json_member_cstring(*doc, "totp");
+	v->comment = json_object_object_get_ex(*doc, "comment", NULL) ?
+	    bg_json_member_cstring(*doc, "comment") : "";
 	return true;
 }
 
@@ -69,18 +79,79 @@ refusal_log(const ad_http_req *r, const char *approver, const char *id,
 	    r->source, why);
 }
 
-/* The vote itself, inside a transaction: false with res filled on refusal. */
+/* The backoff table's keys: the source address, and the approver when configured. */
+static void
+throttle_keys(const ad_http_req *r, const ad_config_approver *a,
+    char addr[THROTTLE_KEY_MAX], char name[THROTTLE_KEY_MAX])
+{
+	snprintf(addr, THROTTLE_KEY_MAX, "address:%s", r->source);
+	snprintf(name, THROTTLE_KEY_MAX, "approver:%s", a != NULL ? a->meta.name : "");
+}
+
+/* Answers 429 when the address or the approver is in a backoff wait. */
 static bool
-record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
-    ad_request *req, ad_votes *votes, ad_response *res, bg_error *err,
-    bg_status *rc)
+throttled(ad_http_req *r, const char *approver, ad_response *res)
+{
+	const ad_config_approver *a = approver != NULL ?
+	    ad_config_find_approver(r->app->cfg, approver) : NULL;
+	char addr[THROTTLE_KEY_MAX], name[THROTTLE_KEY_MAX], msg[128];
+	int64_t wait, by_name;
+
+	throttle_keys(r, a, addr, name);
+	wait = ad_throttle_wait_ms(addr, r->now_ms);
+	by_name = a != NULL ? ad_throttle_wait_ms(name, r->now_ms) : 0;
+	if (by_name > wait)
+		wait = by_name;
+	if (wait == 0)
+		return false;
+	ad_log(LOG_WARNING, "approver call throttled: %s%s source=%s: %lld ms left",
+	    a != NULL ? "approver=" : "", a != NULL ? a->meta.name : "", r->source,
+	    (long long)wait);
+	snprintf(msg, sizeof(msg), "too many failed attempts: retry in %lld s",
+	    (long long)(wait + AD_MS_PER_SECOND - 1) / AD_MS_PER_SECOND);
+	ad_response_error(res, MHD_HTTP_TOO_MANY_REQUESTS, msg);
+	return true;
+}
+
+/* Counts a failed authentication; journals approver.throttled when a wait starts. */
+static void
+count_failure(ad_http_req *r, const char *approver)
+{
+	const ad_config_approver *a = approver != NULL ?
+	    ad_config_find_approver(r->app->cfg, approver) : NULL;
+	char addr[THROTTLE_KEY_MAX], name[THROTTLE_KEY_MAX];
+	int64_t by_addr, by_name = 0;
+	bg_event *ev;
+	bg_error err;
+
+	throttle_keys(r, a, addr, name);
+	by_addr = ad_throttle_fail(addr, THROTTLE_ADDRESS_CAP_MS, r->now_ms);
+	if (a != NULL)
+		by_name = ad_throttle_fail(name, THROTTLE_APPROVER_CAP_MS, r->now_ms);
+	if (by_addr == 0 && by_name == 0)
+		return;
+	if ((ev = ad_event_new("approver.throttled", "failure", NULL,
+	    a != NULL ? a->meta.name : NULL, r->source)) == NULL) {
+		ad_log(LOG_ERR, "throttle: out of memory");
+		return;
+	}
+	bg_event_add_int(ev, "address_wait_ms", by_addr);
+	bg_event_add_int(ev, "approver_wait_ms", by_name);
+	/* The wait holds whether or not it is journaled: it only refuses. */
+	if (bg_audit_emit(&r->app->audit, ev, &err) != BG_OK)
+		ad_log(LOG_ERR, "throttle: %s", err.msg);
+	bg_event_free(ev);
+}
+
+/* The vote itself, inside its transaction: false with res filled on refusal. */
+static bool
+insert_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
+    const ad_request *req, ad_response *res, bg_error *err, bg_status *rc)
 {
 	ad_vote v = { .approver = (char *)vb->approver, .approve = approve,
 	    .at_ms = r->now_ms, .comment = (char *)vb->comment };
-	const char *status;
-	bg_event *ev;
 
-	if (strcmp(req->operator_name, vb->approver) == 0) {
+	if (bg_name_equal(req->operator_name, vb->approver)) {
 		refusal_log(r, vb->approver, id, "self-approval");
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "the operator cannot vote");
 		return false;
@@ -101,30 +172,91 @@ record_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb
 		ad_response_error(res, MHD_HTTP_CONFLICT, "already voted");
 		return false;
 	}
-	if (*rc != BG_OK)
-		return false;
-	if ((ev = ad_event_new("approval.voted", "success", req, vb->approver,
-	    r->source)) == NULL) {
-		*rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-		return false;
-	}
-	bg_event_add_str(ev, "vote", approve ? "approve" : "deny");
-	bg_event_add_str(ev, "comment", vb->comment);
-	*rc = bg_audit_emit(&r->app->audit, ev, err);
-	bg_event_free(ev);
-	if (*rc != BG_OK)
-		return false;
-	ad_votes_clear(votes);
-	if ((*rc = ad_store_votes(r->app->store, id, votes, err)) != BG_OK)
-		return false;
-	status = ad_decision_status(r->app, req, votes, r->now_ms);
-	if (strcmp(status, "pending") == 0)
-		return true;
-	*rc = ad_decision_finalize(r->app, req, votes, status, r->source, r->now_ms, err);
 	return *rc == BG_OK;
 }
 
-/* Authenticated: load, vote, decide, commit, answer. */
+/* Fail closed: a committed vote the journal lacks must not count, so its request is denied. */
+static void
+deny_unjournaled(ad_http_req *r, const char *id)
+{
+	char shown[ESCAPED_MAX];
+	bg_error err;
+	bg_status rc;
+
+	bg_escape_printable(id, shown, sizeof(shown));
+	rc = ad_store_begin(r->app->store, &err);
+	if (rc == BG_OK)
+		rc = ad_store_request_set_status(r->app->store, id, "denied", r->now_ms, &err);
+	if (rc == BG_OK)
+		rc = ad_store_commit(r->app->store, &err);
+	if (rc != BG_OK) {
+		ad_store_rollback(r->app->store);
+		ad_log(LOG_CRIT, "request %s: a vote could not be journaled, nor the request "
+		    "denied: %s", shown, err.msg);
+		return;
+	}
+	ad_log(LOG_ERR, "request %s: a vote could not be journaled: the request is denied",
+	    shown);
+	ad_waiters_wake(r->app, id, r->now_ms);
+}
+
+bg_event *
+ad_voted_event(const char *source, const ad_request *req, const ad_vote_body *vb,
+    bool approve)
+{
+	bg_event *ev = ad_event_new("approval.voted", "success", req, vb->approver, source);
+
+	if (ev != NULL) {
+		bg_event_add_str(ev, "vote", approve ? "approve" : "deny");
+		bg_event_add_str(ev, "comment", vb->comment);
+	}
+	return ev;
+}
+
+/* approval.voted for a vote already committed (denying its request if it cannot be written). */
+static bg_status
+journal_vote(ad_http_req *r, const ad_request *req, bool approve, const ad_vote_body *vb,
+    bg_error *err)
+{
+	bg_event *ev = ad_voted_event(r->source, req, vb, approve);
+	bg_status rc;
+
+	if (ev == NULL) {
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	} else {
+		rc = bg_audit_emit(&r->app->audit, ev, err);
+		bg_event_free(ev);
+	}
+	if (rc != BG_OK)
+		deny_unjournaled(r, req->id);
+	return rc;
+}
+
+/* One transaction: load request id (expiring or deciding it when due), commit. */
+static bg_status
+load_committed(ad_http_req *r, const char *id, ad_request *req, ad_votes *votes,
+    bool *loaded, bg_error *err)
+{
+	bg_status rc = ad_store_begin(r->app->store, err);
+
+	if (rc == BG_OK)
+		rc = ad_request_load(r->app, id, req, votes, r->source, r->now_ms, err);
+	*loaded = rc == BG_OK;
+	if (rc == BG_OK)
+		rc = ad_store_commit(r->app->store, err);
+	if (rc != BG_OK)
+		ad_store_rollback(r->app->store);
+	else
+		ad_notifier_kick(r->app->notifier);  /* a decision or an expiry */
+	return rc;
+}
+
+/*
+ * Authenticated: the vote is committed first and journaled (approval.voted)
+ * only then, so the journal never records a vote that a failed commit or a
+ * crash lost; the decision it makes is then loaded, journaled and committed
+ * as every decision is.
+ */
 static void
 vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
     ad_response *res)
@@ -141,14 +273,19 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 		loaded = rc == BG_OK;
 	}
 	if (loaded)
-		voted = record_vote(r, id, approve, vb, &req, &votes, res, &err, &rc);
+		voted = insert_vote(r, id, approve, vb, &req, res, &err, &rc);
 	/* A refusal may still have expired the request: keep that. */
 	if (rc == BG_OK)
 		rc = ad_store_commit(r->app->store, &err);
 	if (rc != BG_OK)
 		ad_store_rollback(r->app->store);
 	else
-		ad_notifier_kick(r->app->notifier);  /* a decision or an expiry */
+		ad_notifier_kick(r->app->notifier);
+	if (rc == BG_OK && voted && (rc = journal_vote(r, &req, approve, vb, &err)) == BG_OK) {
+		ad_votes_clear(&votes);
+		ad_request_clear(&req);
+		rc = load_committed(r, id, &req, &votes, &loaded, &err);
+	}
 	if (rc == BG_ERR_NOTFOUND)
 		ad_response_error(res, MHD_HTTP_NOT_FOUND, "no such request");
 	else if (rc != BG_OK) {
@@ -181,9 +318,8 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 	ad_auth_verdict verdict;
 	bg_error err;
 
-	if (!ad_vote_body_parse(r->body, r->body_len, &doc, &vb)) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST,
-		    "expected {\"approver\", \"totp\", \"comment\"}");
+	if (!ad_vote_body_parse(r->body, r->body_len, &doc, &vb, &err)) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
 		json_object_put(doc);
 		return;
 	}
@@ -191,6 +327,10 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 	if (!bg_text_displayable(vb.comment)) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "comment: control characters, "
 		    "bidirectional-text controls and invalid UTF-8 are not accepted");
+		json_object_put(doc);
+		return;
+	}
+	if (throttled(r, vb.approver, res)) {
 		json_object_put(doc);
 		return;
 	}
@@ -203,6 +343,8 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		refusal_log(r, vb.approver, id, verdict == AD_AUTH_REPLAYED ?
 		    "TOTP code replayed" : verdict == AD_AUTH_LOCKED ?
 		    "TOTP locked out" : "bad token or TOTP code");
+		if (verdict == AD_AUTH_REFUSED)
+			count_failure(r, vb.approver);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 	} else {
 		vote(r, id, approve, &vb, res);
@@ -219,11 +361,17 @@ ad_approver_list(ad_http_req *r, ad_response *res)
 	size_t n;
 	bg_error err;
 
+	if (throttled(r, NULL, res))
+		return;
 	if (!ad_token_matches(r->app->cfg, bearer_token(r), NULL)) {
+		ad_log(LOG_WARNING, "pending list refused: source=%s: bad token", r->source);
+		count_failure(r, NULL);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 		return;
 	}
 	if (status == NULL || strcmp(status, "pending") != 0) {
+		ad_log(LOG_WARNING, "pending list refused: source=%s: status is not pending",
+		    r->source);
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "status: only pending");
 		return;
 	}

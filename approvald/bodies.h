@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "approvald.h"
+#include "names.h"
 
 /* A member a body must hold, and its JSON type. */
 typedef enum { T_STRING, T_INT, T_ARRAY, T_STRING_OR_NULL } ad_member_type;
@@ -25,15 +26,15 @@ typedef struct {
  * otherwise *bad says what is wrong.
  */
 bool ad_members_ok(json_object *obj, const ad_member *m, size_t n, const char **bad);
-/* The string value of member name (NULL when absent or null). */
-const char *ad_json_str(json_object *obj, const char *name);
-/* YYYY-MM-DDTHH:MM:SS, an optional fraction, Z. */
-bool ad_is_rfc3339(const char *s);
-/* 1 to 64 of [A-Za-z0-9_.-], not starting with '-' or '.'. */
-bool ad_is_name(const char *s);
+/* The most bytes any string of a body may hold (docs/protocol.md, "Field sizes"). */
+#define AD_FIELD_MAX 1024
 
-/* Strict JSON, the whole body (len bytes, NUL-terminated), one value; NULL otherwise. */
-json_object *ad_host_body_parse(const char *body, size_t len);
+/*
+ * Any body (len bytes, NUL-terminated) in the one strict grammar of
+ * common/json_body.h, every string at most AD_FIELD_MAX bytes; NULL with err
+ * saying what is wrong otherwise.
+ */
+json_object *ad_body_parse(const char *body, size_t len, bg_error *err);
 /* NULL when doc is a valid request to file under cfg; otherwise what is wrong with it. */
 const char *ad_host_request_problem(const ad_config *cfg, json_object *doc);
 
@@ -43,16 +44,29 @@ const char *ad_host_request_problem(const ad_config *cfg, json_object *doc);
  */
 const char *ad_recovery_problem(const char *host, json_object *doc);
 
-/* A vote: {"approver": string, "totp": string, "comment": string (optional)}. */
+/* A vote: {"approver": name, "totp": string, "comment": string (optional)}. */
 typedef struct {
-	const char *approver;
+	char approver[BG_NAME_MAX + 1];   /* lowercased (names.h) */
 	const char *totp;
 	const char *comment;      /* "" when absent */
 } ad_vote_body;
 /*
  * Parses a vote body (len bytes, NUL-terminated) into *doc, which v points
- * into; false when it is not exactly a vote.  The caller puts *doc either way.
+ * into; false with err saying why when it is not exactly a vote.  The caller
+ * puts *doc either way.
  */
-bool ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v);
+bool ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
+    bg_error *err);
+
+/*
+ * The journal events filing a body produces (approval.requested,
+ * recovery.reported, approval.voted), from source about req filed from doc
+ * (or the vote vb); NULL when out of memory.  Exposed for tests/fuzz, which
+ * checks that every accepted body journals lines `breakglass verify` reads.
+ */
+bg_event *ad_requested_event(const char *source, const ad_request *req, json_object *doc);
+bg_event *ad_recovery_event(const char *source, const ad_request *rec, json_object *doc);
+bg_event *ad_voted_event(const char *source, const ad_request *req, const ad_vote_body *vb,
+    bool approve);
 
 #endif

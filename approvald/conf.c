@@ -15,6 +15,7 @@
 #include "approvald.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "names.h"
 
 #define SECONDS_PER_MINUTE 60UL
 #define SECONDS_PER_HOUR 3600UL
@@ -211,6 +212,14 @@ validate_sections(bg_cfg_check *c, ad_config *cfg)
 			bg_cfg_check_error(c, cfg->approver[i].meta.line,
 			    "[approver %s]: the name must be a user name",
 			    cfg->approver[i].meta.name);
+	/* Names are compared ignoring ASCII case (names.h): Bob and bob are one person. */
+	for (size_t i = 0; i < cfg->napprover; i++)
+		for (size_t j = 0; j < i; j++)
+			if (bg_name_equal(cfg->approver[i].meta.name, cfg->approver[j].meta.name))
+				bg_cfg_check_error(c, cfg->approver[i].meta.line,
+				    "[approver %s]: the same name as line %u's (names are "
+				    "compared ignoring case)", cfg->approver[i].meta.name,
+				    cfg->approver[j].meta.line);
 	for (size_t i = 0; i < cfg->nnotify; i++) {
 		const ad_config_notify *n = &cfg->notify[i];
 
@@ -284,7 +293,7 @@ const ad_config_approver *
 ad_config_find_approver(const ad_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->napprover; i++)
-		if (strcmp(cfg->approver[i].meta.name, name) == 0)
+		if (bg_name_equal(cfg->approver[i].meta.name, name))
 			return &cfg->approver[i];
 	return NULL;
 }

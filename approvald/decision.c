@@ -11,6 +11,7 @@
 
 #include "approvald.h"
 #include "escape.h"
+#include "names.h"
 
 #define STATUS_PENDING "pending"
 #define STATUS_APPROVED "approved"
@@ -56,8 +57,8 @@ designated(json_object *doc, const char *name)
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(list, i)),
-		    name) == 0)
+		if (bg_name_equal(json_object_get_string(json_object_array_get_idx(list, i)),
+		    name))
 			return true;
 	return false;
 }
@@ -70,6 +71,16 @@ ad_request_names(const ad_request *r, const char *approver)
 
 	json_object_put(doc);
 	return found;
+}
+
+/* Whether the approver of vote i voted earlier in the list (names.h). */
+static bool
+voted_before(const ad_votes *votes, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (bg_name_equal(votes->v[j].approver, votes->v[i].approver))
+			return true;
+	return false;
 }
 
 static unsigned long
@@ -92,12 +103,15 @@ ad_decision_status(const ad_app *app, const ad_request *r, const ad_votes *votes
 		return r->status;
 	if ((doc = request_doc(r)) == NULL)
 		return STATUS_PENDING;
-	/* One denial is a veto; only designated approvers other than the operator count. */
+	/*
+	 * One denial is a veto; only designated approvers other than the operator
+	 * count, each once whatever the case of their name.
+	 */
 	for (size_t i = 0; i < votes->count; i++) {
 		const ad_vote *v = &votes->v[i];
 
 		if (!designated(doc, v->approver) ||
-		    strcmp(v->approver, r->operator_name) == 0)
+		    bg_name_equal(v->approver, r->operator_name) || voted_before(votes, i))
 			continue;
 		if (!v->approve) {
 			json_object_put(doc);

@@ -6,7 +6,6 @@
  */
 #include "build_config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -17,13 +16,17 @@
 #include "approvald.h"
 #include "bodies.h"
 #include "escape.h"
+#include "grant.h"
+#include "json_body.h"
+#include "json_string.h"
+#include "names.h"
+#include "timeparse.h"
 
 #define SIG_PREFIX "v1="
 #define TIMESTAMP_DIGITS_MAX 12
 #define TTL_MAX (24 * 3600)
 #define NONCE_HEX_LEN 32
 #define UUID_LEN 36
-#define NAME_MAX_LEN 64
 #define ESCAPED_MAX 256
 
 /* ------------------------------------------------------------------ */
@@ -102,8 +105,12 @@ host_authenticate(ad_http_req *r, const ad_config_host **host_out)
 		auth_log(r, name, "bad signature");
 		return false;
 	}
-	/* Only a valid signature is remembered: garbage cannot fill the table. */
-	if (ad_store_seen_add(r->app->store, name, sig, r->now_ms, &err) != BG_OK) {
+	/*
+	 * Only a valid signature is remembered: garbage cannot fill the table.
+	 * It is kept by its signed time, which bounds when it could be replayed.
+	 */
+	if (ad_store_seen_add(r->app->store, name, sig, when * AD_MS_PER_SECOND, &err) !=
+	    BG_OK) {
 		auth_log(r, name, err.msg);
 		return false;
 	}
@@ -164,15 +171,6 @@ ad_members_ok(json_object *obj, const ad_member *m, size_t n, const char **bad)
 	return true;
 }
 
-const char *
-ad_json_str(json_object *obj, const char *name)
-{
-	json_object *v = NULL;
-
-	json_object_object_get_ex(obj, name, &v);
-	return json_object_get_string(v);
-}
-
 static int64_t
 num(json_object *obj, const char *name)
 {
@@ -198,52 +196,21 @@ is_uuid4(const char *s)
 	return s[14] == '4' && strchr("89ab", s[19]) != NULL;
 }
 
-bool
-ad_is_rfc3339(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL || end - s != (ptrdiff_t)strlen("YYYY-MM-DDTHH:MM:SS"))
-		return false;
-	if (*end == '.') {
-		end++;
-		if (!isdigit((unsigned char)*end))
-			return false;
-		while (isdigit((unsigned char)*end))
-			end++;
-	}
-	return strcmp(end, "Z") == 0;
-}
-
-bool
-ad_is_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= NAME_MAX_LEN && s[0] != '-' && s[0] != '.' &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_-.") == n;
-}
-
+/* Distinct names (ignoring case), no more than a grant can hold. */
 static bool
 approvers_ok(json_object *list)
 {
 	size_t n = json_object_array_length(list);
 
-	if (n == 0)
+	if (n == 0 || n > BG_GRANT_MAX_APPROVERS)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		json_object *v = json_object_array_get_idx(list, i);
+		const char *a = bg_json_cstring(json_object_array_get_idx(list, i));
 
-		if (!json_object_is_type(v, json_type_string) ||
-		    !ad_is_name(json_object_get_string(v)))
+		if (a == NULL || !bg_name_valid(a))
 			return false;
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(json_object_get_string(v), json_object_get_string(
-			    json_object_array_get_idx(list, j))) == 0)
+			if (bg_name_equal(a, bg_json_cstring(json_object_array_get_idx(list, j))))
 				return false;
 	}
 	return true;
@@ -271,7 +238,7 @@ reachable_approvers(const ad_config *cfg, json_object *doc)
 		const char *a = json_object_get_string(json_object_array_get_idx(list, i));
 
 		if (ad_config_find_approver(cfg, a) != NULL &&
-		    strcmp(a, ad_json_str(doc, "operator")) != 0)
+		    !bg_name_equal(a, bg_json_member_cstring(doc, "operator")))
 			n++;
 	}
 	return n;
@@ -282,29 +249,37 @@ ad_host_request_problem(const ad_config *cfg, json_object *doc)
 {
 	const char *bad = NULL;
 	unsigned long quorum;
+	time_t created;
 
 	if (!ad_members_ok(doc, request_members, NMEMBERS(request_members), &bad))
 		return bad;
-	if (!is_uuid4(ad_json_str(doc, "request_id")))
+	if (!is_uuid4(bg_json_member_cstring(doc, "request_id")))
 		return "request_id: not a lowercase UUID version 4";
-	if (!is_lower_hex(ad_json_str(doc, "nonce"), NONCE_HEX_LEN))
+	if (!is_lower_hex(bg_json_member_cstring(doc, "nonce"), NONCE_HEX_LEN))
 		return "nonce: not 32 lowercase hex digits";
-	if (!ad_is_name(ad_json_str(doc, "account")) ||
-	    !ad_is_name(ad_json_str(doc, "operator")) || !ad_is_name(ad_json_str(doc, "scope")))
+	if (!bg_name_valid(bg_json_member_cstring(doc, "account")) ||
+	    !bg_name_valid(bg_json_member_cstring(doc, "operator")) ||
+	    !bg_name_valid(bg_json_member_cstring(doc, "scope")))
 		return "account, operator and scope must be names";
-	if (*ad_json_str(doc, "incident") == '\0' || *ad_json_str(doc, "service") == '\0')
-		return "incident and service must not be empty";
+	/* Typed by the operator, shown to approvers: the host's own rule for typed text. */
+	if (*bg_json_member_cstring(doc, "incident") == '\0' ||
+	    *bg_json_member_cstring(doc, "service") == '\0' ||
+	    !bg_text_displayable(bg_json_member_cstring(doc, "incident")) ||
+	    !bg_text_displayable(bg_json_member_cstring(doc, "reason")))
+		return "incident and service must not be empty; incident and reason must be "
+		    "plain text without control characters";
 	if (num(doc, "ttl") < 1 || num(doc, "ttl") > TTL_MAX)
 		return "ttl: out of range";
 	if (!approvers_ok(json_object_object_get(doc, "approvers")))
-		return "approvers: must be distinct names";
+		return "approvers: 1 to 32 names, distinct ignoring case";
 	if (num(doc, "quorum") < 1 ||
 	    (size_t)num(doc, "quorum") > json_object_array_length(
 	    json_object_object_get(doc, "approvers")))
 		return "quorum: out of range";
 	if (!signals_ok(json_object_object_get(doc, "signals"), &bad))
 		return "signals: malformed element";
-	if (!ad_is_rfc3339(ad_json_str(doc, "created_at")))
+	if (bg_time_parse_rfc3339(bg_json_member_cstring(doc, "created_at"), &created, NULL) !=
+	    BG_OK)
 		return "created_at: not an RFC 3339 UTC time";
 	quorum = (unsigned long)num(doc, "quorum");
 	if (quorum < cfg->server.quorum)
@@ -315,24 +290,9 @@ ad_host_request_problem(const ad_config *cfg, json_object *doc)
 }
 
 json_object *
-ad_host_body_parse(const char *body, size_t len)
+ad_body_parse(const char *body, size_t len, bg_error *err)
 {
-	json_tokener *tok = json_tokener_new();
-	json_object *doc = NULL;
-
-	if (tok == NULL)
-		return NULL;
-	/* Strict JSON, and every string valid UTF-8: what is stored and shown is text. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	if (strlen(body) == len)
-		doc = json_tokener_parse_ex(tok, body, (int)len);
-	if (doc != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len)) {
-		json_object_put(doc);
-		doc = NULL;
-	}
-	json_tokener_free(tok);
-	return doc;
+	return bg_json_body_parse(body, len, AD_FIELD_MAX, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -358,9 +318,9 @@ ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object *doc
     const char *id_key, const char *status, ad_request *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->id = (char *)ad_json_str(doc, id_key);
+	out->id = (char *)bg_json_member_cstring(doc, id_key);
 	out->host = host->meta.name;
-	out->operator_name = (char *)ad_json_str(doc, "operator");
+	out->operator_name = (char *)bg_json_member_cstring(doc, "operator");
 	out->status = (char *)status;
 	out->body = (char *)r->body;
 	out->body_len = r->body_len;
@@ -373,11 +333,10 @@ answer_created(ad_response *res, const ad_request *req)
 	ad_answer_created(res, "request_id", req->id, "pending", "expires_at", req->expires_ms);
 }
 
-static bg_event *
-requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
+bg_event *
+ad_requested_event(const char *source, const ad_request *req, json_object *doc)
 {
-	bg_event *ev = ad_event_new("approval.requested", "success", req, NULL,
-	    r->source);
+	bg_event *ev = ad_event_new("approval.requested", "success", req, NULL, source);
 	static const char *const fields[] = {
 		"scope", "reason", "service", "rhost", "tty",
 	};
@@ -385,8 +344,8 @@ requested_event(const ad_http_req *r, const ad_request *req, json_object *doc)
 	if (ev == NULL)
 		return NULL;
 	for (size_t i = 0; i < NMEMBERS(fields); i++)
-		if (ad_json_str(doc, fields[i]) != NULL)
-			bg_event_add_str(ev, fields[i], ad_json_str(doc, fields[i]));
+		if (bg_json_member_cstring(doc, fields[i]) != NULL)
+			bg_event_add_str(ev, fields[i], bg_json_member_cstring(doc, fields[i]));
 	bg_event_add_int(ev, "ttl", num(doc, "ttl"));
 	bg_event_add_int(ev, "quorum", num(doc, "quorum"));
 	bg_event_add_json(ev, "approvers",
@@ -438,7 +397,7 @@ file_request(ad_http_req *r, ad_request *req, json_object *doc, ad_response *res
 	bg_event *ev;
 	bg_status rc;
 
-	if ((ev = requested_event(r, req, doc)) == NULL)
+	if ((ev = ad_requested_event(r->source, req, doc)) == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	rc = ad_store_request_insert(r->app->store, req, err);
 	if (rc == BG_OK)
@@ -472,18 +431,19 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 	ad_request req = { 0 }, old;
 	const char *problem;
 	json_object *doc;
+	bg_error bad;
 	bg_status rc = BG_OK;
 
-	if ((doc = ad_host_body_parse(r->body, r->body_len)) == NULL) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
+	if ((doc = ad_body_parse(r->body, r->body_len, &bad)) == NULL) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad.msg);
 		return BG_OK;
 	}
-	if (ad_json_str(doc, "host") != NULL &&
-	    strcmp(ad_json_str(doc, "host"), host->meta.name) != 0)
+	if (bg_json_member_cstring(doc, "host") != NULL &&
+	    strcmp(bg_json_member_cstring(doc, "host"), host->meta.name) != 0)
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
 	else if ((problem = ad_host_request_problem(r->app->cfg, doc)) != NULL)
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
-	else if ((rc = ad_store_request_get(r->app->store, ad_json_str(doc, "request_id"),
+	else if ((rc = ad_store_request_get(r->app->store, bg_json_member_cstring(doc, "request_id"),
 	    &old, err)) == BG_OK) {
 		refile(r, &old, host, res);
 		ad_request_clear(&old);

@@ -33,6 +33,15 @@
 /* Longer than the longest wait, so an idle host connection is not cut mid-poll. */
 #define CONNECTION_TIMEOUT_S 60
 #define TLS_FILE_MAX (64 * 1024)
+/*
+ * TLS 1.2 and 1.3 only, forward-secret key exchange and AEAD ciphers only
+ * (no CBC, no SHA-1 MAC), the server's order first (GnuTLS syntax).
+ */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+CHACHA20-POLY1305:+AES-256-GCM:+AES-128-GCM:-MAC-ALL:+AEAD:" \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+/* Browsers that met the service over TLS never try it in clear for a year. */
+#define HSTS_VALUE "max-age=31536000"
 #define REQUEST_ID_MAX 64
 
 /* A suspended long poll, linked in app->waiters. */
@@ -264,6 +273,8 @@ send_response(struct MHD_Connection *conn, ad_response *res)
 	    res->content_type != NULL ? res->content_type : "application/json");
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	if (MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION) != NULL)
+		MHD_add_response_header(mr, "Strict-Transport-Security", HSTS_VALUE);
 	if (res->decision_sig != NULL &&
 	    asprintf(&hdr, "ed25519=%s", res->decision_sig) > 0)
 		MHD_add_response_header(mr, "X-Breakglass-Decision-Signature", hdr);
@@ -465,6 +476,7 @@ ad_http_start(ad_app *app, ad_http **out, bg_error *err)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
 	    h->cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, h->key,
+	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		ad_http_stop(h);

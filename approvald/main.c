@@ -105,19 +105,23 @@ parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
+/* To stderr before the start, to the daemon's log on a reload (stderr is gone then). */
 static void
-print_errors(const bg_errlist *errs)
+print_errors(const bg_errlist *errs, bool reloading)
 {
 	char line[BG_ERROR_MAX * 2];
 
 	for (size_t i = 0; i < errs->count; i++) {
 		bg_escape_printable(errs->msgs[i], line, sizeof(line));
-		fprintf(stderr, "breakglass-approvald: %s\n", line);
+		if (reloading)
+			ad_log(LOG_ERR, "reload: %s", line);
+		else
+			fprintf(stderr, "breakglass-approvald: %s\n", line);
 	}
 }
 
 static ad_config *
-load_config(const char *path, bool check_files)
+load_config(const char *path, bool check_files, bool reloading)
 {
 	ad_config *cfg = calloc(1, sizeof(*cfg));
 	bg_errlist errs = { 0 };
@@ -126,7 +130,7 @@ load_config(const char *path, bool check_files)
 		return NULL;
 	if (ad_config_load(path, cfg, &errs) != BG_OK ||
 	    (check_files && ad_config_check_files(cfg, &errs) != BG_OK)) {
-		print_errors(&errs);
+		print_errors(&errs, reloading);
 		bg_errlist_free(&errs);
 		ad_config_free(cfg);
 		free(cfg);
@@ -224,7 +228,8 @@ detach(int *ready_fd)
 static void
 reload(ad_app *app, const char *path)
 {
-	ad_config *cfg = load_config(path, false), *old;
+	/* The same checks as at start: a reload never adopts what a start would refuse. */
+	ad_config *cfg = load_config(path, true, true), *old;
 	bg_ed25519_key *signer, *old_signer;
 	bg_error err;
 
@@ -291,8 +296,7 @@ tick(ad_app *app, int64_t *last_prune, size_t *trim_mark)
 	ad_decision_expire_due(app, now);
 	ad_waiters_wake(app, NULL, now);
 	if (now - *last_prune >= PRUNE_EVERY_MS) {
-		if (ad_store_seen_prune(app->store,
-		    now - AD_REPLAY_KEEP * AD_MS_PER_SECOND, &err) != BG_OK)
+		if (ad_store_seen_prune(app->store, now - AD_REPLAY_KEEP_MS, &err) != BG_OK)
 			ad_log(LOG_ERR, "prune: %s", err.msg);
 		*last_prune = now;
 	}
@@ -415,7 +419,12 @@ main(int argc, char **argv)
 		return ret;
 	/* The database, journal and state are nobody else's business. */
 	umask(077);
-	app.cfg = load_config(o.config, o.check_config);
+	/*
+	 * Every start checks the files the configuration names (signing key,
+	 * host keys, TOTP secrets, TLS) as --check-config does: a key it would
+	 * refuse fails the start, not the first request that needs it.
+	 */
+	app.cfg = load_config(o.config, !o.init_journal, false);
 	if (app.cfg == NULL)
 		return EXIT_FAILURE;
 	if (o.check_config) {

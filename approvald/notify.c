@@ -60,7 +60,7 @@ recovery_text(bg_buf *t, json_object *view)
 
 	bg_buf_puts(t, ", recovery ");
 	if (json_object_object_get_ex(view, "recovery_id", &v))
-		ad_escape_markup(t, json_object_get_string(v), false);
+		bg_escape_markup(t, json_object_get_string(v), false);
 	bg_buf_puts(t, ", approvers");
 	json_object_object_get_ex(view, "approvers", &list);
 	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
@@ -68,10 +68,10 @@ recovery_text(bg_buf *t, json_object *view)
 
 		bg_buf_puts(t, i > 0 ? ", " : " ");
 		if (json_object_object_get_ex(a, "approver", &v))
-			ad_escape_markup(t, json_object_get_string(v), false);
+			bg_escape_markup(t, json_object_get_string(v), false);
 		bg_buf_puts(t, " (code at ");
 		if (json_object_object_get_ex(a, "at", &v))
-			ad_escape_markup(t, json_object_get_string(v), false);
+			bg_escape_markup(t, json_object_get_string(v), false);
 		bg_buf_puts(t, ")");
 	}
 }
@@ -94,23 +94,23 @@ slack_body(const ad_app *app, const char *event, json_object *view, const char *
 		bg_buf_puts(&t, strcmp(event, "request.created") == 0 ?
 		    "Break-glass request: " : "Break-glass request ");
 	if (!recovery && strcmp(event, "request.created") != 0) {
-		ad_escape_markup(&t, status, false);
+		bg_escape_markup(&t, status, false);
 		bg_buf_puts(&t, ": ");
 	}
 	/* A recovery report has no reason: members absent are left out. */
 	for (size_t i = 0, shown = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(view, keys[i], &v)) {
 			bg_buf_printf(&t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
-			ad_escape_markup(&t, json_object_get_string(v), false);
+			bg_escape_markup(&t, json_object_get_string(v), false);
 		}
 	if (recovery)
 		recovery_text(&t, view);
 	if (app->cfg->server.public_url != NULL) {
 		bg_buf_puts(&t, " - ");
-		ad_escape_markup(&t, app->cfg->server.public_url, false);
+		bg_escape_markup(&t, app->cfg->server.public_url, false);
 		bg_buf_puts(&t, recovery ? "/#" : "/#r-");
 		if (json_object_object_get_ex(view, recovery ? "recovery_id" : "request_id", &v))
-			ad_escape_markup(&t, json_object_get_string(v), false);
+			bg_escape_markup(&t, json_object_get_string(v), false);
 	}
 	obj = json_object_new_object();
 	if (!t.overflow && obj != NULL) {

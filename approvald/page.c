@@ -47,34 +47,10 @@ static const char page_script[] =
 	"});}).catch(function(){out.textContent='network error';});"
 	"});});";
 
-void
-ad_escape_markup(bg_buf *b, const char *text, bool quotes)
-{
-	char *clean = NULL, *s;
-	bool cut;
-
-	/* A bidi override would reorder what is read; a character reference would not stop it. */
-	if (text != NULL && (clean = bg_utf8_sanitize(text, PAGE_MAX, &cut)) == NULL) {
-		b->overflow = true;
-		return;
-	}
-	for (s = clean; s != NULL && *s != '\0'; s++) {
-		switch (*s) {
-		case '&': bg_buf_puts(b, "&amp;"); break;
-		case '<': bg_buf_puts(b, "&lt;"); break;
-		case '>': bg_buf_puts(b, "&gt;"); break;
-		case '"': bg_buf_puts(b, quotes ? "&quot;" : "\""); break;
-		case '\'': bg_buf_puts(b, quotes ? "&#39;" : "'"); break;
-		default: bg_buf_append(b, s, 1); break;
-		}
-	}
-	free(clean);
-}
-
 static void
 html(bg_buf *b, const char *text)
 {
-	ad_escape_markup(b, text, true);
+	bg_escape_markup(b, text, true);
 }
 
 static void

@@ -16,6 +16,7 @@
 
 #include "approvald.h"
 #include "bodies.h"
+#include "json_string.h"
 #include "recovery.h"
 #include "timeparse.h"
 
@@ -38,7 +39,7 @@ static const ad_member approval_members[] = {
 static bool
 utc_time(const char *s, time_t *out)
 {
-	return ad_is_rfc3339(s) && bg_time_parse_utc(s, out, NULL) == BG_OK;
+	return bg_time_parse_rfc3339(s, out, NULL) == BG_OK;
 }
 
 /* Distinct names with their times, none the operator's. */
@@ -57,14 +58,14 @@ approvers_problem(json_object *list, const char *operator_name)
 
 		if (!ad_members_ok(a, approval_members, NMEMBERS(approval_members), &bad))
 			return "approvers: each entry is {\"approver\", \"at\"}";
-		name = ad_json_str(a, "approver");
-		if (!ad_is_name(name) || !utc_time(ad_json_str(a, "at"), &t))
+		name = bg_json_member_cstring(a, "approver");
+		if (!bg_name_valid(name) || !utc_time(bg_json_member_cstring(a, "at"), &t))
 			return "approvers: a name and an RFC 3339 UTC time";
-		if (strcmp(name, operator_name) == 0)
+		if (bg_name_equal(name, operator_name))
 			return "approvers: the operator cannot approve";
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(name, ad_json_str(json_object_array_get_idx(list, j),
-			    "approver")) == 0)
+			if (bg_name_equal(name, bg_json_member_cstring(json_object_array_get_idx(list, j),
+			    "approver")))
 				return "approvers: must be distinct";
 	}
 	return NULL;
@@ -80,36 +81,36 @@ ad_recovery_problem(const char *host, json_object *doc)
 
 	if (!ad_members_ok(doc, report_members, NMEMBERS(report_members), &bad))
 		return bad;
-	if (strcmp(ad_json_str(doc, "host"), host) != 0)
+	if (strcmp(bg_json_member_cstring(doc, "host"), host) != 0)
 		return "host is not yours";
-	d.host = ad_json_str(doc, "host");
-	d.account = ad_json_str(doc, "account");
-	d.operator_name = ad_json_str(doc, "operator");
-	d.incident = ad_json_str(doc, "incident");
-	d.scope = ad_json_str(doc, "scope");
+	d.host = bg_json_member_cstring(doc, "host");
+	d.account = bg_json_member_cstring(doc, "account");
+	d.operator_name = bg_json_member_cstring(doc, "operator");
+	d.incident = bg_json_member_cstring(doc, "incident");
+	d.scope = bg_json_member_cstring(doc, "scope");
 	/* What the codes approved: the same rules as when they were computed. */
 	if (bg_recovery_details_check(&d, NULL) != BG_OK)
 		return "host, account, operator, incident and scope: printable ASCII "
 		    "without ':', 1 to 255 bytes";
-	if (!ad_is_name(d.account) || !ad_is_name(d.operator_name) || !ad_is_name(d.scope))
+	if (!bg_name_valid(d.account) || !bg_name_valid(d.operator_name) || !bg_name_valid(d.scope))
 		return "account, operator and scope must be names";
-	if (bg_recovery_challenge_parse(ad_json_str(doc, "challenge"), challenge, NULL) !=
-	    BG_OK || strcmp(challenge, ad_json_str(doc, "challenge")) != 0)
+	if (bg_recovery_challenge_parse(bg_json_member_cstring(doc, "challenge"), challenge, NULL) !=
+	    BG_OK || strcmp(challenge, bg_json_member_cstring(doc, "challenge")) != 0)
 		return "challenge: 8 characters of the base32 alphabet";
-	if (strncmp(ad_json_str(doc, "recovery_id"), BG_RECOVERY_REQUEST_PREFIX,
+	if (strncmp(bg_json_member_cstring(doc, "recovery_id"), BG_RECOVERY_REQUEST_PREFIX,
 	    strlen(BG_RECOVERY_REQUEST_PREFIX)) != 0 ||
-	    strcmp(ad_json_str(doc, "recovery_id") + strlen(BG_RECOVERY_REQUEST_PREFIX),
+	    strcmp(bg_json_member_cstring(doc, "recovery_id") + strlen(BG_RECOVERY_REQUEST_PREFIX),
 	    challenge) != 0)
 		return "recovery_id: \"R1-\" and the challenge";
 	if ((bad = approvers_problem(json_object_object_get(doc, "approvers"),
 	    d.operator_name)) != NULL)
 		return bad;
-	state = ad_json_str(doc, "signals_state");
+	state = bg_json_member_cstring(doc, "signals_state");
 	if (strcmp(state, "firing") != 0 && strcmp(state, "quiet") != 0 &&
 	    strcmp(state, "unreachable") != 0)
 		return "signals_state: firing, quiet or unreachable";
-	if (!utc_time(ad_json_str(doc, "issued_at"), &issued) ||
-	    !utc_time(ad_json_str(doc, "expires_at"), &expires) || expires < issued)
+	if (!utc_time(bg_json_member_cstring(doc, "issued_at"), &issued) ||
+	    !utc_time(bg_json_member_cstring(doc, "expires_at"), &expires) || expires < issued)
 		return "issued_at and expires_at: RFC 3339 UTC times, in order";
 	return NULL;
 }
@@ -121,23 +122,33 @@ answer(ad_response *res, const ad_request *rec)
 	    rec->received_ms);
 }
 
+bg_event *
+ad_recovery_event(const char *source, const ad_request *rec, json_object *doc)
+{
+	static const char *const fields[] = {
+		"scope", "challenge", "signals_state", "issued_at", "expires_at",
+	};
+	bg_event *ev = ad_event_new("recovery.reported", "success", rec, NULL, source);
+
+	if (ev == NULL)
+		return NULL;
+	for (size_t i = 0; i < NMEMBERS(fields); i++)
+		bg_event_add_str(ev, fields[i], bg_json_member_cstring(doc, fields[i]));
+	bg_event_add_json(ev, "approvers",
+	    json_object_get(json_object_object_get(doc, "approvers")));
+	return ev;
+}
+
 /* Stores, journals and notifies a new report, all in the host call's transaction. */
 static bg_status
 record(ad_http_req *r, const ad_request *rec, json_object *doc, ad_response *res,
     bg_error *err)
 {
-	static const char *const fields[] = {
-		"scope", "challenge", "signals_state", "issued_at", "expires_at",
-	};
-	bg_event *ev = ad_event_new("recovery.reported", "success", rec, NULL, r->source);
+	bg_event *ev = ad_recovery_event(r->source, rec, doc);
 	bg_status rc;
 
 	if (ev == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < NMEMBERS(fields); i++)
-		bg_event_add_str(ev, fields[i], ad_json_str(doc, fields[i]));
-	bg_event_add_json(ev, "approvers",
-	    json_object_get(json_object_object_get(doc, "approvers")));
 	rc = ad_store_recovery_insert(r->app->store, rec, err);
 	if (rc == BG_OK)
 		rc = bg_audit_emit(&r->app->audit, ev, err);
@@ -156,19 +167,20 @@ report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_respon
 	ad_request rec, old;
 	const char *problem;
 	json_object *doc;
+	bg_error bad;
 	bg_status rc = BG_OK;
 
-	if ((doc = ad_host_body_parse(r->body, r->body_len)) == NULL) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
+	if ((doc = ad_body_parse(r->body, r->body_len, &bad)) == NULL) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad.msg);
 		return BG_OK;
 	}
-	if (json_object_is_type(doc, json_type_object) && ad_json_str(doc, "host") != NULL &&
-	    strcmp(ad_json_str(doc, "host"), host->meta.name) != 0)
+	if (json_object_is_type(doc, json_type_object) && bg_json_member_cstring(doc, "host") != NULL &&
+	    strcmp(bg_json_member_cstring(doc, "host"), host->meta.name) != 0)
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");
 	else if ((problem = ad_recovery_problem(host->meta.name, doc)) != NULL)
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, problem);
 	else if ((rc = ad_store_recovery_get(r->app->store, host->meta.name,
-	    ad_json_str(doc, "recovery_id"), &old, err)) == BG_OK) {
+	    bg_json_member_cstring(doc, "recovery_id"), &old, err)) == BG_OK) {
 		if (old.body_len == r->body_len && memcmp(old.body, r->body, r->body_len) == 0)
 			answer(res, &old);
 		else

@@ -3,11 +3,12 @@
  * R1) not yet reported with the approval service, after the fact, so the
  * security team is told about access that no service approved.  The source
  * is the journal's recovery.granted records, not run_dir: a grant that has
- * expired or was revoked is still reported.  What was filed, with which
- * service URL, is kept in {state_dir}/recovery/reported.json, held under its
- * lock for the whole run, so each grant is filed once; the service is
- * idempotent too, so a crash between filing and recording only refiles the
- * same body.
+ * expired or was revoked is still reported.  The [approval] urls are tried
+ * in order, as for a login.  What was filed, with which service URL, is
+ * kept in {state_dir}/recovery/reported.json, held under its lock for the
+ * whole run, so each grant is filed once (with any of the urls: they are
+ * instances of one service); the service is idempotent too, so a crash
+ * between filing and recording only refiles the same body.
  */
 #include "build_config.h"
 
@@ -35,7 +36,8 @@ usage(FILE *out)
 	    "Files each offline recovery grant recorded in the journal (recovery.granted)\n"
 	    "and not yet reported with the approval service ([approval] url): a signed\n"
 	    "POST {url}/recoveries with the grant's details, its approvers and the times\n"
-	    "their codes were accepted (never the codes).  Remembers what was filed in\n"
+	    "their codes were accepted (never the codes), to each url in turn until one\n"
+	    "answers.  Remembers what was filed with which url in\n"
 	    "{state_dir}/recovery/reported.json.  --dry-run prints the reports instead.\n"
 	    "Exits 1 when a report could not be filed or the journal does not verify.\n");
 }
@@ -98,17 +100,29 @@ typedef struct {
 	unsigned filed, failed;
 } run;
 
+/* Whether id was filed with one of the [approval] urls. */
+static bool
+reported(const run *ru, const char *id)
+{
+	const bg_strlist *urls = &ru->cfg->approval.url;
+
+	for (size_t i = 0; i < urls->count; i++)
+		if (bg_recovery_reported_has(ru->done, id, urls->items[i]))
+			return true;
+	return false;
+}
+
 /* One granted recovery: filed unless already filed with this service. */
 static void
 report_one(run *ru, json_object *r)
 {
-	const char *id = bg_json_member_cstring(r, "recovery_id"), *url = ru->cfg->approval.url;
+	const char *id = bg_json_member_cstring(r, "recovery_id");
 	char msg[BG_ERROR_MAX + 128];
 	bg_approval_result res;
 	char *body;
 	bg_error err;
 
-	if (id == NULL || bg_recovery_reported_has(ru->done, id, url))
+	if (id == NULL || reported(ru, id))
 		return;
 	if ((body = report_body(r)) == NULL) {
 		bg_cli_print_escaped(stderr, "breakglass: " WHO ": incomplete journal records "
@@ -127,7 +141,7 @@ report_one(run *ru, json_object *r)
 		bg_cli_print_escaped(stderr, "breakglass: " WHO ": ", msg);
 		ru->failed++;
 		ru->unreachable = bg_approval_unreachable(&res);
-	} else if (bg_recovery_reported_add(ru->done, id, url, time(NULL), &err) != BG_OK) {
+	} else if (bg_recovery_reported_add(ru->done, id, res.url, time(NULL), &err) != BG_OK) {
 		bg_cli_print_escaped(stderr, "breakglass: " WHO ": filed but not recorded: ",
 		    err.msg);
 		ru->failed++;

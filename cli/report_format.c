@@ -294,22 +294,13 @@ bg_report_csv(FILE *out, json_object *model)
 static void
 html_text(FILE *out, const char *s)
 {
-	if (s == NULL)
-		s = "-";
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		case '\'': fputs("&#39;", out); break;
-		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				fprintf(out, "&#xfffd;");
-			else
-				fputc(*s, out);
-		}
-	}
+	bg_buf b;
+
+	bg_buf_init(&b, 0);
+	bg_escape_markup(&b, s != NULL ? s : "-", true);
+	if (b.data != NULL)
+		fwrite(b.data, 1, b.len, out);
+	bg_buf_free(&b);
 }
 
 static void

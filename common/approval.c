@@ -17,6 +17,7 @@
 #include "http.h"
 #include "journal.h"
 #include "json_string.h"
+#include "names.h"
 #include "timeparse.h"
 
 #define MS_PER_S 1000ULL
@@ -37,16 +38,23 @@
 /* The signing string: "v1:" ts ":" METHOD ":" path ":" body, body at most the cap. */
 #define SIGNING_MAX (BG_APPROVAL_MAX_BODY + 4096)
 
+/* One [approval] url. */
+typedef struct {
+	char *url;                  /* without a trailing '/' */
+	char *path;                 /* its path part, as signed */
+} endpoint;
+
 typedef struct {
 	const bg_config *cfg;
 	const bg_approval_request *req;
 	bg_approval_result *res;
 	unsigned char host_key[BG_SHA256_LEN];
 	char nonce[NONCE_HEX + 1];
-	char *url;                  /* [approval] url without a trailing '/' */
-	char *path;                 /* its path part, as signed */
+	endpoint ep[BG_APPROVAL_MAX_URLS];
+	size_t nep;
+	size_t cur;                 /* the endpoint that answered last: every exchange starts there */
 	unsigned long long deadline;
-	CURL *easy;                 /* one handle: the POST and polls share a connection */
+	CURL *easy;                 /* one handle: the POST and polls share connections */
 	time_t last_ts;             /* of the last signed request */
 	char last_target[TARGET_MAX];  /* and its target */
 } session;
@@ -169,9 +177,9 @@ build_body(session *s, char **out, bg_error *err)
 
 /* ---- transport ---------------------------------------------------------- */
 
-/* Splits [approval] url into the base URL and its path, both without a trailing '/'. */
+/* Splits one [approval] url into the base URL and its path, both without a trailing '/'. */
 static bg_status
-split_url(session *s, bg_error *err)
+split_url(const char *text, endpoint *e, bg_error *err)
 {
 	CURLU *u = curl_url();
 	char *path = NULL;
@@ -179,21 +187,38 @@ split_url(session *s, bg_error *err)
 
 	if (u == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, s->cfg->approval.url, 0) != CURLUE_OK ||
+	if (curl_url_set(u, CURLUPART_URL, text, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
 		curl_url_cleanup(u);
 		return bg_error_set(err, BG_ERR_INVALID, "[approval] url does not parse");
 	}
-	s->path = strdup(path);
-	s->url = strdup(s->cfg->approval.url);
+	e->path = strdup(path);
+	e->url = strdup(text);
 	curl_free(path);
 	curl_url_cleanup(u);
-	if (s->path == NULL || s->url == NULL)
+	if (e->path == NULL || e->url == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	for (n = strlen(s->path); n > 0 && s->path[n - 1] == '/'; n--)
-		s->path[n - 1] = '\0';
-	for (n = strlen(s->url); n > 0 && s->url[n - 1] == '/'; n--)
-		s->url[n - 1] = '\0';
+	for (n = strlen(e->path); n > 0 && e->path[n - 1] == '/'; n--)
+		e->path[n - 1] = '\0';
+	for (n = strlen(e->url); n > 0 && e->url[n - 1] == '/'; n--)
+		e->url[n - 1] = '\0';
+	return BG_OK;
+}
+
+static bg_status
+split_urls(session *s, bg_error *err)
+{
+	const bg_strlist *l = &s->cfg->approval.url;
+	bg_status rc;
+
+	if (l->count == 0 || l->count > BG_APPROVAL_MAX_URLS)
+		return bg_error_set(err, BG_ERR_INVALID, "[approval] needs 1 to %d urls",
+		    BG_APPROVAL_MAX_URLS);
+	for (s->nep = 0; s->nep < l->count; s->nep++)
+		if ((rc = split_url(l->items[s->nep], &s->ep[s->nep], err)) != BG_OK) {
+			s->nep++;  /* freed by session_end */
+			return rc;
+		}
 	return BG_OK;
 }
 
@@ -262,15 +287,17 @@ sign_headers(session *s, bg_http *h, const char *method, const char *target,
 
 /*
  * Sends one signed request (POST with body, or GET) to the path suffix
- * (which may carry a query) and waits for the answer, mapping transport
- * failures to their reasons.  On BG_OK the caller owns *h.
+ * (which may carry a query) of endpoint i, to be answered by deadline, and
+ * waits for the answer, mapping transport failures to their reasons.  On
+ * BG_OK the caller owns *h.
  */
 static bg_status
-exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error *err)
+exchange_at(session *s, size_t i, const char *suffix, const char *body,
+    unsigned long long deadline, bg_http *h, bg_error *err)
 {
 	const bg_config_approval *a = &s->cfg->approval;
 	bg_http_opts opts = {
-		.deadline_ms = s->deadline,
+		.deadline_ms = deadline,
 		.connect_timeout_ms = a->connect_timeout * MS_PER_S,
 		.ca_file = a->ca_file,
 		.max_body = BG_APPROVAL_MAX_BODY,
@@ -281,8 +308,10 @@ exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error 
 	bg_status rc;
 	CURLcode crc;
 
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", s->url, suffix) >= sizeof(url) ||
-	    (size_t)snprintf(target, sizeof(target), "%s%s", s->path, suffix) >= sizeof(target))
+	s->res->http_status = 0;
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", s->ep[i].url, suffix) >= sizeof(url) ||
+	    (size_t)snprintf(target, sizeof(target), "%s%s", s->ep[i].path, suffix) >=
+	    sizeof(target))
 		return internal(s, bg_error_set(err, BG_ERR_INVALID, "URL too long"));
 	if ((rc = bg_http_init(h, url, &opts, err)) != BG_OK) {
 		if (rc == BG_ERR_DENIED)
@@ -304,16 +333,87 @@ exchange(session *s, const char *suffix, const char *body, bg_http *h, bg_error 
 	crc = curl_easy_perform(h->easy);
 	if (crc == CURLE_OK) {
 		s->res->http_status = bg_http_status(h);
-		if (s->res->http_status < HTTP_SERVER_ERROR)
-			s->res->answered = true;
 		return BG_OK;
 	}
 	rc = refuse(s, bg_http_failure(h, crc), err, "%s", h->errbuf[0] ? h->errbuf :
 	    curl_easy_strerror(crc));
-	/* A connect timeout that fired before the deadline is a connection failure. */
-	if (crc == CURLE_OPERATION_TIMEDOUT && bg_monotonic_ms() < s->deadline)
+	/* A connect timeout that fired before this attempt's deadline is a connection failure. */
+	if (crc == CURLE_OPERATION_TIMEDOUT && bg_monotonic_ms() < deadline)
 		s->res->reason = "connect";
 	bg_http_free(h);
+	return rc;
+}
+
+/*
+ * The failures after which the next URL is tried, and the only ones offline
+ * recovery follows: the instance could not be reached (connect, tls,
+ * timeout) or said it cannot serve now (5xx).  reason is NULL for a
+ * transfer that completed with status.
+ */
+static bool
+unreachable(const char *reason, long status)
+{
+	bool http5xx = status >= HTTP_SERVER_ERROR && status <= HTTP_STATUS_MAX;
+
+	if (reason == NULL || strcmp(reason, "http-status") == 0)
+		return http5xx;
+	return strcmp(reason, "connect") == 0 || strcmp(reason, "tls") == 0 ||
+	    strcmp(reason, "timeout") == 0;
+}
+
+static void
+note_failed(session *s, size_t i)
+{
+	bg_approval_result *r = s->res;
+	const char *url = s->cfg->approval.url.items[i];
+
+	for (size_t k = 0; k < r->nfailed_urls; k++)
+		if (r->failed_urls[k] == url)
+			return;
+	r->failed_urls[r->nfailed_urls++] = url;
+}
+
+/*
+ * exchange_at on the endpoint that answered last, then on the next ones in
+ * turn (docs/protocol.md section 2.1): only after an unreachable() failure,
+ * never after any other answer.  Every endpoint but the last of the round
+ * must answer within the wait asked for plus connect_timeout, so a hung
+ * instance leaves the others time; the last has what is left of the one
+ * deadline.  On BG_OK the caller owns *h, which may hold the last
+ * endpoint's 5xx.
+ */
+static bg_status
+exchange(session *s, const char *suffix, const char *body, unsigned long wait, bg_http *h,
+    bg_error *err)
+{
+	bg_status rc = BG_ERR_DENIED;
+
+	for (size_t n = 0; n < s->nep; n++) {
+		size_t i = (s->cur + n) % s->nep;
+		bool last = n + 1 == s->nep;
+		unsigned long long deadline = s->deadline,
+		    bound = bg_monotonic_ms() + (wait + s->cfg->approval.connect_timeout) * MS_PER_S;
+
+		if (!last && bound < deadline)
+			deadline = bound;
+		rc = exchange_at(s, i, suffix, body, deadline, h, err);
+		if (rc == BG_OK && !unreachable(NULL, s->res->http_status)) {
+			s->cur = i;
+			s->res->answered = true;
+			s->res->url = s->cfg->approval.url.items[i];
+			return BG_OK;
+		}
+		if (rc != BG_OK && !unreachable(s->res->reason, 0))
+			return rc;
+		note_failed(s, i);
+		if (s->nep > 1 && rc != BG_OK)
+			bg_error_prefix(err, "%s", s->cfg->approval.url.items[i]);
+		if (last)
+			return rc;
+		if (rc == BG_OK)
+			bg_http_free(h);
+		s->res->reason = NULL;
+	}
 	return rc;
 }
 
@@ -427,22 +527,27 @@ check_approvers(session *s, json_object *approvals, bg_error *err)
 	const bg_config_approval *a = &s->cfg->approval;
 	size_t i, j, n = json_object_array_length(approvals);
 
+	/* Names are compared ignoring ASCII case (names.h): Bob and bob are one person. */
 	for (i = 0; i < n; i++) {
 		const char *who = bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver");
+		bool listed = false;
 
-		if (!bg_strlist_contains(&a->approvers, who))
+		for (j = 0; j < a->approvers.count && !listed; j++)
+			listed = bg_name_equal(a->approvers.items[j], who);
+		if (!listed)
 			return refuse(s, "unknown-approver", err, "%s is not a designated approver",
 			    who);
 	}
 	for (i = 0; i < n; i++)
-		if (strcmp(bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver"),
-		    s->req->operator_name) == 0)
+		if (bg_name_equal(bg_json_member_cstring(json_object_array_get_idx(approvals, i),
+		    "approver"), s->req->operator_name))
 			return refuse(s, "self-approval", err, "the operator approved their own "
 			    "request");
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i; j++)
-			if (strcmp(bg_json_member_cstring(json_object_array_get_idx(approvals, i), "approver"),
-			    bg_json_member_cstring(json_object_array_get_idx(approvals, j), "approver")) == 0)
+			if (bg_name_equal(bg_json_member_cstring(json_object_array_get_idx(approvals, i),
+			    "approver"), bg_json_member_cstring(json_object_array_get_idx(approvals, j),
+			    "approver")))
 				return refuse(s, "quorum", err, "an approver counted twice");
 	if (n < a->quorum || n > BG_GRANT_MAX_APPROVERS)
 		return refuse(s, "quorum", err, "%zu approvals, %lu required", n, a->quorum);
@@ -532,7 +637,7 @@ file_body(session *s, const char *suffix, const char *body, const char *key,
 	bg_status rc;
 	long status;
 
-	if ((rc = exchange(s, suffix, body, &h, err)) != BG_OK)
+	if ((rc = exchange(s, suffix, body, 0, &h, err)) != BG_OK)
 		return rc;
 	status = bg_http_status(&h);
 	if (status != HTTP_CREATED)
@@ -567,7 +672,7 @@ poll_once(session *s, poll_state *state, bg_error *err)
 	if (wait > BG_APPROVAL_MAX_WAIT)
 		wait = BG_APPROVAL_MAX_WAIT;
 	snprintf(suffix, sizeof(suffix), "/requests/%s?wait=%lu", s->res->request_id, wait);
-	if ((rc = exchange(s, suffix, NULL, &h, err)) != BG_OK)
+	if ((rc = exchange(s, suffix, NULL, wait, &h, err)) != BG_OK)
 		return rc;
 	status = bg_http_status(&h);
 	if (status != HTTP_OK)
@@ -594,7 +699,7 @@ open_session(session *s, bg_error *err)
 
 	if ((s->easy = bg_http_handle_new(err)) == NULL)
 		return BG_ERR_IO;
-	if ((rc = split_url(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK)
+	if ((rc = split_urls(s, err)) != BG_OK || (rc = make_ids(s, err)) != BG_OK)
 		return rc;
 	return bg_key_file_read(s->cfg->approval.host_key, s->host_key, err);
 }
@@ -614,7 +719,7 @@ run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 	if (rc != BG_OK)
 		return rc;
 	if (progress != NULL)
-		progress(s->res->request_id, seconds_left(s), arg);
+		progress(s->res->request_id, s->res->url, seconds_left(s), arg);
 	for (;;) {
 		if (bg_monotonic_ms() >= s->deadline)
 			return refuse(s, "timeout", err, "no decision within %lu s",
@@ -622,7 +727,7 @@ run(session *s, bg_approval_progress progress, void *arg, bg_error *err)
 		if ((rc = poll_once(s, &state, err)) != BG_OK || state == POLL_APPROVED)
 			return rc;
 		if (progress != NULL)
-			progress(s->res->request_id, seconds_left(s), arg);
+			progress(s->res->request_id, s->res->url, seconds_left(s), arg);
 	}
 }
 
@@ -649,20 +754,22 @@ session_end(session *s, bg_status rc)
 	explicit_bzero(s->host_key, sizeof(s->host_key));
 	if (s->easy != NULL)
 		curl_easy_cleanup(s->easy);
-	free(s->url);
-	free(s->path);
+	for (size_t i = 0; i < s->nep; i++) {
+		free(s->ep[i].url);
+		free(s->ep[i].path);
+	}
 	if (rc != BG_OK) {
-		const char *reason = res->reason != NULL ? res->reason : "internal";
-		char id[sizeof(res->request_id)];
-		bool answered = res->answered;
-		long status = res->http_status;
+		bg_approval_result keep = *res;
 
-		memcpy(id, res->request_id, sizeof(id));
-		bg_approval_result_free(res);
-		memcpy(res->request_id, id, sizeof(id));
-		res->reason = reason;
-		res->answered = answered;
-		res->http_status = status;
+		memset(res, 0, sizeof(*res));
+		memcpy(res->request_id, keep.request_id, sizeof(res->request_id));
+		res->reason = keep.reason != NULL ? keep.reason : "internal";
+		res->answered = keep.answered;
+		res->http_status = keep.http_status;
+		res->url = keep.url;
+		memcpy(res->failed_urls, keep.failed_urls, sizeof(res->failed_urls));
+		res->nfailed_urls = keep.nfailed_urls;
+		bg_approval_result_free(&keep);
 	}
 	return rc;
 }
@@ -728,7 +835,7 @@ probe(session *s, bg_error *err)
 	if ((rc = open_session(s, err)) != BG_OK)
 		return internal(s, rc);
 	snprintf(suffix, sizeof(suffix), "/requests/%s?wait=0", s->res->request_id);
-	if ((rc = exchange(s, suffix, NULL, &h, err)) != BG_OK)
+	if ((rc = exchange(s, suffix, NULL, 0, &h, err)) != BG_OK)
 		return rc;
 	bg_http_free(&h);
 	if (!s->res->answered)
@@ -772,14 +879,8 @@ bg_approval_report_recovery(const bg_config *cfg, const char *recovery_id, const
 bool
 bg_approval_unreachable(const bg_approval_result *res)
 {
-	const char *r = res->reason;
-
-	if (res->answered || r == NULL)
-		return false;
-	if (strcmp(r, "connect") == 0 || strcmp(r, "tls") == 0 || strcmp(r, "timeout") == 0)
-		return true;
-	return strcmp(r, "http-status") == 0 && res->http_status >= HTTP_SERVER_ERROR &&
-	    res->http_status <= HTTP_STATUS_MAX;
+	return !res->answered && res->reason != NULL &&
+	    unreachable(res->reason, res->http_status);
 }
 
 void

@@ -55,7 +55,15 @@ typedef struct {
 	 * filed request, a decision of any kind, a 4xx).  Kept on refusal.
 	 */
 	bool answered;
-	long http_status;           /* of the last answer; 0 when none */
+	long http_status;           /* of the last attempt's answer; 0 when none */
+	/*
+	 * Borrowed from the configuration's [approval] url list: the URL that
+	 * answered last (NULL when none did), and every URL passed over after a
+	 * connect, tls, timeout or 5xx failure, each once.  Kept on refusal.
+	 */
+	const char *url;
+	const char *failed_urls[BG_APPROVAL_MAX_URLS];
+	size_t nfailed_urls;
 	/* On approval: */
 	char *decision;             /* the signed body, verbatim (NUL-terminated) */
 	char *decision_signature;   /* base64 */
@@ -67,15 +75,17 @@ typedef struct {
 
 /*
  * Told when the request is filed and after every pending answer, so the
- * operator knows what is going on: the request id and the seconds left.
+ * operator knows what is going on: the request id, the URL that answered
+ * and the seconds left.
  */
-typedef void (*bg_approval_progress)(const char *request_id, unsigned long seconds_left,
-    void *arg);
+typedef void (*bg_approval_progress)(const char *request_id, const char *url,
+    unsigned long seconds_left, void *arg);
 
 /*
  * Runs the whole exchange with the service of cfg's [approval] within its
- * timeout.  BG_OK only for a decision that passed every check; otherwise an
- * error with res->reason set and the detail in err.
+ * timeout, trying its URLs in order (docs/protocol.md section 2.1).  BG_OK
+ * only for a decision that passed every check; otherwise an error with
+ * res->reason set and the detail in err.
  */
 bg_status bg_approval_run(const bg_config *cfg, const bg_approval_request *req,
     bg_approval_progress progress, void *arg, bg_approval_result *res, bg_error *err);
@@ -97,8 +107,8 @@ bg_status bg_approval_judge(const bg_config *cfg, const bg_approval_request *req
 
 /*
  * Whether a refused exchange means the service was unreachable: the
- * transfer failed (connect, tls, timeout) or answered 5xx, and nothing else
- * was ever answered.  Never true after a signed answer of any kind, nor for
+ * transfer failed (connect, tls, timeout) or answered 5xx at every URL, and
+ * nothing else was ever answered.  Never true after a signed answer of any kind, nor for
  * a local failure.  Offline recovery (protocol R1) is offered only then.
  */
 bool bg_approval_unreachable(const bg_approval_result *res);

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "config.h"
 #include "escape.h"
+#include "logsink.h"
 
 /* Room kept at the end of a line for " truncated=1 seq=N mac=<16 hex>". */
 #define TAIL_RESERVE 64
@@ -100,10 +101,7 @@ priority_for(const bg_event *ev)
 	return LOG_ERR;
 }
 
-/*
- * openlog/closelog around each line: a PAM module shares the process with
- * sshd or sudo, which keep their own ident; they reopen theirs per message.
- */
+/* authpriv, ident "breakglass", without touching the process's own log (logsink.h). */
 static void
 sink_write(const bg_audit *a, int priority, const char *line)
 {
@@ -111,9 +109,7 @@ sink_write(const bg_audit *a, int priority, const char *line)
 		a->sink(priority, line, a->sink_arg);
 		return;
 	}
-	openlog("breakglass", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
-	syslog(LOG_AUTHPRIV | priority, "%s", line);
-	closelog();
+	bg_syslog_as("breakglass", LOG_AUTHPRIV, priority, line);
 }
 
 bg_status

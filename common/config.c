@@ -28,6 +28,7 @@
 #include "fileio.h"
 #include "command_path.h"
 #include "grant.h"
+#include "names.h"
 #include "recovery.h"
 #include "scope.h"
 
@@ -90,6 +91,21 @@ check_user_name(const char *v, bg_error *err)
 	for (size_t i = 0; i < n; i++)
 		if (!is_alnum(v[i]) && v[i] != '_' && v[i] != '-' && v[i] != '.')
 			return bg_error_set(err, BG_ERR_INVALID, "invalid user name");
+	return BG_OK;
+}
+
+/*
+ * One [approval] url, checked as BG_CFG_URL does; a query or fragment would
+ * end up in the middle of every request path.
+ */
+static bg_status
+check_approval_url(const char *v, bg_error *err)
+{
+	if (bg_url_host(v, NULL, NULL, 0, err) != BG_OK)
+		return BG_ERR_INVALID;
+	if (strpbrk(v, "?#") != NULL)
+		return bg_error_set(err, BG_ERR_INVALID, "an approval service URL takes no "
+		    "query or fragment");
 	return BG_OK;
 }
 
@@ -242,8 +258,9 @@ static const bg_cfg_key totp_keys[] = {
 };
 
 static const bg_cfg_key approval_keys[] = {
-	{ .name = "url", .type = BG_CFG_URL, .required = true,
-	  .offset = offsetof(bg_config_approval, url) },
+	/* Repeated: the instances of one service, tried in order (docs/protocol.md 2.1). */
+	{ .name = "url", .type = BG_CFG_LINES, .required = true,
+	  .offset = offsetof(bg_config_approval, url), .check = check_approval_url },
 	{ .name = "host_id", .type = BG_CFG_STRING, .required = true,
 	  .offset = offsetof(bg_config_approval, host_id), .check = check_host_id },
 	{ .name = "host_key", .type = BG_CFG_PATH, .required = true,
@@ -544,16 +561,32 @@ validate_approval(bg_cfg_check *c, const bg_config *cfg)
 	const bg_strlist *ap = &a->approvers;
 
 	/* Decisions and request signatures would cross the network in clear. */
-	if (!url_is_private(a->url))
-		bg_cfg_check_error(c, key_line(SEC_APPROVAL, &a->meta, "url"),
-		    "url: the approval service must use https:// "
-		    "(http:// only to a loopback address)");
+	for (size_t i = 0; i < a->url.count; i++)
+		if (!url_is_private(a->url.items[i]))
+			bg_cfg_check_error(c, bg_strlist_line(&a->url, i,
+			    key_line(SEC_APPROVAL, &a->meta, "url")),
+			    "url: the approval service must use https:// "
+			    "(http:// only to a loopback address)");
+	if (a->url.count > BG_APPROVAL_MAX_URLS)
+		bg_cfg_check_error(c, bg_strlist_line(&a->url, BG_APPROVAL_MAX_URLS,
+		    key_line(SEC_APPROVAL, &a->meta, "url")),
+		    "url: at most %d approval service URLs", BG_APPROVAL_MAX_URLS);
+	for (size_t i = 0; i < a->url.count; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(a->url.items[i], a->url.items[j]) == 0) {
+				bg_cfg_check_error(c, bg_strlist_line(&a->url, i,
+				    key_line(SEC_APPROVAL, &a->meta, "url")),
+				    "url: \"%s\" is listed twice", a->url.items[i]);
+				break;
+			}
+	/* Names are compared ignoring ASCII case (names.h): Bob and bob are one person. */
 	for (size_t i = 0; i < ap->count; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(ap->items[i], ap->items[j]) == 0) {
+			if (bg_name_equal(ap->items[i], ap->items[j])) {
 				bg_cfg_check_error(c, bg_strlist_line(ap, i,
 				    key_line(SEC_APPROVAL, &a->meta, "approvers")),
-				    "approvers: \"%s\" is listed twice",
+				    "approvers: \"%s\" is listed twice (names are compared "
+				    "ignoring case)",
 				    ap->items[i]);
 				break;
 			}

@@ -36,9 +36,12 @@ typedef struct {
 	unsigned long lockout;
 } bg_config_totp;
 
+/* [approval] url may be repeated up to this many times. */
+#define BG_APPROVAL_MAX_URLS 8
+
 typedef struct {
 	bg_cfg_meta meta;
-	char *url;
+	bg_strlist url;               /* the service's instances, in the order tried */
 	char *host_id;
 	char *host_key;
 	char *service_key;

@@ -47,6 +47,22 @@ sha256_release(void)
 }
 
 bg_status
+bg_crypto_init_sole_user(bg_error *err)
+{
+	/*
+	 * Every algorithm here is fetched by name from the default provider, so
+	 * what OpenSSL does by default on first use only costs time: reading
+	 * openssl.cnf, filling the legacy name tables of every cipher and
+	 * digest, loading error strings, freeing it all again at exit.
+	 */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+	    OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
+	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT, NULL) != 1)
+		return bg_error_set(err, BG_ERR_CRYPTO, "libcrypto cannot be initialised");
+	return BG_OK;
+}
+
+bg_status
 bg_sha256(const void *data, size_t len, unsigned char out[BG_SHA256_LEN], bg_error *err)
 {
 	unsigned int outlen = 0;
@@ -256,20 +272,61 @@ ed25519_verify_pkey(EVP_PKEY *pkey, const void *msg, size_t msg_len,
 	return BG_OK;
 }
 
+/*
+ * An Ed25519 public key as OpenSSL writes it: one line of base64 between the
+ * armour lines, the SubjectPublicKeyInfo DER of RFC 8410, which is this prefix
+ * and the 32 key bytes.  Imported raw, such a key skips OpenSSL's decoders,
+ * which cost more than the rest of a sudo decision; any other text goes
+ * through the full PEM parser, which yields the same key from this form.
+ */
+#define PEM_PUBKEY_HEAD "-----BEGIN PUBLIC KEY-----\n"
+#define PEM_PUBKEY_TAIL "\n-----END PUBLIC KEY-----\n"
+#define ED25519_SPKI_B64_LEN 60
+#define ED25519_KEY_LEN 32
+static const unsigned char ed25519_spki_prefix[] = {
+	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+};
+
+static EVP_PKEY *
+ed25519_pubkey_raw(const char *pem, size_t pem_len)
+{
+	const size_t head = sizeof(PEM_PUBKEY_HEAD) - 1, tail = sizeof(PEM_PUBKEY_TAIL) - 1;
+	char b64[ED25519_SPKI_B64_LEN + 1];
+	EVP_PKEY *pkey = NULL;
+	unsigned char *der;
+	size_t der_len;
+
+	if (pem_len != head + ED25519_SPKI_B64_LEN + tail ||
+	    memcmp(pem, PEM_PUBKEY_HEAD, head) != 0 ||
+	    memcmp(pem + head + ED25519_SPKI_B64_LEN, PEM_PUBKEY_TAIL, tail) != 0)
+		return NULL;
+	memcpy(b64, pem + head, ED25519_SPKI_B64_LEN);
+	b64[ED25519_SPKI_B64_LEN] = '\0';
+	if (bg_base64_decode(b64, &der, &der_len, NULL) != BG_OK)
+		return NULL;
+	if (der_len == sizeof(ed25519_spki_prefix) + ED25519_KEY_LEN &&
+	    memcmp(der, ed25519_spki_prefix, sizeof(ed25519_spki_prefix)) == 0)
+		pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+		    der + sizeof(ed25519_spki_prefix), ED25519_KEY_LEN);
+	free(der);
+	return pkey;
+}
+
 bg_status
 bg_ed25519_verify_pem(const char *pem, size_t pem_len, const void *msg, size_t msg_len,
     const unsigned char *sig, size_t sig_len, bg_error *err)
 {
-	EVP_PKEY *pkey = NULL;
+	EVP_PKEY *pkey;
 	bg_status rc;
 	BIO *bio;
 
 	if (pem_len > INT32_MAX)
 		return bg_error_set(err, BG_ERR_TOOBIG, "public key too large");
-	bio = BIO_new_mem_buf(pem, (int)pem_len);
-	if (bio != NULL)
+	pkey = ed25519_pubkey_raw(pem, pem_len);
+	if (pkey == NULL && (bio = BIO_new_mem_buf(pem, (int)pem_len)) != NULL) {
 		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	BIO_free(bio);
+		BIO_free(bio);
+	}
 	if (pkey == NULL)
 		return bg_error_set(err, BG_ERR_INVALID, "not a PEM public key");
 	rc = ed25519_verify_pkey(pkey, msg, msg_len, sig, sig_len, err);

@@ -12,6 +12,14 @@
 #define BG_SHA256_HEX_LEN 64
 #define BG_ED25519_SIG_LEN 64
 
+/*
+ * Initialises libcrypto for a process in which nothing else uses it (the
+ * sudo plugin's core inside sudo): no openssl.cnf, no legacy name tables,
+ * no error strings, no clean-up at exit.  Call before any other function
+ * here; a library that shares the process and needs those would miss them.
+ */
+bg_status bg_crypto_init_sole_user(bg_error *err);
+
 bg_status bg_sha256(const void *data, size_t len, unsigned char out[BG_SHA256_LEN],
     bg_error *err);
 

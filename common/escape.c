@@ -2,7 +2,9 @@
 #include "build_config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "escape.h"
@@ -120,19 +122,39 @@ unicode_hidden(unsigned long cp)
 	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-bool
-bg_text_displayable(const char *s)
+/*
+ * Whether the len bytes at s are valid UTF-8 with no NUL, DEL, C1 or bidi
+ * control, and no other C0 control unless layout allows tab, line feed and
+ * carriage return.
+ */
+static bool
+text_clean(const char *s, size_t len, bool layout)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
-	while (*p != '\0') {
-		size_t n = utf8_sequence_length(p);
+	while (p < end) {
+		/* A sequence cut by the end is invalid: p[1..3] is read only before a NUL. */
+		size_t n = *p == '\0' ? 0 : utf8_sequence_length(p);
 
-		if (n == 0 || *p < 0x20 || *p == 0x7f || unicode_hidden(utf8_code_point(p, n)))
+		if (n == 0 || n > (size_t)(end - p) || *p == 0x7f ||
+		    (*p < 0x20 && !(layout && (*p == '\t' || *p == '\n' || *p == '\r'))) ||
+		    unicode_hidden(utf8_code_point(p, n)))
 			return false;
 		p += n;
 	}
 	return true;
+}
+
+bool
+bg_text_displayable(const char *s)
+{
+	return text_clean(s, strlen(s), false);
+}
+
+bool
+bg_text_acceptable(const char *s, size_t len)
+{
+	return text_clean(s, len, true);
 }
 
 char *
@@ -172,4 +194,35 @@ bg_utf8_sanitize(const char *s, size_t max, bool *truncated)
 		p += n > 0 ? n : 1;
 	}
 	return out.data;
+}
+
+void
+bg_escape_markup(bg_buf *b, const char *text, bool quotes)
+{
+	char *clean, *s;
+	bool cut;
+
+	/* A bidi override would reorder what is read; a character reference would not stop it. */
+	if ((clean = bg_utf8_sanitize(text != NULL ? text : "", SIZE_MAX, &cut)) == NULL) {
+		b->overflow = true;
+		return;
+	}
+	for (s = clean; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': bg_buf_puts(b, "&amp;"); break;
+		case '<': bg_buf_puts(b, "&lt;"); break;
+		case '>': bg_buf_puts(b, "&gt;"); break;
+		case '"': bg_buf_puts(b, quotes ? "&quot;" : "\""); break;
+		case '\'': bg_buf_puts(b, quotes ? "&#39;" : "'"); break;
+		case '\t': case '\n': bg_buf_append(b, s, 1); break;
+		default:
+			/* Other C0 controls and DEL mean nothing in markup and confuse some readers. */
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				bg_buf_puts(b, "\xef\xbf\xbd");
+			else
+				bg_buf_append(b, s, 1);
+			break;
+		}
+	}
+	free(clean);
 }

@@ -31,6 +31,14 @@ void bg_escape_printable(const char *s, char *out, size_t outsz);
 bool bg_text_displayable(const char *s);
 
 /*
+ * Whether the len bytes at s are valid UTF-8 holding no NUL, DEL, C1 or bidi
+ * control, and no C0 control other than tab, line feed and carriage return:
+ * every string of every body the approval service accepts (monitoring text
+ * may hold line breaks; typed fields are held to bg_text_displayable too).
+ */
+bool bg_text_acceptable(const char *s, size_t len);
+
+/*
  * Returns a malloc()ed copy of at most max bytes of s in which every byte
  * that is not part of valid UTF-8 is replaced by U+FFFD, so every JSON
  * parser reads the journal the same way, and every C1 and bidi
@@ -41,5 +49,16 @@ bool bg_text_displayable(const char *s);
  * failure.
  */
 char *bg_utf8_sanitize(const char *s, size_t max, bool *truncated);
+
+/*
+ * Appends text (NULL: nothing) for HTML or Slack mrkdwn: as bg_utf8_sanitize
+ * writes it (C1 and bidi controls as a visible \uXXXX, invalid UTF-8 as
+ * U+FFFD), other C0 controls but tab and line feed, and DEL, as U+FFFD,
+ * & < > as character references, and " ' too when quotes (HTML attributes
+ * and text; Slack decodes only the first three).  The one markup escaper of
+ * the approvers' page, the notifications and the HTML report.  Out of memory
+ * sets b->overflow.
+ */
+void bg_escape_markup(bg_buf *b, const char *text, bool quotes);
 
 #endif

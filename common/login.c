@@ -22,6 +22,7 @@
 #include "grant.h"
 #include "killswitch.h"
 #include "login.h"
+#include "names.h"
 #include "login_int.h"
 #include "signals.h"
 #include "totp.h"
@@ -237,6 +238,8 @@ prompt_all(login *l, char **code)
 		l->operator_buf = bg_login_ask(l, "Operator: ", PROMPT_MAX, &rejected);
 		if (l->operator_buf == NULL || !bg_totp_name_valid(l->operator_buf))
 			return refused_answer(l, "bad-operator", rejected, BG_LOGIN_AUTH_FAILED);
+		/* The canonical form (names.h): "Alice" is alice, for TOTP and for approvers. */
+		bg_name_fold(l->operator_buf);
 		l->operator_name = l->operator_buf;
 	} else
 		l->operator_name = l->io->user;
@@ -337,9 +340,20 @@ check_signals(login *l, bg_signals_result *res, bool *short_of)
 	return rc == BG_OK ? BG_LOGIN_OK : BG_LOGIN_DENIED;
 }
 
+void
+bg_login_add_urls(bg_event *ev, const bg_approval_result *res)
+{
+	if (ev == NULL)
+		return;
+	if (res->url != NULL)
+		bg_event_add_str(ev, "url", res->url);
+	if (res->nfailed_urls > 0)
+		bg_event_add_strv(ev, "failed_urls", res->failed_urls, res->nfailed_urls);
+}
+
 /* Called once the request is filed, then after every pending answer. */
 static void
-on_progress(const char *request_id, unsigned long seconds_left, void *arg)
+on_progress(const char *request_id, const char *url, unsigned long seconds_left, void *arg)
 {
 	login *l = arg;
 	bg_event *ev;
@@ -350,6 +364,7 @@ on_progress(const char *request_id, unsigned long seconds_left, void *arg)
 		if (ev != NULL) {
 			bg_event_add_str(ev, "scope", l->scope);
 			bg_event_add_int(ev, "quorum", (long long)l->cfg.approval.quorum);
+			bg_event_add_str(ev, "url", url);
 		}
 		if (!bg_login_commit(l, ev))
 			l->journal_failed = true;
@@ -394,14 +409,24 @@ get_approval(login *l, json_object *signals, bg_approval_result *res)
 	if (l->journal_failed)
 		return BG_LOGIN_ERROR;
 	if (rc != BG_OK) {
+		bool internal = strcmp(res->reason, "internal") == 0;
+
 		bg_login_info(l, "Approval was not obtained.");
-		return bg_login_refused(l, approval_event(res->reason), res->reason, err.msg,
-		    strcmp(res->reason, "internal") == 0 ? BG_LOGIN_ERROR : BG_LOGIN_AUTH_FAILED);
+		ev = bg_login_event(l, approval_event(res->reason), internal ? "error" : "failure");
+		if (ev != NULL) {
+			bg_event_add_str(ev, "reason", res->reason);
+			bg_event_add_str(ev, "detail", err.msg);
+		}
+		bg_login_add_urls(ev, res);
+		if (!bg_login_commit(l, ev) || internal)
+			return BG_LOGIN_ERROR;
+		return BG_LOGIN_AUTH_FAILED;
 	}
 	ev = bg_login_event(l, "approval.approved", "success");
 	if (ev != NULL)
 		bg_event_add_strv(ev, "approvers", (const char *const *)res->approvers,
 		    res->napprovers);
+	bg_login_add_urls(ev, res);
 	return bg_login_commit(l, ev) ? BG_LOGIN_OK : BG_LOGIN_ERROR;
 }
 

@@ -60,6 +60,9 @@ bg_status bg_login_totp_policy(const bg_login_ctx *l, char *dir, size_t dirsz,
  */
 bg_login_result bg_login_grant_commit(bg_login_ctx *l, bg_grant *g);
 
+/* Adds which [approval] url answered ("url") and which failed ("failed_urls"). */
+void bg_login_add_urls(bg_event *ev, const bg_approval_result *res);
+
 /*
  * Offline recovery (login_recovery.c), after the approval exchange failed:
  * runs only when [recovery] is enabled and bg_approval_unreachable(approval);

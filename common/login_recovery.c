@@ -324,6 +324,7 @@ bg_login_recover_short_of_signals(bg_login_ctx *l, const bg_signals_result *sign
 		if (probe.http_status != 0)
 			bg_event_add_int(ev, "http_status", (long long)probe.http_status);
 	}
+	bg_login_add_urls(ev, &probe);
 	res = bg_login_commit(l, ev) ? bg_login_recover(l, signals, &probe, refused) :
 	    BG_LOGIN_ERROR;
 	bg_approval_result_free(&probe);

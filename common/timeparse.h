@@ -12,6 +12,11 @@
  * In the core library, so the sudo plugin can check a grant's decision.
  */
 bg_status bg_time_parse_utc(const char *s, time_t *out, bg_error *err);
+/*
+ * The time form alone, exactly: "YYYY-MM-DDTHH:MM:SS", an optional "." and
+ * one or more digits, "Z" (what a host files as created_at or issued_at).
+ */
+bg_status bg_time_parse_rfc3339(const char *s, time_t *out, bg_error *err);
 
 /* "2026-11-27T15:17:57Z" and its NUL. */
 #define BG_TIME_UTC_LEN 21

@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "command_path.h"
 #include "escape.h"
+#include "logsink.h"
 #include "plugin_common.h"
 #include "status.h"
 
@@ -105,11 +106,9 @@ log_refusal(const char *why)
 	bg_escape_kv_value(&line, st.user);
 	bg_buf_puts(&line, " reason=");
 	bg_escape_kv_value(&line, why);
-	openlog("breakglass", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	/* A cut line still says enough: the refusal itself is never skipped. */
-	syslog(LOG_AUTHPRIV | LOG_ERR, "%s", line.data != NULL ? line.data :
+	bg_syslog_as("breakglass", LOG_AUTHPRIV, LOG_ERR, line.data != NULL ? line.data :
 	    "event=sudo.rejected outcome=error");
-	closelog();
 	bg_buf_free(&line);
 }
 

@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "crypto.h"
 #include "plugin_common.h"
 #include "status.h"
 #include "sudo_policy.h"
@@ -76,6 +77,10 @@ load_config(const char *path)
 	bg_errlist errs = { 0 };
 	bg_error err;
 
+	if (bg_crypto_init_sole_user(&err) != BG_OK) {
+		record_problem("%s", err.msg);
+		return;
+	}
 	if (bg_config_load(path, &st.cfg, &errs) != BG_OK) {
 		record_problem("%s", errs.count > 0 ? errs.msgs[0] : path);
 		bg_errlist_free(&errs);

@@ -10,11 +10,20 @@ Modes: approve (at once), and one misbehaviour each: bad-signature,
 missing-signature, wrong-nonce, wrong-request-id, wrong-host, wrong-account,
 wrong-operator, wrong-incident (a signed approval for another incident),
 no-incident (a pre-incident service: the decision lacks it), self-approval, unknown-approver, duplicate-approver,
+duplicate-approver-case (one approver twice, the second in capitals),
 short-quorum, denied, expired, stale-issued-at, changed-scope, raised-ttl,
 malformed, oversized, http500, redirect, hang (never answers a poll),
 pending (always pending), poke (pending until POST /_poke/ID).
+For failover (several urls on one server, sharing its requests like
+instances on one database): unavailable (503 to every host request),
+not-found (404 to every host request), stall
+(never answers any host request), file-only (files the request as an
+approve one, answers every poll 503).  A poll is answered by the mode the
+request was filed under, whichever mode's path it arrives on, except on the
+unavailable, not-found, stall and file-only paths.
 GET /_pending returns the id of the newest request, when it is a poke-mode
-request still waiting (for benchmarks).
+request still waiting (for benchmarks).  GET /_hits returns how many host
+requests each mode's path received, as {"MODE": {"POST": n, "GET": n}}.
 
 Usage: mock_approvald.py HOST_ID HOST_KEY_FILE PUBKEY_OUT.  Prints its port,
 serves until stdin closes.
@@ -51,6 +60,12 @@ class State:
         self.seen = set()
         self.cond = threading.Condition()
         self.newest = None
+        self.hits = {}
+
+    def hit(self, mode, method):
+        with self.cond:
+            m = self.hits.setdefault(mode, {"POST": 0, "GET": 0})
+            m[method] += 1
 
 
 def decision(req, mode):
@@ -78,6 +93,8 @@ def decision(req, mode):
         "self-approval": lambda: d["approvals"].append(dict(vote, approver=req["operator"])),
         "unknown-approver": lambda: d["approvals"].append(dict(vote, approver="mallory")),
         "duplicate-approver": lambda: d.update(approvals=[vote] * q),
+        "duplicate-approver-case": lambda: d.update(
+            approvals=[vote, dict(vote, approver=vote["approver"].upper())] + [vote] * (q - 2)),
         "short-quorum": lambda: d.update(approvals=d["approvals"][:q - 1]),
         "denied": lambda: d.update(status="denied", approvals=[],
                                    denials=[dict(vote, comment="no")]),
@@ -152,10 +169,12 @@ class Handler(BaseHTTPRequestHandler):
                     self.st.cond.notify_all()
             self.reply(200 if req else 404, b"{}")
             return
+        if self.unserved(parts[1], "POST"):
+            return
         if not self.authenticated(body):
             self.error(401, "unauthorized")
             return
-        mode = parts[1]
+        mode = "approve" if parts[1] == "file-only" else parts[1]
         req = json.loads(body)
         if req.get("host") != self.st.host_id:
             self.error(403, "host mismatch")
@@ -168,7 +187,25 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(201, json.dumps({"request_id": req["request_id"], "status": "pending",
                                     "expires_at": rfc3339(time.time() + 600)}).encode())
 
+    def unserved(self, mode, method):
+        """Counts a host request; True when its mode's path does not serve it."""
+        self.st.hit(mode, method)
+        if mode == "stall":
+            time.sleep(HANG_SECONDS)
+            return True
+        if mode == "unavailable" or (mode == "file-only" and method == "GET"):
+            self.error(503, "unavailable")
+            return True
+        if mode == "not-found":
+            self.error(404, "not found")
+            return True
+        return False
+
     def do_GET(self):
+        if self.path == "/_hits":
+            with self.st.cond:
+                self.reply(200, json.dumps(self.st.hits).encode())
+            return
         if self.path == "/_pending":
             with self.st.cond:
                 rid = self.st.newest
@@ -176,11 +213,13 @@ class Handler(BaseHTTPRequestHandler):
                 waiting = req is not None and req["mode"] == "poke" and not req["poked"]
             self.reply(200 if waiting else 404, json.dumps({"request_id": rid}).encode())
             return
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        if self.unserved(parts[1], "GET"):
+            return
         if not self.authenticated(b""):
             self.error(401, "unauthorized")
             return
-        path, _, query = self.path.partition("?")
-        parts = path.split("/")
         wait = int(query.split("=", 1)[1]) if query.startswith("wait=") else 0
         with self.st.cond:
             req = self.st.requests.get(parts[-1])

@@ -267,6 +267,18 @@ class Service:
                            capture_output=True, text=True)
         return r.returncode == 0 and "Signature Verified Successfully" in r.stdout
 
+    def verify_journal(self):
+        """`breakglass verify --key K_1` on the journal: None when the CLI is not
+        built, else (passed, output)."""
+        cli = os.path.join(top_builddir, "cli", "breakglass")
+        if not os.access(cli, os.X_OK):
+            return None
+        kf = self.dir + "/k1"
+        write(kf, self.k1 + "\n")
+        r = subprocess.run([cli, "verify", "--key", kf, self.dir + "/log/journal.jsonl"],
+                           capture_output=True, text=True)
+        return r.returncode == 0, r.stdout + r.stderr
+
     def journal(self):
         try:
             with open(self.dir + "/log/journal.jsonl") as f:

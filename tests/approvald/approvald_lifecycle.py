@@ -180,13 +180,9 @@ try:
     print("stop with a waiting poll took %.0f ms" % ((time.monotonic() - t0) * 1000))
 
     # The journal chain verifies with the CLI when it is built.
-    cli = os.path.join(adlib.top_builddir, "cli", "breakglass")
-    if os.access(cli, os.X_OK):
-        kf = svc.dir + "/k1"
-        adlib.write(kf, svc.k1 + "\n")
-        r = subprocess.run([cli, "verify", "--key", kf, svc.dir + "/log/journal.jsonl"],
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "journal verifies: %s %s" % (r.stdout, r.stderr))
+    verified = svc.verify_journal()
+    if verified is not None:
+        check(verified[0], "journal verifies: %s" % verified[1])
 finally:
     svc.cleanup()
 adlib.finish()

@@ -61,7 +61,9 @@ def notify_conf(d):
 svc = adlib.Service(notify=notify_conf)
 try:
     svc.start()
-    st, _, doc, _ = svc.create(reason="queue <b>48000</b> & rising \u202eexe.\u0085")
+    # (Bidi and C1 controls are refused at filing: approvald_input.py; the one
+    # markup escaper shows them as \uXXXX: test_escape.c, approvald_page.py.)
+    st, _, doc, _ = svc.create(reason="queue <b>48000</b> & rising 'fast'")
     rid = doc["request_id"]
     t0 = time.monotonic()
     svc.vote(rid, "bob")
@@ -87,8 +89,8 @@ try:
         t = slack[0]["text"]
         check(rid in t and "http://127.0.0.1:%d/#r-%s" % (svc.port, rid) in t,
               "slack link: %s" % t)
-        check("&lt;b&gt;48000&lt;/b&gt; &amp; rising \\u202eexe.\\u0085" in t,
-              "slack escaping, bidi and C1 controls shown as \\uXXXX: %r" % t)
+        check("&lt;b&gt;48000&lt;/b&gt; &amp; rising 'fast'" in t,
+              "slack escaping of & < > only: %r" % t)
         check("approved" in slack[1]["text"], "slack decision: %s" % slack[1]["text"])
     hooks = [(h, b) for p, h, b in got if p == "/json"]
     types = []

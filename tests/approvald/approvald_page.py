@@ -3,6 +3,8 @@
 HTML-escaped (a <script> reason is text), a strict Content-Security-Policy,
 and decided requests gone from the list."""
 import json
+import time
+import sqlite3
 import os
 import sys
 
@@ -43,31 +45,35 @@ try:
     st, data, _ = svc.request("GET", "/")
     check(rid not in data.decode(), "decided request no longer listed")
 
-    # Bidi and C1 controls (and bytes that are not UTF-8) are shown as
-    # visible escapes on the page and never journaled raw.
+    # Bidi and C1 controls and bytes that are not UTF-8 are refused at filing
+    # (approvald_input.py tries every member); a request stored before that
+    # rule (written into the database here) is still shown with visible
+    # escapes and U+FFFD, never raw.
     hidden = ("\u202e", "\u2066", "\u200f", "\u061c", "\u0085", "\u009b")
-    st, _, doc, _ = svc.create(
-        reason="Spam \u202egnp.exe\u0085", incident="INC-\u20667\u2069",
+    st, _, doc, _ = svc.create(reason="Spam \u202egnp.exe\u0085")
+    check(st == 400, "request with bidi/C1 refused: %d" % st)
+    old = adlib.request_doc(
+        reason="Spam \u202egnp.exe\u0085\u0007", incident="INC-\u20667\u2069@RAW@",
         signals=[{"source": "am", "id": "x", "summary": "rate\u200f \u061c\u009b31m",
                   "since": None}])
-    check(st == 201, "request with bidi/C1 filed: %d" % st)
-    # Raw bytes that are not UTF-8 (a lone C1 byte): U+FFFD wherever shown.
-    raw = json.dumps(adlib.request_doc(reason="@RAW@")).encode().replace(
-        b"@RAW@", b"bytes \xff\x9b31m")
-    st_raw = svc.host_call("mx1.example.net", "POST", "/v1/requests", raw)[0]
-    print("invalid UTF-8 request answered %d" % st_raw)
+    body = json.dumps(old).encode().replace(b"@RAW@", b"\xff\x9b")
+    db = sqlite3.connect(svc.dir + "/state/approvald.db", timeout=10)
+    with db:
+        db.execute("INSERT INTO requests VALUES (?, ?, ?, 'pending', ?, ?, ?, NULL)",
+                   (old["request_id"], "mx1.example.net", "alice", body,
+                    int(time.time() * 1000), int(time.time() * 1000) + 600000))
+    db.close()
     st, data, _ = svc.request("GET", "/")
     page = data.decode()
-    check(st == 200 and "Spam \\u202egnp.exe\\u0085" in page and
-          "INC-\\u20667\\u2069" in page and "rate\\u200f \\u061c\\u009b31m" in page,
-          "page shows escapes")
-    check(st_raw == 400 or "bytes \ufffd\ufffd31m" in page, "invalid UTF-8: %d" % st_raw)
-    check(not any(h in page for h in hidden), "page carries no raw bidi/C1")
+    check(st == 200 and "Spam \\u202egnp.exe\\u0085\ufffd" in page and
+          "INC-\\u20667\\u2069\ufffd\ufffd" in page and
+          "rate\\u200f \\u061c\\u009b31m" in page, "page shows escapes")
+    check(not any(h in page for h in hidden) and "\x07" not in page,
+          "page carries no raw bidi/C1/C0")
     with open(svc.dir + "/log/journal.jsonl", "rb") as f:
         journal = f.read()
     check(not any(h.encode() in journal for h in hidden) and b"\xff" not in journal and
           b"\x9b" not in journal, "journal carries no raw bidi/C1 or invalid UTF-8")
-    check(b"Spam \\\\u202egnp.exe" in journal, "journal shows the escape")
 finally:
     svc.cleanup()
 adlib.finish()

@@ -55,7 +55,6 @@ setup(void)
 	if (pub_path[0] != '\0')
 		return;
 	fz_service_key(priv_path, pub_path);
-	cfg.approval.url = "https://approvals.example.net/v1";
 	cfg.approval.host_id = HOST;
 	cfg.approval.service_key = pub_path;
 	cfg.approval.approvers.items = approvers;

@@ -3,7 +3,9 @@
  * both to the host API's parser and validation of a filed request (against
  * a fixed configuration that knows approvers bob, carol and dave), to the
  * validation of a recovery report (protocol R1) and to the approver API's
- * vote parser.
+ * vote parser.  The property: any input is refused, or the journal record
+ * its filing writes (approval.requested, recovery.reported, approval.voted)
+ * is a line the grammar of `breakglass verify` accepts.
  */
 #include "build_config.h"
 
@@ -13,6 +15,38 @@
 #include "approvald.h"
 #include "bodies.h"
 #include "fuzz.h"
+#include "journal.h"
+#include "journal_grammar.h"
+#include "json_string.h"
+
+/* A request on file, for the votes. */
+static const char filed_body[] =
+	"{\"request_id\":\"0d7e2b8c-5f1a-4c3e-9b2d-7a6f5e4d3c2b\",\"account\":\"breakglass\","
+	"\"operator\":\"alice\",\"incident\":\"INC-1\",\"approvers\":[\"bob\",\"carol\"]}";
+
+/* ev journals as one line the verifier's grammar reads; frees ev. */
+static void
+check_journaled(bg_event *ev, const char *what)
+{
+	static const unsigned char key[BG_SHA256_LEN], prev[BG_SHA256_LEN];
+	static const yajl_callbacks nothing;
+	const bg_journal j = { .path = "-", .state_path = "-", .host = "approvals" };
+	unsigned char mac[BG_SHA256_LEN];
+	bg_error err;
+	bg_buf line;
+
+	if (ev == NULL)
+		fz_fail("%s: no event", what);
+	bg_buf_init(&line, 0);
+	if (bg_journal_format(&j, ev, 1, key, prev, &line, mac, &err) != BG_OK)
+		fz_fail("%s accepted, but its record cannot be written: %s", what, err.msg);
+	if (line.len == 0 || line.data[line.len - 1] != '\n' ||
+	    !bg_journal_parse_line(&nothing, NULL, line.data, line.len - 1))
+		fz_fail("%s accepted, and journaled as a line verify refuses: %s", what,
+		    line.data);
+	bg_buf_free(&line);
+	bg_event_free(ev);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,19 +64,44 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *body;
 	json_object *doc;
 	ad_vote_body vote;
+	bg_error err;
 
 	if (size > AD_BODY_MAX)
 		return 0;
 	/* The HTTP layer hands handlers a NUL-terminated copy of the body. */
 	body = fz_strndup(data, size);
-	if ((doc = ad_host_body_parse(body, size)) != NULL) {
-		(void)ad_host_request_problem(&cfg, doc);
-		(void)ad_recovery_problem("mx1.example.net", doc);
+	if ((doc = ad_body_parse(body, size, &err)) != NULL) {
+		ad_request filed = {
+			.host = (char *)"mx1.example.net", .status = (char *)"pending",
+			.body = body, .body_len = size,
+		};
+
+		if (ad_host_request_problem(&cfg, doc) == NULL) {
+			filed.id = (char *)bg_json_member_cstring(doc, "request_id");
+			filed.operator_name = (char *)bg_json_member_cstring(doc, "operator");
+			check_journaled(ad_requested_event("192.0.2.1", &filed, doc),
+			    "a filed request");
+		}
+		if (ad_recovery_problem("mx1.example.net", doc) == NULL) {
+			filed.id = (char *)bg_json_member_cstring(doc, "recovery_id");
+			filed.operator_name = (char *)bg_json_member_cstring(doc, "operator");
+			check_journaled(ad_recovery_event("192.0.2.1", &filed, doc),
+			    "a recovery report");
+		}
 		json_object_put(doc);
 	}
-	if (ad_vote_body_parse(body, size, &doc, &vote) &&
-	    (vote.approver == NULL || vote.totp == NULL || vote.comment == NULL))
-		fz_fail("a parsed vote lacks a member");
+	if (ad_vote_body_parse(body, size, &doc, &vote, &err)) {
+		ad_request filed = {
+			.id = (char *)"0d7e2b8c-5f1a-4c3e-9b2d-7a6f5e4d3c2b",
+			.host = (char *)"mx1.example.net", .operator_name = (char *)"alice",
+			.status = (char *)"pending", .body = (char *)filed_body,
+			.body_len = sizeof(filed_body) - 1,
+		};
+
+		if (vote.totp == NULL || vote.comment == NULL)
+			fz_fail("a parsed vote lacks a member");
+		check_journaled(ad_voted_event("192.0.2.1", &filed, &vote, true), "a vote");
+	}
 	json_object_put(doc);
 	free(body);
 	return 0;

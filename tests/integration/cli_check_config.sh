@@ -111,6 +111,26 @@ edit 's/^quorum = 2$/quorum = 5/'
 expect_status 1 check "$conf" --syntax-only
 expect_grep "$tmpdir/err" "$conf:$(line_of "$conf" quorum): quorum: 5 is more than the 3 approvers"
 
+# Several approval URLs: each problem names the url's own line.
+write_valid
+printf 'url = https://approvals-b.example.net/v1\nurl = http://approvals-c.example.net/v1\nurl = http://127.0.0.1:8443/v1\n' >"$d/extra"
+edit "/^url = http:\/\/127.0.0.1:8443\/v1/r $d/extra"
+expect_status 1 check "$conf" --syntax-only
+expect_grep "$tmpdir/err" "$conf:$(grep -n '^url = http://approvals-c' "$conf" | cut -d: -f1): url: the approval service must use https://"
+expect_grep "$tmpdir/err" "$conf:$(grep -n '^url = http://127.0.0.1:8443' "$conf" | sed -n 2p | cut -d: -f1): url: \"http://127.0.0.1:8443/v1\" is listed twice"
+write_valid
+edit "/^url = http:\/\/127.0.0.1:8443\/v1/a url = https:\/\/d.example.net\/v1?x"
+expect_status 1 check "$conf" --syntax-only
+expect_grep "$tmpdir/err" "$conf:$(grep -n '^url = https://d.example' "$conf" | cut -d: -f1): url: an approval service URL takes no query or fragment"
+write_valid
+for i in 1 2 3 4 5 6 7 8; do echo "url = https://a$i.example.net/v1"; done >"$d/extra"
+edit "/^url = http:\/\/127.0.0.1:8443\/v1/r $d/extra"
+expect_status 1 check "$conf" --syntax-only
+expect_grep "$tmpdir/err" "$conf:$(grep -n '^url = https://a8.example' "$conf" | cut -d: -f1): url: at most 8 approval service URLs"
+write_valid
+edit "/^url = http:\/\/127.0.0.1:8443\/v1/a url = https:\/\/approvals-b.example.net\/v1"
+expect_status 0 check "$conf" --syntax-only
+
 # File problems: exit 1 with the key's line.
 write_valid
 chmod 0644 "$d/host.key"

@@ -6,7 +6,9 @@ latest accepted code time and never a code, including grants that have since
 expired; a second run files nothing; with the service down the run fails and
 the next one files what was missed; refiling after losing the state is
 idempotent; another body under the same id is refused 409; `breakglass
-report` shows the recoveries with their approvers and codes' times."""
+report` shows the recoveries with their approvers and codes' times.  With
+several [approval] urls, the first down, the grant is filed with the next
+one, recorded under it, and not filed again whatever the order of the urls."""
 import json
 import os
 import re
@@ -198,6 +200,36 @@ try:
     check(inc7 and inc7[0]["recoveries"][0]["outcome"] == "granted"
           and inc7[0]["recoveries"][0]["refused_codes"][0]["reason"] == "wrong-code"
           and inc7[0]["grant"]["recovery"] is True, "json model: %r" % inc7)
+    # Several urls, the first down: filed with the second, recorded under it,
+    # and not refiled once the urls are listed the other way round.
+    live = "http://127.0.0.1:%d/v1" % svc.port
+    dead = "http://127.0.0.1:%d/v1" % adlib.free_port()
+    with open(conf) as f:
+        text = f.read()
+
+    def urls(*order):
+        adlib.write(conf, text.replace("url = " + live, "\n".join("url = " + u for u in order)),
+                    0o644)
+
+    urls(dead, live)
+    recovery(conf, "INC-13", "JJJJKKKK", ["bob", "carol"], T0 + 9000)
+    rc, out, err = bg(conf, "recovery", "report")
+    check(rc == 0 and "1 recovery grant(s) reported, 0 failed" in out,
+          "failover: %d %r %r" % (rc, out, err))
+    check(len(reported(svc)) == 5, "failover: filed with the second url")
+    with open(st_file) as f:
+        state = json.load(f)
+    entries = state if isinstance(state, list) else next(
+        v for v in state.values() if isinstance(v, list))
+    check([e["url"] for e in entries if e["recovery_id"] == "R1-JJJJKKKK"] == [live],
+          "failover: recorded under the url that answered: %r" % entries)
+    for order in ((dead, live), (live, dead)):
+        urls(*order)
+        rc, out, err = bg(conf, "recovery", "report")
+        check(rc == 0 and "0 recovery grant(s) reported, 0 failed" in out,
+              "%r: nothing refiled %d %r %r" % (order, rc, out, err))
+    adlib.write(conf, text, 0o644)
+
     rc, out, err = bg(conf, "report", "--format", "html")
     check(rc == 0 and "Offline recoveries" in out and "INC-7 &lt;b&gt;" in out
           and "<b>" not in out.split("<body>")[1].replace("<b>", "", 0), "html report")

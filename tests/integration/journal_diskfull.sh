@@ -14,12 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 front=$top_builddir/tests/sudo/sudo_front
 so=$top_builddir/sudo_breakglass/.libs/sudo_breakglass.so
-for f in "$front" "$GRANT_TOOL" "$so"; do
-	if [ ! -x "$f" ] && [ ! -f "$f" ]; then
-		echo "SKIP: $f was not built"
-		exit 77
-	fi
-done
+require_built "$front" "$GRANT_TOOL" "$so"
 
 d=$tmpdir
 fs=$d/fs

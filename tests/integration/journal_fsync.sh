@@ -9,12 +9,7 @@
 front=$top_builddir/tests/sudo/sudo_front
 so=$top_builddir/sudo_breakglass/.libs/sudo_breakglass.so
 shim=$top_builddir/tests/helpers/.libs/fsync_count.so
-for f in "$front" "$GRANT_TOOL" "$so" "$shim"; do
-	if [ ! -e "$f" ]; then
-		echo "SKIP: $f was not built"
-		exit 77
-	fi
-done
+require_built "$front" "$GRANT_TOOL" "$so" "$shim"
 
 d=$tmpdir
 write_config "$d"

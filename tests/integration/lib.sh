@@ -44,6 +44,16 @@ expect_grep() {
 	fi
 }
 
+# require_built FILE...: exits 77 (skip), naming the first FILE not built.
+require_built() {
+	for f in "$@"; do
+		if [ ! -e "$f" ]; then
+			echo "SKIP: $f was not built"
+			exit 77
+		fi
+	done
+}
+
 # write_config DIR: a minimal valid breakglass.conf whose paths live in DIR.
 # Its host_id is the host tests/sudo/grant_tool writes grants for.
 write_config() {

@@ -102,11 +102,13 @@ class Env:
     def service(self, name, mode="approve", signals=("am-firing", "prom-firing"),
                 timeout="10s", args="", approval=None):
         """Writes NAME.conf and the PAM service NAME using it.  approval:
-        (url, host_key, service_key) of another approval service than the mock."""
+        (url, host_key, service_key) of another approval service than the mock;
+        url may be a list of URLs."""
         conf = os.path.join(self.d, name + ".conf")
         url, host_key, service_key = approval or (
             "http://127.0.0.1:%d/%s/v1" % (self.aport, mode),
             os.path.join(self.d, "host.key"), self.pub)
+        url = url if isinstance(url, str) else "\nurl = ".join(url)
         srcs = "".join(
             "[signal s%d]\ntype = %s\nurl = http://127.0.0.1:%d/%s\nmatch = alertname=~\".*\"\n"
             % (i, "alertmanager" if m.startswith("am") else "prometheus", self.mport, m)

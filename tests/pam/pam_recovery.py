@@ -5,6 +5,8 @@ login succeeds with two correct codes; it is refused for a wrong code, a
 reused challenge, a code from the operator, the same approver twice, a code
 computed for another incident, an expired challenge, a scope outside
 [recovery] scopes, and after a signed denial (no recovery offered).  With
+several approval URLs, recovery is offered only when every one failed
+(closed port, then 503), never when a later one answers a signed denial.  With
 the monitoring down too, [recovery] signals_required applies once a probe
 finds the approval service unreachable; a reachable service refuses as
 before, and the probe files no request.  Wrong
@@ -151,7 +153,9 @@ class Env:
 
     def service(self, name, url, monitor=None, signals_required=0, required=1,
                 account="breakglass"):
+        """url: one approval URL, or a list of them."""
         monitor = monitor or "http://127.0.0.1:%d/am-firing" % self.mport
+        url = url if isinstance(url, str) else "\nurl = ".join(url)
         conf = os.path.join(self.d, name + ".conf")
         write(conf, f"""[general]
 accounts = {account}
@@ -381,6 +385,28 @@ def test_signed_denial(env):
           "5xx after an answer: no recovery " + out)
 
 
+def test_every_url(env):
+    """Several URLs: recovery only when all of them failed."""
+    both = ["http://127.0.0.1:%d/v1" % closed_port(),
+            "http://127.0.0.1:%d/v1" % env.srv503.server_address[1]]
+    env.service("closed-503", both)
+    n = len(env.events())
+    test_success(env, "closed-503")
+    errs = [e for e in env.since(n) if e["event"] == "approval.error"]
+    check(errs and all(e.get("failed_urls") == both and "url" not in e for e in errs),
+          "every url failed: both journaled " + str(errs))
+    os.unlink(env.grant())
+    env.service("closed-denied", ["http://127.0.0.1:%d/v1" % closed_port(),
+                                  "http://127.0.0.1:%d/denied/v1" % env.aport])
+    n = len(env.events())
+    r, out, ch = env.login("closed-denied", env.operator(), [("bob", "1234-5678")])
+    evs = env.since(n)
+    check(r.get("authenticate") == "PAM_AUTH_ERR" and ch is None and
+          "approval.denied" in names(evs) and
+          not any(x.startswith("recovery.") for x in names(evs)),
+          "first url down, second a signed denial: no recovery " + out + str(names(evs)))
+
+
 def test_monitoring_down(env):
     """[signals] required is not met (the monitoring is down): with the
     approval service unreachable too, [recovery] signals_required applies;
@@ -480,6 +506,7 @@ def main():
         test_refusals(env, "closed")
         test_reuse_and_expiry(env, "s503")
         test_signed_denial(env)
+        test_every_url(env)
         test_monitoring_down(env)
         v = subprocess.run([BREAKGLASS, "--config", closed, "verify"], capture_output=True,
                            text=True)

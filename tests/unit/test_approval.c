@@ -1,12 +1,15 @@
 /*
  * Tests of common/approval.c against tests/approval/mock_approvald.py: the
- * happy path and one refusal reason per misbehaviour of the service.
+ * happy path, one refusal reason per misbehaviour of the service, and the
+ * failover between several [approval] urls.
  */
 #include "build_config.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "approval.h"
@@ -71,8 +74,9 @@ teardown(void **state)
 	return 0;
 }
 
+/* urls: the [approval] url lines, in order. */
 static void
-configure(struct fixture *f, const char *mode, const char *timeout, const char *host_key)
+configure_urls(struct fixture *f, const char *urls, const char *timeout, const char *host_key)
 {
 	char text[4096];
 	bg_errlist errs = { 0 };
@@ -81,12 +85,12 @@ configure(struct fixture *f, const char *mode, const char *timeout, const char *
 	n = snprintf(text, sizeof(text),
 	    "[general]\naccounts = breakglass\n"
 	    "[totp]\noperators_dir = /etc/breakglass/operators\n"
-	    "[approval]\nurl = http://127.0.0.1:%d/%s/v1\nhost_id = mx1.example.net\n"
+	    "[approval]\n%shost_id = mx1.example.net\n"
 	    "host_key = %s\nservice_key = %s\napprovers = bob carol dave\nquorum = 2\n"
-	    "timeout = %s\nconnect_timeout = 2s\n"
+	    "timeout = %s\nconnect_timeout = 1s\n"
 	    "[signals]\nrequired = 0\n"
 	    "[scope mail-queue]\ncommand = /usr/sbin/postqueue -p\nrunas = root\n",
-	    f->port, mode, host_key, f->pub, timeout);
+	    urls, host_key, f->pub, timeout);
 	assert_true(n > 0 && (size_t)n < sizeof(text));
 	bg_config_free(&f->cfg);
 	if (bg_config_parse("test.conf", text, (size_t)n, &f->cfg, &errs) != BG_OK)
@@ -94,7 +98,16 @@ configure(struct fixture *f, const char *mode, const char *timeout, const char *
 }
 
 static void
-progress(const char *request_id, unsigned long seconds_left, void *arg)
+configure(struct fixture *f, const char *mode, const char *timeout, const char *host_key)
+{
+	char url[128];
+
+	snprintf(url, sizeof(url), "url = http://127.0.0.1:%d/%s/v1\n", f->port, mode);
+	configure_urls(f, url, timeout, host_key);
+}
+
+static void
+progress(const char *request_id, const char *url, unsigned long seconds_left, void *arg)
 {
 	struct fixture *f = arg;
 
@@ -165,6 +178,7 @@ static const struct refusal refusals[] = {
 	{ "self-approval", "self-approval", TIMEOUT },
 	{ "unknown-approver", "unknown-approver", TIMEOUT },
 	{ "duplicate-approver", "quorum", TIMEOUT },
+	{ "duplicate-approver-case", "quorum", TIMEOUT },
 	{ "short-quorum", "quorum", TIMEOUT },
 	{ "denied", "denied", TIMEOUT },
 	{ "expired", "expired", TIMEOUT },
@@ -248,6 +262,102 @@ test_connect_refused(void **state)
 	start_mock(f);
 }
 
+/* A loopback port nothing listens on: bound, then closed again. */
+static int
+closed_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/*
+ * One failover case: the mock modes (or "dead", a closed port) as the
+ * urls in order; the reason expected (NULL: approved), the index of the url
+ * that answered last (-1: none) and the failed urls' indexes (-1 ends).
+ */
+struct failover {
+	const char *modes[3];
+	const char *timeout;
+	const char *reason;
+	int answered;
+	int failed[3];
+	bool unreachable;
+};
+
+static const struct failover failovers[] = {
+	/* Moves on after a connection failure, a 5xx and an instance that hangs. */
+	{ { "dead", "approve" }, TIMEOUT, NULL, 1, { 0, -1 }, false },
+	{ { "unavailable", "approve" }, TIMEOUT, NULL, 1, { 0, -1 }, false },
+	{ { "stall", "approve" }, TIMEOUT, NULL, 1, { 0, -1 }, false },
+	{ { "dead", "unavailable", "approve" }, TIMEOUT, NULL, 2, { 0, 1, -1 }, false },
+	/* Filed on the first, its polls fail: polled on the second. */
+	{ { "file-only", "approve" }, TIMEOUT, NULL, 1, { 0, -1 }, false },
+	/* Never after an answer: a signed denial, a 4xx, an unsigned decision. */
+	{ { "denied", "approve" }, TIMEOUT, "denied", 0, { -1 }, false },
+	{ { "not-found", "approve" }, TIMEOUT, "http-status", 0, { -1 }, false },
+	{ { "missing-signature", "approve" }, TIMEOUT, "signature", 0, { -1 }, false },
+	{ { "malformed", "approve" }, TIMEOUT, "malformed", 0, { -1 }, false },
+	/* Every url unreachable: what offline recovery follows. */
+	{ { "dead", "unavailable" }, TIMEOUT, "http-status", -1, { 0, 1, -1 }, true },
+	{ { "unavailable", "dead" }, TIMEOUT, "connect", -1, { 0, 1, -1 }, true },
+	{ { "stall", "stall/2" }, SHORT_TIMEOUT, "timeout", -1, { 0, 1, -1 }, true },
+	/* A poll that hangs on the last url left runs out the one deadline. */
+	{ { "hang", "approve" }, SHORT_TIMEOUT, "timeout", 0, { 0, 1, -1 }, false },
+};
+
+static void
+test_failover(void **state)
+{
+	struct fixture *f = *state;
+	bg_approval_result res;
+	char urls[3][128], lines[512];
+	bg_error err;
+
+	for (size_t i = 0; i < sizeof(failovers) / sizeof(failovers[0]); i++) {
+		const struct failover *c = &failovers[i];
+		size_t n, k;
+		bg_status rc;
+
+		lines[0] = '\0';
+		for (n = 0; n < 3 && c->modes[n] != NULL; n++) {
+			if (strcmp(c->modes[n], "dead") == 0)
+				snprintf(urls[n], sizeof(urls[n]), "http://127.0.0.1:%d/v1",
+				    closed_port());
+			else
+				snprintf(urls[n], sizeof(urls[n]), "http://127.0.0.1:%d/%s/v1",
+				    f->port, c->modes[n]);
+			strcat(lines, "url = ");
+			strcat(lines, urls[n]);
+			strcat(lines, "\n");
+		}
+		configure_urls(f, lines, c->timeout, f->host_key);
+		rc = run(f, &res, &err);
+		if (c->reason == NULL ? rc != BG_OK :
+		    rc == BG_OK || strcmp(res.reason, c->reason) != 0)
+			fail_msg("case %zu (%s, %s): reason %s (%s)", i, c->modes[0], c->modes[1],
+			    res.reason ? res.reason : "(none)", rc == BG_OK ? "approved" : err.msg);
+		if (c->answered < 0)
+			assert_null(res.url);
+		else
+			assert_string_equal(res.url, urls[c->answered]);
+		for (k = 0; c->failed[k] >= 0; k++) {
+			assert_true(k < res.nfailed_urls);
+			assert_string_equal(res.failed_urls[k], urls[c->failed[k]]);
+		}
+		if (k != res.nfailed_urls)
+			fail_msg("case %zu: %zu failed urls, expected %zu", i, res.nfailed_urls, k);
+		assert_int_equal(bg_approval_unreachable(&res), c->unreachable);
+		bg_approval_result_free(&res);
+	}
+}
+
 int
 main(void)
 {
@@ -257,6 +367,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_host_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_key_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,7 +162,8 @@ test_full_example(void **state)
 	assert_int_equal(cfg.totp.failure_window, 900);
 	assert_int_equal(cfg.totp.lockout, 900);
 
-	assert_string_equal(cfg.approval.url, "https://approvals.example.net/v1");
+	assert_int_equal(cfg.approval.url.count, 1);
+	assert_string_equal(cfg.approval.url.items[0], "https://approvals.example.net/v1");
 	assert_string_equal(cfg.approval.host_id, "mx1.example.net");
 	assert_string_equal(cfg.approval.host_key, "/etc/breakglass/host.key");
 	assert_string_equal(cfg.approval.service_key, "/etc/breakglass/approvald.pub");
@@ -379,6 +380,9 @@ test_duplicates(void **state)
 	/* The repeated name's own line, not the first approvers line. */
 	expect_one_error(GENERAL APPROVAL "approvers = carol\n" SIGNALS0 SCOPE, 9,
 	    "approvers: \"carol\" is listed twice");
+	/* Names are compared ignoring case: Carol is carol. */
+	expect_one_error(GENERAL APPROVAL "approvers = Carol\n" SIGNALS0 SCOPE, 9,
+	    "approvers: \"Carol\" is listed twice");
 	/* The same name in another section type is no duplicate. */
 	expect_one_error(BASE "[signal s]\ntype = http\nurl = https://x.example\n"
 	    "pointer = /a\n", 13, "type http needs \"equals\"");
@@ -480,7 +484,7 @@ test_approval_url_loopback(void **state)
 		snprintf(text, sizeof(text), GENERAL APPROVAL_HEAD "url = %s\n"
 		    APPROVAL_REST SIGNALS0 SCOPE, ok[i]);
 		expect_ok(text, &cfg);
-		assert_string_equal(cfg.approval.url, ok[i]);
+		assert_string_equal(cfg.approval.url.items[0], ok[i]);
 		bg_config_free(&cfg);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -488,6 +492,49 @@ test_approval_url_loopback(void **state)
 		    APPROVAL_REST SIGNALS0 SCOPE, bad[i]);
 		expect_one_error(text, 4, "url: the approval service must use https://");
 	}
+}
+
+/* [approval] url repeated: kept in order, each checked on its own line. */
+static void
+test_approval_urls(void **state)
+{
+	char text[4096], *p;
+	bg_errlist errs = { 0 };
+	bg_config cfg;
+
+	(void)state;
+	expect_ok(GENERAL APPROVAL_HEAD "url = https://a.example.net/v1\n"
+	    "url = http://127.0.0.1:8080/v1\nurl = https://c.example.net/v1\n"
+	    APPROVAL_REST SIGNALS0 SCOPE, &cfg);
+	assert_int_equal(cfg.approval.url.count, 3);
+	assert_string_equal(cfg.approval.url.items[0], "https://a.example.net/v1");
+	assert_string_equal(cfg.approval.url.items[1], "http://127.0.0.1:8080/v1");
+	assert_string_equal(cfg.approval.url.items[2], "https://c.example.net/v1");
+	bg_config_free(&cfg);
+
+	/* Each bad url is named by its own line, all of them at once. */
+	assert_int_equal(parse(GENERAL APPROVAL_HEAD "url = https://a.example.net/v1\n"
+	    "url = http://b.example.net/v1\nurl = https://a.example.net/v1\n"
+	    "url = http://10.0.0.1/v1\n" APPROVAL_REST SIGNALS0 SCOPE, &cfg, &errs),
+	    BG_ERR_INVALID);
+	assert_error_at(&errs, 5, "url: the approval service must use https://");
+	assert_error_at(&errs, 6, "url: \"https://a.example.net/v1\" is listed twice");
+	assert_error_at(&errs, 7, "url: the approval service must use https://");
+	assert_count(&errs, 3);
+	bg_errlist_free(&errs);
+	expect_one_error(GENERAL APPROVAL_HEAD "url = https://a.example.net/v1\n"
+	    "url = ftp://b.example.net/v1\n" APPROVAL_REST SIGNALS0 SCOPE, 5,
+	    "url: URL must start with http:// or https://");
+	expect_one_error(GENERAL APPROVAL_HEAD "url = https://a.example.net/v1?x=1\n"
+	    APPROVAL_REST SIGNALS0 SCOPE, 4, "url: an approval service URL takes no query");
+
+	/* At most BG_APPROVAL_MAX_URLS: the first one over is named. */
+	p = text + snprintf(text, sizeof(text), GENERAL APPROVAL_HEAD);
+	for (int i = 0; i <= BG_APPROVAL_MAX_URLS; i++)
+		p += snprintf(p, sizeof(text) - (size_t)(p - text),
+		    "url = https://a%d.example.net/v1\n", i);
+	snprintf(p, sizeof(text) - (size_t)(p - text), APPROVAL_REST SIGNALS0 SCOPE);
+	expect_one_error(text, 4 + BG_APPROVAL_MAX_URLS, "url: at most 8 approval service URLs");
 }
 
 static void
@@ -1586,6 +1633,7 @@ main(void)
 		cmocka_unit_test(test_bad_url),
 		cmocka_unit_test(test_url_host),
 		cmocka_unit_test(test_approval_url_loopback),
+		cmocka_unit_test(test_approval_urls),
 		cmocka_unit_test(test_quorum_and_required),
 		cmocka_unit_test(test_match_syntax),
 		cmocka_unit_test(test_bad_regex),

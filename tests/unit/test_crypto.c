@@ -170,6 +170,56 @@ test_ed25519_key(void **state)
 	free(priv); free(pub); free(link); free(dir);
 }
 
+/*
+ * RFC 8032, section 7.1, test 1 (the empty message), with the public key in
+ * the PEM forms a service_key file may take: OpenSSL's own (imported raw),
+ * and others that only the full PEM parser reads, which must agree with it.
+ */
+#define RFC8032_SPKI "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+#define PEM_PUBLIC(b64, nl) \
+	"-----BEGIN PUBLIC KEY-----" nl b64 nl "-----END PUBLIC KEY-----" nl
+
+static void
+test_ed25519_pem_forms(void **state)
+{
+	static const char sig_hex[] =
+	    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bac"
+	    "c61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+	static const char *const same_key[] = {
+		PEM_PUBLIC(RFC8032_SPKI, "\n"),
+		PEM_PUBLIC(RFC8032_SPKI, "\r\n"),
+		"a comment before the armour\n" PEM_PUBLIC(RFC8032_SPKI, "\n"),
+		PEM_PUBLIC(RFC8032_SPKI, "\n") "\n",
+	};
+	/* The same 32 bytes as an X25519 key: the right length, the wrong algorithm. */
+	static const char x25519[] =
+	    PEM_PUBLIC("MCowBQYDK2VuAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "\n");
+	/* OpenSSL's form, its base64 damaged. */
+	static const char damaged[] =
+	    PEM_PUBLIC("MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHUR*=", "\n");
+	unsigned char sig[BG_ED25519_SIG_LEN];
+	bg_error err;
+
+	(void)state;
+	assert_int_equal(bg_hex_decode(sig_hex, sig, sizeof(sig), &err), BG_OK);
+	for (size_t i = 0; i < sizeof(same_key) / sizeof(same_key[0]); i++) {
+		assert_int_equal(bg_ed25519_verify_pem(same_key[i], strlen(same_key[i]), "", 0,
+		    sig, sizeof(sig), &err), BG_OK);
+		sig[63] ^= 1;
+		assert_int_equal(bg_ed25519_verify_pem(same_key[i], strlen(same_key[i]), "", 0,
+		    sig, sizeof(sig), &err), BG_ERR_CRYPTO);
+		sig[63] ^= 1;
+		assert_int_equal(bg_ed25519_verify_pem(same_key[i], strlen(same_key[i]), "x", 1,
+		    sig, sizeof(sig), &err), BG_ERR_CRYPTO);
+	}
+	assert_int_equal(bg_ed25519_verify_pem(x25519, strlen(x25519), "", 0, sig, sizeof(sig),
+	    &err), BG_ERR_INVALID);
+	assert_string_equal(err.msg, "public key is not Ed25519");
+	assert_int_equal(bg_ed25519_verify_pem(damaged, strlen(damaged), "", 0, sig, sizeof(sig),
+	    &err), BG_ERR_INVALID);
+	assert_string_equal(err.msg, "not a PEM public key");
+}
+
 static void
 test_key_file(void **state)
 {
@@ -208,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_ct_equal),
 		cmocka_unit_test(test_ed25519),
 		cmocka_unit_test(test_ed25519_key),
+		cmocka_unit_test(test_ed25519_pem_forms),
 		cmocka_unit_test(test_key_file),
 	};
 

@@ -212,6 +212,47 @@ test_text_displayable(void **state)
 	assert_false(bg_text_displayable("del\x7f"));
 }
 
+static void
+test_text_acceptable(void **state)
+{
+	static const char with_nul[] = "a\0b";
+
+	(void)state;
+	assert_true(bg_text_acceptable("line\nbreak\ttab\r", strlen("line\nbreak\ttab\r")));
+	assert_true(bg_text_acceptable("caf\xc3\xa9", 5));
+	assert_false(bg_text_acceptable(with_nul, sizeof(with_nul) - 1));
+	assert_false(bg_text_acceptable("x" RLO, strlen("x" RLO)));
+	assert_false(bg_text_acceptable("x" NEL, strlen("x" NEL)));
+	assert_false(bg_text_acceptable("\x1b[31m", 5));
+	assert_false(bg_text_acceptable("del\x7f", 4));
+	assert_false(bg_text_acceptable("x\xff", 2));
+	/* A sequence cut by the length is not valid. */
+	assert_false(bg_text_acceptable("caf\xc3\xa9", 4));
+}
+
+/* One markup escaper for the page, Slack and the HTML report. */
+static void
+test_escape_markup(void **state)
+{
+	bg_buf b;
+
+	(void)state;
+	bg_buf_init(&b, 0);
+	bg_escape_markup(&b, "<a href='x'>\"&\"</a>" RLO NEL "\x07\xff\n\t", true);
+	assert_string_equal(b.data, "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;"
+	    "\\u202e\\u0085\xef\xbf\xbd\xef\xbf\xbd\n\t");
+	bg_buf_free(&b);
+	bg_buf_init(&b, 0);
+	bg_escape_markup(&b, "'\"<", false);
+	assert_string_equal(b.data, "'\"&lt;");
+	bg_buf_free(&b);
+	bg_buf_init(&b, 0);
+	bg_escape_markup(&b, NULL, true);
+	bg_buf_puts(&b, "");
+	assert_string_equal(b.data, "");
+	bg_buf_free(&b);
+}
+
 /* The syslog escaper writes every non-ASCII byte as \xNN: nothing hidden goes out raw. */
 static void
 test_kv_hidden(void **state)
@@ -253,6 +294,8 @@ main(void)
 		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_utf8_sanitize_hidden),
 		cmocka_unit_test(test_text_displayable),
+		cmocka_unit_test(test_text_acceptable),
+		cmocka_unit_test(test_escape_markup),
 		cmocka_unit_test(test_kv_hidden),
 		cmocka_unit_test(test_buf_limit),
 	};
