@@ -17,7 +17,8 @@
 /*
  * Parses one line, calling cb with ctx; true if it is one complete JSON
  * text.  A line that leaves the writer's shape after some callbacks is read
- * again by yajl from the start, after restart(ctx).
+ * again by yajl from the start, after restart(ctx); restart is never called
+ * (and may be NULL) when cb has no callback.
  */
 bool bg_journal_parse_line(const yajl_callbacks *cb, void (*restart)(void *ctx), void *ctx,
     const char *line, size_t len);
