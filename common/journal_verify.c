@@ -425,10 +425,10 @@ typedef struct {
 typedef struct {
 	pthread_mutex_t mu;
 	/* Set before the threads start. */
-	const char *end;              /* past the last complete line */
 	unsigned long long base_seq;  /* the seq of index 0 */
 	bool keyed;
 	/* Under mu. */
+	const char *end;              /* past the last complete line (or a key not derived) */
 	const char *next;             /* the lines not yet taken */
 	const char *prev_line;        /* the line before next; NULL: v's last */
 	size_t prev_len;
