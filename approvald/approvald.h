@@ -57,6 +57,14 @@ typedef struct {
 	unsigned long totp_max_failures;
 	unsigned long totp_failure_window;
 	unsigned long totp_lockout;
+	/* Availability under attack (see docs/operations.md). */
+	unsigned long request_timeout;        /* seconds for a request's headers and body */
+	unsigned long max_connections_per_ip; /* 0: no limit */
+	unsigned long max_polls;              /* long polls held at once */
+	unsigned long max_pending_per_host;
+	unsigned long host_rate;              /* filings per host per minute */
+	unsigned long retention;              /* seconds a decided request is kept */
+	unsigned long min_free_space;         /* MiB free under the database, else unhealthy */
 } ad_config_server;
 
 typedef struct {
@@ -151,6 +159,12 @@ bg_status ad_store_open(const char *path, ad_store **out, bg_error *err);
 void ad_store_close(ad_store *st);
 bg_status ad_store_begin(ad_store *st, bg_error *err);
 bg_status ad_store_commit(ad_store *st, bg_error *err);
+/*
+ * A transaction whose commit waits for no fsync: a power loss (not a crash
+ * of the service) may lose it.  For host reads, whose one write is their
+ * replay-cache entry, so that a burst of long polls costs no fsync each.
+ */
+bg_status ad_store_begin_lazy(ad_store *st, bg_error *err);
 void ad_store_rollback(ad_store *st);
 
 /* BG_ERR_DENIED when (host, sig) was seen before. */
@@ -172,6 +186,18 @@ bg_status ad_store_pending(ad_store *st, ad_request **out, size_t *count,
 bg_status ad_store_due(ad_store *st, int64_t now_ms, ad_request **out,
     size_t *count, bg_error *err);
 void ad_requests_free(ad_request *r, size_t count);
+/* How many requests host has pending (unexpired at now_ms). */
+bg_status ad_store_pending_count(ad_store *st, const char *host, int64_t now_ms,
+    unsigned long *count, bg_error *err);
+/*
+ * Deletes the requests decided before before_ms, with their votes, and the
+ * recovery reports received before it; the counts of each.  Called inside a
+ * transaction.
+ */
+bg_status ad_store_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
+    unsigned long *recoveries, bg_error *err);
+/* A real write, committed: what a vote or a filing needs of the database. */
+bg_status ad_store_health(ad_store *st, int64_t now_ms, bg_error *err);
 
 bg_status ad_store_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err);
 /* BG_ERR_DENIED when approver already voted on id. */
@@ -181,9 +207,15 @@ void ad_votes_clear(ad_votes *v);
 
 bg_status ad_store_notify_insert(ad_store *st, const ad_notification *n,
     int64_t now_ms, bg_error *err);
-/* The next notification due at now_ms (BG_ERR_NOTFOUND: none); *next_ms when the next one is due (0: none). */
-bg_status ad_store_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
-    int64_t *next_ms, bg_error *err);
+/*
+ * target's next notification due at now_ms (BG_ERR_NOTFOUND: none); *next_ms
+ * when its next one is due (0: none).
+ */
+bg_status ad_store_notify_due(ad_store *st, const char *target, int64_t now_ms,
+    ad_notification *out, int64_t *next_ms, bg_error *err);
+/* Calls fn with each target that has notifications queued; stops at its first error. */
+bg_status ad_store_notify_targets(ad_store *st, bg_status (*fn)(void *arg,
+    const char *target, bg_error *err), void *arg, bg_error *err);
 bg_status ad_store_notify_done(ad_store *st, int64_t id, bg_error *err);
 bg_status ad_store_notify_retry(ad_store *st, int64_t id, unsigned attempts,
     int64_t next_ms, bg_error *err);
@@ -214,6 +246,10 @@ typedef struct ad_app {
 	char hostname[256];
 	struct ad_waiter *waiters;    /* suspended long polls */
 	size_t nwaiters;
+	size_t poll_ceiling;          /* the polls the connection ceiling leaves room for */
+	struct ad_limits *limits;     /* per-host filing rates (limits.c) */
+	int64_t health_ms;            /* when /healthz last wrote to the database */
+	bool health_db_ok;            /* and whether the write committed */
 	bool stopping;
 	struct ad_notifier *notifier;
 } ad_app;
@@ -229,6 +265,7 @@ typedef struct {
 	bool html;                    /* add the page's security headers */
 	char *csp;                    /* Content-Security-Policy, when html */
 	int64_t wait_until_ms;        /* a long poll to hold until then (0: answer now) */
+	unsigned retry_after_s;       /* sets Retry-After (0: none) */
 } ad_response;
 
 typedef struct {
@@ -248,13 +285,22 @@ typedef struct ad_http ad_http;
 
 bg_status ad_http_start(ad_app *app, ad_http **out, bg_error *err);
 void ad_http_stop(ad_http *h);
+/* Closes the connections whose request did not arrive whole within request_timeout. */
+void ad_http_sweep(ad_http *h);
 
 const char *ad_http_header(const ad_http_req *r, const char *name);
 const char *ad_http_query(const ad_http_req *r, const char *name);
 /* Fills res with {"error": msg}. */
 void ad_response_error(ad_response *res, unsigned status, const char *msg);
 void ad_response_json(ad_response *res, unsigned status, json_object *obj);
+/* An error answer with Retry-After: retry_s (429, 503). */
+void ad_response_busy(ad_response *res, unsigned status, const char *msg, unsigned retry_s);
 
+/*
+ * A poll that would wait (wait=N, N > 0) when no room is left: answered 503
+ * with Retry-After (logged), before any work; returns true then.
+ */
+bool ad_wait_refused(ad_http_req *r, ad_response *res);
 /* Long polls: suspends the connection until ad_waiters_wake or deadline. */
 bg_status ad_wait_begin(ad_http_req *r, const char *request_id, int64_t deadline_ms);
 /* Resumes the polls waiting on request_id (NULL: all whose deadline passed, or all when stopping). */
@@ -282,6 +328,8 @@ void ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object
 /* 201 {id_key: id, "status": status, time_key: ms as RFC 3339}: a host call's filing answer. */
 void ad_answer_created(ad_response *res, const char *id_key, const char *id,
     const char *status, const char *time_key, int64_t ms);
+/* A filing within host_rate; else answered 429 with Retry-After (logged). */
+bool ad_host_rate_ok(ad_http_req *r, const ad_config_host *host, ad_response *res);
 /* Recovery reports (recoveryapi.c): POST /v1/recoveries. */
 void ad_host_recovery(ad_http_req *r, ad_response *res);
 /* Returns true when the poll was suspended (no response yet). */
@@ -292,6 +340,11 @@ void ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res);
 /* Approver API (approverapi.c). */
 void ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res);
 void ad_approver_list(ad_http_req *r, ad_response *res);
+/*
+ * GET /healthz (health.c): 200 when the database takes a write, the signing
+ * key signs and the database's file system has min_free_space; else 503
+ * naming the problems.
+ */
 void ad_healthz(ad_http_req *r, ad_response *res);
 
 /* Approver authentication (approver_auth.c): token, then TOTP. */
@@ -318,6 +371,22 @@ int64_t ad_throttle_fail(const char *key, int64_t cap_ms, int64_t now_ms);
 
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
+/*
+ * Appends text as bg_escape_markup does, cut at max bytes (on a character
+ * boundary) with an ellipsis: what a host sent never outgrows a page or a
+ * message.
+ */
+void ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max);
+
+/* ------------------------------------------------------------------ */
+/* Limits (limits.c): per-host filing rate, in memory, per instance. */
+
+/* Takes one of host's tokens; false (and *retry_s) when none is left. */
+bool ad_limits_take(ad_app *app, const char *host, int64_t now_ms, unsigned *retry_s);
+void ad_limits_free(ad_app *app);
+
+/* Retention (retention.c): decided requests older than retention, journaled. */
+void ad_retention_purge(ad_app *app, int64_t now_ms);
 
 /* ------------------------------------------------------------------ */
 /* Decisions (decision.c). */

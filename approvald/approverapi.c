@@ -397,13 +397,3 @@ ad_approver_list(ad_http_req *r, ad_response *res)
 	json_object_put(out);
 	ad_requests_free(pending, n);
 }
-
-void
-ad_healthz(ad_http_req *r, ad_response *res)
-{
-	json_object *out = json_object_new_object();
-
-	json_object_object_add(out, "status", json_object_new_string("ok"));
-	ad_response_json(res, MHD_HTTP_OK, out);
-	json_object_put(out);
-}

@@ -30,6 +30,12 @@
 /* An approver name is a user name: it is compared with the request's operator. */
 #define APPROVER_NAME_MAX 32
 #define PEM_FILE_MAX (64 * 1024)
+/* A request arrives in seconds; a minute is already generous to a slow client. */
+#define REQUEST_TIMEOUT_MAX 60UL
+/* As many as the descriptors any deployment would give the service. */
+#define CONNECTIONS_MAX 1000000UL
+/* A decided request is kept at least a day: the journal records it for ever. */
+#define RETENTION_MIN (24 * SECONDS_PER_HOUR)
 
 static const char *const format_choices[] = { "slack", "json", NULL };
 
@@ -67,6 +73,22 @@ static const bg_cfg_key server_keys[] = {
 	  .offset = offsetof(ad_config_server, totp_failure_window), .min = 1 },
 	{ .name = "totp_lockout", .type = BG_CFG_DURATION, .def = "15m",
 	  .offset = offsetof(ad_config_server, totp_lockout), .min = 1 },
+	{ .name = "request_timeout", .type = BG_CFG_DURATION, .def = "10s",
+	  .offset = offsetof(ad_config_server, request_timeout),
+	  .min = 1, .max = REQUEST_TIMEOUT_MAX },
+	{ .name = "max_connections_per_ip", .type = BG_CFG_UINT, .def = "64",
+	  .offset = offsetof(ad_config_server, max_connections_per_ip),
+	  .max = CONNECTIONS_MAX },
+	{ .name = "max_polls", .type = BG_CFG_UINT, .def = "12000",
+	  .offset = offsetof(ad_config_server, max_polls), .max = CONNECTIONS_MAX },
+	{ .name = "max_pending_per_host", .type = BG_CFG_UINT, .def = "20",
+	  .offset = offsetof(ad_config_server, max_pending_per_host), .min = 1 },
+	{ .name = "host_rate", .type = BG_CFG_UINT, .def = "60",
+	  .offset = offsetof(ad_config_server, host_rate), .min = 1 },
+	{ .name = "retention", .type = BG_CFG_DURATION, .def = "400d",
+	  .offset = offsetof(ad_config_server, retention), .min = RETENTION_MIN },
+	{ .name = "min_free_space", .type = BG_CFG_UINT, .def = "64",
+	  .offset = offsetof(ad_config_server, min_free_space) },
 };
 
 static const bg_cfg_key host_keys[] = {

@@ -28,6 +28,8 @@
 #define NONCE_HEX_LEN 32
 #define UUID_LEN 36
 #define ESCAPED_MAX 256
+/* A host at max_pending_per_host is asked to come back after this long. */
+#define PENDING_RETRY_S 60
 
 /* ------------------------------------------------------------------ */
 /* Authentication. */
@@ -367,7 +369,14 @@ ad_host_call(ad_http_req *r, const char *id, ad_host_handler fn, ad_response *re
 	bg_error err;
 	bg_status rc;
 
-	rc = ad_store_begin(r->app->store, &err);
+	/*
+	 * A read (a poll) writes its signature to the replay cache: forgetting
+	 * that in a power loss costs nothing, so it waits for no fsync.  Should
+	 * the poll find its request expired, the timer expires it again after
+	 * such a loss.  A filing is committed to the disk.
+	 */
+	rc = strcmp(r->method, MHD_HTTP_METHOD_GET) == 0 ?
+	    ad_store_begin_lazy(r->app->store, &err) : ad_store_begin(r->app->store, &err);
 	if (rc == BG_OK) {
 		if (host_authenticate(r, &host))
 			rc = fn(r, host, id, res, &err);
@@ -411,6 +420,44 @@ file_request(ad_http_req *r, ad_request *req, json_object *doc, ad_response *res
 	return rc;
 }
 
+bool
+ad_host_rate_ok(ad_http_req *r, const ad_config_host *host, ad_response *res)
+{
+	unsigned retry;
+
+	if (ad_limits_take(r->app, host->meta.name, r->now_ms, &retry))
+		return true;
+	auth_log(r, host->meta.name, "over host_rate");
+	ad_response_busy(res, MHD_HTTP_TOO_MANY_REQUESTS,
+	    "too many requests from this host", retry);
+	return false;
+}
+
+/* A new request, unless its host has max_pending_per_host pending already. */
+static bg_status
+file_new(ad_http_req *r, const ad_config_host *host, json_object *doc,
+    ad_response *res, bg_error *err)
+{
+	ad_request req;
+	unsigned long pending;
+	bg_status rc;
+
+	rc = ad_store_pending_count(r->app->store, host->meta.name, r->now_ms, &pending,
+	    err);
+	if (rc != BG_OK)
+		return rc;
+	if (pending >= r->app->cfg->server.max_pending_per_host) {
+		auth_log(r, host->meta.name, "max_pending_per_host requests pending");
+		ad_response_busy(res, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "too many pending requests from this host", PENDING_RETRY_S);
+		return BG_OK;
+	}
+	ad_host_filed(r, host, doc, "request_id", "pending", &req);
+	req.expires_ms = r->now_ms + (int64_t)r->app->cfg->server.request_expiry *
+	    AD_MS_PER_SECOND;
+	return file_request(r, &req, doc, res, err);
+}
+
 /* A request_id seen before: the same body gets the same answer. */
 static void
 refile(ad_http_req *r, const ad_request *old, const ad_config_host *host,
@@ -428,12 +475,14 @@ static bg_status
 create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
     ad_response *res, bg_error *err)
 {
-	ad_request req = { 0 }, old;
+	ad_request old;
 	const char *problem;
 	json_object *doc;
 	bg_error bad;
 	bg_status rc = BG_OK;
 
+	if (!ad_host_rate_ok(r, host, res))
+		return BG_OK;
 	if ((doc = ad_body_parse(r->body, r->body_len, &bad)) == NULL) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad.msg);
 		return BG_OK;
@@ -448,10 +497,7 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 		refile(r, &old, host, res);
 		ad_request_clear(&old);
 	} else if (rc == BG_ERR_NOTFOUND) {
-		ad_host_filed(r, host, doc, "request_id", "pending", &req);
-		req.expires_ms = r->now_ms + (int64_t)r->app->cfg->server.request_expiry *
-		    AD_MS_PER_SECOND;
-		rc = file_request(r, &req, doc, res, err);
+		rc = file_new(r, host, doc, res, err);
 	}
 	json_object_put(doc);
 	return rc;
@@ -551,6 +597,8 @@ poll_request(ad_http_req *r, const ad_config_host *host, const char *id, ad_resp
 bool
 ad_host_poll(ad_http_req *r, const char *id, ad_response *res)
 {
+	if (ad_wait_refused(r, res))
+		return false;
 	ad_host_call(r, id, poll_request, res);
 	/* Suspended only once the poll's transaction is committed. */
 	if (res->wait_until_ms == 0)

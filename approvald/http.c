@@ -4,6 +4,13 @@
  * application lock.  A long poll suspends its connection instead of holding
  * a thread, and is resumed when its request is decided or its wait ends, so
  * ten thousand waiting hosts cost ten thousand sockets and a few KiB each.
+ *
+ * Slow clients: every request must arrive whole (headers and body) within
+ * request_timeout of the connection's start or of the previous answer,
+ * however often it sends a byte (MHD's own timeout measures idleness only);
+ * a client address holds at most max_connections_per_ip connections; and
+ * held polls stop at max_polls and at three quarters of the connection
+ * ceiling, so a vote always finds a connection.
  */
 #include "build_config.h"
 
@@ -13,12 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <syslog.h>
 
 #include <microhttpd.h>
 
 #include "approvald.h"
 #include "fileio.h"
+#include "http.h"
 
 /* At most this many connections, and never more than the descriptors allow. */
 #define CONNECTION_MAX 16128
@@ -43,6 +52,11 @@
 /* Browsers that met the service over TLS never try it in clear for a year. */
 #define HSTS_VALUE "max-age=31536000"
 #define REQUEST_ID_MAX 64
+/* Held polls may take this share of the connection ceiling, the rest is for votes. */
+#define POLL_SHARE_NUM 3
+#define POLL_SHARE_DEN 4
+/* A poll refused for want of room is asked to come back after this long. */
+#define POLL_RETRY_S 5
 
 /* A suspended long poll, linked in app->waiters. */
 struct ad_waiter {
@@ -55,6 +69,7 @@ struct ad_waiter {
 /* Per-request state, from the request line to the completion callback. */
 struct ad_conn {
 	ad_app *app;
+	ad_http *http;
 	char *target;            /* as sent */
 	bool started;
 	bg_buf body;
@@ -64,12 +79,24 @@ struct ad_conn {
 	struct ad_waiter waiter;
 };
 
+/* A connection's clock for the total deadline (http.c's socket context). */
+struct ad_track {
+	struct ad_track *prev, *next;
+	int fd;
+	unsigned long long since_ms; /* start of the request being received */
+	bool busy;                   /* the request arrived whole: answered or held */
+	bool cut;                    /* shut down for its deadline */
+};
+
 struct ad_http {
 	ad_app *app;
 	struct MHD_Daemon *daemon;
 	char *cert;
 	char *key;
 	size_t key_len;
+	pthread_mutex_t track_lock;  /* guards tracks and every ad_track */
+	struct ad_track *tracks;
+	unsigned long long timeout_ms;
 };
 
 /* ------------------------------------------------------------------ */
@@ -91,6 +118,37 @@ waiter_unlink(ad_app *app, struct ad_conn *cc)
 	w->prev = w->next = NULL;
 	cc->linked = false;
 	app->nwaiters--;
+}
+
+/* Whether one more long poll may be held (max_polls, and room left for votes). */
+static bool
+wait_room(const ad_http_req *r)
+{
+	const ad_app *app = r->app;
+
+	return app->nwaiters < app->cfg->server.max_polls &&
+	    app->nwaiters < app->poll_ceiling;
+}
+
+void
+ad_response_busy(ad_response *res, unsigned status, const char *msg, unsigned retry_s)
+{
+	ad_response_error(res, status, msg);
+	res->retry_after_s = retry_s;
+}
+
+bool
+ad_wait_refused(ad_http_req *r, ad_response *res)
+{
+	const char *wait = ad_http_query(r, "wait");
+
+	if (wait == NULL || strcmp(wait, "0") == 0 || wait_room(r))
+		return false;
+	ad_log(LOG_WARNING, "poll refused from %s: %zu polls held", r->source,
+	    r->app->nwaiters);
+	ad_response_busy(res, MHD_HTTP_SERVICE_UNAVAILABLE, "too many waiting polls",
+	    POLL_RETRY_S);
+	return true;
 }
 
 bg_status
@@ -278,6 +336,12 @@ send_response(struct MHD_Connection *conn, ad_response *res)
 	if (res->decision_sig != NULL &&
 	    asprintf(&hdr, "ed25519=%s", res->decision_sig) > 0)
 		MHD_add_response_header(mr, "X-Breakglass-Decision-Signature", hdr);
+	if (res->retry_after_s > 0) {
+		char secs[16];
+
+		snprintf(secs, sizeof(secs), "%u", res->retry_after_s);
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	if (res->html) {
 		MHD_add_response_header(mr, "Content-Security-Policy",
 		    res->csp != NULL ? res->csp : "default-src 'none'");
@@ -298,6 +362,96 @@ response_free(ad_response *res)
 	free(res->csp);
 }
 
+/* ------------------------------------------------------------------ */
+/* The total deadline of a request (MHD thread, and the main thread's sweep). */
+
+static struct ad_track *
+track_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* busy: the request arrived whole; !busy: it was answered, the next one's clock starts. */
+static void
+track_mark(ad_http *h, struct MHD_Connection *conn, bool busy)
+{
+	struct ad_track *t = track_of(conn);
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&h->track_lock);
+	t->busy = busy;
+	t->since_ms = bg_monotonic_ms();
+	pthread_mutex_unlock(&h->track_lock);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	ad_http *h = cls;
+	struct ad_track *t = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		/* Untracked, a connection would escape the deadline: refuse it instead. */
+		if (ci == NULL || (t = calloc(1, sizeof(*t))) == NULL) {
+			if (ci != NULL)
+				shutdown(ci->connect_fd, SHUT_RDWR);
+			return;
+		}
+		t->fd = ci->connect_fd;
+		t->since_ms = bg_monotonic_ms();
+		pthread_mutex_lock(&h->track_lock);
+		t->next = h->tracks;
+		if (h->tracks != NULL)
+			h->tracks->prev = t;
+		h->tracks = t;
+		pthread_mutex_unlock(&h->track_lock);
+		*socket_context = t;
+		return;
+	}
+	if (t == NULL)
+		return;
+	/* MHD closes the descriptor after this: the sweep never sees a reused one. */
+	pthread_mutex_lock(&h->track_lock);
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		h->tracks = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&h->track_lock);
+	free(t);
+	*socket_context = NULL;
+}
+
+void
+ad_http_sweep(ad_http *h)
+{
+	unsigned long long now = bg_monotonic_ms();
+	size_t cut = 0;
+
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->track_lock);
+	for (struct ad_track *t = h->tracks; t != NULL; t = t->next)
+		if (!t->busy && !t->cut && now - t->since_ms >= h->timeout_ms) {
+			/* MHD reads end-of-file and closes the connection itself. */
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = true;
+			cut++;
+		}
+	pthread_mutex_unlock(&h->track_lock);
+	if (cut > 0)
+		ad_log(LOG_WARNING, "http: %zu connection(s) closed: request not received "
+		    "within %llu s", cut, h->timeout_ms / AD_MS_PER_SECOND);
+}
+
 static enum MHD_Result
 dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 {
@@ -312,6 +466,7 @@ dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 	bg_buf_init(&res.body, 0);
 	if (path == NULL)
 		return MHD_NO;
+	track_mark(cc->http, conn, true);
 	r.path = path;
 	peer_address(conn, r.source, sizeof(r.source));
 	pthread_mutex_lock(&cc->app->lock);
@@ -362,10 +517,12 @@ static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct ad_conn *cc = calloc(1, sizeof(*cc));
+	ad_http *h = cls;
 
 	if (cc == NULL)
 		return NULL;
-	cc->app = cls;
+	cc->http = h;
+	cc->app = h->app;
 	bg_buf_init(&cc->body, AD_BODY_MAX);
 	cc->target = strdup(uri);
 	if (cc->target == NULL) {
@@ -380,8 +537,11 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct ad_conn *cc = *con_cls;
-	ad_app *app = cls;
+	ad_http *h = cls;
+	ad_app *app = h->app;
 
+	/* Answered: the next request on this connection has its own deadline. */
+	track_mark(h, conn, false);
 	if (cc == NULL)
 		return;
 	pthread_mutex_lock(&app->lock);
@@ -443,11 +603,16 @@ ad_http_start(ad_app *app, ad_http **out, bg_error *err)
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
 	struct sockaddr *sa;
 	ad_http *h = calloc(1, sizeof(*h));
+	unsigned int ceiling;
 	bg_status rc;
 
 	if (h == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	h->app = app;
+	h->timeout_ms = (unsigned long long)cfg->server.request_timeout * AD_MS_PER_SECOND;
+	pthread_mutex_init(&h->track_lock, NULL);
+	ceiling = connection_limit();
+	app->poll_ceiling = ceiling / POLL_SHARE_DEN * POLL_SHARE_NUM;
 	if (cfg->listen_v6) {
 		inet_pton(AF_INET6, cfg->listen_host, &s6.sin6_addr);
 		s6.sin6_port = htons((uint16_t)cfg->listen_port);
@@ -469,9 +634,12 @@ ad_http_start(ad_app *app, ad_http **out, bg_error *err)
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, sa,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-	    MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+	    MHD_OPTION_CONNECTION_LIMIT, ceiling,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)cfg->server.max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
 	    h->cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
@@ -494,6 +662,7 @@ ad_http_stop(ad_http *h)
 		return;
 	if (h->daemon != NULL)
 		MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->track_lock);
 	free(h->cert);
 	if (h->key != NULL)
 		bg_file_free_secret(h->key, h->key_len);

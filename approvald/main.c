@@ -3,7 +3,8 @@
  * SIGTERM and SIGINT stop cleanly (waiting polls are answered first);
  * SIGHUP reloads the configuration, keeping the old one if the new one has
  * any error.  The main thread also runs the timer: expiry of pending
- * requests, the end of long polls, and pruning of the replay table.
+ * requests, the end of long polls, the request deadline of slow
+ * connections, pruning of the replay table and the retention purge.
  */
 #include "build_config.h"
 
@@ -30,6 +31,8 @@
 #define EXIT_USAGE 2
 #define TICK_MS 200L
 #define PRUNE_EVERY_MS 60000LL
+/* The retention purge: at start, then hourly. */
+#define PURGE_EVERY_MS 3600000LL
 #define STOP_GRACE_MS 2000LL
 #define NS_PER_MS 1000000L
 #define TOTP_STATE_SUBDIR "totp"
@@ -285,24 +288,36 @@ trim_memory(size_t nwaiters, size_t *mark)
 	}
 }
 
+/* When each periodic job last ran (0: never). */
+struct timers {
+	int64_t last_prune;
+	int64_t last_purge;
+	size_t trim_mark;
+};
+
 static void
-tick(ad_app *app, int64_t *last_prune, size_t *trim_mark)
+tick(ad_app *app, ad_http *http, struct timers *t)
 {
 	int64_t now = ad_now_ms();
 	size_t nwaiters;
 	bg_error err;
 
+	ad_http_sweep(http);
 	pthread_mutex_lock(&app->lock);
 	ad_decision_expire_due(app, now);
 	ad_waiters_wake(app, NULL, now);
-	if (now - *last_prune >= PRUNE_EVERY_MS) {
+	if (now - t->last_prune >= PRUNE_EVERY_MS) {
 		if (ad_store_seen_prune(app->store, now - AD_REPLAY_KEEP_MS, &err) != BG_OK)
 			ad_log(LOG_ERR, "prune: %s", err.msg);
-		*last_prune = now;
+		t->last_prune = now;
+	}
+	if (now - t->last_purge >= PURGE_EVERY_MS) {
+		ad_retention_purge(app, now);
+		t->last_purge = now;
 	}
 	nwaiters = app->nwaiters;
 	pthread_mutex_unlock(&app->lock);
-	trim_memory(nwaiters, trim_mark);
+	trim_memory(nwaiters, &t->trim_mark);
 }
 
 /* Answers every waiting poll, then gives the HTTP thread a moment to send them. */
@@ -326,11 +341,10 @@ drain(ad_app *app)
 }
 
 static void
-serve(ad_app *app, const char *path, const sigset_t *set)
+serve(ad_app *app, ad_http *http, const char *path, const sigset_t *set)
 {
 	const struct timespec tmo = { 0, TICK_MS * NS_PER_MS };
-	int64_t last_prune = 0;
-	size_t trim_mark = 0;
+	struct timers t = { 0 };
 	int sig;
 
 	for (;;) {
@@ -339,7 +353,7 @@ serve(ad_app *app, const char *path, const sigset_t *set)
 			break;
 		if (sig == SIGHUP)
 			reload(app, path);
-		tick(app, &last_prune, &trim_mark);
+		tick(app, http, &t);
 	}
 	ad_log(LOG_NOTICE, "stopping");
 }
@@ -399,12 +413,13 @@ run(ad_app *app, const struct options *o)
 	}
 	/* Pending requests left by a previous run may have expired meanwhile. */
 	ad_notifier_kick(app->notifier);
-	serve(app, o->config, &set);
+	serve(app, http, o->config, &set);
 	drain(app);
 	ad_http_stop(http);
 	ad_notifier_stop(app->notifier);
 	ad_store_close(app->store);
 	bg_ed25519_key_free(app->signer);
+	ad_limits_free(app);
 	return EXIT_SUCCESS;
 }
 

@@ -1,9 +1,10 @@
 /*
  * Notifications to the [notify] targets.  Deciding never waits for them: a
  * notification is queued in the store, in the transaction of the change it
- * reports, and a thread of its own, with its own database handle, delivers
- * it with libcurl, retrying with exponential backoff a bounded number of
- * times.  A queued notification survives a restart.
+ * reports, and delivered with libcurl by a thread per target, each with its
+ * own database handle and its own retries (exponential backoff, a bounded
+ * number of times): a target that accepts and never answers delays only its
+ * own notifications.  A queued notification survives a restart.
  *
  * slack: {"text": "..."} with a link to public_url.
  * json:  {"type", "timestamp", "data"}, signed Standard-Webhooks style:
@@ -39,15 +40,31 @@
 /* Unix seconds in decimal. */
 #define TIMESTAMP_TEXT_LEN 24
 #define RECOVERY_EVENT "recovery.reported"
+/*
+ * Each value of a slack text is cut there: six of them, escaped, stay far
+ * below the 64 KiB a message may take, so that no request fails to notify.
+ */
+#define SLACK_VALUE_MAX 1024
+
+/* One target's delivery thread. */
+struct worker {
+	struct worker *next;
+	ad_notifier *nt;
+	pthread_t thread;
+	char *target;
+	ad_store *store;          /* opened by the thread itself */
+};
 
 struct ad_notifier {
-	pthread_t thread;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;     /* guards gen, stop and workers */
 	pthread_cond_t cond;
-	bool kicked;
+	unsigned long gen;        /* bumped by every kick */
 	bool stop;
-	ad_store *store;
+	char *database;
+	struct worker *workers;
 };
+
+static bg_status notifier_ensure(void *arg, const char *target, bg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Building and queueing (HTTP or main thread, inside the caller's transaction). */
@@ -101,7 +118,8 @@ slack_body(const ad_app *app, const char *event, json_object *view, const char *
 	for (size_t i = 0, shown = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(view, keys[i], &v)) {
 			bg_buf_printf(&t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
-			bg_escape_markup(&t, json_object_get_string(v), false);
+			ad_escape_markup_cut(&t, json_object_get_string(v), false,
+			    SLACK_VALUE_MAX);
 		}
 	if (recovery)
 		recovery_text(&t, view);
@@ -156,7 +174,9 @@ enqueue(ad_app *app, const char *event, json_object *view, const char *status,
 		ad_notification n = { .target = t->meta.name, .url = t->url,
 		    .format = t->format, .secret = t->secret, .msg_id = msg_id };
 
-		if ((rc = bg_random_bytes(idb, sizeof(idb), err)) != BG_OK)
+		if ((rc = bg_random_bytes(idb, sizeof(idb), err)) != BG_OK ||
+		    (app->notifier != NULL &&
+		    (rc = notifier_ensure(app->notifier, t->meta.name, err)) != BG_OK))
 			break;
 		bg_hex_encode(idb, sizeof(idb), idhex);
 		snprintf(msg_id, sizeof(msg_id), "msg_%s", idhex);
@@ -310,8 +330,9 @@ backoff_ms(unsigned attempts)
 
 /* Delivers n and records the outcome. */
 static void
-process(ad_notifier *nt, ad_notification *n)
+process(struct worker *w, ad_notification *n)
 {
+	ad_notifier *nt = w->nt;
 	char why[BG_ERROR_MAX], target[ESCAPED_MAX];
 	unsigned attempts = n->attempts + 1;
 	bg_error err;
@@ -319,24 +340,24 @@ process(ad_notifier *nt, ad_notification *n)
 
 	bg_escape_printable(n->target, target, sizeof(target));
 	if (deliver(nt, n, why, sizeof(why))) {
-		rc = ad_store_notify_done(nt->store, n->id, &err);
+		rc = ad_store_notify_done(w->store, n->id, &err);
 	} else if (attempts >= MAX_ATTEMPTS) {
 		ad_log(LOG_ERR, "notify %s: %s %s: giving up after %u attempts: %s",
 		    target, n->msg_id, n->url, attempts, why);
-		rc = ad_store_notify_done(nt->store, n->id, &err);
+		rc = ad_store_notify_done(w->store, n->id, &err);
 	} else {
 		ad_log(LOG_WARNING, "notify %s: %s attempt %u failed: %s", target,
 		    n->msg_id, attempts, why);
-		rc = ad_store_notify_retry(nt->store, n->id, attempts,
+		rc = ad_store_notify_retry(w->store, n->id, attempts,
 		    ad_now_ms() + backoff_ms(attempts), &err);
 	}
 	if (rc != BG_OK)
 		ad_log(LOG_ERR, "notify %s: %s", target, err.msg);
 }
 
-/* Sleeps until kicked, stopped, or delay_ms passed. */
+/* Sleeps until a kick after generation gen, the stop, or delay_ms passed. */
 static void
-nap(ad_notifier *nt, int64_t delay_ms)
+nap(ad_notifier *nt, unsigned long gen, int64_t delay_ms)
 {
 	struct timespec until;
 
@@ -348,20 +369,21 @@ nap(ad_notifier *nt, int64_t delay_ms)
 		until.tv_nsec -= NS_PER_S;
 	}
 	pthread_mutex_lock(&nt->lock);
-	while (!nt->kicked && !nt->stop &&
+	while (nt->gen == gen && !nt->stop &&
 	    pthread_cond_timedwait(&nt->cond, &nt->lock, &until) != ETIMEDOUT)
 		;
-	nt->kicked = false;
 	pthread_mutex_unlock(&nt->lock);
 }
 
+/* Whether to stop; *gen: the kicks so far, read before looking at the queue. */
 static bool
-stopping(ad_notifier *nt)
+stopping(ad_notifier *nt, unsigned long *gen)
 {
 	bool stop;
 
 	pthread_mutex_lock(&nt->lock);
 	stop = nt->stop;
+	*gen = nt->gen;
 	pthread_mutex_unlock(&nt->lock);
 	return stop;
 }
@@ -369,26 +391,72 @@ stopping(ad_notifier *nt)
 static void *
 run(void *arg)
 {
-	ad_notifier *nt = arg;
+	struct worker *w = arg;
+	ad_notifier *nt = w->nt;
+	char target[ESCAPED_MAX];
+	unsigned long gen;
 
-	while (!stopping(nt)) {
+	bg_escape_printable(w->target, target, sizeof(target));
+	while (!stopping(nt, &gen)) {
 		int64_t now = ad_now_ms(), next = 0;
 		ad_notification n;
 		bg_error err;
-		bg_status rc = ad_store_notify_due(nt->store, now, &n, &next, &err);
+		bg_status rc;
 
+		/* Opened here: the caller may hold a write transaction on its own handle. */
+		if (w->store == NULL &&
+		    ad_store_open(nt->database, &w->store, &err) != BG_OK) {
+			ad_log(LOG_ERR, "notify %s: %s", target, err.msg);
+			nap(nt, gen, BACKOFF_FIRST_MS);
+			continue;
+		}
+		rc = ad_store_notify_due(w->store, w->target, now, &n, &next, &err);
 		if (rc == BG_OK) {
-			process(nt, &n);
+			process(w, &n);
 			ad_notification_clear(&n);
 		} else if (rc == BG_ERR_NOTFOUND) {
-			nap(nt, next != 0 && next - now < IDLE_WAIT_MS ?
+			nap(nt, gen, next != 0 && next - now < IDLE_WAIT_MS ?
 			    (next > now ? next - now : 0) : IDLE_WAIT_MS);
 		} else {
-			ad_log(LOG_ERR, "notify: %s", err.msg);
-			nap(nt, BACKOFF_FIRST_MS);
+			ad_log(LOG_ERR, "notify %s: %s", target, err.msg);
+			nap(nt, gen, BACKOFF_FIRST_MS);
 		}
 	}
 	return NULL;
+}
+
+/* Starts target's thread unless it runs already. */
+static bg_status
+notifier_ensure(void *arg, const char *target, bg_error *err)
+{
+	ad_notifier *nt = arg;
+	struct worker *w;
+	bg_status rc = BG_OK;
+
+	pthread_mutex_lock(&nt->lock);
+	for (w = nt->workers; w != NULL; w = w->next)
+		if (strcmp(w->target, target) == 0)
+			break;
+	if (w == NULL && !nt->stop) {
+		if ((w = calloc(1, sizeof(*w))) == NULL ||
+		    (w->target = strdup(target)) == NULL) {
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		} else {
+			w->nt = nt;
+			if ((errno = pthread_create(&w->thread, NULL, run, w)) != 0)
+				rc = bg_error_errno(err, BG_ERR_IO, errno,
+				    "notifier thread");
+		}
+		if (rc == BG_OK) {
+			w->next = nt->workers;
+			nt->workers = w;
+		} else if (w != NULL) {
+			free(w->target);
+			free(w);
+		}
+	}
+	pthread_mutex_unlock(&nt->lock);
+	return rc;
 }
 
 bg_status
@@ -396,25 +464,25 @@ ad_notifier_start(const char *database, ad_notifier **out, bg_error *err)
 {
 	ad_notifier *nt = calloc(1, sizeof(*nt));
 	pthread_condattr_t attr;
+	ad_store *st = NULL;
 	bg_status rc;
 
-	if (nt == NULL)
-		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	if ((rc = ad_store_open(database, &nt->store, err)) != BG_OK) {
+	if (nt == NULL || (nt->database = strdup(database)) == NULL) {
 		free(nt);
-		return rc;
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	}
 	pthread_mutex_init(&nt->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&nt->cond, &attr);
 	pthread_condattr_destroy(&attr);
-	if ((errno = pthread_create(&nt->thread, NULL, run, nt)) != 0) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "notifier thread");
-		ad_store_close(nt->store);
-		pthread_cond_destroy(&nt->cond);
-		pthread_mutex_destroy(&nt->lock);
-		free(nt);
+	/* What a previous run left queued, to targets the configuration may have dropped. */
+	rc = ad_store_open(database, &st, err);
+	if (rc == BG_OK)
+		rc = ad_store_notify_targets(st, notifier_ensure, nt, err);
+	ad_store_close(st);
+	if (rc != BG_OK) {
+		ad_notifier_stop(nt);
 		return rc;
 	}
 	*out = nt;
@@ -427,23 +495,32 @@ ad_notifier_kick(ad_notifier *nt)
 	if (nt == NULL)
 		return;
 	pthread_mutex_lock(&nt->lock);
-	nt->kicked = true;
-	pthread_cond_signal(&nt->cond);
+	nt->gen++;
+	pthread_cond_broadcast(&nt->cond);
 	pthread_mutex_unlock(&nt->lock);
 }
 
 void
 ad_notifier_stop(ad_notifier *nt)
 {
+	struct worker *w;
+
 	if (nt == NULL)
 		return;
 	pthread_mutex_lock(&nt->lock);
 	nt->stop = true;
-	pthread_cond_signal(&nt->cond);
+	pthread_cond_broadcast(&nt->cond);
 	pthread_mutex_unlock(&nt->lock);
-	pthread_join(nt->thread, NULL);
-	ad_store_close(nt->store);
+	/* No thread is added once stop is set. */
+	while ((w = nt->workers) != NULL) {
+		nt->workers = w->next;
+		pthread_join(w->thread, NULL);
+		ad_store_close(w->store);
+		free(w->target);
+		free(w);
+	}
 	pthread_cond_destroy(&nt->cond);
 	pthread_mutex_destroy(&nt->lock);
+	free(nt->database);
 	free(nt);
 }

@@ -7,6 +7,11 @@
  * script is the inline one below, allowed
  * by its hash in the Content-Security-Policy, which posts the form to the
  * approver API as JSON with the token as a bearer credential.
+ *
+ * The page never fails for what a host sent: each value is cut at
+ * FIELD_SHOWN bytes with an ellipsis, lists at LIST_SHOWN items, and the
+ * pending requests are shown PER_PAGE at a time (?page=N), so its size has
+ * a bound under PAGE_MAX whatever is pending.
  */
 #include "build_config.h"
 
@@ -20,7 +25,17 @@
 #include "approvald.h"
 #include "escape.h"
 
-#define PAGE_MAX (1024 * 1024)
+/*
+ * A value shows at most FIELD_SHOWN bytes, each at most 6 bytes once
+ * escaped (&quot;); a request has about 30 values with its signals, a
+ * recovery as many with its approvers: 50 of each stay under 5 MiB.
+ */
+#define PAGE_MAX (8 * 1024 * 1024)
+#define FIELD_SHOWN 256
+#define LIST_SHOWN 10
+#define PER_PAGE 50
+#define PAGE_NUMBER_MAX 100000
+#define ELLIPSIS "\xe2\x80\xa6"
 #define SECONDS_PER_MINUTE 60
 
 static const char page_style[] =
@@ -47,10 +62,40 @@ static const char page_script[] =
 	"});}).catch(function(){out.textContent='network error';});"
 	"});});";
 
+void
+ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max)
+{
+	char *cut;
+	size_t n;
+
+	if (text == NULL || strlen(text) <= max) {
+		bg_escape_markup(b, text, quotes);
+		return;
+	}
+	/* Back to the start of the character at max. */
+	for (n = max; n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80; n--)
+		;
+	if ((cut = strndup(text, n)) == NULL) {
+		b->overflow = true;
+		return;
+	}
+	bg_escape_markup(b, cut, quotes);
+	bg_buf_puts(b, ELLIPSIS);
+	free(cut);
+}
+
 static void
 html(bg_buf *b, const char *text)
 {
-	bg_escape_markup(b, text, true);
+	ad_escape_markup_cut(b, text, true, FIELD_SHOWN);
+}
+
+/* "... and N more" after the LIST_SHOWN items of a list of n. */
+static void
+list_rest(bg_buf *b, size_t n)
+{
+	if (n > LIST_SHOWN)
+		bg_buf_printf(b, "\n" ELLIPSIS " and %zu more", n - LIST_SHOWN);
 }
 
 static void
@@ -82,7 +127,7 @@ signals_field(bg_buf *b, json_object *doc)
 	bg_buf_puts(b, "<dt>signals</dt><dd>");
 	if (n == 0)
 		bg_buf_puts(b, "none");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && i < LIST_SHOWN; i++) {
 		json_object *s = json_object_array_get_idx(list, i);
 
 		if (i > 0)
@@ -92,6 +137,7 @@ signals_field(bg_buf *b, json_object *doc)
 		html(b, member(s, "summary") != NULL ? member(s, "summary") :
 		    member(s, "id"));
 	}
+	list_rest(b, n);
 	bg_buf_puts(b, "</dd>");
 }
 
@@ -149,6 +195,7 @@ recovery_section(bg_buf *b, const ad_request *r)
 {
 	json_object *doc = json_tokener_parse(r->body), *list = NULL;
 	char at[AD_TIME_LEN];
+	size_t n;
 
 	ad_time_format(r->received_ms, at);
 	bg_buf_puts(b, "<section class=\"recovery\" id=\"");
@@ -166,7 +213,9 @@ recovery_section(bg_buf *b, const ad_request *r)
 	field(b, "expires", member(doc, "expires_at"));
 	bg_buf_puts(b, "<dt>approvers (code accepted at)</dt><dd>");
 	json_object_object_get_ex(doc, "approvers", &list);
-	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+	n = list != NULL && json_object_is_type(list, json_type_array) ?
+	    json_object_array_length(list) : 0;
+	for (size_t i = 0; i < n && i < LIST_SHOWN; i++) {
 		json_object *a = json_object_array_get_idx(list, i);
 
 		if (i > 0)
@@ -175,6 +224,7 @@ recovery_section(bg_buf *b, const ad_request *r)
 		bg_buf_puts(b, " ");
 		html(b, member(a, "at"));
 	}
+	list_rest(b, n);
 	bg_buf_puts(b, "</dd>");
 	field(b, "reported", at);
 	bg_buf_puts(b, "</dl></section>");
@@ -215,13 +265,67 @@ set_csp(ad_response *res)
 	return ok;
 }
 
+/* ?page=N, 1 to PAGE_NUMBER_MAX; absent: 1. */
+static bool
+page_number(const ad_http_req *r, size_t *out)
+{
+	const char *s = ad_http_query(r, "page");
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	*out = 1;
+	if (s == NULL)
+		return true;
+	if (n == 0 || n > 6 || strspn(s, "0123456789") != n || s[0] == '0')
+		return false;
+	*out = (size_t)strtoul(s, NULL, 10);
+	return *out <= PAGE_NUMBER_MAX;
+}
+
+/* Page `page` of the unexpired pending requests, and the links to its neighbours. */
+static void
+pending_page(bg_buf *b, const ad_request *pending, size_t n, size_t page, int64_t now_ms)
+{
+	size_t live = 0, first = (page - 1) * PER_PAGE, shown = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (pending[i].expires_ms <= now_ms)
+			continue;
+		if (live >= first && live < first + PER_PAGE) {
+			request_section(b, &pending[i], now_ms);
+			shown++;
+		}
+		live++;
+	}
+	if (live == 0)
+		bg_buf_puts(b, "<p id=\"none\">No pending request.</p>");
+	else if (shown == 0)
+		bg_buf_puts(b, "<p id=\"none\">No pending request on this page.</p>");
+	if (live <= PER_PAGE)
+		return;
+	if (shown > 0)
+		bg_buf_printf(b, "<nav><p>Requests %zu to %zu of %zu.", first + 1,
+		    first + shown, live);
+	else
+		bg_buf_printf(b, "<nav><p>%zu pending requests.", live);
+	if (page > 1)
+		bg_buf_printf(b, " <a href=\"/?page=%zu\">Previous page</a>",
+		    shown > 0 ? page - 1 : 1);
+	if (first + PER_PAGE < live)
+		bg_buf_printf(b, " <a href=\"/?page=%zu\">Next page</a>", page + 1);
+	bg_buf_puts(b, "</p></nav>");
+}
+
 void
 ad_page(ad_http_req *r, ad_response *res)
 {
 	ad_request *pending, *reported;
-	size_t n, nreported, shown = 0;
+	size_t n, nreported, page;
 	bg_error err;
 
+	if (!page_number(r, &page)) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "page: a number from 1");
+		return;
+	}
 	if (ad_store_pending(r->app->store, &pending, &n, &err) != BG_OK) {
 		ad_log(LOG_ERR, "page: %s", err.msg);
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
@@ -239,13 +343,7 @@ ad_page(ad_http_req *r, ad_response *res)
 	    "<meta charset=\"utf-8\"><title>breakglass approvals</title>"
 	    "<style>%s</style></head><body><h1>Pending break-glass requests</h1>",
 	    page_style);
-	for (size_t i = 0; i < n; i++)
-		if (pending[i].expires_ms > r->now_ms) {
-			request_section(&res->body, &pending[i], r->now_ms);
-			shown++;
-		}
-	if (shown == 0)
-		bg_buf_puts(&res->body, "<p id=\"none\">No pending request.</p>");
+	pending_page(&res->body, pending, n, page, r->now_ms);
 	recoveries(&res->body, reported, nreported);
 	ad_requests_free(reported, nreported);
 	bg_buf_printf(&res->body, "<script>%s</script></body></html>\n", page_script);

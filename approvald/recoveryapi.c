@@ -170,6 +170,8 @@ report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_respon
 	bg_error bad;
 	bg_status rc = BG_OK;
 
+	if (!ad_host_rate_ok(r, host, res))
+		return BG_OK;
 	if ((doc = ad_body_parse(r->body, r->body_len, &bad)) == NULL) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad.msg);
 		return BG_OK;

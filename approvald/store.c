@@ -46,22 +46,34 @@ static const char schema_sql[] =
  * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
  * misread.
  */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 static const char *const migrations[SCHEMA_VERSION - 1] = {
 	/* 2: recovery reports, one per (host, recovery_id). */
 	"CREATE TABLE IF NOT EXISTS recoveries ("
 	" host TEXT NOT NULL, id TEXT NOT NULL, operator TEXT NOT NULL,"
 	" body BLOB NOT NULL, received_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(host, id)) WITHOUT ROWID;",
+	/*
+	 * 3: the health probe's row (a real write), and the indexes of the
+	 * retention purge, the per-host pending count and per-target delivery.
+	 */
+	"CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL);"
+	"INSERT INTO health (id, at_ms) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM health);"
+	"CREATE INDEX IF NOT EXISTS requests_decided ON requests(decided_ms);"
+	"CREATE INDEX IF NOT EXISTS requests_host ON requests(host, status);"
+	"CREATE INDEX IF NOT EXISTS notifications_target ON notifications(target, next_ms);",
 };
 
 enum {
-	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SYNC_NORMAL, Q_SYNC_FULL,
 	Q_SEEN_ADD, Q_SEEN_PRUNE,
 	Q_REQ_GET, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
 	Q_VOTES, Q_VOTE_INSERT,
+	Q_REQ_PENDING_HOST,
 	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
+	Q_NOTIFY_TARGETS,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
+	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
 	Q_COUNT
 };
 
@@ -77,6 +89,8 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[Q_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[Q_SEEN_ADD] = "INSERT OR IGNORE INTO seen (host, sig, at_ms) VALUES (?, ?, ?)",
 	[Q_SEEN_PRUNE] = "DELETE FROM seen WHERE at_ms < ?",
 	[Q_REQ_GET] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = ?",
@@ -94,9 +108,13 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_NOTIFY_INSERT] = "INSERT INTO notifications "
 	    "(target, url, format, secret, msg_id, body, next_ms) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[Q_REQ_PENDING_HOST] = "SELECT count(*) FROM requests "
+	    "WHERE host = ? AND status = 'pending' AND expires_ms > ?",
 	[Q_NOTIFY_DUE] = "SELECT id, target, url, format, secret, msg_id, body, attempts "
-	    "FROM notifications WHERE next_ms <= ? ORDER BY next_ms, id LIMIT 1",
-	[Q_NOTIFY_NEXT] = "SELECT min(next_ms) FROM notifications",
+	    "FROM notifications WHERE target = ? AND next_ms <= ? "
+	    "ORDER BY next_ms, id LIMIT 1",
+	[Q_NOTIFY_NEXT] = "SELECT min(next_ms) FROM notifications WHERE target = ?",
+	[Q_NOTIFY_TARGETS] = "SELECT DISTINCT target FROM notifications",
 	[Q_NOTIFY_DONE] = "DELETE FROM notifications WHERE id = ?",
 	[Q_NOTIFY_RETRY] = "UPDATE notifications SET attempts = ?, next_ms = ? WHERE id = ?",
 	[Q_REC_GET] = "SELECT " REC_COLUMNS " FROM recoveries WHERE host = ? AND id = ?",
@@ -104,6 +122,12 @@ static const char *const query_sql[Q_COUNT] = {
 	    "VALUES (?, ?, ?, ?, ?)",
 	[Q_REC_RECENT] = "SELECT " REC_COLUMNS " FROM recoveries "
 	    "ORDER BY received_ms DESC, host, id LIMIT " XSTR(RECOVERIES_SHOWN),
+	[Q_PURGE_VOTES] = "DELETE FROM votes WHERE request_id IN (SELECT id FROM requests "
+	    "WHERE status <> 'pending' AND decided_ms < ?)",
+	[Q_PURGE_REQUESTS] = "DELETE FROM requests "
+	    "WHERE status <> 'pending' AND decided_ms < ?",
+	[Q_PURGE_RECOVERIES] = "DELETE FROM recoveries WHERE received_ms < ?",
+	[Q_HEALTH] = "UPDATE health SET at_ms = ? WHERE id = 1",
 };
 
 struct ad_store {
@@ -248,10 +272,26 @@ col_text(sqlite3_stmt *s, int i, bool *oom)
 	return copy;
 }
 
+/* SQLite sets the safety level between transactions only. */
+static bg_status
+begin(ad_store *st, int sync, bg_error *err)
+{
+	bg_status rc = run(st, q(st, sync), err, "synchronous");
+
+	return rc == BG_OK ? run(st, q(st, Q_BEGIN), err, "begin") : rc;
+}
+
 bg_status
 ad_store_begin(ad_store *st, bg_error *err)
 {
-	return run(st, q(st, Q_BEGIN), err, "begin");
+	return begin(st, Q_SYNC_FULL, err);
+}
+
+bg_status
+ad_store_begin_lazy(ad_store *st, bg_error *err)
+{
+	/* WAL with synchronous=NORMAL: on disk at the next full commit or checkpoint. */
+	return begin(st, Q_SYNC_NORMAL, err);
 }
 
 bg_status
@@ -446,6 +486,82 @@ ad_store_due(ad_store *st, int64_t now_ms, ad_request **out, size_t *count,
 	return read_requests(st, s, out, count, err);
 }
 
+/* The one integer a bound count(*) query returns. */
+static bg_status
+read_count(ad_store *st, sqlite3_stmt *s, const char *what, unsigned long *out,
+    bg_error *err)
+{
+	int step = sqlite3_step(s);
+
+	*out = step == SQLITE_ROW ? (unsigned long)sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return step == SQLITE_ROW ? BG_OK : db_error(st, err, what);
+}
+
+bg_status
+ad_store_pending_count(ad_store *st, const char *host, int64_t now_ms,
+    unsigned long *count, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_REQ_PENDING_HOST);
+
+	bind_text(s, 1, host);
+	sqlite3_bind_int64(s, 2, now_ms);
+	return read_count(st, s, "pending count", count, err);
+}
+
+/* Runs a bound DELETE; *count: the rows it removed. */
+static bg_status
+run_delete(ad_store *st, sqlite3_stmt *s, const char *what, unsigned long *count,
+    bg_error *err)
+{
+	bg_status rc = run(st, s, err, what);
+
+	*count = rc == BG_OK ? (unsigned long)sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
+bg_status
+ad_store_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
+    unsigned long *recoveries, bg_error *err)
+{
+	unsigned long votes;
+	sqlite3_stmt *s;
+	bg_status rc;
+
+	/* Votes first: they reference their request. */
+	s = q(st, Q_PURGE_VOTES);
+	sqlite3_bind_int64(s, 1, before_ms);
+	if ((rc = run_delete(st, s, "purge votes", &votes, err)) != BG_OK)
+		return rc;
+	s = q(st, Q_PURGE_REQUESTS);
+	sqlite3_bind_int64(s, 1, before_ms);
+	if ((rc = run_delete(st, s, "purge requests", requests, err)) != BG_OK)
+		return rc;
+	s = q(st, Q_PURGE_RECOVERIES);
+	sqlite3_bind_int64(s, 1, before_ms);
+	return run_delete(st, s, "purge recoveries", recoveries, err);
+}
+
+bg_status
+ad_store_health(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s;
+	bg_status rc;
+
+	if ((rc = ad_store_begin(st, err)) != BG_OK)
+		return rc;
+	s = q(st, Q_HEALTH);
+	sqlite3_bind_int64(s, 1, now_ms);
+	if ((rc = run(st, s, err, "health write")) == BG_OK &&
+	    sqlite3_changes(st->db) != 1)
+		rc = bg_error_set(err, BG_ERR_IO, "database: health row missing");
+	if (rc == BG_OK)
+		rc = ad_store_commit(st, err);
+	if (rc != BG_OK)
+		ad_store_rollback(st);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 
 void
@@ -543,10 +659,13 @@ ad_store_notify_insert(ad_store *st, const ad_notification *n, int64_t now_ms,
 }
 
 static bg_status
-next_due(ad_store *st, int64_t *next_ms, bg_error *err)
+next_due(ad_store *st, const char *target, int64_t *next_ms, bg_error *err)
 {
 	sqlite3_stmt *s = q(st, Q_NOTIFY_NEXT);
-	int step = sqlite3_step(s);
+	int step;
+
+	bind_text(s, 1, target);
+	step = sqlite3_step(s);
 
 	*next_ms = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
@@ -554,8 +673,8 @@ next_due(ad_store *st, int64_t *next_ms, bg_error *err)
 }
 
 bg_status
-ad_store_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
-    int64_t *next_ms, bg_error *err)
+ad_store_notify_due(ad_store *st, const char *target, int64_t now_ms,
+    ad_notification *out, int64_t *next_ms, bg_error *err)
 {
 	sqlite3_stmt *s = q(st, Q_NOTIFY_DUE);
 	bool oom = false;
@@ -563,7 +682,8 @@ ad_store_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
 	int step;
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_int64(s, 1, now_ms);
+	bind_text(s, 1, target);
+	sqlite3_bind_int64(s, 2, now_ms);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(s, 0);
@@ -584,7 +704,7 @@ ad_store_notify_due(ad_store *st, int64_t now_ms, ad_notification *out,
 		rc = db_error(st, err, "notifications");
 	}
 	sqlite3_reset(s);
-	if (rc == BG_ERR_NOTFOUND && next_due(st, next_ms, err) != BG_OK)
+	if (rc == BG_ERR_NOTFOUND && next_due(st, target, next_ms, err) != BG_OK)
 		return BG_ERR_IO;
 	return rc;
 }
@@ -596,6 +716,22 @@ ad_store_notify_done(ad_store *st, int64_t id, bg_error *err)
 
 	sqlite3_bind_int64(s, 1, id);
 	return run(st, s, err, "notification done");
+}
+
+bg_status
+ad_store_notify_targets(ad_store *st, bg_status (*fn)(void *arg, const char *target,
+    bg_error *err), void *arg, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_NOTIFY_TARGETS);
+	bg_status rc = BG_OK;
+	int step;
+
+	while (rc == BG_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(arg, (const char *)sqlite3_column_text(s, 0), err);
+	if (rc == BG_OK && step != SQLITE_DONE)
+		rc = db_error(st, err, "notification targets");
+	sqlite3_reset(s);
+	return rc;
 }
 
 bg_status

@@ -171,7 +171,11 @@ def main():
         return 1
     approvers = ["a%03d" % i for i in range(NAPPROVERS)]
     svc = adlib.Service(quorum=2, approvers=approvers,
-                        extra_server="totp_window = %d" % TOTP_WINDOW)
+                        extra_server="totp_window = %d\n"
+                        # Every poll comes from 127.0.0.1, every request
+                        # from one host.
+                        "max_connections_per_ip = 0\nhost_rate = 1000000\n"
+                        "max_pending_per_host = 1000000" % TOTP_WINDOW)
     ok = True
     try:
         print("approvald bench: %d polls on %d requests, load average %s" %

@@ -35,6 +35,7 @@
 
 #define SECONDS_PER_MINUTE 60UL
 #define SECONDS_PER_HOUR 3600UL
+#define SECONDS_PER_DAY 86400UL
 
 struct ini_parser {
 	const char *path;
@@ -225,7 +226,7 @@ bg_parse_duration(const char *s, unsigned long *out, bg_error *err)
 		return bg_error_set(err, BG_ERR_INVALID, "empty duration");
 	if (!is_digit(*s))
 		return bg_error_set(err, BG_ERR_INVALID,
-		    "a duration is digits with an optional s, m or h suffix");
+		    "a duration is digits with an optional s, m, h or d suffix");
 	if (!parse_digits(s, &end, &v))
 		return bg_error_set(err, BG_ERR_INVALID, "duration out of range");
 	switch (*end) {
@@ -239,13 +240,16 @@ bg_parse_duration(const char *s, unsigned long *out, bg_error *err)
 	case 'h':
 		mult = SECONDS_PER_HOUR;
 		break;
+	case 'd':
+		mult = SECONDS_PER_DAY;
+		break;
 	default:
 		return bg_error_set(err, BG_ERR_INVALID,
-		    "a duration is digits with an optional s, m or h suffix");
+		    "a duration is digits with an optional s, m, h or d suffix");
 	}
 	if (*end != '\0' && end[1] != '\0')
 		return bg_error_set(err, BG_ERR_INVALID,
-		    "a duration is digits with an optional s, m or h suffix");
+		    "a duration is digits with an optional s, m, h or d suffix");
 	if (v > ULONG_MAX / mult)
 		return bg_error_set(err, BG_ERR_INVALID, "duration out of range");
 	*out = v * mult;

@@ -17,14 +17,14 @@
 #include "fileio.h"
 #include "status.h"
 
-#define BG_CFG_MAX_KEYS 24
+#define BG_CFG_MAX_KEYS 32
 #define BG_INI_MAX_LINE 4096
 
 typedef enum {
 	BG_CFG_STRING,    /* char *: any text; empty only when written as "" */
 	BG_CFG_PATH,      /* char *: an absolute path */
 	BG_CFG_URL,       /* char *: http:// or https:// URL */
-	BG_CFG_DURATION,  /* unsigned long seconds: "90", "90s", "15m", "1h" */
+	BG_CFG_DURATION,  /* unsigned long seconds: "90", "90s", "15m", "1h", "400d" */
 	BG_CFG_BOOL,      /* bool: yes/no, true/false, on/off, 1/0 */
 	BG_CFG_UINT,      /* unsigned long */
 	BG_CFG_WORDS,     /* bg_strlist: whitespace-separated words; repeats append */
@@ -138,7 +138,7 @@ void bg_cfg_check_error(bg_cfg_check *c, unsigned line, const char *fmt, ...)
 /* 127.0.0.0/8, ::1 and "localhost": traffic that never leaves the host. */
 bool bg_host_is_loopback(const char *host);
 
-/* Parses a duration value: digits with an optional s, m or h suffix. */
+/* Parses a duration value: digits with an optional s, m, h or d suffix. */
 bg_status bg_parse_duration(const char *s, unsigned long *out, bg_error *err);
 
 /*

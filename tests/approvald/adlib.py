@@ -137,7 +137,8 @@ class Service:
         deadline = time.time() + START_DEADLINE
         while time.time() < deadline:
             try:
-                if self.request("GET", "/healthz")[0] == 200:
+                # 503: started, and telling what is unhealthy.
+                if self.request("GET", "/healthz")[0] in (200, 503):
                     return
             except OSError:
                 pass
@@ -285,6 +286,17 @@ class Service:
                 return [json.loads(line) for line in f]
         except OSError:
             return []
+
+
+def fill_fs(path):
+    """Writes zeros to path until its file system is full."""
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
 
 
 def request_doc(host="mx1.example.net", **fields):

@@ -213,13 +213,7 @@ try:
         rid = doc["request_id"]
         # Fill the database's filesystem: the vote's insert runs in memory, its
         # commit cannot be written.
-        with open(fs + "/filler", "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        adlib.fill_fs(fs + "/filler")
         st, data, _ = svc.vote(rid, "bob")
         check(st == 500, "a vote whose commit fails: %d %r" % (st, data))
         check(not any(r["event"] == "approval.voted" and r.get("outcome") == "success"

@@ -158,7 +158,7 @@ try:
     check(svc.request("GET", "/nope")[0] == 404, "unknown path")
     check(svc.request("DELETE", "/v1/requests")[0] == 405, "method not allowed")
     st, data, _ = svc.request("GET", "/healthz")
-    check(st == 200 and json.loads(data) == {"status": "ok"}, "healthz")
+    check(st == 200 and json.loads(data).get("status") == "ok", "healthz")
 
     # The journal recorded the filings, verifiably.
     events = [e["event"] for e in svc.journal()]

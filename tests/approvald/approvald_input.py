@@ -54,7 +54,9 @@ def post_vote(svc, rid, approver, body):
 
 
 adlib.require_daemon()
-svc = adlib.Service(approvers=["bob", "carol", "dave", "Alice", "erin"])
+# Many filings from one host, quickly: not what host_rate is tested with.
+svc = adlib.Service(approvers=["bob", "carol", "dave", "Alice", "erin"],
+                    extra_server="host_rate = 100000\nmax_pending_per_host = 100000")
 try:
     svc.start()
 

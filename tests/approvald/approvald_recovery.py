@@ -197,13 +197,13 @@ try:
     check("INC-2042 &lt;b&gt;&amp;" in page and "<b>&" not in page, "page escapes")
     check("2026-11-27T15:01:02Z" in page, "page shows the codes' times")
 
-    # Kept across a restart; the schema is at version 2.
+    # Kept across a restart; the schema is at version 3.
     check(svc.stop() == 0, "clean stop")
     db = sqlite3.connect(svc.dir + "/state/approvald.db")
     ver = db.execute("PRAGMA user_version").fetchone()[0]
     n = db.execute("SELECT count(*) FROM recoveries").fetchone()[0]
     db.close()
-    check(ver == 2 and n == 2, "schema version %d, %d recoveries" % (ver, n))
+    check(ver == 3 and n == 2, "schema version %d, %d recoveries" % (ver, n))
     svc.start()
     time.sleep(1.1)
     st, data3, _ = post(svc, body)

@@ -782,7 +782,7 @@ test_multiple_errors(void **state)
 	    "quorum = many\n"                    /* 10 */
 	    "colour = blue\n"                    /* 11 */
 	    "[totp]\n"                           /* 12 */
-	    "lockout = 1d\n"                     /* 13 */
+	    "lockout = 1w\n"                     /* 13 */
 	    "[nonsense]\n"                       /* 14 */
 	    "[scope s]\n"                        /* 15 */
 	    "command = rm -rf /\n";              /* 16 */
@@ -922,6 +922,9 @@ test_parse_duration(void **state)
 	assert_int_equal(v, 900);
 	assert_int_equal(bg_parse_duration("1h", &v, &err), BG_OK);
 	assert_int_equal(v, 3600);
+	assert_int_equal(bg_parse_duration("400d", &v, &err), BG_OK);
+	assert_int_equal(v, 400UL * 86400);
+	assert_int_equal(bg_parse_duration("1hd", &v, &err), BG_ERR_INVALID);
 	assert_int_equal(bg_parse_duration("007m", &v, &err), BG_OK);
 	assert_int_equal(v, 420);
 
