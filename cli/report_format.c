@@ -367,6 +367,7 @@ html_timeline(FILE *out, json_object *events)
 		json_object *e = at(events, k);
 		double frac = 0;
 		int x, y = 30 + (int)k * SVG_ROW;
+		const char *when;
 
 		t = time_ms(str(e, "time"));
 		if (last > first && t >= 0)
@@ -380,7 +381,8 @@ html_timeline(FILE *out, json_object *events)
 		fputs(" ", out);
 		html_text(out, str(e, "summary"));
 		fprintf(out, "</title></circle>\n<text x=\"4\" y=\"%d\" font-size=\"12\">", y);
-		html_text(out, str(e, "time") != NULL ? str(e, "time") + 11 : NULL);
+		when = str(e, "time");  /* its clock; a shorter time whole, never past its end */
+		html_text(out, when != NULL && strlen(when) >= 11 ? when + 11 : when);
 		fputs(" ", out);
 		html_text(out, str(e, "event"));
 		fprintf(out, "</text>\n");

@@ -30,7 +30,9 @@
 #define UUID_VARIANT_BYTE 8
 #define HTTP_CREATED 201
 #define HTTP_OK 200
+#define HTTP_TOO_MANY_REQUESTS 429
 #define HTTP_SERVER_ERROR 500
+#define HTTP_SERVICE_UNAVAILABLE 503
 #define HTTP_STATUS_MAX 599
 #define HEADER_MAX 512
 #define TARGET_MAX 2048
@@ -383,8 +385,8 @@ note_failed(session *s, size_t i)
  * endpoint's 5xx.
  */
 static bg_status
-exchange(session *s, const char *suffix, const char *body, unsigned long wait, bg_http *h,
-    bg_error *err)
+exchange_round(session *s, const char *suffix, const char *body, unsigned long wait,
+    bg_http *h, bg_error *err)
 {
 	bg_status rc = BG_ERR_DENIED;
 
@@ -414,6 +416,44 @@ exchange(session *s, const char *suffix, const char *body, unsigned long wait, b
 			bg_http_free(h);
 		s->res->reason = NULL;
 	}
+	return rc;
+}
+
+/*
+ * A 429 or 503 carrying Retry-After says "busy, ask again then" (the
+ * service's per-host filing limits, its cap on held polls): asked again
+ * after that delay when it is at most BG_APPROVAL_MAX_WAIT seconds and the
+ * one deadline leaves time for it, so a busy service delays a login instead
+ * of refusing it.  Frees *h and returns true when it slept.
+ */
+static bool
+busy_wait(session *s, bg_http *h)
+{
+	long status = bg_http_status(h);
+	curl_off_t after = 0;
+	struct timespec nap = { 0, 0 };
+
+	if ((status != HTTP_TOO_MANY_REQUESTS && status != HTTP_SERVICE_UNAVAILABLE) ||
+	    curl_easy_getinfo(h->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK ||
+	    after <= 0 || after > BG_APPROVAL_MAX_WAIT ||
+	    bg_monotonic_ms() + (unsigned long long)after * MS_PER_S >= s->deadline)
+		return false;
+	bg_http_free(h);
+	nap.tv_sec = (time_t)after;
+	while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+		;
+	return true;
+}
+
+/* exchange_round, again after each busy answer (busy_wait). */
+static bg_status
+exchange(session *s, const char *suffix, const char *body, unsigned long wait, bg_http *h,
+    bg_error *err)
+{
+	bg_status rc;
+
+	while ((rc = exchange_round(s, suffix, body, wait, h, err)) == BG_OK && busy_wait(s, h))
+		;
 	return rc;
 }
 

@@ -75,6 +75,48 @@ bg_sha256(const void *data, size_t len, unsigned char out[BG_SHA256_LEN], bg_err
 	return BG_OK;
 }
 
+struct bg_sha256_ctx {
+	EVP_MD_CTX *md;
+};
+
+bg_status
+bg_sha256_ctx_new(bg_sha256_ctx **out, bg_error *err)
+{
+	bg_sha256_ctx *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL || (c->md = EVP_MD_CTX_new()) == NULL) {
+		free(c);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	*out = c;
+	return BG_OK;
+}
+
+bg_status
+bg_sha256_with(bg_sha256_ctx *c, const void *data, size_t len, unsigned char out[BG_SHA256_LEN],
+    bg_error *err)
+{
+	unsigned int outlen = 0;
+
+	if (pthread_once(&sha256_once, sha256_fetch) != 0 || sha256_md == NULL)
+		return bg_error_set(err, BG_ERR_CRYPTO, "SHA-256 unavailable in libcrypto");
+	if (EVP_DigestInit_ex2(c->md, sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(c->md, data, len) != 1 ||
+	    EVP_DigestFinal_ex(c->md, out, &outlen) != 1 || outlen != BG_SHA256_LEN)
+		return bg_error_set(err, BG_ERR_CRYPTO, "SHA-256 failed");
+	return BG_OK;
+}
+
+void
+bg_sha256_ctx_free(bg_sha256_ctx *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->md);  /* cleanses what it held */
+	free(c);
+}
+
 struct bg_hmac {
 	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx;

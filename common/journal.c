@@ -199,12 +199,20 @@ bg_status
 bg_journal_evolve(const unsigned char k[BG_SHA256_LEN], unsigned char next[BG_SHA256_LEN],
     bg_error *err)
 {
+	return bg_journal_evolve_with(NULL, k, next, err);
+}
+
+bg_status
+bg_journal_evolve_with(bg_sha256_ctx *c, const unsigned char k[BG_SHA256_LEN],
+    unsigned char next[BG_SHA256_LEN], bg_error *err)
+{
 	unsigned char input[sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1 + BG_SHA256_LEN];
 	bg_status rc;
 
 	memcpy(input, BG_JOURNAL_EVOLVE_LABEL, sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1);
 	memcpy(input + sizeof(BG_JOURNAL_EVOLVE_LABEL) - 1, k, BG_SHA256_LEN);
-	rc = bg_sha256(input, sizeof(input), next, err);
+	rc = c != NULL ? bg_sha256_with(c, input, sizeof(input), next, err) :
+	    bg_sha256(input, sizeof(input), next, err);
 	explicit_bzero(input, sizeof(input));
 	return rc;
 }
@@ -944,10 +952,17 @@ bg_journal_split_line(const char *line, size_t len, size_t *prefix_len,
 	    line[i - BG_SHA256_HEX_LEN - 2] != '"')
 		goto bad;
 	*mac_hex = line + i - BG_SHA256_HEX_LEN - 1;
-	for (size_t k = 0; k < BG_SHA256_HEX_LEN; k++)
-		if (!((*mac_hex)[k] >= '0' && (*mac_hex)[k] <= '9') &&
-		    !((*mac_hex)[k] >= 'a' && (*mac_hex)[k] <= 'f'))
+	{
+		unsigned not_hex = 0;  /* branch-free: the verifier splits every record */
+
+		for (size_t k = 0; k < BG_SHA256_HEX_LEN; k++) {
+			unsigned char c = (unsigned char)(*mac_hex)[k];
+
+			not_hex |= (unsigned)((c < '0' || c > '9') & (c < 'a' || c > 'f'));
+		}
+		if (not_hex != 0)
 			goto bad;
+	}
 	i -= BG_SHA256_HEX_LEN + 2;
 	SKIP_WS();
 	if (i == 0 || line[--i] != ':')

@@ -103,8 +103,10 @@ bg_status bg_journal_format(const bg_journal *j, const bg_event *ev, unsigned lo
 #define BG_RFC3339_MAX 32
 bg_status bg_time_now_rfc3339(char *out, size_t outsz, bg_error *err);
 
-/* K_{n+1} from K_n. */
+/* K_{n+1} from K_n; _with a SHA-256 context kept across calls (NULL: none). */
 bg_status bg_journal_evolve(const unsigned char k[BG_SHA256_LEN],
+    unsigned char next[BG_SHA256_LEN], bg_error *err);
+bg_status bg_journal_evolve_with(bg_sha256_ctx *c, const unsigned char k[BG_SHA256_LEN],
     unsigned char next[BG_SHA256_LEN], bg_error *err);
 
 /* The key state: what the writer keeps between appends. */

@@ -2,6 +2,7 @@
 #include "build_config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,52 +14,123 @@
 
 #define REPORT_MAX_LINE BG_JOURNAL_MAX_LINE
 #define RECORD_MAX_DEPTH 64
+#define INDEX_SLOTS 64             /* a record with more members is searched in turn */
+#define INTERN_MAX 64
+#define INTERN_LEN 32
 
 /*
  * One record, read with the verifier's grammar (yajl, strict, UTF-8) rather
- * than json-c's tokener: its top-level members in order, each value a json-c
- * value the model can share.  No object is built for the record itself, and
- * keys are kept in one buffer reused from line to line.
+ * than json-c's tokener: its top-level members in order.  No object is built
+ * for the record itself; a string member (most are) stays text in one buffer
+ * reused from line to line, and becomes a json-c value only when the model
+ * takes it; other values are json-c values the model can share.
  */
+#define SUMMARY_MAX 4096
+
 typedef struct {
-	size_t key_off, key_len;      /* in keys */
-	json_object *value;
+	char text[SUMMARY_MAX + 1];
+	size_t len;
+} summary_text;
+
+typedef struct {
+	size_t key_off, key_len;      /* in text */
+	char key0;                    /* the key's first byte: most lookups stop there */
+	size_t str_off, str_len;      /* in text, for a string */
+	bool is_string;
+	json_object *value;           /* a string's once the model asked for it */
 } member;
 
 typedef struct {
 	member *m;
 	size_t n, cap;
-	bg_buf keys;
+	/*
+	 * Keys and string values, each NUL-terminated: room for the whole line
+	 * is made before it is read (its strings, decoded, are no longer), so
+	 * that copying one is a memcpy.  It starts with the empty key.
+	 */
+	char *text;
+	size_t text_len, text_cap;
 	json_object *stack[RECORD_MAX_DEPTH]; /* the containers being filled */
 	int depth;
-	bg_buf key;                   /* the key of the value that comes next */
+	size_t key_off;               /* in text: the key of the value that comes next */
+	unsigned char index[INDEX_SLOTS]; /* member i + 1, the last under its key; 0: free */
 	bool failed;
+	summary_text summary;         /* event_summary's, reused */
+	struct interned {             /* event names and outcomes, shared by the model */
+		char text[INTERN_LEN];
+		json_object *value;
+	} interned[INTERN_MAX];
+	size_t ninterned;
 } record;
 
-static void
-buf_empty(bg_buf *b)
+static unsigned
+slot_of(const char *key, size_t len)
 {
-	b->len = 0;
-	if (b->data != NULL)
-		b->data[0] = '\0';
+	return len == 0 ? 0 : (unsigned)(len * 31 + (unsigned char)key[0] * 7 +
+	    (unsigned char)key[len - 1]) % INDEX_SLOTS;
 }
 
-static const char *
-member_key(const record *r, size_t i)
+static bool
+member_is(const record *r, const member *m, const char *key, size_t len)
 {
-	return r->keys.data + r->m[i].key_off;
+	return m->key_len == len && m->key0 == key[0] && memcmp(r->text + m->key_off, key, len) == 0;
 }
 
-/* The value of a top-level member; a repeated one keeps the last, as json-c does. */
-static json_object *
-member_get(const record *r, const char *key)
+/* The last top-level member named key (a repeated one keeps the last, as json-c does). */
+static member *
+member_find(const record *r, const char *key)
 {
 	size_t len = strlen(key);
 
+	if (r->n < INDEX_SLOTS / 2) {
+		for (unsigned s = slot_of(key, len); r->index[s] != 0; s = (s + 1) % INDEX_SLOTS)
+			if (member_is(r, &r->m[r->index[s] - 1], key, len))
+				return &r->m[r->index[s] - 1];
+		return NULL;
+	}
 	for (size_t i = r->n; i > 0; i--)
-		if (r->m[i - 1].key_len == len && memcmp(member_key(r, i - 1), key, len) == 0)
-			return r->m[i - 1].value;
+		if (member_is(r, &r->m[i - 1], key, len))
+			return &r->m[i - 1];
 	return NULL;
+}
+
+/* Indexes the member just added, in place of an earlier one under its key. */
+static void
+member_index(record *r)
+{
+	const member *m = &r->m[r->n - 1];
+	const char *key = r->text + m->key_off;
+	unsigned s;
+
+	if (r->n >= INDEX_SLOTS / 2)
+		return;  /* too many: searched in turn */
+	for (s = slot_of(key, m->key_len); r->index[s] != 0; s = (s + 1) % INDEX_SLOTS)
+		if (member_is(r, &r->m[r->index[s] - 1], key, m->key_len))
+			break;
+	r->index[s] = (unsigned char)r->n;
+}
+
+/* The value of a top-level member as a json-c value. */
+static json_object *
+member_get(const record *r, const char *key)
+{
+	member *m = member_find(r, key);
+
+	if (m == NULL)
+		return NULL;
+	if (m->is_string && m->value == NULL)
+		m->value = json_object_new_string_len(r->text + m->str_off, (int)m->str_len);
+	return m->value;
+}
+
+/*
+ * Adds a member under a key that is a string literal: json-c keeps the
+ * pointer rather than a copy (a report of a million records adds millions).
+ */
+static void
+put(json_object *obj, const char *literal_key, json_object *v)
+{
+	json_object_object_add_ex(obj, literal_key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
 }
 
 static const char *
@@ -79,7 +151,11 @@ str_member(json_object *obj, const char *key)
 static const char *
 rec_str(const record *r, const char *key)
 {
-	return str_value(member_get(r, key));
+	member *m = member_find(r, key);
+
+	if (m == NULL)
+		return NULL;
+	return m->is_string ? r->text + m->str_off : str_value(m->value);
 }
 
 static void
@@ -92,7 +168,61 @@ record_clear(record *r)
 	r->n = 0;
 	r->depth = 0;
 	r->failed = false;
-	buf_empty(&r->keys);
+	memset(r->index, 0, sizeof(r->index));
+	r->text_len = 1;
+	r->key_off = 0;
+}
+
+/* Copies a key or a string into text; its offset, or SIZE_MAX past the room made. */
+static size_t
+text_put(record *r, const void *p, size_t len)
+{
+	size_t off = r->text_len;
+
+	if (r->text_cap - r->text_len < len + 1) {
+		r->failed = true;
+		return SIZE_MAX;
+	}
+	memcpy(r->text + off, p, len);
+	r->text[off + len] = '\0';
+	r->text_len += len + 1;
+	return off;
+}
+
+/* Adds a top-level member under the current key; its value is v or, with str, that text. */
+static int
+member_add(record *r, json_object *v, const unsigned char *str, size_t str_len)
+{
+	member *m;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap > 0 ? 2 * r->cap : 32;
+
+		m = realloc(r->m, cap * sizeof(*m));
+		if (m == NULL)
+			goto fail;
+		r->m = m;
+		r->cap = cap;
+	}
+	m = &r->m[r->n];
+	m->key_off = r->key_off;
+	m->key_len = strlen(r->text + r->key_off);  /* as json-c: up to a \u0000 */
+	m->key0 = r->text[r->key_off];
+	m->is_string = str != NULL;
+	m->value = v;
+	if (str != NULL) {
+		m->str_off = text_put(r, str, str_len);
+		m->str_len = str_len;
+		if (m->str_off == SIZE_MAX)
+			goto fail;
+	}
+	r->n++;
+	member_index(r);
+	return 1;
+fail:
+	json_object_put(v);
+	r->failed = true;
+	return 0;
 }
 
 /* Places a finished value: in its container, or as a top-level member. */
@@ -106,33 +236,12 @@ put_value(record *r, json_object *v)
 		r->failed = true;
 		return 0;
 	}
-	if (r->depth == 1) {
-		if (r->n == r->cap) {
-			size_t cap = r->cap > 0 ? 2 * r->cap : 32;
-			member *m = realloc(r->m, cap * sizeof(*m));
-
-			if (m == NULL) {
-				json_object_put(v);
-				r->failed = true;
-				return 0;
-			}
-			r->m = m;
-			r->cap = cap;
-		}
-		r->m[r->n].key_off = r->keys.len;
-		r->m[r->n].key_len = strlen(r->key.data);  /* as json-c: up to a \u0000 */
-		if (!bg_buf_append(&r->keys, r->key.data, r->key.len + 1)) {
-			json_object_put(v);
-			r->failed = true;
-			return 0;
-		}
-		r->m[r->n++].value = v;
-		return 1;
-	}
+	if (r->depth == 1)
+		return member_add(r, v, NULL, 0);
 	top = r->stack[r->depth - 1];
 	if (json_object_is_type(top, json_type_array))
 		return json_object_array_add(top, v) == 0 ? 1 : (json_object_put(v), r->failed = true, 0);
-	if (json_object_object_add(top, r->key.data, v) != 0) {
+	if (json_object_object_add(top, r->text + r->key_off, v) != 0) {
 		json_object_put(v);
 		r->failed = true;
 		return 0;
@@ -183,6 +292,10 @@ rd_number(void *ctx, const char *s, size_t len)
 static int
 rd_string(void *ctx, const unsigned char *s, size_t len)
 {
+	record *r = ctx;
+
+	if (r->depth == 1)
+		return member_add(r, NULL, s, len);
 	return put_value(ctx, json_object_new_string_len((const char *)s, (int)len));
 }
 
@@ -235,12 +348,11 @@ static int
 rd_key(void *ctx, const unsigned char *key, size_t len)
 {
 	record *r = ctx;
+	size_t off = text_put(r, key, len);
 
-	buf_empty(&r->key);
-	if (!bg_buf_append(&r->key, key, len)) {
-		r->failed = true;
+	if (off == SIZE_MAX)
 		return 0;
-	}
+	r->key_off = off;
 	return 1;
 }
 
@@ -265,24 +377,42 @@ static const yajl_callbacks record_callbacks = {
 	.yajl_end_array = rd_end,
 };
 
+static void
+record_restart(void *ctx)
+{
+	record_clear(ctx);
+}
+
 /* Reads one line as a record object; false if it is not one. */
 static bool
 record_read(record *r, const char *line, size_t len)
 {
+	size_t need = 2 * len + 16;  /* every key and string with its NUL, and more */
+
+	if (need > r->text_cap) {
+		char *grown = realloc(r->text, need);
+
+		if (grown == NULL)
+			return false;
+		r->text = grown;
+		r->text_cap = need;
+		r->text[0] = '\0';  /* the empty key */
+	}
 	record_clear(r);
-	return bg_journal_parse_line(&record_callbacks, r, line, len) && !r->failed;
+	return bg_journal_parse_line(&record_callbacks, record_restart, r, line, len) &&
+	    !r->failed;
 }
 
 /* Copies a member (any type) into dst unless dst has it already. */
 static void
-keep_first(json_object *dst, const char *dst_key, const record *src, const char *src_key)
+keep_first(json_object *dst, const char *dst_key, record *src, const char *src_key)
 {
 	json_object *v;
 
 	if (json_object_object_get_ex(dst, dst_key, NULL))
 		return;
 	if ((v = member_get(src, src_key)) != NULL)
-		json_object_object_add(dst, dst_key, json_object_get(v));
+		put(dst, dst_key, json_object_get(v));
 }
 
 static json_object *
@@ -292,7 +422,7 @@ array_member(json_object *obj, const char *key)
 
 	if (!json_object_object_get_ex(obj, key, &a)) {
 		a = json_object_new_array();
-		json_object_object_add(obj, key, a);
+		put(obj, key, a);
 	}
 	return a;
 }
@@ -308,52 +438,100 @@ count(json_object *counts, const char *key)
 		json_object_object_add(counts, key, json_object_new_int(1));
 }
 
-/* One line of summary for an event in the timeline. */
-static char *
-event_summary(const record *rec)
+/* Appends the pieces as one, or nothing if they would pass the summary's cap. */
+static void
+summary_piece(summary_text *b, const char *sep, const char *s, const char *end)
+{
+	size_t ls = strlen(sep), l = strlen(s), le = strlen(end);
+
+	if (ls + l + le > SUMMARY_MAX - b->len)
+		return;
+	memcpy(b->text + b->len, sep, ls);
+	memcpy(b->text + b->len + ls, s, l);
+	memcpy(b->text + b->len + ls + l, end, le);
+	b->len += ls + l + le;
+}
+
+/* One line of summary for an event in the timeline (NULL: none). */
+static json_object *
+event_summary(record *rec)
 {
 	const char *reason = rec_str(rec, "reason");
 	const char *text = rec_str(rec, "text");
 	json_object *argv;
-	char *out = NULL;
 
 	if ((argv = member_get(rec, "argv")) != NULL &&
 	    json_object_is_type(argv, json_type_array)) {
-		size_t n = json_object_array_length(argv), len = 0;
-		bg_buf b;
+		size_t n = json_object_array_length(argv);
+		summary_text *b = &rec->summary;
 
-		bg_buf_init(&b, 4096);
+		b->len = 0;
 		for (size_t i = 0; i < n; i++) {
 			const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
 
-			bg_buf_printf(&b, "%s%s", i > 0 ? " " : "", a != NULL ? a : "");
+			summary_piece(b, i > 0 ? " " : "", a != NULL ? a : "", "");
 		}
 		if (reason != NULL)
-			bg_buf_printf(&b, " (%s)", reason);
-		len = b.len;
-		out = len > 0 ? strdup(b.data) : NULL;
-		bg_buf_free(&b);
-		return out;
+			summary_piece(b, " (", reason, ")");
+		return b->len > 0 ? json_object_new_string_len(b->text, (int)b->len) : NULL;
 	}
 	if (reason != NULL)
-		return strdup(reason);
+		return json_object_new_string(reason);
 	if (text != NULL)
-		return strdup(text);
+		return json_object_new_string(text);
 	return NULL;
 }
 
+/*
+ * What folding a record into its incident looks up every time, kept beside
+ * the incident's object (as its json-c userdata, which no output shows): its
+ * counts and events, and which first-seen members it holds already.
+ */
+typedef struct {
+	json_object *counts, *events;
+	unsigned held;                /* 1 << HELD_* */
+} incident_state;
+
+enum { HELD_ACCOUNT, HELD_OPERATOR, HELD_HOST, HELD_REQUEST_ID, HELD_FIRST_SEEN };
+
+static void
+incident_state_free(json_object *inc, void *state)
+{
+	(void)inc;
+	free(state);
+}
+
+/* The incident's object, made on first sight; NULL without memory. */
 static json_object *
 incident_for(json_object *incidents, const char *id)
 {
+	incident_state *st;
 	json_object *inc;
 
 	if (json_object_object_get_ex(incidents, id, &inc))
 		return inc;
-	inc = json_object_new_object();
-	json_object_object_add(inc, "incident", json_object_new_string(id));
-	json_object_object_add(inc, "counts", json_object_new_object());
+	if ((st = calloc(1, sizeof(*st))) == NULL || (inc = json_object_new_object()) == NULL) {
+		free(st);
+		return NULL;
+	}
+	put(inc, "incident", json_object_new_string(id));
+	st->counts = json_object_new_object();
+	put(inc, "counts", st->counts);
+	json_object_set_userdata(inc, st, incident_state_free);
 	json_object_object_add(incidents, id, inc);
 	return inc;
+}
+
+/* keep_first, for a member the incident keeps once it holds it. */
+static void
+keep_held(json_object *inc, incident_state *st, int held, const char *dst_key, record *src,
+    const char *src_key)
+{
+	if ((st->held & 1U << held) != 0)
+		return;
+	keep_first(inc, dst_key, src, src_key);
+	if (json_object_object_get_ex(inc, dst_key, NULL))
+		st->held |= 1U << held;
 }
 
 static double
@@ -367,10 +545,47 @@ seconds_between(const char *a, const char *b)
 	return difftime(tb, ta);
 }
 
+/*
+ * The value of set_str(obj, key, s), one json-c string for each of the few
+ * texts a million records repeat (event names, outcomes, decisions).
+ */
+static json_object *
+interned(record *rec, const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	for (size_t i = 0; i < rec->ninterned; i++)
+		if (strcmp(rec->interned[i].text, s) == 0)
+			return json_object_get(rec->interned[i].value);
+	if (len >= INTERN_LEN || rec->ninterned == INTERN_MAX)
+		return json_object_new_string(s);
+	memcpy(rec->interned[rec->ninterned].text, s, len + 1);
+	rec->interned[rec->ninterned].value = json_object_new_string(s);
+	return json_object_get(rec->interned[rec->ninterned++].value);
+}
+
+/* The value of set_str(obj, key, rec_str(rec, key)): the record's own, shared. */
+static json_object *
+shared_str(record *rec, const char *key)
+{
+	json_object *v = member_get(rec, key);
+	const char *s = str_value(v);
+
+	if (s == NULL)
+		return NULL;
+	/* A string holding \u0000 is set as the C string: up to it. */
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return json_object_new_string(s);
+	return json_object_get(v);
+}
+
 static void
 set_str(json_object *obj, const char *key, const char *value)
 {
-	json_object_object_add(obj, key, value != NULL ? json_object_new_string(value) : NULL);
+	put(obj, key, value != NULL ? json_object_new_string(value) : NULL);
 }
 
 /* The incident's recovery (protocol R1) with this challenge, made on first sight. */
@@ -390,14 +605,14 @@ recovery_for(json_object *inc, const char *challenge)
 	set_str(r, "recovery_id", id);
 	set_str(r, "challenge", challenge);
 	set_str(r, "outcome", "offered");
-	json_object_object_add(r, "approvers", json_object_new_array());
+	put(r, "approvers", json_object_new_array());
 	json_object_array_add(list, r);
 	return r;
 }
 
 /* A unix time member as RFC 3339 UTC; fallback (a record's time) when absent. */
 static void
-set_time(json_object *obj, const char *key, const record *rec, const char *rec_key,
+set_time(json_object *obj, const char *key, record *rec, const char *rec_key,
     const char *fallback)
 {
 	char when[BG_TIME_UTC_LEN];
@@ -416,7 +631,7 @@ set_time(json_object *obj, const char *key, const record *rec, const char *rec_k
  * code was last accepted for this challenge (never two entries for one name).
  */
 static void
-granted_approvers(json_object *r, const record *rec)
+granted_approvers(json_object *r, record *rec)
 {
 	json_object *names = member_get(rec, "approvers"), *seen = array_member(r, "approvers");
 	json_object *list = json_object_new_array();
@@ -438,7 +653,7 @@ granted_approvers(json_object *r, const record *rec)
 			set_str(item, "at", when);
 			json_object_array_add(list, item);
 		}
-	json_object_object_add(r, "approvers", list);
+	put(r, "approvers", list);
 }
 
 /*
@@ -447,7 +662,7 @@ granted_approvers(json_object *r, const record *rec)
  * holds none.
  */
 static void
-apply_recovery(json_object *inc, const record *rec, const char *event, const char *time)
+apply_recovery(json_object *inc, record *rec, const char *event, const char *time)
 {
 	const char *challenge = rec_str(rec, "challenge");
 	json_object *r, *item;
@@ -461,7 +676,7 @@ apply_recovery(json_object *inc, const record *rec, const char *event, const cha
 		keep_first(r, "offered_at", rec, "time");
 		keep_first(r, "scope", rec, "scope");
 		keep_first(r, "quorum", rec, "quorum");
-		json_object_object_add(r, "approvers", json_object_new_array());
+		put(r, "approvers", json_object_new_array());
 		json_object_object_del(r, "reason");
 		set_str(r, "outcome", "offered");
 		keep_first(inc, "scope", rec, "scope");
@@ -495,31 +710,30 @@ apply_recovery(json_object *inc, const record *rec, const char *event, const cha
 
 /* Folds one record into its incident. */
 static void
-apply_record(json_object *inc, const record *rec)
+apply_record(json_object *inc, record *rec)
 {
 	const char *event = rec_str(rec, "event"), *time = rec_str(rec, "time");
 	const char *outcome = rec_str(rec, "outcome");
-	json_object *counts, *entry, *grant, *o;
-	char *summary;
+	json_object *entry, *grant, *o;
+	incident_state *st = json_object_get_userdata(inc);
 
-	keep_first(inc, "account", rec, "account");
-	keep_first(inc, "operator", rec, "operator");
-	keep_first(inc, "host", rec, "host");
-	keep_first(inc, "request_id", rec, "request_id");
-	keep_first(inc, "first_seen", rec, "time");
-	set_str(inc, "last_seen", time);
-	json_object_object_get_ex(inc, "counts", &counts);
-	count(counts, event);
+	keep_held(inc, st, HELD_ACCOUNT, "account", rec, "account");
+	keep_held(inc, st, HELD_OPERATOR, "operator", rec, "operator");
+	keep_held(inc, st, HELD_HOST, "host", rec, "host");
+	keep_held(inc, st, HELD_REQUEST_ID, "request_id", rec, "request_id");
+	keep_held(inc, st, HELD_FIRST_SEEN, "first_seen", rec, "time");
+	put(inc, "last_seen", shared_str(rec, "time"));
+	count(st->counts, event);
 
 	entry = json_object_new_object();
-	json_object_object_add(entry, "seq", json_object_get(member_get(rec, "seq")));
-	set_str(entry, "time", time);
-	set_str(entry, "event", event);
-	set_str(entry, "outcome", outcome);
-	summary = event_summary(rec);
-	set_str(entry, "summary", summary);
-	free(summary);
-	json_object_array_add(array_member(inc, "events"), entry);
+	put(entry, "seq", json_object_get(member_get(rec, "seq")));
+	put(entry, "time", shared_str(rec, "time"));
+	put(entry, "event", interned(rec, event));
+	put(entry, "outcome", interned(rec, outcome));
+	put(entry, "summary", event_summary(rec));
+	if (st->events == NULL)
+		st->events = array_member(inc, "events");
+	json_object_array_add(st->events, entry);
 
 	if (strcmp(event, "auth.begin") == 0) {
 		keep_first(inc, "reason", rec, "reason");
@@ -555,7 +769,7 @@ apply_record(json_object *inc, const record *rec)
 			double s = seconds_between(req, time);
 
 			if (s >= 0)
-				json_object_object_add(inc, "approval_seconds", json_object_new_double(s));
+				put(inc, "approval_seconds", json_object_new_double(s));
 		}
 	} else if (strncmp(event, "recovery.", 9) == 0) {
 		apply_recovery(inc, rec, event, time);
@@ -566,7 +780,7 @@ apply_record(json_object *inc, const record *rec)
 		if (!json_object_object_get_ex(inc, "grant", &grant)) {
 			grant = json_object_new_object();
 			set_str(grant, "ended", "active");
-			json_object_object_add(inc, "grant", grant);
+			put(inc, "grant", grant);
 		}
 		if (strcmp(event, "grant.issued") == 0) {
 			set_str(grant, "issued", time);
@@ -587,15 +801,16 @@ apply_record(json_object *inc, const record *rec)
 				double s = seconds_between(issued, time);
 
 				if (s >= 0)
-					json_object_object_add(grant, "lifetime_seconds",
+					put(grant, "lifetime_seconds",
 					    json_object_new_double(s));
 			}
 		}
 	} else if (strncmp(event, "sudo.", 5) == 0) {
 		json_object *cmd = json_object_new_object();
 
-		set_str(cmd, "time", time);
-		set_str(cmd, "decision", strcmp(event, "sudo.accepted") == 0 ? "accepted" : "refused");
+		put(cmd, "time", shared_str(rec, "time"));
+		put(cmd, "decision", interned(rec, strcmp(event, "sudo.accepted") == 0 ? "accepted" :
+		    "refused"));
 		keep_first(cmd, "argv", rec, "argv");
 		keep_first(cmd, "runas", rec, "runas");
 		keep_first(cmd, "cwd", rec, "cwd");
@@ -613,7 +828,7 @@ apply_record(json_object *inc, const record *rec)
 }
 
 static bool
-record_selected(const record *rec, const bg_report_filter *f)
+record_selected(record *rec, const bg_report_filter *f)
 {
 	const char *time = rec_str(rec, "time"), *incident = rec_str(rec, "incident");
 	time_t t;
@@ -629,18 +844,16 @@ record_selected(const record *rec, const bg_report_filter *f)
 
 /* Adds events that name no incident (kill switch, notes without one) to "host_events". */
 static void
-apply_unattributed(json_object *model, const record *rec)
+apply_unattributed(json_object *model, record *rec)
 {
 	json_object *entry = json_object_new_object();
-	char *summary = event_summary(rec);
 
-	json_object_object_add(entry, "seq", json_object_get(member_get(rec, "seq")));
-	set_str(entry, "time", rec_str(rec, "time"));
-	set_str(entry, "event", rec_str(rec, "event"));
-	set_str(entry, "outcome", rec_str(rec, "outcome"));
+	put(entry, "seq", json_object_get(member_get(rec, "seq")));
+	put(entry, "time", shared_str(rec, "time"));
+	put(entry, "event", interned(rec, rec_str(rec, "event")));
+	put(entry, "outcome", interned(rec, rec_str(rec, "outcome")));
 	set_str(entry, "account", rec_str(rec, "account"));
-	set_str(entry, "summary", summary);
-	free(summary);
+	put(entry, "summary", event_summary(rec));
 	json_object_array_add(array_member(model, "host_events"), entry);
 }
 
@@ -653,11 +866,13 @@ read_file_records(const char *path, const bg_report_filter *filter,
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	bg_status rc = BG_OK;
 
 	if (f == NULL)
 		return bg_error_errno(err, BG_ERR_IO, errno, "%s", path);
 	while ((n = getline(&line, &cap, f)) > 0) {
 		const char *incident;
+		json_object *inc = NULL;
 
 		if (limited && *seen >= limit)
 			break;
@@ -669,15 +884,19 @@ read_file_records(const char *path, const bg_report_filter *filter,
 		(*seen)++;
 		if (record_selected(rec, filter)) {
 			incident = rec_str(rec, "incident");
-			if (incident != NULL)
-				apply_record(incident_for(incidents, incident), rec);
+			if (incident != NULL && (inc = incident_for(incidents, incident)) == NULL) {
+				rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (inc != NULL)
+				apply_record(inc, rec);
 			else if (filter->incident == NULL)
 				apply_unattributed(model, rec);
 		}
 	}
 	free(line);
 	fclose(f);
-	return BG_OK;
+	return rc;
 }
 
 static void
@@ -703,11 +922,11 @@ summarise(json_object *model, json_object *list)
 		    json_object_object_get_ex(counts, "approval.approved", &c))
 			approved += json_object_get_int(c);
 	}
-	json_object_object_add(summary, "incidents", json_object_new_int((int)n));
-	json_object_object_add(summary, "approvals", json_object_new_int(approved));
-	json_object_object_add(summary, "sudo_accepted", json_object_new_int(accepted));
-	json_object_object_add(summary, "sudo_refused", json_object_new_int(refused));
-	json_object_object_add(model, "summary", summary);
+	put(summary, "incidents", json_object_new_int((int)n));
+	put(summary, "approvals", json_object_new_int(approved));
+	put(summary, "sudo_accepted", json_object_new_int(accepted));
+	put(summary, "sudo_refused", json_object_new_int(refused));
+	put(model, "summary", summary);
 }
 
 bg_status
@@ -721,18 +940,14 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 	record rec = { 0 };
 
 	*model_out = NULL;
-	bg_buf_init(&rec.keys, 0);
-	bg_buf_init(&rec.key, 0);
-	if (!bg_buf_append(&rec.key, "", 1))  /* a key is never NULL, even an empty one */
-		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	json_object_object_add(model, "verified", json_object_new_boolean(verified));
+	put(model, "verified", json_object_new_boolean(verified));
 	if (!verified) {
 		char where[BG_ERROR_MAX + 300];
 
 		snprintf(where, sizeof(where), "%s:%lu: %s", verify->file, verify->line, verify->reason);
 		set_str(model, "verify_error", where);
 	}
-	json_object_object_add(model, "records_verified",
+	put(model, "records_verified",
 	    json_object_new_int64((int64_t)verify->records));
 	set_str(model, "incident_filter", filter->incident);
 	for (size_t i = 0; i < nfiles && rc == BG_OK; i++)
@@ -741,10 +956,11 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 		    verify->records, &seen, &rec, err);
 	record_clear(&rec);
 	free(rec.m);
-	bg_buf_free(&rec.keys);
-	bg_buf_free(&rec.key);
+	free(rec.text);
+	for (size_t i = 0; i < rec.ninterned; i++)
+		json_object_put(rec.interned[i].value);
 	if (!verified && verify->records == 0)
-		json_object_object_add(model, "note", json_object_new_string(
+		put(model, "note", json_object_new_string(
 		    "no record could be verified; nothing is reported"));
 	{
 		json_object_object_foreach(incidents, key, inc) {
@@ -753,7 +969,7 @@ bg_report_build(const char *const *files, size_t nfiles, const bg_report_filter 
 		}
 	}
 	json_object_put(incidents);
-	json_object_object_add(model, "incidents", list);
+	put(model, "incidents", list);
 	summarise(model, list);
 	if (rc != BG_OK) {
 		json_object_put(model);

@@ -18,7 +18,10 @@ For failover (several urls on one server, sharing its requests like
 instances on one database): unavailable (503 to every host request),
 not-found (404 to every host request), stall
 (never answers any host request), file-only (files the request as an
-approve one, answers every poll 503).  A poll is answered by the mode the
+approve one, answers every poll 503).  Busy services: busy (the first
+filing of each request answered 429 and its first poll 503, both with
+Retry-After: 1, then an approve one), busy-long (every filing answered 429
+with Retry-After: 3600).  A poll is answered by the mode the
 request was filed under, whichever mode's path it arrives on, except on the
 unavailable, not-found, stall and file-only paths.
 GET /_pending returns the id of the newest request, when it is a poke-mode
@@ -61,6 +64,14 @@ class State:
         self.cond = threading.Condition()
         self.newest = None
         self.hits = {}
+        self.answered = set()
+
+    def first(self, what):
+        """True the first time what (method, request id) is seen: a busy answer."""
+        with self.cond:
+            fresh = what not in self.answered
+            self.answered.add(what)
+            return fresh
 
     def hit(self, mode, method):
         with self.cond:
@@ -174,8 +185,13 @@ class Handler(BaseHTTPRequestHandler):
         if not self.authenticated(body):
             self.error(401, "unauthorized")
             return
-        mode = "approve" if parts[1] == "file-only" else parts[1]
+        mode = "approve" if parts[1] in ("file-only", "busy") else parts[1]
         req = json.loads(body)
+        if parts[1] == "busy-long" or (parts[1] == "busy" and
+                                       self.st.first(("POST", req.get("request_id")))):
+            self.busy(429, "3600" if parts[1] == "busy-long" else "1")
+            return
+        req["busy"] = parts[1] == "busy"
         if req.get("host") != self.st.host_id:
             self.error(403, "host mismatch")
             return
@@ -228,8 +244,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.answer(req, wait)
 
+    def busy(self, status, after):
+        self.reply(status, json.dumps({"error": "busy"}).encode(), [("Retry-After", after)])
+
     def answer(self, req, wait):
         mode = req["mode"]
+        if req["busy"] and self.st.first(("GET", req["request_id"])):
+            self.busy(503, "1")
+            return
         if mode == "hang":
             time.sleep(HANG_SECONDS)
             return

@@ -41,7 +41,7 @@ check_journaled(bg_event *ev, const char *what)
 	if (bg_journal_format(&j, ev, 1, key, prev, &line, mac, &err) != BG_OK)
 		fz_fail("%s accepted, but its record cannot be written: %s", what, err.msg);
 	if (line.len == 0 || line.data[line.len - 1] != '\n' ||
-	    !bg_journal_parse_line(&nothing, NULL, line.data, line.len - 1))
+	    !bg_journal_parse_line(&nothing, NULL, NULL, line.data, line.len - 1))
 		fz_fail("%s accepted, and journaled as a line verify refuses: %s", what,
 		    line.data);
 	bg_buf_free(&line);

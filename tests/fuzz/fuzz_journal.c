@@ -3,7 +3,9 @@
  * verified without a key, with a fixed K_1 and with K_1 and a key state;
  * then split at a line near its middle into two rotated files.  The seed
  * corpus is a chain written by `breakglass journal init` and `note` whose
- * K_1 and final state are the fixed ones below, so its macs check.
+ * K_1 and final state are the fixed ones below, so its macs check.  Each
+ * line is also read by the grammar's fast path and by yajl alone, which
+ * must agree.
  */
 #include "build_config.h"
 
@@ -12,6 +14,7 @@
 
 #include "crypto.h"
 #include "fuzz.h"
+#include "grammar_diff.h"
 #include "journal.h"
 
 static const char k1_hex[] =
@@ -64,6 +67,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t split;
 
 	setup();
+	for (const uint8_t *p = data, *end = data + size; p < end; ) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		char why[4096];
+
+		if (!gd_same((const char *)p, len, why, sizeof(why)))
+			fz_fail("the grammar's fast path and yajl disagree: %s", why);
+		p += len;
+	}
 	fz_write("journal.jsonl", data, size, 0600);
 	verify(one, 1);
 

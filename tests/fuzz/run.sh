@@ -50,7 +50,7 @@ build() {
 	echo "=== fuzz: building with $fuzz_cc"
 	rm -rf "$out"
 	# shellcheck disable=SC2046
-	archive common "$here/fuzz_util.c" $(ls "$top_srcdir"/common/*.c) || return 1
+	archive common "$here/fuzz_util.c" "$here/grammar_diff.c" $(ls "$top_srcdir"/common/*.c) || return 1
 	# shellcheck disable=SC2046
 	archive approvald $(ls "$top_srcdir"/approvald/*.c | grep -v '/main\.c$') ||
 	    return 1

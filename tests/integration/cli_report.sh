@@ -80,6 +80,14 @@ expect_status 0 bg report --since 2000-01-01 --until 2001-01-01
 expect_grep "$tmpdir/out" "Summary: 0 incident(s)"
 expect_status 2 bg report --since yesterday
 
+# a time too short for the timeline's clock (a journal verified without a key
+# says nothing of its times) is shown whole, never read past its end
+zeros=0000000000000000000000000000000000000000000000000000000000000000
+printf '{"seq":1,"time":"x","event":"sudo.accepted","outcome":"success","incident":"INC-9","prev":"%s","mac":"%s"}\n' \
+	"$zeros" "$(echo "$zeros" | tr 0 a)" >"$d/short.jsonl"
+expect_status 0 bg report --format html "$d/short.jsonl"
+expect_grep "$tmpdir/out" 'font-size="12">x sudo.accepted</text>'
+
 # tampering: the report still shows what precedes the break, marked UNVERIFIED
 sed -i '5s/mail-queue/everything/' "$d/log/journal.jsonl"
 expect_status 2 bg report --key "$d/k1"

@@ -308,6 +308,11 @@ static const struct failover failovers[] = {
 	{ { "dead", "unavailable" }, TIMEOUT, "http-status", -1, { 0, 1, -1 }, true },
 	{ { "unavailable", "dead" }, TIMEOUT, "connect", -1, { 0, 1, -1 }, true },
 	{ { "stall", "stall/2" }, SHORT_TIMEOUT, "timeout", -1, { 0, 1, -1 }, true },
+	/* A busy answer (429, 503 with Retry-After) is asked again after the delay. */
+	{ { "busy" }, TIMEOUT, NULL, 0, { 0, -1 }, false },
+	{ { "busy", "approve" }, TIMEOUT, NULL, 1, { 0, -1 }, false },
+	/* ... unless the delay is past the deadline: the 429 is the answer. */
+	{ { "busy-long", "approve" }, TIMEOUT, "http-status", 0, { -1 }, false },
 	/* A poll that hangs on the last url left runs out the one deadline. */
 	{ { "hang", "approve" }, SHORT_TIMEOUT, "timeout", 0, { 0, 1, -1 }, false },
 };

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "crypto.h"
+#include "../fuzz/grammar_diff.h"
 #include "journal.h"
 #include "testutil.h"
 
@@ -896,6 +897,50 @@ test_verify_long_chain(void **state)
 	assert_string_equal(res.reason, "bad mac: record altered or forged");
 	/* Without the key the forgery is invisible; the chain's links still hold. */
 	assert_int_equal(bg_journal_verify(one, 1, NULL, NULL, &res), BG_OK);
+	/*
+	 * Records are checked on two threads: the first bad line in file order
+	 * is named, with the count of the records before it, however the work
+	 * was shared (a later bad line may be reached first).
+	 */
+	all.data[off[12000] - 4] ^= 1;
+	all.data[off[6999]] = '[';
+	put(whole, all.data, all.len);
+	assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 7000);
+	assert_string_equal(res.reason, "invalid JSON");
+	assert_int_equal(res.records, 6999);
+	assert_int_equal(res.last_seq, 6999);
+	assert_int_equal(bg_journal_verify(one, 1, NULL, NULL, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 7000);
+	all.data[off[6999]] = '{';
+	all.data[off[12000] - 4] ^= 1;
+	/* A digit of record 4097's prev: a broken link, with or without the key. */
+	{
+		char *pv = memmem(all.data + off[4096], off[4097] - off[4096], "\"prev\":\"", 8);
+
+		assert_non_null(pv);
+		pv[8] = pv[8] == '0' ? '1' : '0';
+		put(whole, all.data, all.len);
+		assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+		assert_int_equal(res.line, 4097);
+		assert_string_equal(res.reason, "broken prev link: does not match the mac of seq 4096");
+		assert_int_equal(bg_journal_verify(one, 1, NULL, NULL, &res), BG_ERR_INVALID);
+		assert_int_equal(res.line, 4097);
+		assert_int_equal(res.records, 4096);
+		pv[8] = pv[8] == '0' ? '1' : '0';
+	}
+	/* Record 3000 removed: a gap named at the line where it shows. */
+	put(whole, all.data, off[2999]);
+	{
+		FILE *f = fopen(whole, "a");
+
+		assert_non_null(f);
+		fwrite(all.data + off[3000], 1, all.len - off[3000], f);
+		fclose(f);
+	}
+	assert_int_equal(bg_journal_verify(one, 1, k1, &st, &res), BG_ERR_INVALID);
+	assert_int_equal(res.line, 3000);
+	assert_string_equal(res.reason, "seq gap: expected 3000, found 3001");
 
 	bg_buf_free(&all);
 	free(off);
@@ -949,6 +994,88 @@ test_state_read_live(void **state)
 	free(copied);
 }
 
+/*
+ * The grammar's fast path for lines in the writer's shape agrees with yajl
+ * alone on every text: what both accept, with the same callbacks, and what
+ * either refuses (each case near an edge of the shape).
+ */
+static void
+test_grammar_fast_path_is_yajl(void **state)
+{
+	static const char *const lines[] = {
+		"{\"seq\":1,\"time\":\"t\",\"argv\":[\"/bin/x\",\"-d\"],\"ok\":true,\"no\":false,\"n\":null}",
+		"{\"seq\":1}\n", "{}", "{}\n", "{}\n\n", "{} ", " {}", "{\"a\":1}x", "{\"a\":1}{}",
+		"{\"a\":[]}", "{\"a\":{}}", "{\"a\":[[],{}]}", "{\"a\":[1,]}", "{\"a\":1,}", "{,}",
+		"{\"a\"}", "{\"a\":}", "{\"a\" :1}", "{\"a\": 1}", "{\"a\":1 }", "{\"a\":\t1}",
+		"{\"a\":\"x\\ny\"}", "{\"a\":\"\\u0041\"}", "{\"a\\u0041\":1}", "{\"a\":\"\\/\"}",
+		"{\"a\":\"\x7f\"}", "{\"a\":\"\xc3\xa9\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\x01\"}",
+		"{\"a\":\"\x0b\"}", "{\"a\":0}", "{\"a\":00}", "{\"a\":01}", "{\"a\":-1}", "{\"a\":-0}",
+		"{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":1E3}", "{\"a\":1.}", "{\"a\":123456789012345678}",
+		"{\"a\":1234567890123456789}", "{\"a\":9223372036854775807}",
+		"{\"a\":9223372036854775808}", "{\"a\":99999999999999999999999}", "{\"a\":tru}",
+		"{\"a\":truee}", "{\"a\":nul}", "{\"a\":falsey}", "{\"a\":\"unterminated}",
+		"{\"a\":1", "{", "}", "", "\n", "[1,2]", "\"s\"", "1", "true", "{\"a\":[1,2}",
+		"{\"a\":{\"b\":1]}", "{\"a\":\"x\"\"y\"}", "{\"a\":1}\n{\"b\":2}",
+		"{\"a\":\"x\0y\"}", "{\"seq\":1,\"seq\":2}",
+	};
+	char why[8192];
+	bg_buf deep;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (!gd_same(lines[i], strlen(lines[i]), why, sizeof(why)))
+			fail_msg("%s: %s", lines[i], why);
+	/* Every byte at every place of a word the fast path reads eight at a time. */
+	for (int c = 0; c < 256; c++)
+		for (int at = 0; at < 9; at++) {
+			char text[] = "{\"a\":\"xxxxxxxxxxxxxxxxxx\"}";
+
+			text[6 + at] = (char)c;
+			if (!gd_same(text, sizeof(text) - 1, why, sizeof(why)))
+				fail_msg("byte 0x%02x at %d: %s", c, at, why);
+		}
+	/* Quotes on each side of the bitmap's 64-byte words, and bytes past the last 16. */
+	for (int n = 0; n < 140; n++) {
+		bg_buf_init(&deep, 0);
+		bg_buf_printf(&deep, "{\"a\":\"%*s\",\"b\":[\"%*s\",7]}", n, "", n % 7, "");
+		for (size_t k = 0; k < deep.len; k++)
+			if (deep.data[k] == ' ')
+				deep.data[k] = (char)('a' + k % 26);
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("%d bytes: %s", n, why);
+		deep.data[deep.len - 1] = ' ';  /* and the same lines torn */
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("%d bytes, torn: %s", n, why);
+		bg_buf_free(&deep);
+	}
+	/* Embedded NUL bytes, where strlen would stop. */
+	if (!gd_same("{\"a\":\"x\0y\"}", 11, why, sizeof(why)) || !gd_same("{\"a\":1}\0", 8, why,
+	    sizeof(why)))
+		fail_msg("NUL: %s", why);
+	/* Nesting at and past the shape's depth, and more values than its tape holds. */
+	for (int depth = 30; depth <= 34; depth++) {
+		bg_buf_init(&deep, 0);
+		for (int d = 0; d < depth; d++)
+			bg_buf_puts(&deep, "{\"a\":");
+		bg_buf_puts(&deep, "1");
+		for (int d = 0; d < depth; d++)
+			bg_buf_puts(&deep, "}");
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("depth %d: %s", depth, why);
+		bg_buf_free(&deep);
+	}
+	for (int n = 250; n <= 260; n++) {
+		bg_buf_init(&deep, 0);
+		bg_buf_puts(&deep, "{\"a\":[");
+		for (int k = 0; k < 2 * n; k++)
+			bg_buf_printf(&deep, "%s%d", k > 0 ? "," : "", k);
+		bg_buf_puts(&deep, "]}");
+		if (!gd_same(deep.data, deep.len, why, sizeof(why)))
+			fail_msg("%d values: %s", 2 * n, why);
+		bg_buf_free(&deep);
+	}
+}
+
 int
 main(void)
 {
@@ -975,6 +1102,7 @@ main(void)
 		cmocka_unit_test(test_verify_long_chain),
 		cmocka_unit_test(test_evolve_vector),
 		cmocka_unit_test(test_split_line),
+		cmocka_unit_test(test_grammar_fast_path_is_yajl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
