@@ -302,6 +302,12 @@ typedef struct ad_app {
 	bool health_db_ok;            /* and whether the write committed */
 	bool stopping;
 	struct ad_notifier *notifier;
+	/*
+	 * The last decision document signed and its signature: the deciding
+	 * vote's answer and its woken polls send the same bytes (decision.c).
+	 */
+	bg_buf signed_body;
+	char *signed_sig;             /* base64 */
 } ad_app;
 
 /* ------------------------------------------------------------------ */
@@ -442,9 +448,15 @@ void ad_retention_purge(ad_app *app, int64_t now_ms);
 /* ------------------------------------------------------------------ */
 /* Decisions (decision.c). */
 
-/* The decision document of r with its votes, issued now, and its signature. */
+/*
+ * The decision document of r with its votes, issued now, and its signature
+ * (app->lock held: a document byte-identical to the last one signed gets
+ * that signature again, as Ed25519 signing is deterministic).
+ */
 bg_status ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
     int64_t now_ms, bg_buf *body, char **sig_b64, bg_error *err);
+/* Forgets the last signature (the signing key changed, or at exit). */
+void ad_decision_forget_signed(ad_app *app);
 /* The status the votes give r (r->status when already final). */
 const char *ad_decision_status(const ad_app *app, const ad_request *r,
     const ad_votes *votes, int64_t now_ms);

@@ -157,6 +157,18 @@ add_str(json_object *obj, const char *key, const char *value)
 	json_object_object_add(obj, key, json_object_new_string(value));
 }
 
+/* Kept only whole: without memory the next document is signed afresh. */
+static void
+remember_signed(ad_app *app, const bg_buf *body, const char *sig_b64)
+{
+	ad_decision_forget_signed(app);
+	app->signed_sig = strdup(sig_b64);
+	bg_buf_init(&app->signed_body, AD_BODY_MAX);
+	if (app->signed_sig == NULL || !bg_buf_append(&app->signed_body, body->data,
+	    body->len))
+		ad_decision_forget_signed(app);
+}
+
 bg_status
 ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
     int64_t now_ms, bg_buf *body, char **sig_b64, bg_error *err)
@@ -196,12 +208,29 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	}
 	json_object_put(out);
 	/* The signature covers exactly the bytes sent. */
-	rc = bg_ed25519_sign(app->signer, body->data, body->len, sig, err);
-	if (rc == BG_OK)
-		rc = bg_base64_encode(sig, sizeof(sig), sig_b64, err);
+	if (app->signed_sig != NULL && app->signed_body.len == body->len &&
+	    memcmp(app->signed_body.data, body->data, body->len) == 0) {
+		*sig_b64 = strdup(app->signed_sig);
+		rc = *sig_b64 != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM,
+		    "out of memory");
+	} else {
+		rc = bg_ed25519_sign(app->signer, body->data, body->len, sig, err);
+		if (rc == BG_OK)
+			rc = bg_base64_encode(sig, sizeof(sig), sig_b64, err);
+		if (rc == BG_OK)
+			remember_signed(app, body, *sig_b64);
+	}
 	if (rc != BG_OK)
 		bg_buf_free(body);
 	return rc;
+}
+
+void
+ad_decision_forget_signed(ad_app *app)
+{
+	bg_buf_free(&app->signed_body);
+	free(app->signed_sig);
+	app->signed_sig = NULL;
 }
 
 json_object *

@@ -76,6 +76,7 @@ struct ad_conn {
 	bool too_big;
 	bool linked;             /* waiter is in app->waiters */
 	bool resumed;            /* the poll was woken: answer it */
+	int64_t woken_ms;        /* when: its answer is issued as of then */
 	struct ad_waiter waiter;
 };
 
@@ -190,6 +191,7 @@ ad_waiters_wake(ad_app *app, const char *request_id, int64_t now_ms)
 			continue;
 		waiter_unlink(app, cc);
 		cc->resumed = true;
+		cc->woken_ms = now_ms;
 		MHD_resume_connection(w->conn);
 	}
 }
@@ -470,7 +472,11 @@ dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 	r.path = path;
 	peer_address(conn, r.source, sizeof(r.source));
 	pthread_mutex_lock(&cc->app->lock);
-	r.now_ms = ad_now_ms();
+	/*
+	 * A woken poll is answered as of its wake, so the polls a decision
+	 * woke get the deciding vote's document and its one signature.
+	 */
+	r.now_ms = cc->resumed ? cc->woken_ms : ad_now_ms();
 	if (cc->too_big)
 		ad_response_error(&res, MHD_HTTP_CONTENT_TOO_LARGE, "body over 64 KiB");
 	else if (cc->resumed) {

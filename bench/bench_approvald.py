@@ -18,7 +18,8 @@ The floor: one fsync of a small file on the disk holding the database.
 Usage: bench_approvald.py [N]   (default 10000 polls; BENCH_POLLS in make)
 Environment: top_builddir, top_srcdir; BENCH_REQUESTS (default 1000);
 BENCH_DATABASE=postgresql for the PostgreSQL backend (a throwaway cluster
-with fsync on, tests/approvald/pglib.py) instead of SQLite."""
+with fsync on, tests/approvald/pglib.py) instead of SQLite; BENCH_APPROVALD,
+another daemon binary to measure (an older build, side by side)."""
 import os
 import resource
 import selectors
@@ -33,6 +34,9 @@ srcdir = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), ".
 sys.path.insert(0, os.path.join(srcdir, "tests", "approvald"))
 import adlib  # noqa: E402
 import pglib  # noqa: E402
+
+if os.environ.get("BENCH_APPROVALD"):
+    adlib.DAEMON = os.environ["BENCH_APPROVALD"]
 
 CLIENTS = 8
 NAPPROVERS = 200

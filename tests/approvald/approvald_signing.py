@@ -2,7 +2,9 @@
 """breakglass-approvald parses its Ed25519 signing key at start and on
 SIGHUP only: a reload naming a key that cannot be loaded (here, a public
 key, mode 0644) keeps the running configuration and key, and a reload with a
-new valid key signs with it from then on."""
+new valid key signs with it from then on.  A decision answers the deciding
+vote and the polls it wakes with one document and one signature, under the
+key in force."""
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import adlib  # noqa: E402
 from adlib import check  # noqa: E402
 
 RELOAD_WAIT = 10
+POLL_HELD_WAIT = 10
 
 
 def sighup_pending(pid):
@@ -38,11 +41,28 @@ def reload(svc, text):
 
 
 def decide(svc, approvers):
+    """The deciding vote's answer, once checked against the answer of the
+    poll it woke: the same document under the same signature (signed once)."""
     st, _, doc, _ = svc.create(approvers=approvers)
     check(st == 201, "create: %d" % st)
-    svc.vote(doc["request_id"], approvers[0])
-    st, body, headers = svc.vote(doc["request_id"], approvers[1])
+    rid = doc["request_id"]
+    seen = svc.seen_count()
+    poll = svc.open_poll(rid, int(time.time()))
+    deadline = time.monotonic() + POLL_HELD_WAIT
+    while svc.seen_count() == seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(svc.seen_count() > seen, "the poll is held")
+    svc.vote(rid, approvers[0])
+    st, body, headers = svc.vote(rid, approvers[1])
     check(st == 200, "deciding vote: %d" % st)
+    head, _, answer = adlib.read_all(poll).partition(b"\r\n\r\n")
+    poll.close()
+    poll_sig = [line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
+                if line.lower().startswith(b"x-breakglass-decision-signature:")]
+    check(answer == body, "the woken poll gets the deciding vote's document: %r / %r"
+          % (answer, body))
+    check(poll_sig == [headers.get("x-breakglass-decision-signature")],
+          "and its signature: %r" % poll_sig)
     return body, headers
 
 
