@@ -136,6 +136,7 @@ typedef struct {
 	size_t body_len;
 	int64_t received_ms;
 	int64_t expires_ms;
+	json_object *doc;        /* body parsed once a decision reads it (decision.c) */
 } ad_request;
 
 typedef struct {
@@ -287,6 +288,9 @@ void ad_listener_stop(ad_listener *l);
 
 struct ad_waiter;
 
+/* Signed decision documents kept for the polls woken after them. */
+#define AD_SIGNED_KEPT 16
+
 typedef struct ad_app {
 	pthread_mutex_t lock;         /* guards everything below */
 	ad_config *cfg;               /* replaced on SIGHUP */
@@ -303,11 +307,15 @@ typedef struct ad_app {
 	bool stopping;
 	struct ad_notifier *notifier;
 	/*
-	 * The last decision document signed and its signature: the deciding
-	 * vote's answer and its woken polls send the same bytes (decision.c).
+	 * The last decision documents signed and their signatures: the deciding
+	 * vote's answer and its woken polls send the same bytes, while other
+	 * clients' votes may be signed in between (decision.c).
 	 */
-	bg_buf signed_body;
-	char *signed_sig;             /* base64 */
+	struct ad_signed {
+		bg_buf body;
+		char *sig;            /* base64 */
+	} signed_docs[AD_SIGNED_KEPT];
+	size_t signed_next;           /* the entry the next signature replaces */
 } ad_app;
 
 /* ------------------------------------------------------------------ */
@@ -450,12 +458,12 @@ void ad_retention_purge(ad_app *app, int64_t now_ms);
 
 /*
  * The decision document of r with its votes, issued now, and its signature
- * (app->lock held: a document byte-identical to the last one signed gets
+ * (app->lock held: a document byte-identical to one signed lately gets
  * that signature again, as Ed25519 signing is deterministic).
  */
 bg_status ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
     int64_t now_ms, bg_buf *body, char **sig_b64, bg_error *err);
-/* Forgets the last signature (the signing key changed, or at exit). */
+/* Forgets the signatures kept (the signing key changed, or at exit). */
 void ad_decision_forget_signed(ad_app *app);
 /* The status the votes give r (r->status when already final). */
 const char *ad_decision_status(const ad_app *app, const ad_request *r,

@@ -18,9 +18,9 @@
 #define STATUS_DENIED "denied"
 #define STATUS_EXPIRED "expired"
 
-/* The filed request's members; NULL on a corrupt row (never stored unparsed). */
+/* The filed request's members, parsed afresh; NULL on a corrupt row (never stored unparsed). */
 static json_object *
-request_doc(const ad_request *r)
+parse_doc(const ad_request *r)
 {
 	json_object *doc = json_tokener_parse(r->body);
 
@@ -29,6 +29,16 @@ request_doc(const ad_request *r)
 		return NULL;
 	}
 	return doc;
+}
+
+/*
+ * The same, to read only (a reference of the caller's): parsed once for a
+ * loaded request, as deciding reads it for every vote.
+ */
+static json_object *
+request_doc(const ad_request *r)
+{
+	return r->doc != NULL ? json_object_get(r->doc) : parse_doc(r);
 }
 
 static json_object *
@@ -157,16 +167,35 @@ add_str(json_object *obj, const char *key, const char *value)
 	json_object_object_add(obj, key, json_object_new_string(value));
 }
 
-/* Kept only whole: without memory the next document is signed afresh. */
+/* The signature of a document byte-identical to body signed lately, or NULL. */
+static const char *
+signed_before(const ad_app *app, const bg_buf *body)
+{
+	for (size_t i = 0; i < AD_SIGNED_KEPT; i++) {
+		const struct ad_signed *d = &app->signed_docs[i];
+
+		if (d->sig != NULL && d->body.len == body->len &&
+		    memcmp(d->body.data, body->data, body->len) == 0)
+			return d->sig;
+	}
+	return NULL;
+}
+
+/* Kept only whole: without memory the document is signed afresh when next asked. */
 static void
 remember_signed(ad_app *app, const bg_buf *body, const char *sig_b64)
 {
-	ad_decision_forget_signed(app);
-	app->signed_sig = strdup(sig_b64);
-	bg_buf_init(&app->signed_body, AD_BODY_MAX);
-	if (app->signed_sig == NULL || !bg_buf_append(&app->signed_body, body->data,
-	    body->len))
-		ad_decision_forget_signed(app);
+	struct ad_signed *d = &app->signed_docs[app->signed_next];
+
+	app->signed_next = (app->signed_next + 1) % AD_SIGNED_KEPT;
+	bg_buf_free(&d->body);
+	free(d->sig);
+	d->sig = strdup(sig_b64);
+	bg_buf_init(&d->body, AD_BODY_MAX);
+	if (d->sig != NULL && !bg_buf_append(&d->body, body->data, body->len)) {
+		free(d->sig);
+		d->sig = NULL;
+	}
 }
 
 bg_status
@@ -176,6 +205,7 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	unsigned char sig[BG_ED25519_SIG_LEN];
 	json_object *doc = request_doc(r), *out;
 	char issued[AD_TIME_LEN];
+	const char *known;
 	const char *text;
 	bg_status rc;
 
@@ -208,9 +238,8 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	}
 	json_object_put(out);
 	/* The signature covers exactly the bytes sent. */
-	if (app->signed_sig != NULL && app->signed_body.len == body->len &&
-	    memcmp(app->signed_body.data, body->data, body->len) == 0) {
-		*sig_b64 = strdup(app->signed_sig);
+	if ((known = signed_before(app, body)) != NULL) {
+		*sig_b64 = strdup(known);
 		rc = *sig_b64 != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM,
 		    "out of memory");
 	} else {
@@ -228,15 +257,17 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 void
 ad_decision_forget_signed(ad_app *app)
 {
-	bg_buf_free(&app->signed_body);
-	free(app->signed_sig);
-	app->signed_sig = NULL;
+	for (size_t i = 0; i < AD_SIGNED_KEPT; i++) {
+		bg_buf_free(&app->signed_docs[i].body);
+		free(app->signed_docs[i].sig);
+		app->signed_docs[i].sig = NULL;
+	}
 }
 
 json_object *
 ad_request_view(const ad_request *r, const ad_votes *votes)
 {
-	json_object *doc = request_doc(r);
+	json_object *doc = parse_doc(r);  /* edited below: a copy of its own */
 	char expires[AD_TIME_LEN];
 
 	if (doc == NULL)
@@ -336,6 +367,7 @@ read_request(ad_app *app, const char *id, ad_request *r, ad_votes *votes, bg_err
 
 	if ((rc = ad_store_request_get(app->store, id, r, err)) != BG_OK)
 		return rc;
+	r->doc = parse_doc(r);
 	if ((rc = ad_store_votes(app->store, id, votes, err)) != BG_OK)
 		ad_request_clear(r);
 	return rc;

@@ -329,6 +329,7 @@ ad_request_clear(ad_request *r)
 	free(r->operator_name);
 	free(r->status);
 	free(r->body);
+	json_object_put(r->doc);
 	memset(r, 0, sizeof(*r));
 }
 
