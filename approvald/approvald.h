@@ -419,6 +419,13 @@ bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
  */
 int64_t ad_throttle_wait_ms(const char *key, int64_t now_ms);
 int64_t ad_throttle_fail(const char *key, int64_t cap_ms, int64_t now_ms);
+/*
+ * The approver's own addresses: where the approver authenticated fully
+ * (token and TOTP) in the last day.  Only a success records one, so others'
+ * guesses at the approver's token cannot lock the approver out there.
+ */
+void ad_throttle_trust(const char *pair, int64_t now_ms);
+bool ad_throttle_trusted(const char *pair, int64_t now_ms);
 
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);

@@ -88,18 +88,29 @@ throttle_keys(const ad_http_req *r, const ad_config_approver *a,
 	snprintf(name, THROTTLE_KEY_MAX, "approver:%s", a != NULL ? a->meta.name : "");
 }
 
+/* The key of the approver at this request's address, for ad_throttle_trust. */
+static void
+trust_key(const ad_http_req *r, const char *approver, char pair[THROTTLE_KEY_MAX])
+{
+	snprintf(pair, THROTTLE_KEY_MAX, "%s@%s", approver, r->source);
+}
+
 /* Answers 429 when the address or the approver is in a backoff wait. */
 static bool
 throttled(ad_http_req *r, const char *approver, ad_response *res)
 {
 	const ad_config_approver *a = approver != NULL ?
 	    ad_config_find_approver(r->app->cfg, approver) : NULL;
-	char addr[THROTTLE_KEY_MAX], name[THROTTLE_KEY_MAX], msg[128];
-	int64_t wait, by_name;
+	char addr[THROTTLE_KEY_MAX], name[THROTTLE_KEY_MAX], pair[THROTTLE_KEY_MAX], msg[128];
+	int64_t wait, by_name = 0;
 
 	throttle_keys(r, a, addr, name);
 	wait = ad_throttle_wait_ms(addr, r->now_ms);
-	by_name = a != NULL ? ad_throttle_wait_ms(name, r->now_ms) : 0;
+	if (a != NULL) {
+		trust_key(r, a->meta.name, pair);
+		if (!ad_throttle_trusted(pair, r->now_ms))
+			by_name = ad_throttle_wait_ms(name, r->now_ms);
+	}
 	if (by_name > wait)
 		wait = by_name;
 	if (wait == 0)
@@ -359,6 +370,13 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 			count_failure(r, vb.approver);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 	} else {
+		const ad_config_approver *a = ad_config_find_approver(r->app->cfg, vb.approver);
+		char pair[THROTTLE_KEY_MAX];
+
+		if (a != NULL) {
+			trust_key(r, a->meta.name, pair);
+			ad_throttle_trust(pair, r->now_ms);
+		}
 		vote(r, id, approve, &vb, res);
 	}
 	json_object_put(doc);
