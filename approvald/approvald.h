@@ -28,10 +28,13 @@
  * Host signatures: the accepted clock skew.  A signature is remembered by its
  * signed timestamp, not by when it arrived, until the timestamp check alone
  * refuses it: AD_SKEW_MAX seconds after it, plus the second the check
- * rounds to.
+ * rounds to, plus AD_CLOCK_SPREAD_MAX: instances sharing a database prune
+ * by their own clocks, so one whose clock runs ahead must not forget a
+ * signature another still accepts.
  */
 #define AD_SKEW_MAX 300
-#define AD_REPLAY_KEEP_MS ((AD_SKEW_MAX + 1) * AD_MS_PER_SECOND)
+#define AD_CLOCK_SPREAD_MAX 60
+#define AD_REPLAY_KEEP_MS ((AD_SKEW_MAX + AD_CLOCK_SPREAD_MAX + 1) * AD_MS_PER_SECOND)
 #define AD_WAIT_MAX 30
 #define AD_MS_PER_SECOND 1000LL
 /* "2026-11-27T15:17:57.041Z" and its NUL. */

@@ -289,13 +289,25 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 	}
 	if (loaded)
 		voted = insert_vote(r, id, approve, vb, &req, res, &err, &rc);
-	/* A refusal may still have expired the request: keep that. */
-	if (rc == BG_OK)
-		rc = ad_store_commit(r->app->store, &err);
-	if (rc != BG_OK)
+	/*
+	 * A refusal may still have expired the request: keep that.  A code spent
+	 * on a request that does not exist stays spent (its TOTP state is in
+	 * this transaction), or it could be replayed on the real one.
+	 */
+	if (rc == BG_OK || (rc == BG_ERR_NOTFOUND && !loaded)) {
+		bg_error cerr;
+		bg_status crc = ad_store_commit(r->app->store, &cerr);
+
+		if (crc != BG_OK) {
+			ad_store_rollback(r->app->store);
+			rc = crc;
+			err = cerr;
+		} else if (rc == BG_OK) {
+			ad_notifier_kick(r->app->notifier);
+		}
+	} else {
 		ad_store_rollback(r->app->store);
-	else
-		ad_notifier_kick(r->app->notifier);
+	}
 	if (rc == BG_OK && voted && (rc = journal_vote(r, &req, approve, vb, &err)) == BG_OK) {
 		ad_votes_clear(&votes);
 		ad_request_clear(&req);

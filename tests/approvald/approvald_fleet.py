@@ -21,6 +21,8 @@ from adlib import check  # noqa: E402
 
 # Bounds for a slow machine; the figures printed are the measure.
 POLL_ANSWER_BOUND = 10
+# statement_timeout is 15 s: a generous bound for a statement that waits for ever.
+STATEMENT_BOUND = 60
 RACES = 5
 
 deliveries = {}
@@ -291,6 +293,33 @@ try:
         time.sleep(0.2)
     check(deliveries.get(("request.decided", rr)) == 1,
           "notified after the restart: %r" % deliveries.get(("request.decided", rr)))
+
+    # A database that stops answering (a row held by another session for
+    # ever): the vote fails within the statements' bound instead of holding
+    # the instance.
+    st, _, d, _ = retried(a.create)
+    rs = d["request_id"]
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-h", a.cluster.dir, "-p", str(a.cluster.port), "-U",
+         pglib.ADMIN, "-d", a.dbname, "-c",
+         "BEGIN; SELECT id FROM requests WHERE id = '%s' FOR UPDATE; "
+         "SELECT pg_sleep(600); COMMIT;" % rs],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline and not a.sql(held)[0][0]:
+        time.sleep(0.05)
+    stuck = {}
+    t0 = time.time()
+    t = threading.Thread(target=lambda: stuck.update(st=c.vote(rs, "dave")[0]))
+    t.start()
+    t.join(STATEMENT_BOUND)
+    print("the held vote answered after %.1f s" % (time.time() - t0))
+    check(not t.is_alive() and stuck.get("st") == 500,
+          "a vote on a row held for ever fails within %d s: %r" % (STATEMENT_BOUND, stuck))
+    a.cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+    holder.wait()
+    t.join()
 finally:
     for svc in fleet:
         svc.cleanup()
