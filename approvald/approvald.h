@@ -381,8 +381,13 @@ void ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object
 /* 201 {id_key: id, "status": status, time_key: ms as RFC 3339}: a host call's filing answer. */
 void ad_answer_created(ad_response *res, const char *id_key, const char *id,
     const char *status, const char *time_key, int64_t ms);
-/* A filing within host_rate; else answered 429 with Retry-After (logged). */
-bool ad_host_rate_ok(ad_http_req *r, const ad_config_host *host, ad_response *res);
+/*
+ * A filing's body (request or recovery report), parsed, when the host is
+ * within host_rate and the body is valid; else NULL with res answered (429
+ * with Retry-After, logged; or 400).
+ */
+json_object *ad_host_filing_body(ad_http_req *r, const ad_config_host *host,
+    ad_response *res);
 /* Recovery reports (recoveryapi.c): POST /v1/recoveries. */
 void ad_host_recovery(ad_http_req *r, ad_response *res);
 /* Returns true when the poll was suspended (no response yet). */
