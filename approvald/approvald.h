@@ -28,10 +28,13 @@
  * Host signatures: the accepted clock skew.  A signature is remembered by its
  * signed timestamp, not by when it arrived, until the timestamp check alone
  * refuses it: AD_SKEW_MAX seconds after it, plus the second the check
- * rounds to.
+ * rounds to, plus AD_CLOCK_SPREAD_MAX: instances sharing a database prune
+ * by their own clocks, so one whose clock runs ahead must not forget a
+ * signature another still accepts.
  */
 #define AD_SKEW_MAX 300
-#define AD_REPLAY_KEEP_MS ((AD_SKEW_MAX + 1) * AD_MS_PER_SECOND)
+#define AD_CLOCK_SPREAD_MAX 60
+#define AD_REPLAY_KEEP_MS ((AD_SKEW_MAX + AD_CLOCK_SPREAD_MAX + 1) * AD_MS_PER_SECOND)
 #define AD_WAIT_MAX 30
 #define AD_MS_PER_SECOND 1000LL
 /* "2026-11-27T15:17:57.041Z" and its NUL. */
@@ -392,8 +395,13 @@ void ad_host_filed(const ad_http_req *r, const ad_config_host *host, json_object
 /* 201 {id_key: id, "status": status, time_key: ms as RFC 3339}: a host call's filing answer. */
 void ad_answer_created(ad_response *res, const char *id_key, const char *id,
     const char *status, const char *time_key, int64_t ms);
-/* A filing within host_rate; else answered 429 with Retry-After (logged). */
-bool ad_host_rate_ok(ad_http_req *r, const ad_config_host *host, ad_response *res);
+/*
+ * A filing's body (request or recovery report), parsed, when the host is
+ * within host_rate and the body is valid; else NULL with res answered (429
+ * with Retry-After, logged; or 400).
+ */
+json_object *ad_host_filing_body(ad_http_req *r, const ad_config_host *host,
+    ad_response *res);
 /* Recovery reports (recoveryapi.c): POST /v1/recoveries. */
 void ad_host_recovery(ad_http_req *r, ad_response *res);
 /* Returns true when the poll was suspended (no response yet). */
@@ -433,6 +441,13 @@ bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
  */
 int64_t ad_throttle_wait_ms(const char *key, int64_t now_ms);
 int64_t ad_throttle_fail(const char *key, int64_t cap_ms, int64_t now_ms);
+/*
+ * The approver's own addresses: where the approver authenticated fully
+ * (token and TOTP) in the last day.  Only a success records one, so others'
+ * guesses at the approver's token cannot lock the approver out there.
+ */
+void ad_throttle_trust(const char *pair, int64_t now_ms);
+bool ad_throttle_trusted(const char *pair, int64_t now_ms);
 
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);

@@ -88,18 +88,29 @@ throttle_keys(const ad_http_req *r, const ad_config_approver *a,
 	snprintf(name, THROTTLE_KEY_MAX, "approver:%s", a != NULL ? a->meta.name : "");
 }
 
+/* The key of the approver at this request's address, for ad_throttle_trust. */
+static void
+trust_key(const ad_http_req *r, const char *approver, char pair[THROTTLE_KEY_MAX])
+{
+	snprintf(pair, THROTTLE_KEY_MAX, "%s@%s", approver, r->source);
+}
+
 /* Answers 429 when the address or the approver is in a backoff wait. */
 static bool
 throttled(ad_http_req *r, const char *approver, ad_response *res)
 {
 	const ad_config_approver *a = approver != NULL ?
 	    ad_config_find_approver(r->app->cfg, approver) : NULL;
-	char addr[THROTTLE_KEY_MAX], name[THROTTLE_KEY_MAX], msg[128];
-	int64_t wait, by_name;
+	char addr[THROTTLE_KEY_MAX], name[THROTTLE_KEY_MAX], pair[THROTTLE_KEY_MAX], msg[128];
+	int64_t wait, by_name = 0;
 
 	throttle_keys(r, a, addr, name);
 	wait = ad_throttle_wait_ms(addr, r->now_ms);
-	by_name = a != NULL ? ad_throttle_wait_ms(name, r->now_ms) : 0;
+	if (a != NULL) {
+		trust_key(r, a->meta.name, pair);
+		if (!ad_throttle_trusted(pair, r->now_ms))
+			by_name = ad_throttle_wait_ms(name, r->now_ms);
+	}
 	if (by_name > wait)
 		wait = by_name;
 	if (wait == 0)
@@ -278,13 +289,25 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 	}
 	if (loaded)
 		voted = insert_vote(r, id, approve, vb, &req, res, &err, &rc);
-	/* A refusal may still have expired the request: keep that. */
-	if (rc == BG_OK)
-		rc = ad_store_commit(r->app->store, &err);
-	if (rc != BG_OK)
+	/*
+	 * A refusal may still have expired the request: keep that.  A code spent
+	 * on a request that does not exist stays spent (its TOTP state is in
+	 * this transaction), or it could be replayed on the real one.
+	 */
+	if (rc == BG_OK || (rc == BG_ERR_NOTFOUND && !loaded)) {
+		bg_error cerr;
+		bg_status crc = ad_store_commit(r->app->store, &cerr);
+
+		if (crc != BG_OK) {
+			ad_store_rollback(r->app->store);
+			rc = crc;
+			err = cerr;
+		} else if (rc == BG_OK) {
+			ad_notifier_kick(r->app->notifier);
+		}
+	} else {
 		ad_store_rollback(r->app->store);
-	else
-		ad_notifier_kick(r->app->notifier);
+	}
 	if (rc == BG_OK && voted && (rc = journal_vote(r, &req, approve, vb, &err)) == BG_OK) {
 		ad_votes_clear(&votes);
 		ad_request_clear(&req);
@@ -359,6 +382,13 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 			count_failure(r, vb.approver);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 	} else {
+		const ad_config_approver *a = ad_config_find_approver(r->app->cfg, vb.approver);
+		char pair[THROTTLE_KEY_MAX];
+
+		if (a != NULL) {
+			trust_key(r, a->meta.name, pair);
+			ad_throttle_trust(pair, r->now_ms);
+		}
 		vote(r, id, approve, &vb, res);
 	}
 	json_object_put(doc);

@@ -421,17 +421,22 @@ file_request(ad_http_req *r, ad_request *req, json_object *doc, ad_response *res
 	return rc;
 }
 
-bool
-ad_host_rate_ok(ad_http_req *r, const ad_config_host *host, ad_response *res)
+json_object *
+ad_host_filing_body(ad_http_req *r, const ad_config_host *host, ad_response *res)
 {
+	json_object *doc;
 	unsigned retry;
+	bg_error bad;
 
-	if (ad_limits_take(r->app, host->meta.name, r->now_ms, &retry))
-		return true;
-	auth_log(r, host->meta.name, "over host_rate");
-	ad_response_busy(res, MHD_HTTP_TOO_MANY_REQUESTS,
-	    "too many requests from this host", retry);
-	return false;
+	if (!ad_limits_take(r->app, host->meta.name, r->now_ms, &retry)) {
+		auth_log(r, host->meta.name, "over host_rate");
+		ad_response_busy(res, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "too many requests from this host", retry);
+		return NULL;
+	}
+	if ((doc = ad_body_parse(r->body, r->body_len, &bad)) == NULL)
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad.msg);
+	return doc;
 }
 
 /* A new request, unless its host has max_pending_per_host pending already. */
@@ -479,15 +484,10 @@ create_request(ad_http_req *r, const ad_config_host *host, const char *unused,
 	ad_request old = { 0 };
 	const char *problem;
 	json_object *doc;
-	bg_error bad;
 	bg_status rc = BG_OK;
 
-	if (!ad_host_rate_ok(r, host, res))
+	if ((doc = ad_host_filing_body(r, host, res)) == NULL)
 		return BG_OK;
-	if ((doc = ad_body_parse(r->body, r->body_len, &bad)) == NULL) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad.msg);
-		return BG_OK;
-	}
 	if (bg_json_member_cstring(doc, "host") != NULL &&
 	    strcmp(bg_json_member_cstring(doc, "host"), host->meta.name) != 0)
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");

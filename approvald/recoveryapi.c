@@ -168,15 +168,10 @@ report(ad_http_req *r, const ad_config_host *host, const char *unused, ad_respon
 	ad_request rec, old = { 0 };
 	const char *problem;
 	json_object *doc;
-	bg_error bad;
 	bg_status rc = BG_OK;
 
-	if (!ad_host_rate_ok(r, host, res))
+	if ((doc = ad_host_filing_body(r, host, res)) == NULL)
 		return BG_OK;
-	if ((doc = ad_body_parse(r->body, r->body_len, &bad)) == NULL) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad.msg);
-		return BG_OK;
-	}
 	if (json_object_is_type(doc, json_type_object) && bg_json_member_cstring(doc, "host") != NULL &&
 	    strcmp(bg_json_member_cstring(doc, "host"), host->meta.name) != 0)
 		ad_response_error(res, MHD_HTTP_FORBIDDEN, "host is not yours");

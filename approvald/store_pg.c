@@ -353,7 +353,7 @@ ignore_notice(void *arg, const char *message)
 bg_status
 ad_pg_connect(const ad_config_server *cfg, PGconn **out, bg_error *err)
 {
-	const char *keys[4], *vals[4];
+	const char *keys[10], *vals[10];
 	char *pw = NULL;
 	size_t len = 0;
 	PGconn *c;
@@ -362,6 +362,22 @@ ad_pg_connect(const ad_config_server *cfg, PGconn **out, bg_error *err)
 
 	if ((rc = ad_pg_url_check(cfg->database, err)) != BG_OK)
 		return rc;
+	/*
+	 * A database that stops answering must fail calls, not freeze the
+	 * instance (every call holds the app lock): bounded connect and
+	 * statements, dead peers found by keepalives.  Before dbname, so the
+	 * URL's own settings win.
+	 */
+	keys[n] = "connect_timeout";
+	vals[n++] = "10";
+	keys[n] = "keepalives_idle";
+	vals[n++] = "30";
+	keys[n] = "keepalives_interval";
+	vals[n++] = "10";
+	keys[n] = "keepalives_count";
+	vals[n++] = "3";
+	keys[n] = "options";
+	vals[n++] = "-c statement_timeout=15000";
 	/* expand_dbname: the URL's keywords first, the ones after it override. */
 	keys[n] = "dbname";
 	vals[n++] = cfg->database;

@@ -7,6 +7,11 @@
  * answered 429 unchecked, so a guess cannot even be tried.  A key forgets its
  * failures THROTTLE_FORGET_MS after its last one.  The table is bounded: when
  * full, the key idle longest gives way.  Called with app->lock held.
+ *
+ * The per-approver wait would let anyone keep an approver out during an
+ * incident with one bad guess a minute; so it does not apply from an
+ * address where that approver authenticated fully in the last day (a
+ * separate table only successes write, so failures cannot evict it).
  */
 #include "build_config.h"
 
@@ -20,6 +25,8 @@
 #define THROTTLE_FORGET_MS (15 * 60 * AD_MS_PER_SECOND)
 #define THROTTLE_KEY_MAX 96
 #define WAIT_SHIFT_MAX 20
+#define TRUSTED_SLOTS 256
+#define TRUSTED_MS (24 * 60 * 60 * AD_MS_PER_SECOND)
 
 typedef struct {
 	char key[THROTTLE_KEY_MAX];
@@ -29,6 +36,13 @@ typedef struct {
 } slot;
 
 static slot table[THROTTLE_SLOTS];
+
+typedef struct {
+	char pair[THROTTLE_KEY_MAX];
+	int64_t last_ms;
+} trusted;
+
+static trusted trusted_pairs[TRUSTED_SLOTS];
 
 /* An empty slot first; otherwise the one whose last failure is oldest. */
 static bool
@@ -89,4 +103,31 @@ ad_throttle_fail(const char *key, int64_t cap_ms, int64_t now_ms)
 		wait = cap_ms;
 	s->until_ms = now_ms + wait;
 	return wait;
+}
+
+void
+ad_throttle_trust(const char *pair, int64_t now_ms)
+{
+	trusted *t = &trusted_pairs[0];
+
+	for (size_t i = 0; i < TRUSTED_SLOTS; i++) {
+		if (strcmp(trusted_pairs[i].pair, pair) == 0) {
+			t = &trusted_pairs[i];
+			break;
+		}
+		if (trusted_pairs[i].last_ms < t->last_ms)
+			t = &trusted_pairs[i];
+	}
+	snprintf(t->pair, sizeof(t->pair), "%s", pair);
+	t->last_ms = now_ms;
+}
+
+bool
+ad_throttle_trusted(const char *pair, int64_t now_ms)
+{
+	for (size_t i = 0; i < TRUSTED_SLOTS; i++)
+		if (trusted_pairs[i].pair[0] != '\0' &&
+		    strcmp(trusted_pairs[i].pair, pair) == 0)
+			return now_ms - trusted_pairs[i].last_ms < TRUSTED_MS;
+	return false;
 }

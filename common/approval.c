@@ -422,21 +422,22 @@ exchange_round(session *s, const char *suffix, const char *body, unsigned long w
 /*
  * A 429 or 503 carrying Retry-After says "busy, ask again then" (the
  * service's per-host filing limits, its cap on held polls): asked again
- * after that delay when it is at most BG_APPROVAL_MAX_WAIT seconds and the
- * one deadline leaves time for it, so a busy service delays a login instead
- * of refusing it.  Frees *h and returns true when it slept.
+ * after that delay when the one deadline leaves time for it, so a busy
+ * service delays a login instead of refusing it.  Frees *h and returns true
+ * when it slept.
  */
 static bool
 busy_wait(session *s, bg_http *h)
 {
 	long status = bg_http_status(h);
+	unsigned long long now = bg_monotonic_ms();
 	curl_off_t after = 0;
 	struct timespec nap = { 0, 0 };
 
 	if ((status != HTTP_TOO_MANY_REQUESTS && status != HTTP_SERVICE_UNAVAILABLE) ||
 	    curl_easy_getinfo(h->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK ||
-	    after <= 0 || after > BG_APPROVAL_MAX_WAIT ||
-	    bg_monotonic_ms() + (unsigned long long)after * MS_PER_S >= s->deadline)
+	    after <= 0 || now >= s->deadline ||
+	    (unsigned long long)after >= (s->deadline - now) / MS_PER_S)
 		return false;
 	bg_http_free(h);
 	nap.tv_sec = (time_t)after;

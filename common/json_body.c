@@ -78,6 +78,9 @@ on_key(void *ctx, const unsigned char *key, size_t len)
 	level *l = &s->lv[s->depth - 1];
 	char *copy;
 
+	/* json-c cuts a member name at a NUL: "a\u0000x" would become a second "a". */
+	if (memchr(key, '\0', len) != NULL)
+		return stop(s, "NUL in a member name");
 	if ((copy = strndup((const char *)key, len)) == NULL)
 		return stop(s, "out of memory");
 	bg_escape_printable(copy, s->where, sizeof(s->where));

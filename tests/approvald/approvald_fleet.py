@@ -21,6 +21,8 @@ from adlib import check  # noqa: E402
 
 # Bounds for a slow machine; the figures printed are the measure.
 POLL_ANSWER_BOUND = 10
+# statement_timeout is 15 s: a generous bound for a statement that waits for ever.
+STATEMENT_BOUND = 60
 RACES = 5
 
 deliveries = {}
@@ -39,6 +41,29 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+
+HELD = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' " \
+    "AND state = 'active' AND pid <> pg_backend_pid()"
+
+
+def hold_row(svc, rid):
+    """Another session holds the request's row (a transaction that never ends)."""
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-h", svc.cluster.dir, "-p", str(svc.cluster.port), "-U",
+         pglib.ADMIN, "-d", svc.dbname, "-c",
+         "BEGIN; SELECT id FROM requests WHERE id = '%s' FOR UPDATE; "
+         "SELECT pg_sleep(600); COMMIT;" % rid],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline and not svc.sql(HELD)[0][0]:
+        time.sleep(0.05)
+    return holder
+
+
+def release_row(svc, holder):
+    svc.cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+    holder.wait()
 
 def read_answer(sock):
     head, _, body = adlib.read_all(sock).partition(b"\r\n\r\n")
@@ -204,14 +229,7 @@ try:
     rk = d["request_id"]
     st, data, _ = b.vote(rk, "bob")
     check(st == 200, "bob on B: %d %r" % (st, data))
-    holder = subprocess.Popen(
-        ["psql", "-X", "-q", "-h", a.cluster.dir, "-p", str(a.cluster.port), "-U",
-         pglib.ADMIN, "-d", a.dbname, "-c",
-         "BEGIN; SELECT id FROM requests WHERE id = '%s' FOR UPDATE; "
-         "SELECT pg_sleep(600); COMMIT;" % rk],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    held = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' " \
-        "AND state = 'active' AND pid <> pg_backend_pid()"
+    holder = hold_row(a, rk)
     waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = " \
         "'breakglass-approvald' AND wait_event_type = 'Lock'"
     carol = {}
@@ -222,8 +240,6 @@ try:
         except OSError as e:
             carol["error"] = str(e)
     deadline = time.time() + 30
-    while time.time() < deadline and not a.sql(held)[0][0]:
-        time.sleep(0.05)
     t = threading.Thread(target=vote_carol)
     t.start()
     while time.time() < deadline and not a.sql(waiting)[0][0]:
@@ -234,9 +250,7 @@ try:
     b.proc = None
     b.log.close()
     t.join()
-    a.cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                   "WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
-    holder.wait()
+    release_row(a, holder)
     check("status" not in carol, "carol's vote on B was not answered: %r" % carol)
     rows = a.sql("SELECT approver FROM votes WHERE request_id = '%s'" % rk)
     check(rows == [("bob",)], "after the kill only bob's vote is stored: %r" % rows)
@@ -291,6 +305,23 @@ try:
         time.sleep(0.2)
     check(deliveries.get(("request.decided", rr)) == 1,
           "notified after the restart: %r" % deliveries.get(("request.decided", rr)))
+
+    # A database that stops answering (a row held by another session for
+    # ever): the vote fails within the statements' bound instead of holding
+    # the instance.
+    st, _, d, _ = retried(a.create)
+    rs = d["request_id"]
+    holder = hold_row(a, rs)
+    stuck = {}
+    t0 = time.time()
+    t = threading.Thread(target=lambda: stuck.update(st=c.vote(rs, "dave")[0]))
+    t.start()
+    t.join(STATEMENT_BOUND)
+    print("the held vote answered after %.1f s" % (time.time() - t0))
+    check(not t.is_alive() and stuck.get("st") == 500,
+          "a vote on a row held for ever fails within %d s: %r" % (STATEMENT_BOUND, stuck))
+    release_row(a, holder)
+    t.join()
 finally:
     for svc in fleet:
         svc.cleanup()

@@ -144,11 +144,22 @@ try:
     st, data = vote_from(svc, "127.0.0.3", rid, "bob", svc.tokens["bob"],
                          svc.code("bob"))
     check(st == 200, "bob from another address: %d %r" % (st, data))
+    # carol signs in fully once from 127.0.0.9, on another request.
+    _, _, doc2, _ = svc.create()
+    st, data = vote_from(svc, "127.0.0.9", doc2["request_id"], "carol",
+                         svc.tokens["carol"], svc.code("carol"))
+    check(st == 200, "carol from her own address: %d %r" % (st, data))
     # Guesses at carol's token from many addresses: carol is throttled.
     answers = [vote_from(svc, "127.0.1.%d" % (i + 1), rid, "carol", "guess%d" % i)[0]
                for i in range(12)]
     check(answers[:11] == [401] * 11 and answers[11] == 429,
           "per-approver backoff: %r" % answers)
+    st, data = vote_from(svc, "127.0.2.1", rid, "carol", svc.tokens["carol"])
+    check(st == 429, "carol from a new address while throttled: %d %r" % (st, data))
+    # ... but not where carol herself signed in: guesses cannot keep her out.
+    st, data = vote_from(svc, "127.0.0.9", rid, "carol", svc.tokens["carol"],
+                         svc.code("carol"))
+    check(st == 200, "carol from her own address while throttled: %d %r" % (st, data))
     recs = [r for r in svc.journal() if r["event"] == "approver.throttled"]
     check(any(r.get("source") == "127.0.0.2" and r.get("address_wait_ms", 0) > 0
               for r in recs) and

@@ -44,8 +44,12 @@ try:
         check(st == 400, "malformed vote %r: %d" % (b, st))
 
     # Unknown request: 404 (after authentication).
-    check(svc.vote("00000000-0000-4000-8000-000000000000", "erin")[0] == 404,
+    code = svc.code("erin")
+    check(svc.vote("00000000-0000-4000-8000-000000000000", "erin", code=code)[0] == 404,
           "vote on unknown request")
+    # The code it spent stays spent: not replayable on a real request.
+    st, data, _ = svc.vote(rid, "erin", code=code)
+    check(st == 401, "code spent on an unknown request, replayed: %d %r" % (st, data))
     # Not designated (erin is an approver, not named by the request): 403.
     check(svc.vote(rid, "erin")[0] == 403, "not designated")
 

@@ -48,6 +48,8 @@ test_body_refuses(void **state)
 		"{\"a\":\"\xe2\x81\xa6\"}",              /* bidi, raw */
 		"{\"a\":\"\\u001b[31m\"}",               /* C0 other than layout */
 		"{\"\\u202e\":1}",                       /* in a member name */
+		"{\"a\":1,\"a\\u0000x\":2}",             /* NUL in a name: json-c cuts it to "a" */
+		"{\"a\\u0000\":1}",
 		"{\"a\":\"0123456789abcdefX\"}",         /* over MAX_STRING */
 		"[[[[[[[[[1]]]]]]]]]",                   /* deeper than BG_JSON_BODY_DEPTH */
 		"",
