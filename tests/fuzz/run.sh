@@ -26,7 +26,7 @@ artifacts=$top_builddir/tests/fuzz-artifacts
 all_targets="config:16384 ini:4096 grant:8192 journal:16384 scope:2048 escape:4096
 approvald:8192 approval:8192"
 
-pkgs="libcrypto json-c libcurl liboath yajl libmicrohttpd sqlite3"
+pkgs="libcrypto json-c libcurl liboath yajl libmicrohttpd sqlite3 libpq"
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all"
 cflags="-g -O1 -fno-omit-frame-pointer $sanitize -fsanitize=fuzzer-no-link
 	-Wall -Wextra -Wno-unused-parameter
