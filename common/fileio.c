@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "names.h"
 #include "hex.h"
 
 #define NS_PER_MS 1000000L
@@ -47,7 +48,8 @@ bg_file_check_stat(const char *path, const struct stat *st, bg_file_kind kind,
 	return BG_OK;
 }
 
-#define FILE_NAME_MAX_LEN 64
+/* The names of people and scopes are file names too (names.h). */
+#define FILE_NAME_MAX_LEN BG_NAME_MAX
 
 bool
 bg_file_name_valid(const char *name)

@@ -1,8 +1,7 @@
 /* Operator and approver names: charset, canonical form, comparison (names.h). */
 #include "build_config.h"
 
-#include <string.h>
-
+#include "fileio.h"
 #include "names.h"
 
 /* ASCII only, whatever the process's locale (a PAM module does not choose it). */
@@ -12,14 +11,11 @@ ascii_lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
+/* Names also name state and key files: the one rule is the file-name rule. */
 bool
 bg_name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	return n > 0 && n <= BG_NAME_MAX && s[0] != '-' && s[0] != '.' &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_-.") == n;
+	return bg_file_name_valid(s);
 }
 
 void
