@@ -451,12 +451,6 @@ bool ad_throttle_trusted(const char *pair, int64_t now_ms);
 
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
-/*
- * Appends text as bg_escape_markup does, cut at max bytes (on a character
- * boundary) with an ellipsis: what a host sent never outgrows a page or a
- * message.
- */
-void ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max);
 
 /* ------------------------------------------------------------------ */
 /* Limits (limits.c): per-host filing rate, in memory, per instance. */

@@ -122,7 +122,7 @@ slack_body(const ad_app *app, const char *event, json_object *view, const char *
 	for (size_t i = 0, shown = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(view, keys[i], &v)) {
 			bg_buf_printf(&t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
-			ad_escape_markup_cut(&t, json_object_get_string(v), false,
+			bg_escape_markup_cut(&t, json_object_get_string(v), false,
 			    SLACK_VALUE_MAX);
 		}
 	if (recovery)

@@ -62,32 +62,10 @@ static const char page_script[] =
 	"});}).catch(function(){out.textContent='network error';});"
 	"});});";
 
-void
-ad_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max)
-{
-	char *cut;
-	size_t n;
-
-	if (text == NULL || strlen(text) <= max) {
-		bg_escape_markup(b, text, quotes);
-		return;
-	}
-	/* Back to the start of the character at max. */
-	for (n = max; n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80; n--)
-		;
-	if ((cut = strndup(text, n)) == NULL) {
-		b->overflow = true;
-		return;
-	}
-	bg_escape_markup(b, cut, quotes);
-	bg_buf_puts(b, ELLIPSIS);
-	free(cut);
-}
-
 static void
 html(bg_buf *b, const char *text)
 {
-	ad_escape_markup_cut(b, text, true, FIELD_SHOWN);
+	bg_escape_markup_cut(b, text, true, FIELD_SHOWN);
 }
 
 /* "... and N more" after the LIST_SHOWN items of a list of n. */

@@ -199,11 +199,17 @@ bg_utf8_sanitize(const char *s, size_t max, bool *truncated)
 void
 bg_escape_markup(bg_buf *b, const char *text, bool quotes)
 {
+	bg_escape_markup_cut(b, text, quotes, SIZE_MAX);
+}
+
+void
+bg_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max)
+{
 	char *clean, *s;
 	bool cut;
 
 	/* A bidi override would reorder what is read; a character reference would not stop it. */
-	if ((clean = bg_utf8_sanitize(text != NULL ? text : "", SIZE_MAX, &cut)) == NULL) {
+	if ((clean = bg_utf8_sanitize(text != NULL ? text : "", max, &cut)) == NULL) {
 		b->overflow = true;
 		return;
 	}
@@ -224,5 +230,7 @@ bg_escape_markup(bg_buf *b, const char *text, bool quotes)
 			break;
 		}
 	}
+	if (cut)
+		bg_buf_puts(b, "\xe2\x80\xa6");  /* U+2026 HORIZONTAL ELLIPSIS */
 	free(clean);
 }

@@ -60,5 +60,11 @@ char *bg_utf8_sanitize(const char *s, size_t max, bool *truncated);
  * sets b->overflow.
  */
 void bg_escape_markup(bg_buf *b, const char *text, bool quotes);
+/*
+ * As bg_escape_markup, from at most max bytes of the sanitized text (cut on
+ * a character boundary, as bg_utf8_sanitize cuts) followed by an ellipsis
+ * when cut: what a host sent never outgrows a page or a message.
+ */
+void bg_escape_markup_cut(bg_buf *b, const char *text, bool quotes, size_t max);
 
 #endif

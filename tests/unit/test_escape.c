@@ -251,6 +251,15 @@ test_escape_markup(void **state)
 	bg_buf_puts(&b, "");
 	assert_string_equal(b.data, "");
 	bg_buf_free(&b);
+	/* Cut on a character boundary (never inside the two-byte é), then an ellipsis. */
+	bg_buf_init(&b, 0);
+	bg_escape_markup_cut(&b, "<<caf\xc3\xa9", true, 5);
+	assert_string_equal(b.data, "&lt;&lt;caf\xe2\x80\xa6");
+	bg_buf_free(&b);
+	bg_buf_init(&b, 0);
+	bg_escape_markup_cut(&b, "<<caf\xc3\xa9", true, 7);
+	assert_string_equal(b.data, "&lt;&lt;caf\xc3\xa9");
+	bg_buf_free(&b);
 }
 
 /* The syslog escaper writes every non-ASCII byte as \xNN: nothing hidden goes out raw. */
