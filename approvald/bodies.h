@@ -15,7 +15,7 @@
 #include "names.h"
 
 /* A member a body must hold, and its JSON type. */
-typedef enum { T_STRING, T_INT, T_ARRAY, T_STRING_OR_NULL } ad_member_type;
+typedef enum { T_STRING, T_INT, T_ARRAY, T_STRING_OR_NULL, T_OBJECT } ad_member_type;
 typedef struct {
 	const char *name;
 	ad_member_type type;
@@ -57,6 +57,13 @@ typedef struct {
  */
 bool ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
     bg_error *err);
+
+/*
+ * The vote vb on request id, authenticated, in the transaction the caller
+ * began (approverapi.c): res answers it as a single vote would be answered.
+ */
+void ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
+    ad_response *res);
 
 /*
  * The journal events filing a body produces (approval.requested,

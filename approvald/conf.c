@@ -37,6 +37,11 @@
 /* A decided request is kept at least a day: the journal records it for ever. */
 #define RETENTION_MIN (24 * SECONDS_PER_HOUR)
 
+/* A session lasts at most a day: the approver signs in again. */
+#define SESSION_MAX_MAX (24 * SECONDS_PER_HOUR)
+#define ORIGIN_MAX 255
+#define ORIGIN_CHARS "abcdefghijklmnopqrstuvwxyz0123456789.-:/[]"
+
 static const char *const format_choices[] = { "slack", "json", NULL };
 
 /* Journaled in every record: a plain word. */
@@ -46,6 +51,38 @@ check_instance(const char *value, bg_error *err)
 	if (!bg_name_valid(value))
 		return bg_error_set(err, BG_ERR_INVALID, "instance: letters, digits, "
 		    "'.', '_' and '-', at most 64, not starting with '.' or '-'");
+	return BG_OK;
+}
+
+/* The length of "scheme://host:port" in s, an http(s) URL (0: not one). */
+static size_t
+origin_len(const char *s)
+{
+	const char *host;
+	size_t n;
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return 0;
+	n = strcspn(host, "/?#");
+	if (n == 0 || memchr(host, '@', n) != NULL)
+		return 0;
+	return (size_t)(host - s) + n;
+}
+
+/* A browser's Origin: scheme://host[:port], nothing after, compared byte for byte. */
+static bg_status
+check_origin(const char *value, bg_error *err)
+{
+	size_t n = origin_len(value);
+
+	if (n == 0 || value[n] != '\0' || strlen(value) > ORIGIN_MAX ||
+	    strspn(value, ORIGIN_CHARS) != n)
+		return bg_error_set(err, BG_ERR_INVALID, "origin: expected "
+		    "http(s)://host[:port] in lowercase, no path (as a browser's Origin header)");
 	return BG_OK;
 }
 
@@ -104,6 +141,15 @@ static const bg_cfg_key server_keys[] = {
 	  .offset = offsetof(ad_config_server, retention), .min = RETENTION_MIN },
 	{ .name = "min_free_space", .type = BG_CFG_UINT, .def = "64",
 	  .offset = offsetof(ad_config_server, min_free_space) },
+	/* Default: the origin of public_url, else of listen (ad_config_load). */
+	{ .name = "origin", .type = BG_CFG_STRING,
+	  .offset = offsetof(ad_config_server, origin), .check = check_origin },
+	{ .name = "session_idle", .type = BG_CFG_DURATION, .def = "10m",
+	  .offset = offsetof(ad_config_server, session_idle),
+	  .min = 1, .max = SESSION_MAX_MAX },
+	{ .name = "session_max", .type = BG_CFG_DURATION, .def = "1h",
+	  .offset = offsetof(ad_config_server, session_max),
+	  .min = 1, .max = SESSION_MAX_MAX },
 };
 
 static const bg_cfg_key host_keys[] = {
@@ -233,6 +279,9 @@ validate_server(bg_cfg_check *c, ad_config *cfg)
 	    ad_store_database_check(s->database, &err) == BG_OK && s->database[0] == '/')
 		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "database_password_file"),
 		    "database_password_file: only for a postgresql:// database");
+	if (s->session_idle > s->session_max)
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "session_idle"),
+		    "session_idle: longer than session_max");
 	if ((s->tls_cert == NULL) != (s->tls_key == NULL))
 		bg_cfg_check_error(c, s->meta.line,
 		    "[server]: tls_cert and tls_key go together");
@@ -281,6 +330,26 @@ validate_sections(bg_cfg_check *c, ad_config *cfg)
 		bg_cfg_check_error(c, 1, "no [approver NAME] section: nobody could vote");
 }
 
+/* The origin of public_url when set, else the service's own address. */
+static char *
+default_origin(const ad_config *cfg)
+{
+	const ad_config_server *s = &cfg->server;
+	char *out = NULL, *p;
+
+	if (s->public_url != NULL && origin_len(s->public_url) > 0) {
+		out = strndup(s->public_url, origin_len(s->public_url));
+	} else if (asprintf(&out, "%s://%s", s->tls_cert != NULL ? "https" : "http",
+	    s->listen) < 0) {
+		return NULL;
+	}
+	/* Browsers send the scheme and host in lowercase. */
+	for (p = out; p != NULL && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return out;
+}
+
 /* The host name, as gethostname gives it (the journal's "host" too). */
 static char *
 default_instance(void)
@@ -315,6 +384,9 @@ ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
 	validate_sections(&c, cfg);
 	if (c.nerrors == 0 && cfg->server.instance == NULL &&
 	    (cfg->server.instance = default_instance()) == NULL)
+		bg_cfg_check_error(&c, 1, "out of memory");
+	if (c.nerrors == 0 && cfg->server.origin == NULL &&
+	    (cfg->server.origin = default_origin(cfg)) == NULL)
 		bg_cfg_check_error(&c, 1, "out of memory");
 	if (c.nerrors == 0 && (cfg->path = strdup(path)) == NULL)
 		bg_cfg_check_error(&c, 1, "out of memory");
