@@ -367,6 +367,26 @@ class Service:
             cookie = h["set-cookie"].split(";")[0][len("bg_session="):]
         return st, json.loads(data) if data else {}, cookie, h
 
+    def codes(self, approver, k):
+        """k fresh codes for a browser that starts first: the latest steps
+        the window accepts, so they stay valid the longest."""
+        window = self.totp_window
+        now = int(time.time()) // TOTP_PERIOD
+        first = max(now + window - k + 1, self.last_step.get(approver, 0) + 1)
+        if first + k - 1 > now + window:
+            time.sleep((first + k - 1 - window) * TOTP_PERIOD - time.time() + 0.1)
+        self.last_step[approver] = first + k - 1
+        return [totp_code(self.totp[approver], s) for s in range(first, first + k)]
+
+    def page(self, target="/", approver="dave"):
+        """GET target signed in as approver (one session per service)."""
+        if getattr(self, "_page_cookie", None) is None:
+            st, _, self._page_cookie, _ = self.signin(approver)
+            if st != 200:
+                raise RuntimeError("page: sign-in refused: %d" % st)
+        return self.request("GET", target, headers={"Cookie": "bg_session=" +
+                                                    self._page_cookie})
+
     def session_call(self, method, target, cookie, csrf=None, body=None, origin=None):
         """A call from a signed-in page: its cookie, CSRF token and Origin."""
         h = {"Cookie": "bg_session=" + cookie, "Origin": origin or self.origin()}
