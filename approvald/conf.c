@@ -81,7 +81,7 @@ check_origin(const char *value, bg_error *err)
 
 	if (n == 0 || value[n] != '\0' || strlen(value) > ORIGIN_MAX ||
 	    strspn(value, ORIGIN_CHARS) != n)
-		return bg_error_set(err, BG_ERR_INVALID, "origin: expected "
+		return bg_error_set(err, BG_ERR_INVALID, "expected "
 		    "http(s)://host[:port] in lowercase, no path (as a browser's Origin header)");
 	return BG_OK;
 }

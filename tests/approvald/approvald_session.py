@@ -152,4 +152,16 @@ try:
         check(v[0], "breakglass verify accepts the session events: %s" % v[1])
 finally:
     svc.cleanup()
+
+# The keys' checks, with file:line errors.
+for extra, words in (("origin = https://approvals.example.net/", "origin: expected"),
+                     ("origin = https://Approvals.example.net", "origin: expected"),
+                     ("origin = javascript:alert(1)", "origin: expected"),
+                     ("session_idle = 2h\nsession_max = 1h", "session_idle: longer than"),
+                     ("session_max = 25h", "session_max")):
+    try:
+        adlib.Service(extra_server=extra).cleanup()
+        check(False, "%r accepted" % extra)
+    except RuntimeError as e:
+        check(words in str(e) and "approvald.conf:" in str(e), "%r refused: %s" % (extra, e))
 adlib.finish()
