@@ -105,51 +105,63 @@ cast_all(ad_http_req *r, const char *const *ids, size_t n, bool approve,
 	return results;
 }
 
-void
-ad_batch_vote(ad_http_req *r, ad_response *res)
+bool
+ad_batch_body_parse(const char *body, size_t len, json_object **doc, ad_batch_body *b,
+    bg_error *err)
 {
 	static const ad_member members[] = {
 		{ "action", T_STRING }, { "requests", T_ARRAY }, { "confirm", T_OBJECT },
 		{ "comment", T_STRING },
 	};
-	const char *ids[AD_BATCH_MAX], *action, *bad;
+	const char *bad;
+
+	memset(b, 0, sizeof(*b));
+	if ((*doc = ad_body_parse(body, len, err)) == NULL)
+		return false;
+	if (ad_members_ok(*doc, members, json_object_object_get_ex(*doc, "comment", NULL) ?
+	    4 : 3, &bad)) {
+		b->action = bg_json_member_cstring(*doc, "action");
+		if (strcmp(b->action, "approve") != 0 && strcmp(b->action, "deny") != 0)
+			bad = "action: approve or deny";
+		else
+			bad = batch_ids(json_object_object_get(*doc, "requests"), b->ids, &b->n);
+	}
+	if (bad != NULL) {
+		bg_error_set(err, BG_ERR_INVALID, "expected {\"action\", \"requests\", "
+		    "\"confirm\", \"comment\"}: %s", bad);
+		return false;
+	}
+	b->approve = strcmp(b->action, "approve") == 0;
+	b->confirm = json_object_object_get(*doc, "confirm");
+	b->comment = json_object_object_get_ex(*doc, "comment", NULL) ?
+	    bg_json_member_cstring(*doc, "comment") : "";
+	return true;
+}
+
+void
+ad_batch_vote(ad_http_req *r, ad_response *res)
+{
 	char binding[AD_BINDING_MAX];
 	ad_vote_body vb = { .comment = "" };
+	ad_batch_body bb;
 	json_object *doc, *out;
 	ad_auth_verdict verdict;
 	ad_session sess;
-	size_t n;
 	bg_error err;
 	bg_status rc;
 
-	if ((doc = ad_body_parse(r->body, r->body_len, &err)) == NULL) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
-		return;
-	}
-	if (!ad_members_ok(doc, members, json_object_object_get_ex(doc, "comment", NULL) ?
-	    4 : 3, &bad))
-		bad = bad != NULL ? bad : "members";
-	else if (strcmp((action = bg_json_member_cstring(doc, "action")), "approve") != 0 &&
-	    strcmp(action, "deny") != 0)
-		bad = "action: approve or deny";
-	else
-		bad = batch_ids(json_object_object_get(doc, "requests"), ids, &n);
-	if (bad != NULL) {
-		snprintf(err.msg, sizeof(err.msg), "expected {\"action\", \"requests\", "
-		    "\"confirm\", \"comment\"}: %s", bad);
+	if (!ad_batch_body_parse(r->body, r->body_len, &doc, &bb, &err)) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
 		json_object_put(doc);
 		return;
 	}
-	if (json_object_object_get_ex(doc, "comment", NULL))
-		vb.comment = bg_json_member_cstring(doc, "comment");
-	if (!ad_comment_ok(vb.comment, res) ||
-	    !ad_vote_binding(action, ids, n, binding, sizeof(binding))) {
-		if (res->status != MHD_HTTP_BAD_REQUEST)
-			ad_response_error(res, MHD_HTTP_BAD_REQUEST, "requests: too long");
+	vb.comment = bb.comment;
+	if (!ad_comment_ok(vb.comment, res)) {
 		json_object_put(doc);
 		return;
 	}
+	/* AD_BINDING_MAX holds AD_BATCH_MAX ids of ID_MAX: never cut. */
+	(void)ad_vote_binding(bb.action, bb.ids, bb.n, binding, sizeof(binding));
 	if (ad_store_begin(r->app->store, &err) != BG_OK) {
 		ad_log(LOG_ERR, "batch: %s", err.msg);
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
@@ -166,8 +178,7 @@ ad_batch_vote(ad_http_req *r, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
-	rc = ad_factor_confirm(r->app, r, vb.approver, json_object_object_get(doc, "confirm"),
-	    binding, &verdict, &err);
+	rc = ad_factor_confirm(r->app, r, vb.approver, bb.confirm, binding, &verdict, &err);
 	/* The confirmation is spent before any vote: a failed vote cannot free it for reuse. */
 	if (!ad_approver_confirmed(r, vb.approver, binding, rc, verdict, &err, res)) {
 		json_object_put(doc);
@@ -182,9 +193,8 @@ ad_batch_vote(ad_http_req *r, ad_response *res)
 	}
 	ad_approver_trust(r, vb.approver);
 	out = json_object_new_object();
-	json_object_object_add(out, "action", json_object_new_string(action));
-	json_object_object_add(out, "results", cast_all(r, ids, n, strcmp(action,
-	    "approve") == 0, &vb));
+	json_object_object_add(out, "action", json_object_new_string(bb.action));
+	json_object_object_add(out, "results", cast_all(r, bb.ids, bb.n, bb.approve, &vb));
 	ad_response_json(res, MHD_HTTP_OK, out);
 	json_object_put(out);
 	json_object_put(doc);

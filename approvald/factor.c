@@ -64,6 +64,7 @@ ad_factor_confirm(ad_app *app, const ad_http_req *r, const char *approver,
 	const ad_config_approver *a = ad_config_find_approver(app->cfg, approver);
 	json_object *code = NULL;
 
+	/* r and binding are for the passkey assertion (its origin and challenge). */
 	(void)r;
 	(void)binding;
 	*verdict = AD_AUTH_REFUSED;
