@@ -8,6 +8,7 @@ batch)."""
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -150,6 +151,12 @@ try:
     v = svc.verify_journal()
     if v is not None:
         check(v[0], "breakglass verify accepts the session events: %s" % v[1])
+        r = subprocess.run([os.path.join(adlib.top_builddir, "cli", "breakglass"), "report",
+                            "--format", "json", "--key", svc.dir + "/k1",
+                            svc.dir + "/log/journal.jsonl"], capture_output=True, text=True)
+        check(r.returncode == 0 and "approver.signed_in" in r.stdout and
+              "approver.signin_refused" in r.stdout,
+              "breakglass report lists them: %d %s" % (r.returncode, r.stderr[-300:]))
 finally:
     svc.cleanup()
 
