@@ -3,7 +3,8 @@
 # memcheck: the cmocka unit tests, the sudo plugin through plugin_host, the PAM
 # module through pam_driver (driven by pam/pam_login.py) and breakglass-approvald
 # (driven by approvald/approvald_host.py, approvald_vote.py and
-# approvald_batch.py, stopped by SIGTERM).  Any memcheck error or definite/indirect leak fails its part.
+# approvald_batch.py, stopped by SIGTERM).  Any memcheck error or
+# definite/indirect leak fails its part.
 # Usage: tests/valgrind.sh [BUILDDIR]   (default: $top_builddir)
 # Prints one line per part, then "valgrind: N passed, N failed".
 set -uo pipefail
