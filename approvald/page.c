@@ -94,6 +94,14 @@ static const char page_script[] =
 	"document.body.dataset.session='ended';"
 	"document.getElementById('signed-out').hidden=false;return true;}return false;}"
 	"var si=document.getElementById('signin');"
+	/*
+	 * A link from another site (chat) arrives without the SameSite=Strict
+	 * cookie: when a session is live, load the page again from here, once.
+	 */
+	"if(si&&!sessionStorage.getItem('bg-retried'))"
+	"call('GET','/v1/session',null,{}).then(function(r){if(r.ok){"
+	"sessionStorage.setItem('bg-retried','1');location.replace(location.href);}});"
+	"if(!si)sessionStorage.removeItem('bg-retried');"
 	"if(si)si.addEventListener('submit',function(e){e.preventDefault();"
 	"var f=si.elements,out=si.querySelector('.result');out.textContent='signing in...';"
 	"var c=e.submitter&&e.submitter.value==='passkey'?"

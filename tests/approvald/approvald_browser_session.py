@@ -5,7 +5,8 @@ origin WebAuthn will need).  A wrong token is refused; bob signs in, his
 cookie is invisible to the page's script, a call without the CSRF token is
 refused; bob and carol each approve incident INC-7's requests from three
 hosts with one TOTP code, carol's own request refused inside her batch; each
-host's held long poll gets its own signed decision.  Then, on a service with
+host's held long poll gets its own signed decision; a link from another site
+(as chat gives) opens ?request=ID signed in.  Then, on a service with
 a 2 s session_idle, an idle session shows the page signed out.  The
 signed-in page's screenshot goes to tests/approvald-page.png in the build
 directory (BG_UPDATE_SCREENSHOT=1: also docs/approvald-page.png).  Skipped
@@ -87,9 +88,11 @@ try:
     own = doc["request_id"]
     st, _, doc, _ = svc.create(host="mx2.example.net", incident="INC-8", scope="dns",
                                reason="Resolver loop on the mail relay")
+    other = doc["request_id"]
     now = int(time.time())
     polls = [svc.open_poll(rid, now, host=h, timeout=120) for rid, h in zip(ids, HOSTS)]
-    out = browse(svc, {"mode": "batch", "ids": ids, "own": own, "incident": "INC-7",
+    out = browse(svc, {"mode": "batch", "ids": ids, "own": own, "pending": other,
+                       "incident": "INC-7",
                        "tokens": svc.tokens, "bob": svc.codes("bob", 2),
                        "carol": svc.codes("carol", 2), "screenshot": shot})
     check(out.get("badToken", "").startswith("refused: 401"), "wrong token: %r" %
@@ -106,6 +109,9 @@ try:
           "the three approved: %r" % out.get("status"))
     check(out.get("result", {}).get(own, "").startswith("refused: 403"),
           "self-approval refused in the batch: %r" % out.get("result", {}).get(own))
+    check(out.get("linkHighlight") == "r-" + other and out.get("linkArticles") == 1,
+          "a link from another site opens ?request=ID signed in: %r %r" %
+          (out.get("linkHighlight"), out.get("linkArticles")))
     check(out.get("errors") == [], "page errors: %r" % out.get("errors"))
     for rid, h, sock in zip(ids, HOSTS, polls):
         line, headers, body = answer(sock)

@@ -4,7 +4,8 @@
 //   without the CSRF token is refused (403); bob approves the incident's
 //   requests with one TOTP code; carol signs in (screenshot of the page
 //   grouped by incident), approves all with one code: her own request is
-//   refused inside the batch, the others are approved.
+//   refused inside the batch, the others are approved; a link from another
+//   site to ?request=ID opens that request signed in.
 //   mode "expiry": dave signs in, the session idles out, a vote shows the
 //   page signed out, and a reload shows the sign-in form.
 import { createRequire } from 'module';
@@ -83,6 +84,22 @@ try {
 			out.status[id] = await a.getAttribute('data-status');
 			out.result[id] = await a.locator('.result').first().textContent();
 		}
+		// A link from another site (127.0.0.1 is not localhost's site), as chat
+		// gives: the first load has no SameSite=Strict cookie, the page's script
+		// finds the session and loads the request signed in.
+		const other = url.replace('localhost', '127.0.0.1');
+		await carol.page.goto(other);
+		await carol.page.evaluate((target) => {
+			const a = document.createElement('a');
+			a.href = target;
+			a.id = 'chat-link';
+			a.textContent = 'open';
+			document.body.appendChild(a);
+		}, url + '?request=' + p.pending);
+		await carol.page.click('#chat-link');
+		await carol.page.waitForSelector('#who', { timeout: 15000 });
+		out.linkHighlight = await carol.page.locator('article.highlight').getAttribute('id');
+		out.linkArticles = await carol.page.locator('article.request').count();
 		await carol.context.close();
 	} else {
 		const dave = await signIn('dave', p.tokens.dave, p.dave[0]);
