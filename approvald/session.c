@@ -126,6 +126,9 @@ find(ad_http_req *r, char id[AD_SESSION_ID_HEX + 1], ad_session *out, bool *foun
 	rc = ad_store_session_get(r->app->store, id, out, err);
 	if (rc == BG_ERR_NOTFOUND)
 		return BG_OK;
+	/* An approver removed from the configuration (a reload) loses their sessions. */
+	if (rc == BG_OK && ad_config_find_approver(r->app->cfg, out->approver) == NULL)
+		return ad_store_session_delete(r->app->store, id, err);
 	if (rc == BG_OK)
 		rc = ad_store_session_touch(r->app->store, id, r->now_ms, err);
 	out->last_used_ms = r->now_ms;
@@ -265,7 +268,10 @@ static bg_status
 create(ad_http_req *r, const char *approver, char cookie[AD_SESSION_TOKEN_LEN + 1],
     ad_session *s, bg_error *err)
 {
-	char id[AD_SESSION_ID_HEX + 1], handle[SESSION_HANDLE_LEN + 1];
+	const char *old = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+	    cookie_name(r->app));
+	char id[AD_SESSION_ID_HEX + 1], old_id[AD_SESSION_ID_HEX + 1];
+	char handle[SESSION_HANDLE_LEN + 1];
 	bg_status rc;
 
 	memset(s, 0, sizeof(*s));
@@ -279,6 +285,9 @@ create(ad_http_req *r, const char *approver, char cookie[AD_SESSION_TOKEN_LEN + 
 	snprintf(handle, sizeof(handle), "%.*s", SESSION_HANDLE_LEN, id);
 	rc = ad_store_session_prune(r->app->store, r->now_ms - idle_ms(r->app),
 	    r->now_ms - max_ms(r->app), err);
+	/* A new sign-in replaces the browser's previous session, whoever's it was. */
+	if (rc == BG_OK && token_valid(old) && (rc = session_id(old, old_id, err)) == BG_OK)
+		rc = ad_store_session_delete(r->app->store, old_id, err);
 	if (rc == BG_OK)
 		rc = ad_store_session_insert(r->app->store, id, s, err);
 	/* Journaled before it is committed: no session the journal lacks. */
@@ -345,7 +354,8 @@ ad_session_signin(ad_http_req *r, ad_response *res)
 	/* The token first: without it, nobody reaches (or locks out) the second factor. */
 	if (!ad_approver_token_ok(r->app->cfg, approver,
 	    bg_json_member_cstring(doc, "token"))) {
-		ad_log(LOG_WARNING, "sign-in refused: source=%s: bad token", r->source);
+		ad_log(LOG_WARNING, "sign-in refused: approver=%s source=%s: bad token",
+		    approver, r->source);
 		signin_refused(r, approver, "bad token");
 		ad_approver_count_failure(r, approver);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");

@@ -3,11 +3,14 @@
 second factor, the cookie's flags on plain loopback, idle and absolute
 expiry, sign-out, CSRF and Origin refusals, another approver's cookie, a
 database that holds no cookie, a wrong token that never reaches the second
-factor, and a TOTP code that confirms one action only (a sign-in, a vote, a
-batch)."""
+factor, a TOTP code that confirms one action only (a sign-in, a vote, a
+batch), a sign-in replacing the browser's previous session, an approver
+removed by a reload losing theirs, and the new keys' checks."""
 import hashlib
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -136,9 +139,32 @@ try:
     check(svc.sql("SELECT count(*) FROM sessions WHERE approver IN ('erin', 'frank')")
           [0][0] == 0, "expired rows deleted")
 
+    # -- a sign-in replaces the browser's session; a removed approver has none --
+    body = json.dumps({"approver": "bob", "token": svc.tokens["bob"],
+                       "confirm": {"totp": svc.code("bob")}}).encode()
+    st, _, h = svc.request("POST", "/v1/session", body, {
+        "Content-Type": "application/json", "Origin": svc.origin(),
+        "Cookie": "bg_session=" + cookie_b2})
+    check(st == 200 and h.get("set-cookie", "").split(";")[0] != "bg_session=" + cookie_b2,
+          "signed in again from the same browser: %d" % st)
+    check(svc.session_call("GET", "/v1/session", cookie_b2)[0] == 401,
+          "the browser's previous session ended")
+    st, _, dave_cookie, _ = svc.signin("dave")
+    check(svc.session_call("GET", "/v1/session", dave_cookie)[0] == 200, "dave signed in")
+    with open(svc.conf) as f:
+        conf = f.read()
+    adlib.write(svc.conf, re.sub(r"\[approver dave\]\n[^[]*", "", conf), 0o644)
+    svc.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while (svc.session_call("GET", "/v1/session", dave_cookie)[0] != 401 and
+           time.monotonic() < deadline):
+        time.sleep(0.2)
+    check(svc.session_call("GET", "/v1/session", dave_cookie)[0] == 401,
+          "dave, removed from the configuration, lost his session")
+
     # -- journal ---------------------------------------------------------------
     ev = names(svc)
-    check(ev.count("approver.signed_in") == 5, "signed_in x5: %r" % ev)
+    check(ev.count("approver.signed_in") == 7, "signed_in x7: %r" % ev)
     check(ev.count("approver.signed_out") == 1, "signed_out x1")
     check(ev.count("approver.signin_refused") >= 4, "signin_refused: %r" % ev)
     refused = [e for e in svc.journal() if e["event"] == "approver.signin_refused"]
