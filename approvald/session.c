@@ -139,11 +139,12 @@ find(ad_http_req *r, char id[AD_SESSION_ID_HEX + 1], ad_session *out, bool *foun
 static void
 session_refused(const ad_http_req *r, const char *approver, const char *why)
 {
-	char a[ESCAPED_MAX];
+	char a[ESCAPED_MAX], path[ESCAPED_MAX];
 
 	bg_escape_printable(approver != NULL ? approver : "-", a, sizeof(a));
+	bg_escape_printable(r->path, path, sizeof(path));
 	ad_log(LOG_WARNING, "session call refused: %s %s approver=%s source=%s: %s",
-	    r->method, r->path, a, r->source, why);
+	    r->method, path, a, r->source, why);
 }
 
 /* The Origin header names the page's origin exactly. */
