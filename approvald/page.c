@@ -521,8 +521,11 @@ ad_page(ad_http_req *r, ad_response *res)
 	bg_buf_puts(b, "<!DOCTYPE html><html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\"><title>breakglass approvals</title>");
 	/* The CSRF token reaches the script here: the cookie is HttpOnly. */
-	if (found)
-		bg_buf_printf(b, "<meta name=\"csrf-token\" content=\"%s\">", s.csrf);
+	if (found) {
+		bg_buf_puts(b, "<meta name=\"csrf-token\" content=\"");
+		html(b, s.csrf);
+		bg_buf_puts(b, "\">");
+	}
 	bg_buf_printf(b, "<style>%s</style></head><body data-session=\"%s\" "
 	    "data-approver=\"", page_style, found ? "live" : "none");
 	html(b, found ? s.approver : "");
