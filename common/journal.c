@@ -719,26 +719,139 @@ read_last_line(int fd, const char *path, bg_buf *line, bool *have, bg_error *err
 	return rc;
 }
 
+/* The last k complete lines (the file ends with a line feed), into lines. */
+static bg_status
+read_last_lines(int fd, const char *path, unsigned long long k, bg_buf *lines,
+    bg_error *err)
+{
+	size_t window = (size_t)k * (BG_JOURNAL_MAX_LINE + 1);
+	unsigned long long found;
+	const char *p;
+	struct stat sb;
+	off_t from;
+	ssize_t n;
+	char *buf;
+
+	if (fstat(fd, &sb) != 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", path);
+	from = sb.st_size > (off_t)window ? sb.st_size - (off_t)window : 0;
+	if ((buf = malloc((size_t)(sb.st_size - from) + 1)) == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	n = pread(fd, buf, (size_t)(sb.st_size - from), from);
+	if (n != sb.st_size - from || n == 0 || buf[n - 1] != '\n') {
+		free(buf);
+		return bg_error_errno(err, BG_ERR_IO, n < 0 ? errno : EIO, "%s: read tail", path);
+	}
+	/* The line feed before line 1 of the k: k back from the one ending line k. */
+	p = buf + n - 1;
+	for (found = 0; found < k; found++)
+		if ((p = p > buf ? memrchr(buf, '\n', (size_t)(p - buf)) : NULL) == NULL)
+			break;
+	if (found < k && !(found + 1 == k && from == 0)) {
+		free(buf);
+		return bg_error_set(err, BG_ERR_INVALID, "%s: fewer than %llu records at its end",
+		    path, k);
+	}
+	p = p != NULL ? p + 1 : buf;
+	bg_buf_init(lines, (size_t)n + 1);
+	if (!bg_buf_append(lines, p, (size_t)(buf + n - p))) {
+		free(buf);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	free(buf);
+	return BG_OK;
+}
+
+bg_status
+bg_journal_adopt_line(bg_journal_state *st, const char *line, size_t len, bg_error *err)
+{
+	unsigned char mac[BG_SHA256_LEN], want[BG_SHA256_LEN], next[BG_SHA256_LEN];
+	char mac_copy[BG_SHA256_HEX_LEN + 1], prev_hex[BG_SHA256_HEX_LEN + 1];
+	json_object *rec = NULL, *o;
+	json_tokener *tok = NULL;
+	const char *mac_hex, *prev;
+	size_t prefix_len;
+	bg_status rc;
+
+	rc = bg_journal_split_line(line, len, &prefix_len, &mac_hex, err);
+	if (rc == BG_OK && (tok = json_tokener_new()) == NULL)
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	if (rc == BG_OK && (len > INT_MAX ||
+	    (rec = json_tokener_parse_ex(tok, line, (int)len)) == NULL ||
+	    !json_object_object_get_ex(rec, "seq", &o) || !json_object_is_type(o, json_type_int) ||
+	    (unsigned long long)json_object_get_int64(o) != st->seq + 1))
+		rc = bg_error_set(err, BG_ERR_INVALID, "not record seq %llu", st->seq + 1);
+	if (rc == BG_OK) {
+		memcpy(mac_copy, mac_hex, BG_SHA256_HEX_LEN);
+		mac_copy[BG_SHA256_HEX_LEN] = '\0';
+		rc = bg_hex_decode(mac_copy, mac, sizeof(mac), err);
+	}
+	if (rc == BG_OK)
+		rc = bg_hmac_sha256(st->key, sizeof(st->key), line, prefix_len, want, err);
+	if (rc == BG_OK && !bg_ct_equal(mac, want, sizeof(mac)))
+		rc = bg_error_set(err, BG_ERR_INVALID, "unsealed record seq %llu has a bad mac",
+		    st->seq + 1);
+	if (rc == BG_OK) {
+		bg_hex_encode(st->prev, BG_SHA256_LEN, prev_hex);
+		prev = json_object_object_get_ex(rec, "prev", &o) ? json_object_get_string(o) : NULL;
+		if (prev == NULL || strcmp(prev, prev_hex) != 0)
+			rc = bg_error_set(err, BG_ERR_INVALID,
+			    "unsealed record seq %llu has a broken prev link", st->seq + 1);
+	}
+	if (rc == BG_OK)
+		rc = bg_journal_evolve(st->key, next, err);
+	if (rc == BG_OK) {
+		memcpy(st->key, next, sizeof(next));
+		memcpy(st->prev, mac, sizeof(mac));
+		st->seq++;
+	}
+	explicit_bzero(next, sizeof(next));
+	json_object_put(rec);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return rc;
+}
+
+bg_status
+bg_journal_adopt_lines(bg_journal_state *st, const char *lines, size_t len, bg_error *err)
+{
+	const char *p = lines, *end = lines + len;
+	bg_status rc = BG_OK;
+
+	while (rc == BG_OK && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+		rc = bg_journal_adopt_line(st, p, n, err);
+		p += n + 1;
+	}
+	return rc;
+}
+
 /*
- * Brings the key state in line with the journal's last record.  A record one
- * past the state whose prev and mac check out was written by an append that
- * crashed before storing the evolved key: adopt it.  Anything else means the
- * journal or the state was tampered with, truncated or mixed up: refuse.
+ * Brings the key state in line with the journal's last record.  The
+ * records after the state's, up to BG_JOURNAL_BATCH_MAX of them, were
+ * written by an append that crashed before storing the evolved key: each
+ * in turn must be the next seq, linked to the previous mac and sealed with
+ * the key the state derives for it; then they are adopted.  Anything else
+ * means the journal or the state was tampered with, truncated or mixed up:
+ * refuse.
  */
 static bg_status
 reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *adopted,
     bg_error *err)
 {
-	unsigned char mac[BG_SHA256_LEN], want[BG_SHA256_LEN];
+	unsigned char mac[BG_SHA256_LEN];
 	const char *mac_hex;
 	json_object *rec = NULL, *o;
 	size_t prefix_len;
 	long long seq;
-	bg_buf line;
+	bg_buf line, lines;
 	bool have;
 	bg_status rc;
 
 	*adopted = false;
+	bg_buf_init(&lines, 0);
 	rc = read_last_line(fd, j->path, &line, &have, err);
 	if (rc != BG_OK || !have)
 		return rc;  /* empty journal: a new file, or one just rotated */
@@ -765,33 +878,15 @@ reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *adopted,
 		if (!bg_ct_equal(mac, st->prev, sizeof(mac)))
 			rc = bg_error_set(err, BG_ERR_INVALID,
 			    "%s: last record (seq %lld) does not match the key state", j->path, seq);
-	} else if ((unsigned long long)seq == st->seq + 1) {
-		rc = bg_hmac_sha256(st->key, sizeof(st->key), line.data, prefix_len, want, err);
-		if (rc == BG_OK && !bg_ct_equal(mac, want, sizeof(mac)))
-			rc = bg_error_set(err, BG_ERR_INVALID,
-			    "%s: unsealed record seq %lld has a bad mac", j->path, seq);
-		if (rc == BG_OK) {
-			char prev_hex[BG_SHA256_HEX_LEN + 1];
-			const char *prev;
-
-			bg_hex_encode(st->prev, BG_SHA256_LEN, prev_hex);
-			prev = json_object_object_get_ex(rec, "prev", &o) ? json_object_get_string(o) : NULL;
-			if (prev == NULL || strcmp(prev, prev_hex) != 0)
-				rc = bg_error_set(err, BG_ERR_INVALID,
-				    "%s: unsealed record seq %lld has a broken prev link", j->path, seq);
-		}
-		if (rc == BG_OK) {
-			unsigned char next[BG_SHA256_LEN];
-
-			rc = bg_journal_evolve(st->key, next, err);
-			if (rc == BG_OK) {
-				memcpy(st->key, next, sizeof(next));
-				memcpy(st->prev, mac, sizeof(mac));
-				st->seq++;
-				*adopted = true;
-			}
-			explicit_bzero(next, sizeof(next));
-		}
+	} else if (seq > 0 && (unsigned long long)seq > st->seq &&
+	    (unsigned long long)seq - st->seq <= BG_JOURNAL_BATCH_MAX) {
+		rc = read_last_lines(fd, j->path, (unsigned long long)seq - st->seq, &lines, err);
+		if (rc == BG_OK)
+			rc = bg_journal_adopt_lines(st, lines.data, lines.len - 1, err);
+		if (rc != BG_OK)
+			bg_error_prefix(err, "%s", j->path);
+		else
+			*adopted = true;
 	} else {
 		rc = bg_error_set(err, BG_ERR_INVALID,
 		    "%s: journal ends at seq %lld but the key state is at seq %llu "
@@ -800,6 +895,7 @@ reconcile(const bg_journal *j, int fd, bg_journal_state *st, bool *adopted,
 out:
 	json_object_put(rec);
 	bg_buf_free(&line);
+	bg_buf_free(&lines);
 	return rc;
 }
 
@@ -854,19 +950,59 @@ bg_status
 bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *out,
     bg_error *err)
 {
+	return bg_journal_append_many(j, &ev, 1, out, err);
+}
+
+/* Formats evs as the records after st's into lines, advancing st (the new key in it). */
+static bg_status
+format_all(const bg_journal *j, const bg_event *const *evs, size_t n, bg_journal_state *st,
+    bg_buf *lines, bg_journal_appended *out, bg_error *err)
+{
 	unsigned char mac[BG_SHA256_LEN], next[BG_SHA256_LEN];
-	bg_journal_state st;
+	bg_status rc = BG_OK;
 	bg_buf line;
+
+	for (size_t i = 0; i < n && rc == BG_OK; i++) {
+		rc = bg_journal_format(j, evs[i], st->seq + 1, st->key, st->prev, &line, mac, err);
+		if (rc != BG_OK)
+			break;
+		if (!bg_buf_append(lines, line.data, line.len))
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		bg_buf_free(&line);
+		if (rc == BG_OK)
+			rc = bg_journal_evolve(st->key, next, err);
+		if (rc != BG_OK)
+			break;
+		st->seq++;
+		memcpy(st->key, next, sizeof(next));
+		memcpy(st->prev, mac, sizeof(mac));
+		if (out != NULL) {
+			memset(&out[i], 0, sizeof(out[i]));
+			out[i].seq = st->seq;
+			bg_hex_encode(mac, sizeof(mac), out[i].mac_hex);
+		}
+	}
+	explicit_bzero(next, sizeof(next));
+	return rc;
+}
+
+bg_status
+bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n,
+    bg_journal_appended *out, bg_error *err)
+{
+	bg_journal_state st;
+	bg_buf lines;
 	bool adopted;
 	bg_status rc;
 	int lockfd, fd = -1, state_fd = -1;
 	struct stat sb;
 
-	bg_buf_init(&line, 0);
+	if (n == 0 || n > BG_JOURNAL_BATCH_MAX)
+		return bg_error_set(err, BG_ERR_INVALID, "%zu records in one append", n);
+	bg_buf_init(&lines, 0);
 	memset(&st, 0, sizeof(st));
-	memset(next, 0, sizeof(next));
 	if (out != NULL)
-		memset(out, 0, sizeof(*out));
+		memset(out, 0, n * sizeof(*out));
 	rc = journal_lock(j, &lockfd, err);
 	if (rc != BG_OK)
 		return rc;
@@ -893,44 +1029,48 @@ bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *
 	if (rc == BG_OK)
 		rc = reconcile(j, fd, &st, &adopted, err);
 	/*
-	 * Stored before the next record: were this append to die after its
-	 * record, a state two records behind could adopt neither.
+	 * Stored before the next records: were this append to die after them,
+	 * a state further behind than one append could adopt none.
 	 */
 	if (rc == BG_OK && adopted)
 		rc = state_store(state_fd, j->state_path, &st, err);
-	if (rc == BG_OK)
-		rc = bg_journal_format(j, ev, st.seq + 1, st.key, st.prev, &line, mac, err);
-	if (rc == BG_OK)
-		rc = bg_journal_evolve(st.key, next, err);
-	if (rc == BG_OK)
-		rc = record_write(j, fd, &line, err);
-	if (rc != BG_OK)
+	/* Formatted on a copy: nothing below changes the state unless all is durable. */
+	if (rc == BG_OK) {
+		bg_journal_state next = st;
+
+		rc = format_all(j, evs, n, &next, &lines, out, err);
+		/* One write and one sync for them all: the records are one commit. */
+		if (rc == BG_OK)
+			rc = record_write(j, fd, &lines, err);
+		if (rc == BG_OK)
+			st = next;
+		explicit_bzero(&next, sizeof(next));
+	}
+	if (rc != BG_OK) {
+		if (out != NULL)
+			memset(out, 0, n * sizeof(*out));
 		goto out;
-	st.seq++;
-	memcpy(st.key, next, sizeof(next));
-	memcpy(st.prev, mac, sizeof(mac));
+	}
 
 	/*
-	 * The record is durable, so it is committed: the next append adopts it
-	 * if its state is lost, and the action it records proceeds.  A failure
-	 * to store the state is reported beside the success, not as a refusal,
-	 * which would contradict the record.
+	 * The records are durable, so they are committed: the next append
+	 * adopts them if their state is lost, and the actions they record
+	 * proceed.  A failure to store the state is reported beside the
+	 * success, not as a refusal, which would contradict the records.
 	 */
-	if (out != NULL) {
-		out->seq = st.seq;
-		bg_hex_encode(mac, sizeof(mac), out->mac_hex);
-	}
-	if (state_store(state_fd, j->state_path, &st, out != NULL ? &out->state_err : NULL) !=
-	    BG_OK && out != NULL)
-		out->state_lags = true;
+	if (state_store(state_fd, j->state_path, &st, out != NULL ? &out[n - 1].state_err :
+	    NULL) != BG_OK && out != NULL)
+		for (size_t i = 0; i < n; i++) {
+			out[i].state_lags = true;
+			out[i].state_err = out[n - 1].state_err;
+		}
 out:
 	explicit_bzero(&st, sizeof(st));
-	explicit_bzero(next, sizeof(next));
 	if (state_fd >= 0)
 		close(state_fd);
 	if (fd >= 0)
 		close(fd);
-	bg_buf_free(&line);
+	bg_buf_free(&lines);
 	bg_lock_release(lockfd);
 	return rc;
 }

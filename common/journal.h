@@ -24,6 +24,11 @@
 #define BG_JOURNAL_MAX_LINE (64 * 1024)
 #define BG_JOURNAL_MAX_VALUE (8 * 1024)
 #define BG_JOURNAL_EVOLVE_LABEL "breakglass-evolve"
+/*
+ * The most records one append writes (one write, one sync, one key-state
+ * store), so the most a key state left by a crash lags behind its journal.
+ */
+#define BG_JOURNAL_BATCH_MAX 64
 
 typedef struct bg_event bg_event;
 
@@ -91,6 +96,14 @@ bg_status bg_journal_append(const bg_journal *j, const bg_event *ev,
     bg_journal_appended *out, bg_error *err);
 
 /*
+ * Appends evs[0..n-1] (1 to BG_JOURNAL_BATCH_MAX) as the next records, as
+ * bg_journal_append does one: one write, one sync and one key-state store
+ * for them all, so all are committed or none (out[i] for evs[i]).
+ */
+bg_status bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n,
+    bg_journal_appended *out, bg_error *err);
+
+/*
  * Formats ev as record seq, sealed with key (K_seq) and linked to prev: the
  * whole line with its newline, into a fresh line buffer.  No I/O, no lock:
  * bg_journal_append uses it under its lock; benchmarks use it to build chains.
@@ -125,6 +138,17 @@ bg_status bg_journal_state_read(const char *path, bg_journal_state *st, bg_error
  * copy taken for review).
  */
 bg_status bg_journal_state_read_live(const char *path, bg_journal_state *st, bg_error *err);
+
+/*
+ * Adopts line (len bytes, no line feed) as record st->seq + 1 when it is
+ * that seq, linked to st->prev and sealed with st->key: st then describes
+ * it.  The writer's recovery rule (journal.md, section 6), shared with the
+ * verifier; _lines adopts each line of lines in turn.
+ */
+bg_status bg_journal_adopt_line(bg_journal_state *st, const char *line, size_t len,
+    bg_error *err);
+bg_status bg_journal_adopt_lines(bg_journal_state *st, const char *lines, size_t len,
+    bg_error *err);
 
 /*
  * Locates the mac member of a record line: *prefix_len is the length of the

@@ -31,7 +31,9 @@ typedef struct {
 	const char *last_line;        /* the last record verified, in the current map */
 	size_t last_len;
 	unsigned long last_lineno;
-	bg_buf tail;                  /* with a key state: the last record, kept across files */
+	bg_buf tail;                  /* with a key state: the last records (at most
+	                               * BG_JOURNAL_BATCH_MAX), kept across files */
+	unsigned long long tail_records;
 	const char *tail_file;
 	unsigned long tail_lineno;
 } verifier;
@@ -649,9 +651,21 @@ verify_file(verifier *v, const char *path)
 	}
 	/* Once per file: what the key state is compared with at the end. */
 	if (rc == BG_OK && v->with_state && v->last_line != NULL) {
+		const char *from = v->last_line;
+
+		/* The records one append may have written, which a lagging state adopts. */
+		v->tail_records = 1;
+		while (v->tail_records < BG_JOURNAL_BATCH_MAX && from > data + 1) {
+			const char *nl = memrchr(data, '\n', (size_t)(from - 1 - data));
+
+			from = nl != NULL ? nl + 1 : data;
+			v->tail_records++;
+			if (nl == NULL)
+				break;
+		}
 		bg_buf_free(&v->tail);
-		bg_buf_init(&v->tail, BG_JOURNAL_MAX_LINE);
-		if (!bg_buf_append(&v->tail, v->last_line, v->last_len))
+		bg_buf_init(&v->tail, 0);
+		if (!bg_buf_append(&v->tail, from, (size_t)(v->last_line + v->last_len - from)))
 			rc = fail(v, "out of memory");
 		v->tail_file = path;
 		v->tail_lineno = v->last_lineno;
@@ -661,41 +675,43 @@ verify_file(verifier *v, const char *path)
 }
 
 /*
- * A key state one record behind the journal is what an append leaves when it
- * dies after syncing its record and before storing the state.  The writer
- * adopts that record when its prev is the state's and its mac verifies with
- * the state's key; the verifier accepts it by the same rule, and says so.
- * With K_1 the chain already checked that mac with K_seq, so the state's key
- * is K_seq: the one the record was sealed with.
+ * A key state behind the journal (by at most BG_JOURNAL_BATCH_MAX records)
+ * is what an append leaves when it dies after syncing its records and
+ * before storing the state.  The writer adopts those records when each
+ * follows the previous mac and verifies with the key the state derives for
+ * it (bg_journal_adopt_lines); the verifier accepts them by the same rule,
+ * and says so.  With K_1 the state's key must also derive the chain's
+ * next key: it is the one the first of them was sealed with.
  */
 static bg_status
 verify_adoptable(verifier *v, const bg_journal_state *state)
 {
-	unsigned char want[BG_SHA256_LEN];
+	unsigned long long k = v->res->last_seq - state->seq;
+	const char *from = v->tail.data, *end = v->tail.data + v->tail.len;
 	char hex[BG_SHA256_HEX_LEN + 1];
-	const char *mac_hex;
-	size_t prefix_len;
-	record_scan r;
+	bg_journal_state next = *state;
+	bg_status rc = BG_OK;
 	bg_error err;
 
 	v->file = v->tail_file;
 	v->line = v->tail_lineno;
-	if (!scan_record(v->tail.data, v->tail.len, &r) ||
-	    bg_journal_split_line(v->tail.data, v->tail.len, &prefix_len, &mac_hex, &err) != BG_OK)
-		return fail(v, "%s", "last record unreadable");
-	bg_hex_encode(state->prev, BG_SHA256_LEN, hex);
-	if (strcmp(hex, r.prev) != 0)
-		return fail(v, "the key state is at seq %llu and the last record (seq %llu) "
-		    "does not follow its mac", state->seq, v->res->last_seq);
-	if (bg_hmac_compute(v->hmac, state->key, BG_SHA256_LEN, v->tail.data, prefix_len, want,
-	    &err) != BG_OK)
-		return fail(v, "%s", err.msg);
-	bg_hex_encode(want, sizeof(want), hex);
-	if (memcmp(hex, mac_hex, BG_SHA256_HEX_LEN) != 0)
-		return fail(v, "the key state is at seq %llu and the last record (seq %llu) "
-		    "was not sealed with its key", state->seq, v->res->last_seq);
-	v->res->adoptable = true;
-	return BG_OK;
+	if (k > v->tail_records)
+		return fail(v, "the key state is at seq %llu and the journal ends at seq %llu, "
+		    "past its last file's records", state->seq, v->res->last_seq);
+	for (unsigned long long i = k; i < v->tail_records; i++)
+		from = (const char *)memchr(from, '\n', (size_t)(end - from)) + 1;
+	if (bg_journal_adopt_lines(&next, from, (size_t)(end - from), &err) != BG_OK)
+		rc = fail(v, "the key state is at seq %llu and the records after it (to seq %llu) "
+		    "are not its to adopt: %s", state->seq, v->res->last_seq, err.msg);
+	bg_hex_encode(next.prev, BG_SHA256_LEN, hex);
+	if (rc == BG_OK && strcmp(hex, v->prev_hex) != 0)
+		rc = fail(v, "the key state's adopted records end at another mac");
+	if (rc == BG_OK && v->keyed && !bg_ct_equal(v->key, next.key, BG_SHA256_LEN))
+		rc = fail(v, "the key state's current key does not follow from the given K_1");
+	explicit_bzero(&next, sizeof(next));
+	if (rc == BG_OK)
+		v->res->adoptable = true;
+	return rc;
 }
 
 static bg_status
@@ -704,7 +720,8 @@ verify_state(verifier *v, const bg_journal_state *state)
 	char mac_hex[BG_SHA256_HEX_LEN + 1];
 
 	v->line = 0;
-	if (v->res->records > 0 && state->seq + 1 == v->res->last_seq)
+	if (v->res->records > 0 && state->seq < v->res->last_seq &&
+	    v->res->last_seq - state->seq <= BG_JOURNAL_BATCH_MAX)
 		return verify_adoptable(v, state);
 	if (state->seq > v->res->last_seq)
 		return fail(v, "truncated: the key state is at seq %llu but the journal ends at seq %llu",
@@ -742,7 +759,7 @@ bg_journal_verify_from(const char *const *files, size_t nfiles, const unsigned c
 	v.expect_seq = 1;
 	v.adopt_start = adopt_start;
 	v.with_state = state != NULL;
-	bg_buf_init(&v.tail, BG_JOURNAL_MAX_LINE);
+	bg_buf_init(&v.tail, 0);
 	res->first_seq = 1;
 	v.file = nfiles > 0 ? files[0] : "";
 	memset(v.prev_hex, '0', BG_SHA256_HEX_LEN);

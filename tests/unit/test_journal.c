@@ -429,13 +429,115 @@ test_verify_refuses_unadoptable_record(void **state)
 	assert_int_equal(bg_journal_verify(files, 1, NULL, &st, &res), BG_ERR_INVALID);
 	assert_non_null(strstr(res.reason, "seq 2"));
 	assert_int_equal(bg_journal_append(&f->j, ev, NULL, &err), BG_ERR_INVALID);
-	/* Two records behind is never adoptable. */
+	/* Two records behind: record 1 adopts, the forged record 2 does not. */
 	st.seq = 0;
 	memset(st.prev, 0, sizeof(st.prev));
 	memcpy(st.key, f->k1, sizeof(st.key));
 	assert_int_equal(bg_journal_verify(files, 1, NULL, &st, &res), BG_ERR_INVALID);
-	assert_non_null(strstr(res.reason, "at seq 0 but the journal ends at seq 2"));
+	assert_non_null(strstr(res.reason, "unsealed record seq 2 has a bad mac"));
 	bg_event_free(ev);
+}
+
+/* n events for one append_many, "batch-0"... */
+static void
+append_batch(struct fixture *f, size_t n, unsigned long long first_seq)
+{
+	bg_journal_appended rec[BG_JOURNAL_BATCH_MAX];
+	const bg_event *evs[BG_JOURNAL_BATCH_MAX];
+	bg_error err;
+
+	for (size_t i = 0; i < n; i++) {
+		bg_event *ev = bg_event_new("approval.voted", "success");
+		char reason[32];
+
+		assert_non_null(ev);
+		snprintf(reason, sizeof(reason), "batch-%zu", i);
+		bg_event_add_str(ev, "reason", reason);
+		evs[i] = ev;
+	}
+	if (bg_journal_append_many(&f->j, evs, n, rec, &err) != BG_OK)
+		fail_msg("append_many: %s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rec[i].seq, first_seq + i);
+		assert_false(rec[i].state_lags);
+		bg_event_free((bg_event *)evs[i]);
+	}
+}
+
+/*
+ * One append of several records: one line each, in order, chained, and a
+ * key state that a crash before its store leaves up to a whole append
+ * behind: the writer adopts every record of it, and verify (with and
+ * without K_1) accepts them, by the same rule.
+ */
+static void
+test_append_many_adopted_whole(void **state)
+{
+	struct fixture *f = *state;
+	const char *files[] = { f->journal };
+	bg_journal_state st;
+	bg_verify_result res;
+	bg_error err;
+	char *old_state, **lines;
+	size_t len, n;
+
+	append(f, "one");
+	old_state = tu_read(f->state, &len);
+	append_batch(f, 5, 2);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	/* The crash: records 2 to 6 durable, the state still at 1. */
+	free(tu_write(f->dir, "journal.state", 0600, old_state));
+	free(old_state);
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(st.seq, 1);
+	assert_int_equal(bg_journal_verify(files, 1, f->k1, &st, &res), BG_OK);
+	assert_true(res.adoptable);
+	assert_int_equal(bg_journal_verify(files, 1, NULL, &st, &res), BG_OK);
+	assert_true(res.adoptable);
+	assert_int_equal(append(f, "seven"), 7);
+	assert_int_equal(verify(f, NULL, 0), 0);
+	lines = read_lines(f, &n);
+	assert_int_equal(n, 7);
+	assert_non_null(strstr(lines[1], "\"reason\":\"batch-0\""));
+	assert_non_null(strstr(lines[5], "\"reason\":\"batch-4\""));
+	free_lines(lines, n);
+}
+
+/* More records past the state than one append writes: refused by both. */
+static void
+test_adopt_at_most_one_batch(void **state)
+{
+	struct fixture *f = *state;
+	const char *files[] = { f->journal };
+	bg_journal_state st;
+	bg_verify_result res;
+	bg_error err;
+	char *old_state;
+	size_t len;
+
+	old_state = tu_read(f->state, &len);
+	append_batch(f, BG_JOURNAL_BATCH_MAX, 1);
+	append(f, "one more");
+	free(tu_write(f->dir, "journal.state", 0600, old_state));
+	free(old_state);
+	assert_int_equal(bg_journal_state_read(f->state, &st, &err), BG_OK);
+	assert_int_equal(bg_journal_verify(files, 1, NULL, &st, &res), BG_ERR_INVALID);
+	assert_non_null(strstr(res.reason, "at seq 0 but the journal ends at seq 65"));
+	assert_int_equal(append_status(f), BG_ERR_INVALID);
+}
+
+/* A batch over the maximum, or empty, is refused before anything is written. */
+static void
+test_append_many_bounds(void **state)
+{
+	struct fixture *f = *state;
+	const bg_event *evs[BG_JOURNAL_BATCH_MAX + 1] = { 0 };
+	bg_error err;
+
+	assert_int_equal(bg_journal_append_many(&f->j, evs, 0, NULL, &err), BG_ERR_INVALID);
+	assert_int_equal(bg_journal_append_many(&f->j, evs, BG_JOURNAL_BATCH_MAX + 1, NULL,
+	    &err), BG_ERR_INVALID);
+	assert_int_equal(append(f, "first"), 1);
 }
 
 /* Files beside the key state are never left behind, whatever they hold. */
@@ -1089,6 +1191,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_torn_write_is_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_accepts_adoptable_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_refuses_unadoptable_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_many_adopted_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_at_most_one_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_many_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_taken_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_failure_after_record, setup, teardown),
