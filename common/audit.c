@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -130,34 +131,53 @@ bg_audit_init(bg_audit *a, const bg_config *cfg, bg_error *err)
 bg_status
 bg_audit_emit(const bg_audit *a, const bg_event *ev, bg_error *err)
 {
-	char line[BG_SYSLOG_MAX_LINE + 1];
-	bg_journal_appended rec;
-	bg_status rc;
+	return bg_audit_emit_many(a, &ev, 1, err);
+}
 
-	rc = bg_journal_append(&a->journal, ev, &rec, err);
-	if (rc != BG_OK) {
-		/* Say in syslog that an event could not be recorded: the action is refused. */
-		bg_audit_syslog_only(a, LOG_ERR, "event=%s outcome=error journal=failed",
-		    bg_event_name(ev));
-		return rc;
-	}
-	rc = bg_audit_format_syslog(ev, rec.seq, rec.mac_hex, line, sizeof(line), err);
-	if (rc != BG_OK)
-		return rc;
-	sink_write(a, priority_for(ev), line);
-	if (rec.state_lags) {
+/* The syslog line of one committed record, and its warning when its state lags. */
+static void
+log_committed(const bg_audit *a, const bg_event *ev, const bg_journal_appended *rec)
+{
+	char line[BG_SYSLOG_MAX_LINE + 1];
+	bg_error err;
+
+	if (bg_audit_format_syslog(ev, rec->seq, rec->mac_hex, line, sizeof(line), &err) ==
+	    BG_OK)
+		sink_write(a, priority_for(ev), line);
+	if (rec->state_lags) {
 		bg_buf warn;
 
 		/* Committed all the same: the next append adopts the record. */
 		bg_buf_init(&warn, BG_SYSLOG_MAX_LINE);
 		bg_buf_printf(&warn, "event=%s outcome=error journal=state-failed seq=%llu reason=",
-		    bg_event_name(ev), rec.seq);
-		bg_escape_kv_value(&warn, rec.state_err.msg);
+		    bg_event_name(ev), rec->seq);
+		bg_escape_kv_value(&warn, rec->state_err.msg);
 		bg_audit_syslog_only(a, LOG_ERR, "%s", warn.data != NULL ? warn.data :
 		    "journal=state-failed");
 		bg_buf_free(&warn);
 	}
-	return BG_OK;
+}
+
+bg_status
+bg_audit_emit_many(const bg_audit *a, const bg_event *const *evs, size_t n, bg_error *err)
+{
+	bg_journal_appended one, *recs = n == 1 ? &one : calloc(n, sizeof(*recs));
+	bg_status rc;
+
+	if (recs == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	rc = bg_journal_append_many(&a->journal, evs, n, recs, err);
+	for (size_t i = 0; i < n; i++) {
+		if (rc != BG_OK)
+			/* Say in syslog that an event could not be recorded: the action is refused. */
+			bg_audit_syslog_only(a, LOG_ERR, "event=%s outcome=error journal=failed",
+			    bg_event_name(evs[i]));
+		else
+			log_committed(a, evs[i], &recs[i]);
+	}
+	if (recs != &one)
+		free(recs);
+	return rc;
 }
 
 void

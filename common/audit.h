@@ -43,6 +43,9 @@ bg_status bg_audit_format_syslog(const bg_event *ev, unsigned long long seq,
  * reason=.." says so, and the next append adopts the record.
  */
 bg_status bg_audit_emit(const bg_audit *a, const bg_event *ev, bg_error *err);
+/* bg_audit_emit of n events as one append (bg_journal_append_many): all or none. */
+bg_status bg_audit_emit_many(const bg_audit *a, const bg_event *const *evs, size_t n,
+    bg_error *err);
 
 /*
  * Logs "event=config.invalid outcome=error account=USER reason=PROBLEM" to
