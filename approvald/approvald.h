@@ -195,6 +195,16 @@ bg_status ad_store_commit(ad_store *st, bg_error *err);
  */
 bg_status ad_store_begin_lazy(ad_store *st, bg_error *err);
 void ad_store_rollback(ad_store *st);
+/*
+ * A group: one transaction whose commit (one sync) covers several
+ * callers' transactions.  Between group_begin and group_commit (or
+ * group_rollback), ad_store_begin, _commit and _rollback delimit a part of
+ * it (a savepoint): a part's commit is durable only with the group's, and
+ * its rollback undoes that part alone.
+ */
+bg_status ad_store_group_begin(ad_store *st, bg_error *err);
+bg_status ad_store_group_commit(ad_store *st, bg_error *err);
+void ad_store_group_rollback(ad_store *st);
 
 /* BG_ERR_DENIED when (host, sig) was seen before. */
 bg_status ad_store_seen_add(ad_store *st, const char *host, const char *sig,
@@ -350,6 +360,7 @@ typedef struct ad_app {
 		char *sig;            /* base64 */
 	} signed_docs[AD_SIGNED_KEPT];
 	size_t signed_next;           /* the entry the next signature replaces */
+	struct ad_casting *casting;   /* the vote group being served (votegroup.c), or NULL */
 } ad_app;
 
 /* ------------------------------------------------------------------ */
@@ -480,6 +491,45 @@ bool ad_session_check(ad_http_req *r, bool change, ad_session *out, ad_response 
 bool ad_session_cookie_sent(const ad_http_req *r);
 /* The page's view: the request's live session, touched, in its own transaction. */
 bg_status ad_session_current(ad_http_req *r, ad_session *out, bool *found, bg_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Group commit of votes (votegroup.c). */
+
+/* The most votes served as one group. */
+#define AD_GROUP_MAX 32
+#define AD_REQUEST_ID_MAX 64
+
+/* A vote whose connection is suspended until its group is durable (http.c). */
+typedef struct ad_parked {
+	struct ad_parked *next;
+	ad_http_req req;              /* valid while the connection is suspended */
+	ad_response res;              /* the answer, sent once resumed */
+	char id[AD_REQUEST_ID_MAX];
+	bool approve;
+} ad_parked;
+
+typedef struct ad_group ad_group;
+
+/* Starts the thread that serves parked votes; resume(p) once p->res is its answer. */
+bg_status ad_group_start(ad_app *app, void (*resume)(ad_parked *p), ad_group **out,
+    bg_error *err);
+/* Serves what is parked, then stops the thread. */
+void ad_group_stop(ad_group *g);
+/* Queues p (its connection suspended) for the next group. */
+void ad_group_park(ad_group *g, ad_parked *p);
+/*
+ * A vote committed (ad_vote_cast, whose event voted this takes): journals
+ * it and the decision it makes and answers res, now or with its group.
+ */
+void ad_vote_committed(ad_http_req *r, const char *id, bg_event *voted, ad_response *res);
+/* Fail closed: a committed vote the journal lacks must not count, so its request is denied. */
+void ad_vote_deny_unjournaled(ad_http_req *r, const char *id);
+/*
+ * A decision's record (ad_decision_finalize, whose *ev this takes): held
+ * for the group's one append while a group's decisions are being made,
+ * else journaled now.  Either way before the decision's commit.
+ */
+bg_status ad_journal_decision(ad_app *app, bg_event **ev, bg_error *err);
 
 /* Batch votes (batch.c): POST /v1/batch, from a session. */
 void ad_batch_vote(ad_http_req *r, ad_response *res);

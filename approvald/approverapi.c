@@ -190,9 +190,8 @@ insert_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb
 	return *rc == BG_OK;
 }
 
-/* Fail closed: a committed vote the journal lacks must not count, so its request is denied. */
-static void
-deny_unjournaled(ad_http_req *r, const char *id)
+void
+ad_vote_deny_unjournaled(ad_http_req *r, const char *id)
 {
 	char shown[ESCAPED_MAX];
 	bg_error err;
@@ -231,49 +230,12 @@ ad_voted_event(const ad_app *app, const char *source, const ad_request *req,
 	return ev;
 }
 
-/* approval.voted for a vote already committed (denying its request if it cannot be written). */
-static bg_status
-journal_vote(ad_http_req *r, const ad_request *req, bool approve, const ad_vote_body *vb,
-    bg_error *err)
-{
-	bg_event *ev = ad_voted_event(r->app, r->source, req, vb, approve);
-	bg_status rc;
-
-	if (ev == NULL) {
-		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	} else {
-		rc = bg_audit_emit(&r->app->audit, ev, err);
-		bg_event_free(ev);
-	}
-	if (rc != BG_OK)
-		deny_unjournaled(r, req->id);
-	return rc;
-}
-
-/* One transaction: load request id (expiring or deciding it when due), commit. */
-static bg_status
-load_committed(ad_http_req *r, const char *id, ad_request *req, ad_votes *votes,
-    bool *loaded, bg_error *err)
-{
-	bg_status rc = ad_store_begin(r->app->store, err);
-
-	if (rc == BG_OK)
-		rc = ad_request_load(r->app, id, req, votes, r->source, r->now_ms, err);
-	*loaded = rc == BG_OK;
-	if (rc == BG_OK)
-		rc = ad_store_commit(r->app->store, err);
-	if (rc != BG_OK)
-		ad_store_rollback(r->app->store);
-	else
-		ad_notifier_kick(r->app->notifier);  /* a decision or an expiry */
-	return rc;
-}
-
 /*
  * Authenticated, in the transaction the caller began: the vote is
  * committed first and journaled (approval.voted) only then, so the journal
  * never records a vote that a failed commit or a crash lost; the decision
- * it makes is then loaded, journaled and committed as every decision is.
+ * it makes is then loaded, journaled and committed as every decision is
+ * (ad_vote_committed: now, or with the vote's group).
  */
 void
 ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
@@ -281,6 +243,7 @@ ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *v
 {
 	ad_request req = { 0 };
 	ad_votes votes = { 0 };
+	bg_event *ev = NULL;
 	bg_status rc;
 	bg_error err;
 	bool voted = false, loaded = false;
@@ -293,6 +256,10 @@ ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *v
 	}
 	if (loaded)
 		voted = insert_vote(r, id, approve, vb, &req, res, &err, &rc);
+	/* Built before the commit: once the vote is committed, only the journal can fail. */
+	if (rc == BG_OK && voted && (ev = ad_voted_event(r->app, r->source, &req, vb,
+	    approve)) == NULL)
+		rc = bg_error_set(&err, BG_ERR_NOMEM, "out of memory");
 	/*
 	 * A refusal may still have expired the request: keep that.  A code spent
 	 * on a request that does not exist stays spent (its TOTP state is in
@@ -312,32 +279,21 @@ ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *v
 	} else {
 		ad_store_rollback(r->app->store);
 	}
-	if (rc == BG_OK && voted && (rc = journal_vote(r, &req, approve, vb, &err)) == BG_OK) {
+	if (loaded) {
 		ad_votes_clear(&votes);
 		ad_request_clear(&req);
-		rc = load_committed(r, id, &req, &votes, &loaded, &err);
 	}
+	if (rc == BG_OK && voted) {
+		ad_vote_committed(r, id, ev, res);
+		return;
+	}
+	bg_event_free(ev);
 	if (rc == BG_ERR_NOTFOUND)
 		ad_response_error(res, MHD_HTTP_NOT_FOUND, "no such request");
 	else if (rc != BG_OK) {
 		ad_log(LOG_ERR, "vote: %s", err.msg);
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "cannot record the vote");
-	} else if (voted) {
-		bg_buf_free(&res->body);
-		if (ad_decision_build(r->app, &req, &votes, r->now_ms, &res->body,
-		    &res->decision_sig, &err) == BG_OK) {
-			res->status = MHD_HTTP_OK;
-			res->content_type = "application/json";
-		} else {
-			ad_log(LOG_ERR, "decision: %s", err.msg);
-			ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			    "vote recorded; cannot sign the decision");
-		}
-	}
-	if (loaded) {
-		ad_votes_clear(&votes);
-		ad_request_clear(&req);
 	}
 }
 

@@ -73,7 +73,9 @@ bool ad_batch_body_parse(const char *body, size_t len, json_object **doc, ad_bat
 
 /*
  * The vote vb on request id, authenticated, in the transaction the caller
- * began (approverapi.c): res answers it as a single vote would be answered.
+ * began (approverapi.c): res answers it as a single vote would be answered,
+ * once the vote, its record and its decision are durable (at once, or when
+ * its group is: votegroup.c).
  */
 void ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
     ad_response *res);

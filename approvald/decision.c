@@ -307,7 +307,7 @@ ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
 	if (rc == BG_OK)
 		rc = ad_store_decided(app->store, r->id, err);
 	if (rc == BG_OK)
-		rc = bg_audit_emit(&app->audit, ev, err);
+		rc = ad_journal_decision(app, &ev, err);
 	if (rc == BG_OK)
 		rc = ad_notify_enqueue(app, "request.decided", r, votes, status, now_ms, err);
 	bg_event_free(ev);

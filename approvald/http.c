@@ -51,7 +51,7 @@
 	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 /* Browsers that met the service over TLS never try it in clear for a year. */
 #define HSTS_VALUE "max-age=31536000"
-#define REQUEST_ID_MAX 64
+#define REQUEST_ID_MAX AD_REQUEST_ID_MAX
 /* Held polls may take this share of the connection ceiling, the rest is for votes. */
 #define POLL_SHARE_NUM 3
 #define POLL_SHARE_DEN 4
@@ -78,6 +78,10 @@ struct ad_conn {
 	bool resumed;            /* the poll was woken: answer it */
 	int64_t woken_ms;        /* when: its answer is issued as of then */
 	struct ad_waiter waiter;
+	char *path;              /* target up to '?', kept while a vote is parked */
+	bool parked;             /* a vote given to the group thread */
+	bool served;             /* and answered in parked.res: send it */
+	ad_parked parked_vote;
 };
 
 /* A connection's clock for the total deadline (http.c's socket context). */
@@ -92,6 +96,7 @@ struct ad_track {
 struct ad_http {
 	ad_app *app;
 	struct MHD_Daemon *daemon;
+	ad_group *group;             /* serves the votes, in groups */
 	char *cert;
 	char *key;
 	size_t key_len;
@@ -469,6 +474,45 @@ ad_http_sweep(ad_http *h)
 		    "within %llu s", cut, h->timeout_ms / AD_MS_PER_SECOND);
 }
 
+/* The group thread answered a parked vote: send it (on_request, then dispatch). */
+static void
+parked_served(ad_parked *p)
+{
+	struct ad_conn *cc = (struct ad_conn *)(void *)((char *)p -
+	    offsetof(struct ad_conn, parked_vote));
+
+	cc->served = true;
+	MHD_resume_connection(cc->parked_vote.req.conn);
+}
+
+/*
+ * A vote (POST /v1/requests/{id}/approve or /deny) goes to the group
+ * thread, its connection suspended until its group is durable: the HTTP
+ * thread meanwhile reads the next votes, which join the next group.
+ */
+static bool
+park_vote(struct ad_conn *cc, const ad_http_req *r)
+{
+	ad_parked *p = &cc->parked_vote;
+
+	if (cc->http->group == NULL || strcmp(r->method, MHD_HTTP_METHOD_POST) != 0)
+		return false;
+	if (match_request_path(r->path, "/approve", p->id, sizeof(p->id)))
+		p->approve = true;
+	else if (match_request_path(r->path, "/deny", p->id, sizeof(p->id)))
+		p->approve = false;
+	else
+		return false;
+	p->req = *r;
+	p->res = (ad_response){ .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
+	bg_buf_init(&p->res.body, 0);
+	cc->parked = true;
+	/* Suspended before it is queued: the group thread may resume it at once. */
+	MHD_suspend_connection(r->conn);
+	ad_group_park(cc->http->group, p);
+	return true;
+}
+
 static enum MHD_Result
 dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 {
@@ -476,16 +520,20 @@ dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 	    .target = cc->target, .body = cc->body.data != NULL ? cc->body.data : "",
 	    .body_len = cc->body.len, .cc = cc };
 	ad_response res = { .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
-	char *path = strndup(cc->target, strcspn(cc->target, "?"));
 	enum MHD_Result ret;
 	bool suspended = false;
 
+	if (cc->served)
+		return send_response(conn, &cc->parked_vote.res);
 	bg_buf_init(&res.body, 0);
-	if (path == NULL)
+	if (cc->path == NULL && (cc->path = strndup(cc->target, strcspn(cc->target, "?"))) ==
+	    NULL)
 		return MHD_NO;
 	track_mark(cc->http, conn, true);
-	r.path = path;
+	r.path = cc->path;
 	peer_address(conn, r.source, sizeof(r.source));
+	if (!cc->too_big && !cc->resumed && park_vote(cc, &r))
+		return MHD_YES;
 	pthread_mutex_lock(&cc->app->lock);
 	/*
 	 * A woken poll is answered as of its wake, so the polls a decision
@@ -497,12 +545,11 @@ dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 	else if (cc->resumed) {
 		char id[REQUEST_ID_MAX];
 
-		if (match_request_path(path, "", id, sizeof(id)))
+		if (match_request_path(cc->path, "", id, sizeof(id)))
 			ad_host_poll_answer(&r, id, &res);
 	} else
 		suspended = route(&r, &res);
 	pthread_mutex_unlock(&cc->app->lock);
-	free(path);
 	ret = suspended ? MHD_YES : send_response(conn, &res);
 	ad_response_free(&res);
 	return ret;
@@ -569,6 +616,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	waiter_unlink(app, cc);
 	pthread_mutex_unlock(&app->lock);
 	bg_buf_free(&cc->body);
+	if (cc->parked)
+		ad_response_free(&cc->parked_vote.res);
+	free(cc->path);
 	free(cc->target);
 	free(cc);
 	*con_cls = NULL;
@@ -672,6 +722,10 @@ ad_http_start(ad_app *app, ad_http **out, bg_error *err)
 		return bg_error_set(err, BG_ERR_IO, "cannot listen on %s",
 		    cfg->server.listen);
 	}
+	if ((rc = ad_group_start(app, parked_served, &h->group, err)) != BG_OK) {
+		ad_http_stop(h);
+		return rc;
+	}
 	*out = h;
 	return BG_OK;
 }
@@ -681,6 +735,8 @@ ad_http_stop(ad_http *h)
 {
 	if (h == NULL)
 		return;
+	/* The votes parked are served (and their connections resumed) first. */
+	ad_group_stop(h->group);
 	if (h->daemon != NULL)
 		MHD_stop_daemon(h->daemon);
 	pthread_mutex_destroy(&h->track_lock);

@@ -93,27 +93,91 @@ ad_store_close(ad_store *st)
 		st->ops->close(st);
 }
 
+/* In a group, a transaction is a part of the group's: a savepoint. */
+static bg_status
+part_begin(ad_store *st, bg_error *err)
+{
+	bg_status rc;
+
+	if (st->in_part)
+		return bg_error_set(err, BG_ERR_INVALID, "a transaction within a transaction");
+	if ((rc = st->ops->part(st, AD_PART_BEGIN, err)) == BG_OK)
+		st->in_part = true;
+	return rc;
+}
+
 bg_status
 ad_store_begin(ad_store *st, bg_error *err)
 {
-	return st->ops->begin(st, err);
+	return st->grouped ? part_begin(st, err) : st->ops->begin(st, err);
 }
 
 bg_status
 ad_store_begin_lazy(ad_store *st, bg_error *err)
 {
-	return st->ops->begin_lazy(st, err);
+	return st->grouped ? part_begin(st, err) : st->ops->begin_lazy(st, err);
 }
 
 bg_status
 ad_store_commit(ad_store *st, bg_error *err)
 {
-	return st->ops->commit(st, err);
+	bg_status rc;
+
+	if (!st->grouped)
+		return st->ops->commit(st, err);
+	if (!st->in_part)
+		return bg_error_set(err, BG_ERR_INVALID, "commit outside a transaction");
+	/* Still in the part when its end fails: the caller's rollback undoes it. */
+	if ((rc = st->ops->part(st, AD_PART_END, err)) == BG_OK)
+		st->in_part = false;
+	return rc;
 }
 
 void
 ad_store_rollback(ad_store *st)
 {
+	bg_error err;
+
+	if (!st->grouped) {
+		st->ops->rollback(st);
+		return;
+	}
+	if (!st->in_part)
+		return;
+	st->in_part = false;
+	/* Undone and ended; if the database cannot, the group fails at its commit. */
+	if (st->ops->part(st, AD_PART_UNDO, &err) != BG_OK ||
+	    st->ops->part(st, AD_PART_END, &err) != BG_OK)
+		st->group_broken = true;
+}
+
+bg_status
+ad_store_group_begin(ad_store *st, bg_error *err)
+{
+	bg_status rc = st->ops->begin(st, err);
+
+	st->grouped = rc == BG_OK;
+	st->in_part = st->group_broken = false;
+	return rc;
+}
+
+bg_status
+ad_store_group_commit(ad_store *st, bg_error *err)
+{
+	bool broken = st->group_broken || st->in_part;
+
+	st->grouped = st->in_part = st->group_broken = false;
+	if (broken) {
+		st->ops->rollback(st);
+		return bg_error_set(err, BG_ERR_IO, "a part of the group could not be undone");
+	}
+	return st->ops->commit(st, err);
+}
+
+void
+ad_store_group_rollback(ad_store *st)
+{
+	st->grouped = st->in_part = st->group_broken = false;
 	st->ops->rollback(st);
 }
 

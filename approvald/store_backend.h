@@ -9,12 +9,16 @@
 
 #include "approvald.h"
 
+typedef enum { AD_PART_BEGIN, AD_PART_END, AD_PART_UNDO } ad_store_part;
+
 typedef struct ad_store_ops {
 	void (*close)(ad_store *st);
 	bg_status (*begin)(ad_store *st, bg_error *err);
 	bg_status (*begin_lazy)(ad_store *st, bg_error *err);
 	bg_status (*commit)(ad_store *st, bg_error *err);
 	void (*rollback)(ad_store *st);
+	/* A part of a group's transaction (store.c): a savepoint. */
+	bg_status (*part)(ad_store *st, ad_store_part op, bg_error *err);
 	bg_status (*seen_add)(ad_store *st, const char *host, const char *sig,
 	    int64_t now_ms, bg_error *err);
 	bg_status (*seen_prune)(ad_store *st, int64_t before_ms, bg_error *err);
@@ -69,6 +73,9 @@ typedef struct ad_store_ops {
 
 struct ad_store {
 	const ad_store_ops *ops;
+	bool grouped;            /* in a group: begin and commit delimit a part */
+	bool in_part;
+	bool group_broken;       /* a part could not be undone: the group must not commit */
 };
 
 bg_status ad_store_sqlite_open(const ad_config_server *cfg, ad_store **out,

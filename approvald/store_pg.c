@@ -570,6 +570,17 @@ pg_rollback(ad_store *st)
 	pg(st)->in_tx = false;
 }
 
+static bg_status
+pg_part(ad_store *st, ad_store_part op, bg_error *err)
+{
+	static const char *const sql[] = {
+		[AD_PART_BEGIN] = "SAVEPOINT part", [AD_PART_END] = "RELEASE part",
+		[AD_PART_UNDO] = "ROLLBACK TO part",
+	};
+
+	return exec_simple(pg(st), sql[op], err, "savepoint");
+}
+
 /* The one integer of a count(*) or min() query; 0 for NULL. */
 static bg_status
 read_int(ad_store *st, int which, const params *p, const char *what, int64_t *out,
@@ -1126,6 +1137,7 @@ static const ad_store_ops pg_ops = {
 	.begin_lazy = pg_begin_lazy,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
+	.part = pg_part,
 	.seen_add = pg_seen_add,
 	.seen_prune = pg_seen_prune,
 	.request_get = pg_request_get,

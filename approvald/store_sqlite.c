@@ -77,6 +77,7 @@ static const char *const migrations[SCHEMA_VERSION - 1] = {
 
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SYNC_NORMAL, Q_SYNC_FULL,
+	Q_PART_BEGIN, Q_PART_END, Q_PART_UNDO,
 	Q_SEEN_ADD, Q_SEEN_PRUNE,
 	Q_REQ_GET, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
 	Q_VOTES, Q_VOTE_INSERT,
@@ -103,6 +104,9 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_PART_BEGIN] = "SAVEPOINT part",
+	[Q_PART_END] = "RELEASE part",
+	[Q_PART_UNDO] = "ROLLBACK TO part",
 	[Q_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[Q_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	[Q_SEEN_ADD] = "INSERT OR IGNORE INTO seen (host, sig, at_ms) VALUES (?, ?, ?)",
@@ -359,6 +363,17 @@ sq_rollback(ad_store *st)
 {
 	sqlite3_step(q(st, Q_ROLLBACK));
 	sqlite3_reset(sq(st)->q[Q_ROLLBACK]);
+}
+
+static bg_status
+sq_part(ad_store *st, ad_store_part op, bg_error *err)
+{
+	static const int which[] = {
+		[AD_PART_BEGIN] = Q_PART_BEGIN, [AD_PART_END] = Q_PART_END,
+		[AD_PART_UNDO] = Q_PART_UNDO,
+	};
+
+	return run(st, q(st, which[op]), err, "savepoint");
 }
 
 /* ------------------------------------------------------------------ */
@@ -911,6 +926,7 @@ static const ad_store_ops sq_ops = {
 	.begin_lazy = sq_begin_lazy,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.part = sq_part,
 	.seen_add = sq_seen_add,
 	.seen_prune = sq_seen_prune,
 	.request_get = sq_request_get,

@@ -1,0 +1,312 @@
+/*
+ * Group commit of votes.  The HTTP thread parks each vote (its connection
+ * suspended) and one thread serves them in groups: every vote waiting when
+ * it starts, up to AD_GROUP_MAX.  A group costs four syncs whatever its
+ * size, in the order a single vote keeps:
+ *
+ *   1. each vote in its own part (a savepoint) of one transaction, with its
+ *      approver's second-factor state; the transaction's commit (one sync)
+ *      makes them durable together;
+ *   2. in a second transaction, the decisions the votes make (status,
+ *      notifications);
+ *   3. the votes' approval.voted records and those decisions' records,
+ *      written as one journal append (one sync, one key-state store);
+ *   4. the second transaction's commit (one sync).
+ *
+ * So a vote is committed before its approval.voted is journaled, and a
+ * decision is journaled before the transaction recording it commits.  Every
+ * answer is sent only after step 4 (or the failure that ended the group).
+ * A vote whose record cannot be written denies its request
+ * (ad_vote_deny_unjournaled), as a single vote's does.
+ */
+#include "build_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <microhttpd.h>
+
+#include "approvald.h"
+
+/* Each vote journals one record and makes at most one decision: two records. */
+_Static_assert(2 * AD_GROUP_MAX <= BG_JOURNAL_BATCH_MAX, "a group's records fit one append");
+
+/* A vote committed (in its part, or alone), waiting for its record and its answer. */
+struct ad_cast {
+	ad_http_req *r;
+	char id[AD_REQUEST_ID_MAX];
+	bg_event *voted;
+	ad_response *res;
+};
+
+/* The votes of the group being served, and the decisions they make. */
+struct ad_casting {
+	struct ad_cast cast[AD_GROUP_MAX];
+	size_t n;
+	bool deciding;                       /* step 2: decisions' records are held */
+	bg_event *decided[AD_GROUP_MAX];
+	size_t ndecided;
+};
+
+struct ad_group {
+	ad_app *app;
+	void (*resume)(ad_parked *p);
+	pthread_t thread;
+	pthread_mutex_t lock;                /* guards queue and stopping */
+	pthread_cond_t cond;
+	ad_parked *queue, **tail;
+	bool stopping;
+};
+
+bg_status
+ad_journal_decision(ad_app *app, bg_event **ev, bg_error *err)
+{
+	struct ad_casting *c = app->casting;
+
+	if (c == NULL || !c->deciding)
+		return bg_audit_emit(&app->audit, *ev, err);
+	if (c->ndecided == AD_GROUP_MAX)
+		return bg_error_set(err, BG_ERR_TOOBIG, "more decisions than votes in a group");
+	c->decided[c->ndecided++] = *ev;
+	*ev = NULL;
+	return BG_OK;
+}
+
+static void
+casting_clear(struct ad_casting *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		bg_event_free(c->cast[i].voted);
+	for (size_t i = 0; i < c->ndecided; i++)
+		bg_event_free(c->decided[i]);
+	c->n = c->ndecided = 0;
+}
+
+/* The vote's answer: the decision document as it stands, signed. */
+static void
+answer(ad_app *app, const struct ad_cast *v, const ad_request *req, const ad_votes *votes)
+{
+	bg_error err;
+
+	bg_buf_free(&v->res->body);
+	if (ad_decision_build(app, req, votes, v->r->now_ms, &v->res->body,
+	    &v->res->decision_sig, &err) == BG_OK) {
+		v->res->status = MHD_HTTP_OK;
+		v->res->content_type = "application/json";
+		return;
+	}
+	ad_log(LOG_ERR, "decision: %s", err.msg);
+	ad_response_error(v->res, MHD_HTTP_INTERNAL_SERVER_ERROR,
+	    "vote recorded; cannot sign the decision");
+}
+
+/* Steps 2 to 4 for the committed votes of c, then their answers. */
+static void
+finish(ad_app *app, struct ad_casting *c)
+{
+	const bg_event *evs[BG_JOURNAL_BATCH_MAX];
+	ad_request req[AD_GROUP_MAX];
+	ad_votes votes[AD_GROUP_MAX];
+	size_t loaded = 0, n = 0;
+	bg_error err, jerr;
+	bg_status rc, jrc;
+
+	rc = ad_store_begin(app->store, &err);
+	c->deciding = true;
+	for (; rc == BG_OK && loaded < c->n; loaded++) {
+		const struct ad_cast *v = &c->cast[loaded];
+
+		rc = ad_request_load(app, v->id, &req[loaded], &votes[loaded], v->r->source,
+		    v->r->now_ms, &err);
+		if (rc != BG_OK)
+			break;
+	}
+	c->deciding = false;
+	if (rc != BG_OK) {
+		ad_store_rollback(app->store);
+		ad_log(LOG_ERR, "vote: %s", err.msg);
+	}
+	for (size_t i = 0; i < c->n; i++)
+		evs[n++] = c->cast[i].voted;
+	/* Without their transaction the decisions are not journaled: a later load makes them. */
+	for (size_t i = 0; rc == BG_OK && i < c->ndecided; i++)
+		evs[n++] = c->decided[i];
+	jrc = bg_audit_emit_many(&app->audit, evs, n, &jerr);
+	if (jrc != BG_OK) {
+		ad_log(LOG_ERR, "vote: %s", jerr.msg);
+		if (rc == BG_OK)
+			ad_store_rollback(app->store);
+		rc = jrc;
+		/* Fail closed: a committed vote the journal lacks must not count. */
+		for (size_t i = 0; i < c->n; i++)
+			ad_vote_deny_unjournaled(c->cast[i].r, c->cast[i].id);
+	} else if (rc == BG_OK && (rc = ad_store_commit(app->store, &err)) != BG_OK) {
+		ad_store_rollback(app->store);
+		ad_log(LOG_ERR, "vote: %s", err.msg);
+	}
+	if (rc == BG_OK)
+		ad_notifier_kick(app->notifier);  /* decisions */
+	for (size_t i = 0; i < c->n; i++)
+		if (rc == BG_OK)
+			answer(app, &c->cast[i], &req[i], &votes[i]);
+		else
+			ad_response_error(c->cast[i].res, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "cannot record the vote");
+	for (size_t i = 0; i < loaded && i < c->n; i++) {
+		ad_votes_clear(&votes[i]);
+		ad_request_clear(&req[i]);
+	}
+	casting_clear(c);
+}
+
+void
+ad_vote_committed(ad_http_req *r, const char *id, bg_event *voted, ad_response *res)
+{
+	struct ad_casting one = { 0 }, *c = r->app->casting;
+	struct ad_cast *v;
+
+	if (c == NULL || c->n == AD_GROUP_MAX)
+		c = &one;
+	v = &c->cast[c->n++];
+
+	v->r = r;
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	v->voted = voted;
+	v->res = res;
+	/* Alone (not in a group): its own steps 2 to 4, now. */
+	if (c == &one)
+		finish(r->app, c);
+}
+
+/* Step 1 for the parked votes, then the rest; their answers are in each p->res. */
+static void
+serve(ad_app *app, ad_parked *first)
+{
+	struct ad_casting c = { 0 };
+	bg_error err;
+	size_t n = 0;
+
+	pthread_mutex_lock(&app->lock);
+	if (ad_store_group_begin(app->store, &err) != BG_OK) {
+		ad_log(LOG_ERR, "vote: %s", err.msg);
+		for (ad_parked *p = first; p != NULL; p = p->next)
+			ad_response_error(&p->res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+		pthread_mutex_unlock(&app->lock);
+		return;
+	}
+	app->casting = &c;
+	for (ad_parked *p = first; p != NULL; p = p->next, n++) {
+		p->req.now_ms = ad_now_ms();
+		ad_approver_vote(&p->req, p->id, p->approve, &p->res);
+	}
+	app->casting = NULL;
+	if (ad_store_group_commit(app->store, &err) != BG_OK) {
+		/* Nothing of the group is kept: not its votes, nor its refusals' state. */
+		ad_log(LOG_ERR, "vote: %zu votes not recorded: %s", n, err.msg);
+		for (ad_parked *p = first; p != NULL; p = p->next)
+			ad_response_error(&p->res, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "cannot record the vote");
+		casting_clear(&c);
+	} else if (c.n > 0) {
+		finish(app, &c);
+	}
+	pthread_mutex_unlock(&app->lock);
+}
+
+/* Whether a vote from first up to (not including) q is on q's request. */
+static bool
+in_group(const ad_parked *first, const ad_parked *q)
+{
+	for (const ad_parked *p = first; p != q; p = p->next)
+		if (strcmp(p->id, q->id) == 0)
+			return true;
+	return false;
+}
+
+static void *
+run(void *arg)
+{
+	ad_group *g = arg;
+
+	for (;;) {
+		ad_parked *first, *p, *next;
+		size_t n = 1;
+
+		pthread_mutex_lock(&g->lock);
+		while (g->queue == NULL && !g->stopping)
+			pthread_cond_wait(&g->cond, &g->lock);
+		if ((first = g->queue) == NULL) {
+			pthread_mutex_unlock(&g->lock);
+			return NULL;
+		}
+		/*
+		 * Every vote waiting now, up to a group, and up to a second vote
+		 * on one request: within a group no vote sees another's, whose
+		 * record is not written yet, so none can decide on it.
+		 */
+		for (p = first; p->next != NULL && n < AD_GROUP_MAX &&
+		    !in_group(first, p->next); p = p->next)
+			n++;
+		g->queue = p->next;
+		if (g->queue == NULL)
+			g->tail = &g->queue;
+		p->next = NULL;
+		pthread_mutex_unlock(&g->lock);
+		serve(g->app, first);
+		/* A resumed connection may be gone at once: nothing of it is read after. */
+		for (p = first; p != NULL; p = next) {
+			next = p->next;
+			g->resume(p);
+		}
+	}
+}
+
+bg_status
+ad_group_start(ad_app *app, void (*resume)(ad_parked *p), ad_group **out, bg_error *err)
+{
+	ad_group *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	g->app = app;
+	g->resume = resume;
+	g->tail = &g->queue;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	if (pthread_create(&g->thread, NULL, run, g) != 0) {
+		pthread_cond_destroy(&g->cond);
+		pthread_mutex_destroy(&g->lock);
+		free(g);
+		return bg_error_set(err, BG_ERR_IO, "cannot start the vote thread");
+	}
+	*out = g;
+	return BG_OK;
+}
+
+void
+ad_group_park(ad_group *g, ad_parked *p)
+{
+	p->next = NULL;
+	pthread_mutex_lock(&g->lock);
+	*g->tail = p;
+	g->tail = &p->next;
+	pthread_cond_signal(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void
+ad_group_stop(ad_group *g)
+{
+	if (g == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stopping = true;
+	pthread_cond_signal(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->thread, NULL);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+}
