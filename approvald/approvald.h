@@ -334,6 +334,7 @@ struct ad_waiter;
 
 /* Signed decision documents kept for the polls woken after them. */
 #define AD_SIGNED_KEPT 16
+#define AD_PARSED_KEPT 64
 
 typedef struct ad_app {
 	pthread_mutex_t lock;         /* guards everything below */
@@ -360,6 +361,16 @@ typedef struct ad_app {
 		char *sig;            /* base64 */
 	} signed_docs[AD_SIGNED_KEPT];
 	size_t signed_next;           /* the entry the next signature replaces */
+	/*
+	 * Filed requests parsed lately, by id and body: every load of a request
+	 * (each vote, each poll) reads the same bytes, parsed once (decision.c).
+	 */
+	struct ad_parsed {
+		char *id;
+		bg_buf body;
+		json_object *doc;
+	} parsed[AD_PARSED_KEPT];
+	size_t parsed_next;
 	struct ad_casting *casting;   /* the vote group being served (votegroup.c), or NULL */
 } ad_app;
 
@@ -619,8 +630,8 @@ void ad_retention_purge(ad_app *app, int64_t now_ms);
  */
 bg_status ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
     int64_t now_ms, bg_buf *body, char **sig_b64, bg_error *err);
-/* Forgets the signatures kept (the signing key changed, or at exit). */
-void ad_decision_forget_signed(ad_app *app);
+/* Forgets the signatures and the parsed requests kept (the signing key changed, or at exit). */
+void ad_decision_forget_kept(ad_app *app);
 /* The status the votes give r (r->status when already final). */
 const char *ad_decision_status(const ad_app *app, const ad_request *r,
     const ad_votes *votes, int64_t now_ms);

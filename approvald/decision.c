@@ -255,12 +255,21 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 }
 
 void
-ad_decision_forget_signed(ad_app *app)
+ad_decision_forget_kept(ad_app *app)
 {
 	for (size_t i = 0; i < AD_SIGNED_KEPT; i++) {
 		bg_buf_free(&app->signed_docs[i].body);
 		free(app->signed_docs[i].sig);
 		app->signed_docs[i].sig = NULL;
+	}
+	for (size_t i = 0; i < AD_PARSED_KEPT; i++) {
+		struct ad_parsed *p = &app->parsed[i];
+
+		free(p->id);
+		p->id = NULL;
+		bg_buf_free(&p->body);
+		json_object_put(p->doc);
+		p->doc = NULL;
 	}
 }
 
@@ -359,6 +368,39 @@ ad_decision_expire_due(ad_app *app, int64_t now_ms)
 		ad_notifier_kick(app->notifier);
 }
 
+/*
+ * r's body parsed, a reference of r's own: the parse kept for the same id
+ * and the same bytes (a body filed again under its id compares unequal),
+ * else a fresh one, then kept.  Read only, as request_doc's callers do.
+ */
+static json_object *
+parsed_doc(ad_app *app, const ad_request *r)
+{
+	struct ad_parsed *p;
+	json_object *doc;
+
+	for (size_t i = 0; i < AD_PARSED_KEPT; i++) {
+		p = &app->parsed[i];
+		if (p->doc != NULL && strcmp(p->id, r->id) == 0 && p->body.len == r->body_len &&
+		    memcmp(p->body.data, r->body, r->body_len) == 0)
+			return json_object_get(p->doc);
+	}
+	if ((doc = parse_doc(r)) == NULL)
+		return NULL;
+	/* Kept only whole: without memory the next load parses again. */
+	p = &app->parsed[app->parsed_next];
+	app->parsed_next = (app->parsed_next + 1) % AD_PARSED_KEPT;
+	free(p->id);
+	bg_buf_free(&p->body);
+	json_object_put(p->doc);
+	p->doc = NULL;
+	p->id = strdup(r->id);
+	bg_buf_init(&p->body, AD_BODY_MAX);
+	if (p->id != NULL && bg_buf_append(&p->body, r->body, r->body_len))
+		p->doc = json_object_get(doc);
+	return doc;
+}
+
 /* Reads request id and its votes into r and votes. */
 static bg_status
 read_request(ad_app *app, const char *id, ad_request *r, ad_votes *votes, bg_error *err)
@@ -367,7 +409,7 @@ read_request(ad_app *app, const char *id, ad_request *r, ad_votes *votes, bg_err
 
 	if ((rc = ad_store_request_get(app->store, id, r, err)) != BG_OK)
 		return rc;
-	r->doc = parse_doc(r);
+	r->doc = parsed_doc(app, r);
 	if ((rc = ad_store_votes(app->store, id, votes, err)) != BG_OK)
 		ad_request_clear(r);
 	return rc;

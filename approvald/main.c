@@ -257,7 +257,7 @@ reload(ad_app *app, const char *path)
 	}
 	old_signer = app->signer;
 	app->signer = signer;
-	ad_decision_forget_signed(app);
+	ad_decision_forget_kept(app);
 	pthread_mutex_unlock(&app->lock);
 	bg_ed25519_key_free(old_signer);
 	config_destroy(old);
@@ -414,7 +414,7 @@ run(ad_app *app, const struct options *o)
 	ad_notifier_stop(app->notifier);
 	ad_store_close(app->store);
 	bg_ed25519_key_free(app->signer);
-	ad_decision_forget_signed(app);
+	ad_decision_forget_kept(app);
 	ad_limits_free(app);
 	return EXIT_SUCCESS;
 }

@@ -19,7 +19,9 @@ Usage: bench_approvald.py [N]   (default 10000 polls; BENCH_POLLS in make)
 Environment: top_builddir, top_srcdir; BENCH_REQUESTS (default 1000);
 BENCH_DATABASE=postgresql for the PostgreSQL backend (a throwaway cluster
 with fsync on, tests/approvald/pglib.py) instead of SQLite; BENCH_APPROVALD,
-another daemon binary to measure (an older build, side by side)."""
+another daemon binary to measure (an older build, side by side);
+BENCH_PHASE_TIMES=1 prints when the votes began and ended (wall clock), to
+count the daemon's syncs of that phase in an `strace -f -tt` of it."""
 import os
 import resource
 import selectors
@@ -262,8 +264,18 @@ def main():
             decided_at[rids[i]] = t
 
         cpu0 = cpu_s(pid)
+        wall0 = time.time()
+        own0 = resource.getrusage(resource.RUSAGE_SELF)
         dt, _ = timed_parallel(decide, range(nreq))
         cpu = cpu_s(pid) - cpu0
+        own1 = resource.getrusage(resource.RUSAGE_SELF)
+        own = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
+        if os.environ.get("BENCH_PHASE_TIMES"):
+            # For counting the daemon's syscalls of this phase (strace -tt).
+            print("votes phase: %s to %s" % (time.strftime("%H:%M:%S", time.localtime(wall0))
+                                              + ".%06d" % (wall0 % 1 * 1e6),
+                                              time.strftime("%H:%M:%S") +
+                                              ".%06d" % (time.time() % 1 * 1e6)))
         votes_s = 2 * nreq / dt
         ok &= votes_s >= VOTES_BUDGET
         print("decided: %d requests (%d votes) in %.2f s = %.0f votes/s (budget >= %d: "
@@ -272,6 +284,9 @@ def main():
               (nreq, 2 * nreq, dt, votes_s, VOTES_BUDGET, verdict(votes_s >= VOTES_BUDGET),
                cpu * 1000 / (2 * nreq), 2 * nreq / cpu if cpu > 0 else 0, votes_s,
                1000 / votes_s / floor if floor > 0 else 0))
+        # The clients share the cores: what they spend bounds the rate measured.
+        print("clients: %.2f ms of this process's CPU per vote (its %d threads share "
+              "one interpreter lock)" % (own * 1000 / (2 * nreq), CLIENTS))
         answered.join()
         # Polls still held when their request was decided (not timed out at 30 s).
         lat = sorted((at - decided_at[rid]) * 1000 for rid, at in answered.at.values()
