@@ -359,6 +359,9 @@ typedef struct ad_app {
 	struct ad_signed {
 		bg_buf body;
 		char *sig;            /* base64 */
+		char *request_id;
+		int64_t issued_ms;
+		bool published;       /* a final decision, committed (ad_decision_publish) */
 	} signed_docs[AD_SIGNED_KEPT];
 	size_t signed_next;           /* the entry the next signature replaces */
 	/*
@@ -630,6 +633,19 @@ void ad_retention_purge(ad_app *app, int64_t now_ms);
  */
 bg_status ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
     int64_t now_ms, bg_buf *body, char **sig_b64, bg_error *err);
+/*
+ * The document body, just built by ad_decision_build, is a final decision
+ * whose transaction has committed: the polls it woke may be answered with
+ * it (ad_decision_kept) without reading the database.
+ */
+void ad_decision_publish(ad_app *app, const bg_buf *body);
+/*
+ * A published decision document of request id issued at issued_ms (the
+ * deciding vote's, as of when the polls it woke were woken): copied into
+ * body and *sig_b64, true; false when none is kept.
+ */
+bool ad_decision_kept(ad_app *app, const char *id, int64_t issued_ms, bg_buf *body,
+    char **sig_b64);
 /* Forgets the signatures and the parsed requests kept (the signing key changed, or at exit). */
 void ad_decision_forget_kept(ad_app *app);
 /* The status the votes give r (r->status when already final). */

@@ -167,35 +167,78 @@ add_str(json_object *obj, const char *key, const char *value)
 	json_object_object_add(obj, key, json_object_new_string(value));
 }
 
-/* The signature of a document byte-identical to body signed lately, or NULL. */
-static const char *
-signed_before(const ad_app *app, const bg_buf *body)
+/* The document byte-identical to body signed lately, or NULL. */
+static const struct ad_signed *
+signed_entry(const ad_app *app, const bg_buf *body)
 {
 	for (size_t i = 0; i < AD_SIGNED_KEPT; i++) {
 		const struct ad_signed *d = &app->signed_docs[i];
 
 		if (d->sig != NULL && d->body.len == body->len &&
 		    memcmp(d->body.data, body->data, body->len) == 0)
-			return d->sig;
+			return d;
 	}
 	return NULL;
 }
 
+static void
+signed_clear(struct ad_signed *d)
+{
+	bg_buf_free(&d->body);
+	free(d->sig);
+	free(d->request_id);
+	d->sig = d->request_id = NULL;
+}
+
 /* Kept only whole: without memory the document is signed afresh when next asked. */
 static void
-remember_signed(ad_app *app, const bg_buf *body, const char *sig_b64)
+remember_signed(ad_app *app, const ad_request *r, int64_t issued_ms, const bg_buf *body,
+    const char *sig_b64)
 {
 	struct ad_signed *d = &app->signed_docs[app->signed_next];
 
 	app->signed_next = (app->signed_next + 1) % AD_SIGNED_KEPT;
-	bg_buf_free(&d->body);
-	free(d->sig);
+	signed_clear(d);
 	d->sig = strdup(sig_b64);
+	d->request_id = strdup(r->id);
+	d->issued_ms = issued_ms;
+	d->published = false;
 	bg_buf_init(&d->body, AD_BODY_MAX);
-	if (d->sig != NULL && !bg_buf_append(&d->body, body->data, body->len)) {
-		free(d->sig);
-		d->sig = NULL;
+	if (d->sig == NULL || d->request_id == NULL ||
+	    !bg_buf_append(&d->body, body->data, body->len))
+		signed_clear(d);
+}
+
+void
+ad_decision_publish(ad_app *app, const bg_buf *body)
+{
+	struct ad_signed *d = (struct ad_signed *)signed_entry(app, body);
+
+	if (d != NULL)
+		d->published = true;
+}
+
+bool
+ad_decision_kept(ad_app *app, const char *id, int64_t issued_ms, bg_buf *body,
+    char **sig_b64)
+{
+	for (size_t i = 0; i < AD_SIGNED_KEPT; i++) {
+		const struct ad_signed *d = &app->signed_docs[i];
+
+		if (d->sig == NULL || !d->published || d->issued_ms != issued_ms ||
+		    strcmp(d->request_id, id) != 0)
+			continue;
+		bg_buf_init(body, AD_BODY_MAX);
+		if ((*sig_b64 = strdup(d->sig)) == NULL ||
+		    !bg_buf_append(body, d->body.data, d->body.len)) {
+			free(*sig_b64);
+			*sig_b64 = NULL;
+			bg_buf_free(body);
+			return false;
+		}
+		return true;
 	}
+	return false;
 }
 
 bg_status
@@ -205,7 +248,7 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	unsigned char sig[BG_ED25519_SIG_LEN];
 	json_object *doc = request_doc(r), *out;
 	char issued[AD_TIME_LEN];
-	const char *known;
+	const struct ad_signed *known;
 	const char *text;
 	bg_status rc;
 
@@ -238,8 +281,8 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	}
 	json_object_put(out);
 	/* The signature covers exactly the bytes sent. */
-	if ((known = signed_before(app, body)) != NULL) {
-		*sig_b64 = strdup(known);
+	if ((known = signed_entry(app, body)) != NULL) {
+		*sig_b64 = strdup(known->sig);
 		rc = *sig_b64 != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM,
 		    "out of memory");
 	} else {
@@ -247,7 +290,7 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 		if (rc == BG_OK)
 			rc = bg_base64_encode(sig, sizeof(sig), sig_b64, err);
 		if (rc == BG_OK)
-			remember_signed(app, body, *sig_b64);
+			remember_signed(app, r, now_ms, body, *sig_b64);
 	}
 	if (rc != BG_OK)
 		bg_buf_free(body);
@@ -257,11 +300,8 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 void
 ad_decision_forget_kept(ad_app *app)
 {
-	for (size_t i = 0; i < AD_SIGNED_KEPT; i++) {
-		bg_buf_free(&app->signed_docs[i].body);
-		free(app->signed_docs[i].sig);
-		app->signed_docs[i].sig = NULL;
-	}
+	for (size_t i = 0; i < AD_SIGNED_KEPT; i++)
+		signed_clear(&app->signed_docs[i]);
 	for (size_t i = 0; i < AD_PARSED_KEPT; i++) {
 		struct ad_parsed *p = &app->parsed[i];
 

@@ -84,7 +84,7 @@ casting_clear(struct ad_casting *c)
 	c->n = c->ndecided = 0;
 }
 
-/* The vote's answer: the decision document as it stands, signed. */
+/* The vote's answer (after the commit): the decision document as it stands, signed. */
 static void
 answer(ad_app *app, const struct ad_cast *v, const ad_request *req, const ad_votes *votes)
 {
@@ -95,6 +95,9 @@ answer(ad_app *app, const struct ad_cast *v, const ad_request *req, const ad_vot
 	    &v->res->decision_sig, &err) == BG_OK) {
 		v->res->status = MHD_HTTP_OK;
 		v->res->content_type = "application/json";
+		/* Committed: the polls this decision woke are answered with it. */
+		if (strcmp(req->status, "pending") != 0)
+			ad_decision_publish(app, &v->res->body);
 		return;
 	}
 	ad_log(LOG_ERR, "decision: %s", err.msg);
