@@ -335,6 +335,7 @@ struct ad_waiter;
 /* Signed decision documents kept for the polls woken after them. */
 #define AD_SIGNED_KEPT 16
 #define AD_PARSED_KEPT 64
+#define AD_WAIT_BUCKETS 4096
 
 typedef struct ad_app {
 	pthread_mutex_t lock;         /* guards everything below */
@@ -344,6 +345,7 @@ typedef struct ad_app {
 	bg_audit audit;
 	char hostname[256];
 	struct ad_waiter *waiters;    /* suspended long polls */
+	struct ad_waiter *waiting_on[AD_WAIT_BUCKETS]; /* the same, by request id (http.c) */
 	size_t nwaiters;
 	size_t poll_ceiling;          /* the polls the connection ceiling leaves room for */
 	struct ad_limits *limits;     /* per-host filing rates (limits.c) */

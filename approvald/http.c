@@ -58,9 +58,10 @@
 /* A poll refused for want of room is asked to come back after this long. */
 #define POLL_RETRY_S 5
 
-/* A suspended long poll, linked in app->waiters. */
+/* A suspended long poll, linked in app->waiters and in its request id's bucket. */
 struct ad_waiter {
 	struct ad_waiter *prev, *next;
+	struct ad_waiter *bprev, *bnext;
 	struct MHD_Connection *conn;
 	char request_id[REQUEST_ID_MAX];
 	int64_t deadline_ms;
@@ -108,6 +109,17 @@ struct ad_http {
 /* ------------------------------------------------------------------ */
 /* Waiters (called with app->lock held). */
 
+/* A decision wakes the polls of its request alone: found by id, not by a walk of all. */
+static struct ad_waiter **
+bucket(ad_app *app, const char *request_id)
+{
+	uint32_t h = 2166136261u;  /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)request_id; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return &app->waiting_on[h % AD_WAIT_BUCKETS];
+}
+
 static void
 waiter_unlink(ad_app *app, struct ad_conn *cc)
 {
@@ -121,7 +133,13 @@ waiter_unlink(ad_app *app, struct ad_conn *cc)
 		app->waiters = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
+	if (w->bprev != NULL)
+		w->bprev->bnext = w->bnext;
+	else
+		*bucket(app, w->request_id) = w->bnext;
+	if (w->bnext != NULL)
+		w->bnext->bprev = w->bprev;
+	w->prev = w->next = w->bprev = w->bnext = NULL;
 	cc->linked = false;
 	app->nwaiters--;
 }
@@ -174,6 +192,11 @@ ad_wait_begin(ad_http_req *r, const char *request_id, int64_t deadline_ms)
 	if (app->waiters != NULL)
 		app->waiters->prev = w;
 	app->waiters = w;
+	w->bprev = NULL;
+	w->bnext = *bucket(app, request_id);
+	if (w->bnext != NULL)
+		w->bnext->bprev = w;
+	*bucket(app, request_id) = w;
 	app->nwaiters++;
 	cc->linked = true;
 	MHD_suspend_connection(r->conn);
@@ -183,14 +206,14 @@ ad_wait_begin(ad_http_req *r, const char *request_id, int64_t deadline_ms)
 void
 ad_waiters_wake(ad_app *app, const char *request_id, int64_t now_ms)
 {
-	struct ad_waiter *w = app->waiters, *next;
+	struct ad_waiter *w = request_id != NULL ? *bucket(app, request_id) : app->waiters, *next;
 
 	for (; w != NULL; w = next) {
 		/* The waiter is embedded in its connection state. */
 		struct ad_conn *cc = (struct ad_conn *)(void *)((char *)w -
 		    offsetof(struct ad_conn, waiter));
 
-		next = w->next;
+		next = request_id != NULL ? w->bnext : w->next;
 		if (request_id != NULL ? strcmp(w->request_id, request_id) != 0 :
 		    !app->stopping && w->deadline_ms > now_ms)
 			continue;
