@@ -58,10 +58,14 @@ bg_cmd_verify(const struct bg_cli *cli, int argc, char **argv)
 			printf("; chain starts at seq %llu, earlier files not given", res.first_seq);
 		printf("\n");
 		/* What an interrupted append left: accepted as the writer accepts it. */
-		if (res.adoptable)
+		if (res.adoptable && res.adopt_first == res.last_seq)
 			printf("note: the last record (seq %llu) is committed but the key state was not "
 			    "updated after it (an interrupted append); the next append adopts it\n",
 			    res.last_seq);
+		else if (res.adoptable)
+			printf("note: the last records (seq %llu to %llu) are committed but the key state "
+			    "was not updated after them (an interrupted append); the next append "
+			    "adopts them\n", res.adopt_first, res.last_seq);
 		if (res.torn_line > 0) {
 			char note[BG_ERROR_MAX];
 

@@ -168,11 +168,13 @@ typedef struct {
 	char reason[BG_ERROR_MAX];
 	/*
 	 * With a key state, what an interrupted append left, accepted as the
-	 * writer accepts it (journal.md, section 6): the last record is one
-	 * past the state and sealed with its key (the next append adopts it);
+	 * writer accepts it (journal.md, section 6): the last records (at most
+	 * one append's) are past the state, sealed with the keys it derives
+	 * (the next append adopts them);
 	 * the last file ends in an incomplete line (the next append cuts it).
 	 */
 	bool adoptable;
+	unsigned long long adopt_first;   /* when adoptable: the first record to adopt */
 	char torn_file[256];
 	unsigned long torn_line;      /* 0: none */
 } bg_verify_result;

@@ -709,8 +709,10 @@ verify_adoptable(verifier *v, const bg_journal_state *state)
 	if (rc == BG_OK && v->keyed && !bg_ct_equal(v->key, next.key, BG_SHA256_LEN))
 		rc = fail(v, "the key state's current key does not follow from the given K_1");
 	explicit_bzero(&next, sizeof(next));
-	if (rc == BG_OK)
+	if (rc == BG_OK) {
 		v->res->adoptable = true;
+		v->res->adopt_first = state->seq + 1;
+	}
 	return rc;
 }
 
