@@ -49,6 +49,14 @@
  * below the 64 KiB a message may take, so that no request fails to notify.
  */
 #define SLACK_VALUE_MAX 1024
+/*
+ * Block Kit's limit on a section's text, in characters (each at least a
+ * byte), and the cuts of each value there: escaping & < > at most
+ * quintuples a value, so the second always fits.
+ */
+#define SLACK_SECTION_MAX 3000
+#define SLACK_SECTION_VALUE_MAX 400
+#define SLACK_SECTION_VALUE_MIN 80
 
 /* One target's delivery thread. */
 struct worker {
@@ -97,51 +105,150 @@ recovery_text(bg_buf *t, json_object *view)
 	}
 }
 
-static char *
-slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
+/*
+ * The message's text: each value a host sent cut at value_max bytes,
+ * escaped for mrkdwn, with the link to the page (an empty buffer on overflow).
+ */
+static void
+slack_text(bg_buf *t, const ad_app *app, const char *event, json_object *view,
+    const char *status, size_t value_max)
 {
 	static const char *const keys[] = {
 		"operator", "account", "host", "incident", "scope", "reason",
 	};
 	bool recovery = strcmp(event, RECOVERY_EVENT) == 0;
-	json_object *obj, *v;
-	char *out = NULL;
-	bg_buf t;
+	json_object *v;
 
-	bg_buf_init(&t, AD_BODY_MAX);
 	if (recovery)
-		bg_buf_puts(&t, "Break-glass offline recovery reported (after the fact): ");
+		bg_buf_puts(t, "Break-glass offline recovery reported (after the fact): ");
 	else
-		bg_buf_puts(&t, strcmp(event, "request.created") == 0 ?
+		bg_buf_puts(t, strcmp(event, "request.created") == 0 ?
 		    "Break-glass request: " : "Break-glass request ");
 	if (!recovery && strcmp(event, "request.created") != 0) {
-		bg_escape_markup(&t, status, false);
-		bg_buf_puts(&t, ": ");
+		bg_escape_markup(t, status, false);
+		bg_buf_puts(t, ": ");
 	}
 	/* A recovery report has no reason: members absent are left out. */
 	for (size_t i = 0, shown = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(view, keys[i], &v)) {
-			bg_buf_printf(&t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
-			bg_escape_markup_cut(&t, json_object_get_string(v), false,
-			    SLACK_VALUE_MAX);
+			bg_buf_printf(t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
+			bg_escape_markup_cut(t, json_object_get_string(v), false, value_max);
 		}
 	if (recovery)
-		recovery_text(&t, view);
+		recovery_text(t, view);
 	if (app->cfg->server.public_url != NULL) {
-		bg_buf_puts(&t, " - ");
-		bg_escape_markup(&t, app->cfg->server.public_url, false);
-		bg_buf_puts(&t, recovery ? "/#" : "/#r-");
+		bg_buf_puts(t, " - ");
+		bg_escape_markup(t, app->cfg->server.public_url, false);
+		bg_buf_puts(t, recovery ? "/#" : "/#r-");
 		if (json_object_object_get_ex(view, recovery ? "recovery_id" : "request_id", &v))
-			bg_escape_markup(&t, json_object_get_string(v), false);
+			bg_escape_markup(t, json_object_get_string(v), false);
 	}
-	obj = json_object_new_object();
-	if (!t.overflow && obj != NULL) {
-		json_object_object_add(obj, "text", json_object_new_string(t.data));
-		out = strdup(json_object_to_json_string_ext(obj,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static json_object *
+button(const char *label, const char *style, const char *action, const char *id)
+{
+	json_object *b = json_object_new_object(), *text = json_object_new_object();
+
+	json_object_object_add(text, "type", json_object_new_string("plain_text"));
+	json_object_object_add(text, "text", json_object_new_string(label));
+	json_object_object_add(b, "type", json_object_new_string("button"));
+	json_object_object_add(b, "text", text);
+	json_object_object_add(b, "style", json_object_new_string(style));
+	json_object_object_add(b, "action_id", json_object_new_string(action));
+	json_object_object_add(b, "value", json_object_new_string(id));
+	return b;
+}
+
+/*
+ * Block Kit for a new request: the text in a section (Slack shows blocks
+ * instead of "text", which stays the notifications' fallback) and the
+ * Approve/Deny buttons, whose click Slack posts to /v1/integrations/slack
+ * (slack.c).  A section holds at most 3000 characters: the values are cut
+ * shorter there, and shorter still when their escaping made it too long.
+ */
+static json_object *
+slack_blocks(const ad_app *app, json_object *view)
+{
+	static const size_t cuts[] = { SLACK_SECTION_VALUE_MAX, SLACK_SECTION_VALUE_MIN };
+	json_object *blocks, *section, *text, *actions, *elements, *id;
+	bg_buf t;
+
+	if (!json_object_object_get_ex(view, "request_id", &id))
+		return NULL;
+	bg_buf_init(&t, AD_BODY_MAX);
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		bg_buf_free(&t);
+		bg_buf_init(&t, AD_BODY_MAX);
+		slack_text(&t, app, "request.created", view, "pending", cuts[i]);
+		if (!t.overflow && t.len <= SLACK_SECTION_MAX)
+			break;
 	}
-	json_object_put(obj);
+	if (t.overflow || t.len > SLACK_SECTION_MAX) {
+		bg_buf_free(&t);
+		return NULL;
+	}
+	text = json_object_new_object();
+	json_object_object_add(text, "type", json_object_new_string("mrkdwn"));
+	json_object_object_add(text, "text", json_object_new_string(t.data));
 	bg_buf_free(&t);
+	section = json_object_new_object();
+	json_object_object_add(section, "type", json_object_new_string("section"));
+	json_object_object_add(section, "text", text);
+	elements = json_object_new_array();
+	json_object_array_add(elements, button("Approve", "primary", "approve",
+	    json_object_get_string(id)));
+	json_object_array_add(elements, button("Deny", "danger", "deny",
+	    json_object_get_string(id)));
+	actions = json_object_new_object();
+	json_object_object_add(actions, "type", json_object_new_string("actions"));
+	json_object_object_add(actions, "block_id", json_object_new_string("breakglass"));
+	json_object_object_add(actions, "elements", elements);
+	blocks = json_object_new_array();
+	json_object_array_add(blocks, section);
+	json_object_array_add(blocks, actions);
+	return blocks;
+}
+
+/* {"text"} (and for a new request, the blocks with its buttons); NULL when out of memory. */
+static json_object *
+slack_message(const ad_app *app, const char *event, json_object *view, const char *status)
+{
+	json_object *obj = json_object_new_object(), *blocks = NULL;
+	bg_buf t;
+
+	bg_buf_init(&t, AD_BODY_MAX);
+	slack_text(&t, app, event, view, status, SLACK_VALUE_MAX);
+	if (strcmp(event, "request.created") == 0 &&
+	    (blocks = slack_blocks(app, view)) == NULL)
+		t.overflow = true;
+	if (t.overflow || obj == NULL) {
+		json_object_put(obj);
+		json_object_put(blocks);
+		bg_buf_free(&t);
+		return NULL;
+	}
+	json_object_object_add(obj, "text", json_object_new_string(t.data));
+	if (blocks != NULL)
+		json_object_object_add(obj, "blocks", blocks);
+	bg_buf_free(&t);
+	return obj;
+}
+
+static char *
+json_text(json_object *obj)
+{
+	return obj == NULL ? NULL : strdup(json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static char *
+slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
+{
+	json_object *obj = slack_message(app, event, view, status);
+	char *out = json_text(obj);
+
+	json_object_put(obj);
 	return out;
 }
 
@@ -150,16 +257,15 @@ json_body(const char *event, json_object *view, int64_t now_ms)
 {
 	json_object *obj = json_object_new_object();
 	char ts[AD_TIME_LEN];
-	char *out = NULL;
+	char *out;
 
 	ad_time_format(now_ms, ts);
 	if (obj != NULL) {
 		json_object_object_add(obj, "type", json_object_new_string(event));
 		json_object_object_add(obj, "timestamp", json_object_new_string(ts));
 		json_object_object_add(obj, "data", json_object_get(view));
-		out = strdup(json_object_to_json_string_ext(obj,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
+	out = json_text(obj);
 	json_object_put(obj);
 	return out;
 }
