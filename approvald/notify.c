@@ -6,7 +6,10 @@
  * number of times): a target that accepts and never answers delays only its
  * own notifications.  A queued notification survives a restart.
  *
- * slack: {"text": "..."} with a link to public_url.
+ * slack: {"text": "..."} with a link to public_url; a new request's with
+ *        Block Kit Approve/Deny buttons too (slack.c takes the clicks), and
+ *        a clicked one's message replaced once decided, through the click's
+ *        response_url (target "slack:response_url").
  * json:  {"type", "timestamp", "data"}, signed Standard-Webhooks style:
  *        webhook-id, webhook-timestamp and webhook-signature
  *        "v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>".
@@ -36,6 +39,12 @@
  */
 #define IDLE_WAIT_MS 60000LL
 #define MSG_ID_BYTES 16
+#define MSG_ID_LEN (sizeof("msg_") + 2 * MSG_ID_BYTES)
+/*
+ * The queue's target for messages to Slack response_urls (slack.c): no
+ * [notify] name holds a ':'.
+ */
+#define SLACK_RESPONSE_TARGET "slack:response_url"
 #define HTTP_OK_MIN 200
 #define HTTP_OK_MAX 299
 #define NS_PER_MS 1000000LL
@@ -270,13 +279,29 @@ json_body(const char *event, json_object *view, int64_t now_ms)
 	return out;
 }
 
+/* A fresh "msg_<hex>" id, and target's thread started. */
+static bg_status
+prepare(ad_app *app, const char *target, char msg_id[MSG_ID_LEN], bg_error *err)
+{
+	unsigned char idb[MSG_ID_BYTES];
+	char idhex[2 * MSG_ID_BYTES + 1];
+	bg_status rc;
+
+	if ((rc = bg_random_bytes(idb, sizeof(idb), err)) != BG_OK ||
+	    (app->notifier != NULL &&
+	    (rc = notifier_ensure(app->notifier, target, err)) != BG_OK))
+		return rc;
+	bg_hex_encode(idb, sizeof(idb), idhex);
+	snprintf(msg_id, MSG_ID_LEN, "msg_%s", idhex);
+	return BG_OK;
+}
+
 /* One notification per target about view (the event's data). */
 static bg_status
 enqueue(ad_app *app, const char *event, json_object *view, const char *status,
     int64_t now_ms, bg_error *err)
 {
-	unsigned char idb[MSG_ID_BYTES];
-	char idhex[2 * MSG_ID_BYTES + 1], msg_id[sizeof("msg_") + 2 * MSG_ID_BYTES];
+	char msg_id[MSG_ID_LEN];
 	bg_status rc = BG_OK;
 
 	for (size_t i = 0; rc == BG_OK && i < app->cfg->nnotify; i++) {
@@ -284,12 +309,8 @@ enqueue(ad_app *app, const char *event, json_object *view, const char *status,
 		ad_notification n = { .target = t->meta.name, .url = t->url,
 		    .format = t->format, .secret = t->secret, .msg_id = msg_id };
 
-		if ((rc = bg_random_bytes(idb, sizeof(idb), err)) != BG_OK ||
-		    (app->notifier != NULL &&
-		    (rc = notifier_ensure(app->notifier, t->meta.name, err)) != BG_OK))
+		if ((rc = prepare(app, t->meta.name, msg_id, err)) != BG_OK)
 			break;
-		bg_hex_encode(idb, sizeof(idb), idhex);
-		snprintf(msg_id, sizeof(msg_id), "msg_%s", idhex);
 		n.body = t->format == AD_NOTIFY_SLACK ?
 		    slack_body(app, event, view, status) : json_body(event, view, now_ms);
 		if (n.body == NULL)
@@ -298,6 +319,54 @@ enqueue(ad_app *app, const char *event, json_object *view, const char *status,
 			rc = ad_store_notify_insert(app->store, &n, now_ms, err);
 		free(n.body);
 	}
+	return rc;
+}
+
+bg_status
+ad_notify_slack_response(ad_app *app, const char *url, json_object *msg, int64_t now_ms,
+    bg_error *err)
+{
+	char msg_id[MSG_ID_LEN];
+	ad_notification n = { .target = SLACK_RESPONSE_TARGET, .url = (char *)url,
+	    .format = AD_NOTIFY_SLACK, .msg_id = msg_id };
+	bg_status rc;
+
+	if ((rc = prepare(app, SLACK_RESPONSE_TARGET, msg_id, err)) != BG_OK)
+		return rc;
+	if ((n.body = json_text(msg)) == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	rc = ad_store_notify_insert(app->store, &n, now_ms, err);
+	free(n.body);
+	return rc;
+}
+
+/*
+ * A decided request whose Slack message was clicked: that message (through
+ * the click's response_url) now says the decision, without the buttons.
+ */
+static bg_status
+slack_update(ad_app *app, const ad_request *r, json_object *view, const char *status,
+    int64_t now_ms, bg_error *err)
+{
+	json_object *msg;
+	char *url = NULL;
+	bg_status rc = ad_store_slack_response_get(app->store, r->id, &url, err);
+
+	if (rc == BG_ERR_NOTFOUND)
+		return BG_OK;
+	/* The prefix may have changed since: the URL is checked again. */
+	if (rc != BG_OK || !ad_slack_response_url_ok(app->cfg, url)) {
+		free(url);
+		return rc;
+	}
+	if ((msg = slack_message(app, "request.decided", view, status)) == NULL) {
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	} else {
+		json_object_object_add(msg, "replace_original", json_object_new_boolean(true));
+		rc = ad_notify_slack_response(app, url, msg, now_ms, err);
+	}
+	json_object_put(msg);
+	free(url);
 	return rc;
 }
 
@@ -312,6 +381,8 @@ ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
 		return bg_error_set(err, BG_ERR_INVALID, "stored request unreadable");
 	json_object_object_add(view, "status", json_object_new_string(status));
 	rc = enqueue(app, event, view, status, now_ms, err);
+	if (rc == BG_OK && strcmp(event, "request.decided") == 0)
+		rc = slack_update(app, r, view, status, now_ms, err);
 	json_object_put(view);
 	return rc;
 }
