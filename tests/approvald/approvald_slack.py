@@ -12,6 +12,7 @@ import http.server
 import json
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -265,6 +266,14 @@ try:
     r = svc.verify_journal()
     if r is not None:
         check(r[0], "breakglass verify reads the journal: %s" % r[1])
+        rep = subprocess.run([os.path.join(adlib.top_builddir, "cli", "breakglass"),
+                              "report", "--incident", "INC-2041", "--format", "json",
+                              "--key", svc.dir + "/k1", svc.dir + "/log/journal.jsonl"],
+                             capture_output=True, text=True)
+        check(rep.returncode == 0 and "slack.link_issued" in rep.stdout and
+              "link.opened" in rep.stdout and "slack.refused" in rep.stdout,
+              "breakglass report lists the slack events: %d %s" %
+              (rep.returncode, rep.stderr))
 finally:
     svc.cleanup()
     server.shutdown()
