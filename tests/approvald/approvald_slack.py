@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adlib  # noqa: E402
 from adlib import check  # noqa: E402
 
+DAY_MS = 86400 * 1000
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 USERS = {"bob": "UBOB0001", "carol": "UCAROL001", "erin": "WERIN0001"}
 
@@ -274,6 +275,27 @@ try:
               "link.opened" in rep.stdout and "slack.refused" in rep.stdout,
               "breakglass report lists the slack events: %d %s" %
               (rep.returncode, rep.stderr))
+
+    # Retention: the links and response URLs of purged requests go with them.
+    svc.stop()
+    now = int(time.time() * 1000)
+    old = adlib.request_doc()
+    svc.insert_request(old["request_id"], old["host"], old["operator"],
+                       json.dumps(old).encode(), now - 401 * DAY_MS, now - 401 * DAY_MS,
+                       "approved", now - 401 * DAY_MS)
+    svc.sql("INSERT INTO links (token_sha256, approver, request_id, action, expires_ms) "
+            "VALUES ('%s', 'bob', '%s', 'approve', %d)" % ("a" * 64, old["request_id"], now))
+    svc.sql("INSERT INTO slack_responses VALUES ('%s', '%s', %d)" %
+            (old["request_id"], RESPONSE + "old", now))
+    svc.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and svc.sql(
+            "SELECT count(*) FROM requests WHERE id = '%s'" % old["request_id"])[0][0]:
+        time.sleep(0.2)
+    check(svc.sql("SELECT count(*) FROM links WHERE request_id = '%s'" %
+                  old["request_id"])[0][0] == 0 and
+          svc.sql("SELECT request_id FROM slack_responses") == [(rid,)],
+          "purged with their request: links and response URLs")
 finally:
     svc.cleanup()
     server.shutdown()
