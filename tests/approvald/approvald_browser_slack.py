@@ -91,6 +91,7 @@ try:
     check(out.get("errors") == [], "page errors: %r" % out.get("errors"))
     votes = svc.sql("SELECT approver FROM votes")
     check(votes == [("bob",)], "one vote, bob's, given on the page: %r" % votes)
+    check(svc.stop() == 0, "clean stop")
 finally:
     if proc is not None and proc.poll() is None:
         proc.kill()

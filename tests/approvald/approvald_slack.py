@@ -277,7 +277,7 @@ try:
               (rep.returncode, rep.stderr))
 
     # Retention: the links and response URLs of purged requests go with them.
-    svc.stop()
+    check(svc.stop() == 0, "clean stop")
     now = int(time.time() * 1000)
     old = adlib.request_doc()
     svc.insert_request(old["request_id"], old["host"], old["operator"],
@@ -296,6 +296,7 @@ try:
                   old["request_id"])[0][0] == 0 and
           svc.sql("SELECT request_id FROM slack_responses") == [(rid,)],
           "purged with their request: links and response URLs")
+    check(svc.stop() == 0, "clean stop after the purge")
 finally:
     svc.cleanup()
     server.shutdown()
