@@ -250,6 +250,9 @@ ephemeral(const char *text)
 	json_object_object_add(m, "response_type", json_object_new_string("ephemeral"));
 	json_object_object_add(m, "replace_original", json_object_new_boolean(false));
 	json_object_object_add(m, "text", json_object_new_string(text));
+	/* No preview: a preview fetch would open (and use up) the link. */
+	json_object_object_add(m, "unfurl_links", json_object_new_boolean(false));
+	json_object_object_add(m, "unfurl_media", json_object_new_boolean(false));
 	return m;
 }
 
@@ -341,6 +344,15 @@ issue(ad_http_req *r, const click *c, const ad_request *req, const char *approve
 	return rc;
 }
 
+static bool
+voted(const ad_votes *votes, const char *approver)
+{
+	for (size_t i = 0; i < votes->count; i++)
+		if (bg_name_equal(votes->v[i].approver, approver))
+			return true;
+	return false;
+}
+
 /* Inside the transaction that holds the click's replay entry. */
 static bg_status
 handle_click(ad_http_req *r, const click *c, ad_response *res, bg_error *err)
@@ -368,6 +380,9 @@ handle_click(ad_http_req *r, const click *c, ad_response *res, bg_error *err)
 	else if (!ad_request_names(&req, a->meta.name))
 		rc = refuse_click(r, c, &req, a->meta.name, "not-designated", "This request "
 		    "does not name you as an approver.", res, err);
+	else if (voted(&votes, a->meta.name))
+		rc = refuse_click(r, c, &req, a->meta.name, "already-voted", "You voted on "
+		    "this request already.", res, err);
 	else
 		rc = issue(r, c, &req, a->meta.name, res, err);
 	ad_votes_clear(&votes);

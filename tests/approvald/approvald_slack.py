@@ -24,7 +24,8 @@ from adlib import check  # noqa: E402
 
 DAY_MS = 86400 * 1000
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-USERS = {"bob": "UBOB0001", "carol": "UCAROL001", "erin": "WERIN0001"}
+USERS = {"bob": "UBOB0001", "carol": "UCAROL001", "dave": "UDAVE0001",
+         "erin": "WERIN0001"}
 
 received = []
 attempts = {}
@@ -156,8 +157,9 @@ try:
     signed = sign(body)
     st, ans = click(svc, body, signed)
     token = link_of(ans)
-    check(st == 200 and ans.get("response_type") == "ephemeral" and token is not None,
-          "a signed click answers a link: %d %r" % (st, ans))
+    check(st == 200 and ans.get("response_type") == "ephemeral" and token is not None and
+          ans.get("unfurl_links") is False,
+          "a signed click answers a link, not unfurled: %d %r" % (st, ans))
     check(svc.sql("SELECT count(*) FROM votes")[0][0] == 0, "the click records no vote")
     rows = svc.sql("SELECT token_sha256, approver, request_id, action FROM links")
     if token:
@@ -218,8 +220,13 @@ try:
           "an approver the request does not name: %r" % ans)
     st, ans = click(svc, form(USERS["bob"], "deny", "00000000-0000-4000-8000-000000000000"))
     check(st == 200 and link_of(ans) is None, "unknown request: %r" % ans)
+    st, _, own, _ = svc.create(operator="dave")
+    check(st == 201, "a request dave files: %d" % st)
+    st, ans = click(svc, form(USERS["dave"], "approve", own["request_id"]))
+    check(st == 200 and link_of(ans) is None and "operator" in ans.get("text", ""),
+          "the operator's own click: %r" % ans)
     reasons = [e["reason"] for e in events(svc, "slack.refused")]
-    check(reasons == ["unknown-user", "not-designated", "unknown-request"],
+    check(reasons == ["unknown-user", "not-designated", "unknown-request", "self-approval"],
           "slack.refused journaled: %r" % reasons)
     check(len(svc.sql("SELECT * FROM links")) == 1, "no link from a refusal")
     # A response_url outside the prefix is never posted to.
@@ -252,6 +259,9 @@ try:
 
     # Decided: the clicked message is replaced, without buttons.
     svc.vote(rid, "bob")
+    st, ans = click(svc, form(USERS["bob"], "approve", rid))
+    check(st == 200 and link_of(ans) is None and "already" in ans.get("text", ""),
+          "an approver who voted: %r" % ans)
     st, data, _ = svc.vote(rid, "carol")
     check(st == 200 and json.loads(data)["status"] == "approved", "approved")
     upd = wait_for(lambda p, m: p == "/response/1" and m.get("replace_original") is True,
