@@ -327,4 +327,18 @@ for lines, extra, words in [
         check(False, "configuration taken: %s" % words)
     except RuntimeError as e:
         check(words in str(e), "configuration refused: %s: %s" % (words, e))
+# --check-config reads the signing secret as a secret file.
+for text, mode, words in [(SECRET + "\n", 0o644, "signing_secret"),
+                          ("\n", 0o600, "not a signing secret")]:
+    def bad_secret(d, text=text, mode=mode):
+        adlib.write(d + "/slack.secret", text, mode)
+        return "[slack]\nsigning_secret = %s/slack.secret\n" % d
+    svc = adlib.Service(notify=bad_secret)
+    try:
+        r = subprocess.run([adlib.DAEMON, "--config", svc.conf, "--check-config"],
+                           capture_output=True, text=True)
+        check(r.returncode != 0 and words in r.stderr,
+              "--check-config: %s: %s" % (words, r.stderr))
+    finally:
+        svc.cleanup()
 adlib.finish()
