@@ -25,6 +25,7 @@
 #include <microhttpd.h>
 
 #include "approvald.h"
+#include "bodies.h"
 #include "escape.h"
 #include "fileio.h"
 #include "json_body.h"
@@ -198,17 +199,8 @@ member_string(json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
-/* What a click asks: the first action of a block_actions payload. */
-typedef struct {
-	json_object *user;        /* the Slack user's ID, as a JSON string */
-	const char *user_id;
-	const char *action;       /* approve | deny */
-	const char *request_id;
-	const char *response_url; /* NULL when absent */
-} click;
-
-static const char *
-click_parse(json_object *doc, click *c)
+const char *
+ad_slack_click_parse(json_object *doc, ad_slack_click *c)
 {
 	json_object *user = NULL, *actions = NULL, *a;
 
@@ -261,7 +253,7 @@ ephemeral(const char *text)
  * to a button's request, queued to the click's response_url.
  */
 static bg_status
-answer(ad_http_req *r, const click *c, const char *text, ad_response *res, bg_error *err)
+answer(ad_http_req *r, const ad_slack_click *c, const char *text, ad_response *res, bg_error *err)
 {
 	json_object *m = ephemeral(text);
 	bg_status rc = BG_OK;
@@ -276,21 +268,34 @@ answer(ad_http_req *r, const click *c, const char *text, ad_response *res, bg_er
 	return rc;
 }
 
+bg_event *
+ad_slack_event(const ad_app *app, const char *source, const ad_request *req,
+    const char *approver, const ad_slack_click *c, const char *reason)
+{
+	bg_event *ev = ad_event_new(app, reason != NULL ? "slack.refused" :
+	    "slack.link_issued", reason != NULL ? "failure" : "success", req, approver, source);
+
+	if (ev != NULL) {
+		ad_event_add_untrusted_json(ev, "slack_user", c->user);
+		bg_event_add_str(ev, "action", c->action);
+		if (reason != NULL)
+			bg_event_add_str(ev, "reason", reason);
+	}
+	return ev;
+}
+
 /* slack.refused (a signed click that gets no link) and its ephemeral answer. */
 static bg_status
-refuse_click(ad_http_req *r, const click *c, const ad_request *req, const char *approver,
-    const char *reason, const char *text, ad_response *res, bg_error *err)
+refuse_click(ad_http_req *r, const ad_slack_click *c, const ad_request *req,
+    const char *approver, const char *reason, const char *text, ad_response *res,
+    bg_error *err)
 {
-	bg_event *ev = ad_event_new(r->app, "slack.refused", "failure", req, approver,
-	    r->source);
+	bg_event *ev = ad_slack_event(r->app, r->source, req, approver, c, reason);
 	char shown[ESCAPED_MAX];
 	bg_status rc;
 
 	if (ev == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	ad_event_add_untrusted_json(ev, "slack_user", c->user);
-	bg_event_add_str(ev, "action", c->action);
-	bg_event_add_str(ev, "reason", reason);
 	rc = bg_audit_emit(&r->app->audit, ev, err);
 	bg_event_free(ev);
 	bg_escape_printable(c->user_id, shown, sizeof(shown));
@@ -301,7 +306,7 @@ refuse_click(ad_http_req *r, const click *c, const ad_request *req, const char *
 
 /* slack.link_issued, the response_url kept for the message's update, the link answered. */
 static bg_status
-issue(ad_http_req *r, const click *c, const ad_request *req, const char *approver,
+issue(ad_http_req *r, const ad_slack_click *c, const ad_request *req, const char *approver,
     ad_response *res, bg_error *err)
 {
 	char token[AD_LINK_TOKEN_LEN + 1];
@@ -316,11 +321,8 @@ issue(ad_http_req *r, const click *c, const ad_request *req, const char *approve
 	    (rc = ad_store_slack_response_put(r->app->store, req->id, c->response_url,
 	    r->now_ms, err)) != BG_OK)
 		return rc;
-	if ((ev = ad_event_new(r->app, "slack.link_issued", "success", req, approver,
-	    r->source)) == NULL)
+	if ((ev = ad_slack_event(r->app, r->source, req, approver, c, NULL)) == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
-	ad_event_add_untrusted_json(ev, "slack_user", c->user);
-	bg_event_add_str(ev, "action", c->action);
 	rc = bg_audit_emit(&r->app->audit, ev, err);
 	bg_event_free(ev);
 	if (rc != BG_OK)
@@ -355,7 +357,7 @@ voted(const ad_votes *votes, const char *approver)
 
 /* Inside the transaction that holds the click's replay entry. */
 static bg_status
-handle_click(ad_http_req *r, const click *c, ad_response *res, bg_error *err)
+handle_click(ad_http_req *r, const ad_slack_click *c, ad_response *res, bg_error *err)
 {
 	const ad_config_approver *a = ad_config_find_slack_user(r->app->cfg, c->user_id);
 	ad_request req = { 0 };
@@ -396,7 +398,7 @@ ad_slack_interaction(ad_http_req *r, ad_response *res)
 	json_object *doc;
 	const char *bad;
 	int64_t ts;
-	click c;
+	ad_slack_click c;
 	bg_error err;
 	bg_status rc;
 
@@ -411,7 +413,7 @@ ad_slack_interaction(ad_http_req *r, ad_response *res)
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
 		return;
 	}
-	if ((bad = click_parse(doc, &c)) != NULL) {
+	if ((bad = ad_slack_click_parse(doc, &c)) != NULL) {
 		ad_log(LOG_WARNING, "slack request refused: source=%s: %s", r->source, bad);
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, bad);
 		json_object_put(doc);
