@@ -61,7 +61,8 @@
 /*
  * Block Kit's limit on a section's text, in characters (each at least a
  * byte), and the cuts of each value there: escaping & < > at most
- * quintuples a value, so the second always fits.
+ * quintuples a value, so six values cut at the smaller one, without the
+ * link (public_url has no bound), always fit.
  */
 #define SLACK_SECTION_MAX 3000
 #define SLACK_SECTION_VALUE_MAX 400
@@ -116,11 +117,12 @@ recovery_text(bg_buf *t, json_object *view)
 
 /*
  * The message's text: each value a host sent cut at value_max bytes,
- * escaped for mrkdwn, with the link to the page (an empty buffer on overflow).
+ * escaped for mrkdwn, with the link to the page when link (t->overflow set
+ * on overflow).
  */
 static void
 slack_text(bg_buf *t, const ad_app *app, const char *event, json_object *view,
-    const char *status, size_t value_max)
+    const char *status, size_t value_max, bool link)
 {
 	static const char *const keys[] = {
 		"operator", "account", "host", "incident", "scope", "reason",
@@ -145,7 +147,7 @@ slack_text(bg_buf *t, const ad_app *app, const char *event, json_object *view,
 		}
 	if (recovery)
 		recovery_text(t, view);
-	if (app->cfg->server.public_url != NULL) {
+	if (link && app->cfg->server.public_url != NULL) {
 		bg_buf_puts(t, " - ");
 		bg_escape_markup(t, app->cfg->server.public_url, false);
 		bg_buf_puts(t, recovery ? "/#" : "/#r-");
@@ -174,22 +176,30 @@ button(const char *label, const char *style, const char *action, const char *id)
  * instead of "text", which stays the notifications' fallback) and the
  * Approve/Deny buttons, whose click Slack posts to /v1/integrations/slack
  * (slack.c).  A section holds at most 3000 characters: the values are cut
- * shorter there, and shorter still when their escaping made it too long.
+ * shorter there, shorter still when their escaping made it too long, and
+ * the link left to "text" when even that is too long.
  */
 static json_object *
 slack_blocks(const ad_app *app, json_object *view)
 {
-	static const size_t cuts[] = { SLACK_SECTION_VALUE_MAX, SLACK_SECTION_VALUE_MIN };
+	static const struct {
+		size_t cut;
+		bool link;
+	} tries[] = {
+		{ SLACK_SECTION_VALUE_MAX, true }, { SLACK_SECTION_VALUE_MIN, true },
+		{ SLACK_SECTION_VALUE_MIN, false },
+	};
 	json_object *blocks, *section, *text, *actions, *elements, *id;
 	bg_buf t;
 
 	if (!json_object_object_get_ex(view, "request_id", &id))
 		return NULL;
 	bg_buf_init(&t, AD_BODY_MAX);
-	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		bg_buf_free(&t);
 		bg_buf_init(&t, AD_BODY_MAX);
-		slack_text(&t, app, "request.created", view, "pending", cuts[i]);
+		slack_text(&t, app, "request.created", view, "pending", tries[i].cut,
+		    tries[i].link);
 		if (!t.overflow && t.len <= SLACK_SECTION_MAX)
 			break;
 	}
@@ -227,7 +237,7 @@ slack_message(const ad_app *app, const char *event, json_object *view, const cha
 	bg_buf t;
 
 	bg_buf_init(&t, AD_BODY_MAX);
-	slack_text(&t, app, event, view, status, SLACK_VALUE_MAX);
+	slack_text(&t, app, event, view, status, SLACK_VALUE_MAX, true);
 	if (strcmp(event, "request.created") == 0 &&
 	    (blocks = slack_blocks(app, view)) == NULL)
 		t.overflow = true;

@@ -143,8 +143,9 @@ try:
               for e in actions[0]["elements"]] == [("button", "approve", rid),
                                                    ("button", "deny", rid)],
               "approve and deny buttons: %r" % m.get("blocks"))
-    # A long reason that escaping quintuples still fits Block Kit's section.
-    st, _, doc2, _ = svc.create(reason="&" * 1024)
+    # Long values that escaping quintuples still fit Block Kit's section.
+    st, _, doc2, _ = svc.create(reason="&" * 1024, incident="&" * 1024)
+    check(st == 201, "a request with long values filed: %d" % st)
     long = wait_for(lambda p, m: p == "/hook" and doc2["request_id"] in m.get("text", ""),
                     "long notification")
     if long:
