@@ -261,6 +261,8 @@ bg_status ad_store_link_get(ad_store *st, const char *hash_hex, ad_link *out,
 /* Marks it used at now_ms: BG_ERR_DENIED when it was used already. */
 bg_status ad_store_link_use(ad_store *st, const char *hash_hex, int64_t now_ms,
     bg_error *err);
+/* Deletes the links expired before before_ms. */
+bg_status ad_store_link_prune(ad_store *st, int64_t before_ms, bg_error *err);
 void ad_link_clear(ad_link *l);
 /*
  * The response_url of the latest Slack click on request_id, through which

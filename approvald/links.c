@@ -66,7 +66,9 @@ ad_link_issue(ad_app *app, const char *approver, const char *request_id,
 	token[AD_LINK_TOKEN_LEN] = '\0';
 	explicit_bzero(b64, strlen(b64));
 	free(b64);
-	if ((rc = token_hash(token, hex, err)) != BG_OK)
+	/* The expired ones go with each new one: the table holds minutes of links. */
+	if ((rc = token_hash(token, hex, err)) != BG_OK ||
+	    (rc = ad_store_link_prune(app->store, now_ms, err)) != BG_OK)
 		return rc;
 	return ad_store_link_insert(app->store, hex, &l, err);
 }

@@ -352,6 +352,12 @@ ad_store_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *
 }
 
 bg_status
+ad_store_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	return st->ops->link_prune(st, before_ms, err);
+}
+
+bg_status
 ad_store_slack_response_put(ad_store *st, const char *request_id, const char *url,
     int64_t now_ms, bg_error *err)
 {

@@ -62,6 +62,7 @@ typedef struct ad_store_ops {
 	    bg_error *err);
 	bg_status (*link_use)(ad_store *st, const char *hash_hex, int64_t now_ms,
 	    bg_error *err);
+	bg_status (*link_prune)(ad_store *st, int64_t before_ms, bg_error *err);
 	bg_status (*slack_response_put)(ad_store *st, const char *request_id,
 	    const char *url, int64_t now_ms, bg_error *err);
 	bg_status (*slack_response_get)(ad_store *st, const char *request_id, char **url,

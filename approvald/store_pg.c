@@ -102,7 +102,7 @@ enum {
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
 	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
-	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_SLACK_PUT, Q_SLACK_GET,
+	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
 	Q_PURGE_LINKS, Q_PURGE_SLACK,
 	Q_COUNT
 };
@@ -171,6 +171,7 @@ static const char *const query_sql[Q_COUNT] = {
 	/* Two instances opening one link: the row lock lets one of them use it. */
 	[Q_LINK_USE] = "UPDATE links SET used_ms = $1 WHERE token_sha256 = $2 "
 	    "AND used_ms IS NULL",
+	[Q_LINK_PRUNE] = "DELETE FROM links WHERE expires_ms < $1",
 	[Q_SLACK_PUT] = "INSERT INTO slack_responses (request_id, url, at_ms) "
 	    "VALUES ($1, $2, $3) ON CONFLICT (request_id) "
 	    "DO UPDATE SET url = excluded.url, at_ms = excluded.at_ms",
@@ -1126,6 +1127,14 @@ pg_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
 }
 
 static bg_status
+pg_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	unsigned long n;
+
+	return run_delete(st, Q_LINK_PRUNE, before_ms, "link prune", &n, err);
+}
+
+static bg_status
 pg_slack_response_put(ad_store *st, const char *request_id, const char *url,
     int64_t now_ms, bg_error *err)
 {
@@ -1167,6 +1176,7 @@ static const ad_store_ops pg_ops = {
 	.link_insert = pg_link_insert,
 	.link_get = pg_link_get,
 	.link_use = pg_link_use,
+	.link_prune = pg_link_prune,
 	.slack_response_put = pg_slack_response_put,
 	.slack_response_get = pg_slack_response_get,
 	.seen_add = pg_seen_add,

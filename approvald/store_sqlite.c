@@ -91,7 +91,7 @@ enum {
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
 	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
-	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_SLACK_PUT, Q_SLACK_GET,
+	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
 	Q_PURGE_LINKS, Q_PURGE_SLACK,
 	Q_COUNT
 };
@@ -160,6 +160,7 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_LINK_GET] = "SELECT approver, request_id, action, expires_ms, used_ms FROM links "
 	    "WHERE token_sha256 = ?",
 	[Q_LINK_USE] = "UPDATE links SET used_ms = ? WHERE token_sha256 = ? AND used_ms IS NULL",
+	[Q_LINK_PRUNE] = "DELETE FROM links WHERE expires_ms < ?",
 	[Q_SLACK_PUT] = "INSERT INTO slack_responses (request_id, url, at_ms) VALUES (?, ?, ?) "
 	    "ON CONFLICT(request_id) DO UPDATE SET url = excluded.url, at_ms = excluded.at_ms",
 	[Q_SLACK_GET] = "SELECT url FROM slack_responses WHERE request_id = ?",
@@ -911,6 +912,15 @@ sq_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
 }
 
 static bg_status
+sq_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_PRUNE);
+
+	sqlite3_bind_int64(s, 1, before_ms);
+	return run(st, s, err, "link prune");
+}
+
+static bg_status
 sq_slack_response_put(ad_store *st, const char *request_id, const char *url,
     int64_t now_ms, bg_error *err)
 {
@@ -954,6 +964,7 @@ static const ad_store_ops sq_ops = {
 	.link_insert = sq_link_insert,
 	.link_get = sq_link_get,
 	.link_use = sq_link_use,
+	.link_prune = sq_link_prune,
 	.slack_response_put = sq_slack_response_put,
 	.slack_response_get = sq_slack_response_get,
 	.seen_add = sq_seen_add,

@@ -256,6 +256,10 @@ try:
     check(st == 404 and page3 == page, "an expired link: the same page")
     st, _, _ = svc.request("POST", "/v1/links/" + (token2 or "x"))
     check(st == 405, "POST on a link: %d" % st)
+    st, ans = click(svc, form(USERS["carol"], "deny", rid))
+    check(st == 200 and link_of(ans) is not None and
+          svc.sql("SELECT count(*) FROM links WHERE expires_ms = 0")[0][0] == 0,
+          "a new link prunes the expired ones")
     check(svc.sql("SELECT count(*) FROM votes")[0][0] == 0, "still no vote")
 
     # Decided: the clicked message is replaced, without buttons.
