@@ -87,6 +87,7 @@ typedef struct {
 	bg_cfg_meta meta;             /* meta.name: the approver's name */
 	unsigned char token_sha256[BG_SHA256_LEN];
 	char *totp;                   /* secret file, operator format */
+	char *slack_user;             /* the approver's Slack user ID (U...), or NULL */
 } ad_config_approver;
 
 typedef struct {
@@ -95,6 +96,13 @@ typedef struct {
 	unsigned format;              /* ad_notify_format */
 	char *secret;                 /* json: 64 hex digits, BG_FILE_SECRET */
 } ad_config_notify;
+
+/* [slack]: approving from Slack's buttons (slack.c), absent: meta.line 0. */
+typedef struct {
+	bg_cfg_meta meta;
+	char *signing_secret;         /* Slack's signing secret, BG_FILE_SECRET */
+	char *response_url_prefix;    /* where a click's response_url may point */
+} ad_config_slack;
 
 typedef struct {
 	char *path;
@@ -105,6 +113,7 @@ typedef struct {
 	size_t napprover;
 	ad_config_notify *notify;
 	size_t nnotify;
+	ad_config_slack slack;
 	/* Parsed from server.listen. */
 	char listen_host[64];
 	unsigned listen_port;
@@ -119,6 +128,9 @@ void ad_config_free(ad_config *cfg);
 const ad_config_host *ad_config_find_host(const ad_config *cfg, const char *name);
 const ad_config_approver *ad_config_find_approver(const ad_config *cfg,
     const char *name);
+/* The approver whose slack_user is user (exactly), or NULL. */
+const ad_config_approver *ad_config_find_slack_user(const ad_config *cfg,
+    const char *user);
 
 /* ------------------------------------------------------------------ */
 /* Time (clock.c) */
@@ -235,6 +247,37 @@ bg_status ad_store_pending_count(ad_store *st, const char *host, int64_t now_ms,
  */
 bg_status ad_store_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
     unsigned long *recoveries, bg_error *err);
+/*
+ * One-time links (links.c): the SHA-256 of the token (hex) is the key, the
+ * token itself is never stored.
+ */
+typedef struct {
+	char *approver;
+	char *request_id;
+	char *action;            /* approve | deny */
+	int64_t expires_ms;
+	int64_t used_ms;         /* 0: not used */
+} ad_link;
+bg_status ad_store_link_insert(ad_store *st, const char *hash_hex, const ad_link *l,
+    bg_error *err);
+/* BG_ERR_NOTFOUND when absent.  Free with ad_link_clear. */
+bg_status ad_store_link_get(ad_store *st, const char *hash_hex, ad_link *out,
+    bg_error *err);
+/* Marks it used at now_ms: BG_ERR_DENIED when it was used already. */
+bg_status ad_store_link_use(ad_store *st, const char *hash_hex, int64_t now_ms,
+    bg_error *err);
+/* Deletes the links expired before before_ms. */
+bg_status ad_store_link_prune(ad_store *st, int64_t before_ms, bg_error *err);
+void ad_link_clear(ad_link *l);
+/*
+ * The response_url of the latest Slack click on request_id, through which
+ * its message is updated once decided (BG_ERR_NOTFOUND: none; free *url).
+ */
+bg_status ad_store_slack_response_put(ad_store *st, const char *request_id,
+    const char *url, int64_t now_ms, bg_error *err);
+bg_status ad_store_slack_response_get(ad_store *st, const char *request_id, char **url,
+    bg_error *err);
+
 /* A real write, committed: what a vote or a filing needs of the database. */
 bg_status ad_store_health(ad_store *st, int64_t now_ms, bg_error *err);
 
@@ -364,6 +407,7 @@ typedef struct {
 	char *csp;                    /* Content-Security-Policy, when html */
 	char *set_cookie;             /* a Set-Cookie header (session.c) */
 	int64_t wait_until_ms;        /* a long poll to hold until then (0: answer now) */
+	char *location;               /* sets Location (a redirect) */
 	unsigned retry_after_s;       /* sets Retry-After (0: none) */
 } ad_response;
 
@@ -549,6 +593,28 @@ bool ad_throttle_trusted(const char *pair, int64_t now_ms);
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
 
+/*
+ * Slack (slack.c): POST /v1/integrations/slack, a button click signed by
+ * Slack, answered with a one-time link; never a vote.
+ */
+void ad_slack_interaction(ad_http_req *r, ad_response *res);
+/* Reads [slack] signing_secret (BG_FILE_SECRET); free with bg_file_free_secret. */
+bg_status ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err);
+/* Whether url is an https (or loopback http) URL under [slack] response_url_prefix. */
+bool ad_slack_response_url_ok(const ad_config *cfg, const char *url);
+
+/* One-time links (links.c): GET /v1/links/{token}. */
+#define AD_LINK_TTL_MS (10 * 60 * AD_MS_PER_SECOND)
+/* 32 random bytes in base64url without padding, and its NUL. */
+#define AD_LINK_TOKEN_LEN 43
+/*
+ * Stores a link for approver to act on request_id, valid AD_LINK_TTL_MS,
+ * inside the caller's transaction; token gets the text for the URL.
+ */
+bg_status ad_link_issue(ad_app *app, const char *approver, const char *request_id,
+    const char *action, int64_t now_ms, char token[AD_LINK_TOKEN_LEN + 1], bg_error *err);
+void ad_link_open(ad_http_req *r, const char *token, ad_response *res);
+
 /* ------------------------------------------------------------------ */
 /* Limits (limits.c): per-host filing rate, in memory, per instance. */
 
@@ -624,6 +690,9 @@ bg_status ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
     const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err);
 /* Queues one "recovery.reported" notification per target about the report doc. */
 bg_status ad_notify_recovery(ad_app *app, json_object *doc, int64_t now_ms, bg_error *err);
+/* Queues msg to a Slack response_url (checked by the caller). */
+bg_status ad_notify_slack_response(ad_app *app, const char *url, json_object *msg,
+    int64_t now_ms, bg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Logging (log.c): daemon messages, untrusted text escaped by the caller. */

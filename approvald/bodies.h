@@ -92,4 +92,21 @@ bg_event *ad_voted_event(const ad_app *app, const char *source, const ad_request
     const ad_vote_body *vb,
     bool approve);
 
+/* A Slack click (slack.c): the one action of a block_actions payload. */
+typedef struct {
+	json_object *user;        /* user.id, as the JSON string it is in doc */
+	const char *user_id;
+	const char *action;       /* approve | deny */
+	const char *request_id;   /* the button's value */
+	const char *response_url; /* NULL when absent */
+} ad_slack_click;
+/* Reads doc (the payload, parsed) into *c, which points into it; else says why not. */
+const char *ad_slack_click_parse(json_object *doc, ad_slack_click *c);
+/*
+ * slack.link_issued (reason NULL) or slack.refused for click c, by approver
+ * (NULL: no approver is that Slack user) about req (NULL: none found).
+ */
+bg_event *ad_slack_event(const ad_app *app, const char *source, const ad_request *req,
+    const char *approver, const ad_slack_click *c, const char *reason);
+
 #endif

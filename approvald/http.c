@@ -266,6 +266,8 @@ peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
 #define V1_RECOVERIES "/v1/recoveries"
 #define V1_SESSION "/v1/session"
 #define V1_BATCH "/v1/batch"
+#define V1_SLACK "/v1/integrations/slack"
+#define V1_LINKS "/v1/links/"
 
 /* "/v1/requests/{id}" + suffix ("" or "/approve"...): copies id out. */
 static bool
@@ -318,6 +320,12 @@ route(ad_http_req *r, ad_response *res)
 		ad_session_signout(r, res);
 	else if (strcmp(p, V1_BATCH) == 0 && post)
 		ad_batch_vote(r, res);
+	else if (strcmp(p, V1_SLACK) == 0 && post)
+		ad_slack_interaction(r, res);
+	else if (strncmp(p, V1_LINKS, strlen(V1_LINKS)) == 0 && get)
+		ad_link_open(r, p + strlen(V1_LINKS), res);
+	else if (strcmp(p, V1_SLACK) == 0 || strncmp(p, V1_LINKS, strlen(V1_LINKS)) == 0)
+		ad_response_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	else if (strcmp(p, "/") == 0 || strcmp(p, "/healthz") == 0 ||
 	    strcmp(p, V1_SESSION) == 0 || strcmp(p, V1_BATCH) == 0 ||
 	    strcmp(p, V1_REQUESTS) == 0 || strcmp(p, V1_RECOVERIES) == 0 ||
@@ -350,6 +358,8 @@ send_response(struct MHD_Connection *conn, ad_response *res)
 	if (res->decision_sig != NULL &&
 	    asprintf(&hdr, "ed25519=%s", res->decision_sig) > 0)
 		MHD_add_response_header(mr, "X-Breakglass-Decision-Signature", hdr);
+	if (res->location != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, res->location);
 	if (res->retry_after_s > 0) {
 		char secs[16];
 
@@ -377,6 +387,7 @@ ad_response_free(ad_response *res)
 	free(res->decision_sig);
 	free(res->csp);
 	free(res->set_cookie);
+	free(res->location);
 }
 
 /* ------------------------------------------------------------------ */

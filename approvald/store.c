@@ -363,6 +363,44 @@ ad_request_clear(ad_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bg_status
+ad_store_link_insert(ad_store *st, const char *hash_hex, const ad_link *l, bg_error *err)
+{
+	return st->ops->link_insert(st, hash_hex, l, err);
+}
+
+bg_status
+ad_store_link_get(ad_store *st, const char *hash_hex, ad_link *out, bg_error *err)
+{
+	return st->ops->link_get(st, hash_hex, out, err);
+}
+
+bg_status
+ad_store_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
+{
+	return st->ops->link_use(st, hash_hex, now_ms, err);
+}
+
+bg_status
+ad_store_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	return st->ops->link_prune(st, before_ms, err);
+}
+
+bg_status
+ad_store_slack_response_put(ad_store *st, const char *request_id, const char *url,
+    int64_t now_ms, bg_error *err)
+{
+	return st->ops->slack_response_put(st, request_id, url, now_ms, err);
+}
+
+bg_status
+ad_store_slack_response_get(ad_store *st, const char *request_id, char **url,
+    bg_error *err)
+{
+	return st->ops->slack_response_get(st, request_id, url, err);
+}
+
 void
 ad_requests_free(ad_request *r, size_t count)
 {
@@ -391,4 +429,13 @@ ad_notification_clear(ad_notification *n)
 	free(n->msg_id);
 	free(n->body);
 	memset(n, 0, sizeof(*n));
+}
+
+void
+ad_link_clear(ad_link *l)
+{
+	free(l->approver);
+	free(l->request_id);
+	free(l->action);
+	memset(l, 0, sizeof(*l));
 }

@@ -42,7 +42,7 @@
  * schema_version holds one row; migrations[v] takes version v to v + 1
  * (0: an empty database).  A database newer than SCHEMA_VERSION is refused.
  */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE requests ("
 	" id TEXT PRIMARY KEY, host TEXT NOT NULL, operator TEXT NOT NULL,"
@@ -84,6 +84,16 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE sessions ("
 	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, csrf TEXT NOT NULL,"
 	" source TEXT NOT NULL, created_ms BIGINT NOT NULL, last_used_ms BIGINT NOT NULL);",
+	/*
+	 * 5: one-time links (the token's SHA-256, never the token), and the
+	 * Slack response_url through which a request's message is updated.
+	 */
+	"CREATE TABLE links ("
+	" token_sha256 TEXT PRIMARY KEY, approver TEXT NOT NULL, request_id TEXT NOT NULL,"
+	" action TEXT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT);"
+	"CREATE INDEX links_request ON links(request_id);"
+	"CREATE TABLE slack_responses ("
+	" request_id TEXT PRIMARY KEY, url TEXT NOT NULL, at_ms BIGINT NOT NULL);",
 };
 
 enum {
@@ -92,6 +102,8 @@ enum {
 	Q_VOTES, Q_VOTE_INSERT,
 	Q_NOTIFY_INSERT, Q_NOTIFY_CLAIM, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
+	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
+	Q_PURGE_LINKS, Q_PURGE_SLACK,
 	Q_DECIDED,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
@@ -151,6 +163,24 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_REQ_PENDING_HOST] = "SELECT count(*) FROM requests "
 	    "WHERE host = $1 AND status = 'pending' AND expires_ms > $2",
 	[Q_NOTIFY_TARGETS] = "SELECT DISTINCT target FROM notifications",
+	[Q_LINK_INSERT] = "INSERT INTO links "
+	    "(token_sha256, approver, request_id, action, expires_ms) "
+	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[Q_LINK_GET] = "SELECT approver, request_id, action, expires_ms, used_ms FROM links "
+	    "WHERE token_sha256 = $1",
+	/* Two instances opening one link: the row lock lets one of them use it. */
+	[Q_LINK_USE] = "UPDATE links SET used_ms = $1 WHERE token_sha256 = $2 "
+	    "AND used_ms IS NULL",
+	[Q_LINK_PRUNE] = "DELETE FROM links WHERE expires_ms < $1",
+	[Q_SLACK_PUT] = "INSERT INTO slack_responses (request_id, url, at_ms) "
+	    "VALUES ($1, $2, $3) ON CONFLICT (request_id) "
+	    "DO UPDATE SET url = excluded.url, at_ms = excluded.at_ms",
+	[Q_SLACK_GET] = "SELECT url FROM slack_responses WHERE request_id = $1",
+	/* A link lives minutes: older than the retention cutoff, it is long expired. */
+	[Q_PURGE_LINKS] = "DELETE FROM links WHERE expires_ms < $1 OR request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
+	[Q_PURGE_SLACK] = "DELETE FROM slack_responses WHERE request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
 	[Q_PURGE_VOTES] = "DELETE FROM votes WHERE request_id IN (SELECT id FROM requests "
 	    "WHERE status <> 'pending' AND decided_ms < $1)",
 	[Q_PURGE_REQUESTS] = "DELETE FROM requests "
@@ -623,11 +653,15 @@ static bg_status
 pg_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
     unsigned long *recoveries, bg_error *err)
 {
-	unsigned long votes;
+	unsigned long votes, rows;
 	bg_status rc;
 
-	/* Votes first: they reference their request. */
-	if ((rc = run_delete(st, Q_PURGE_VOTES, before_ms, "purge votes", &votes,
+	/* What references a request first: links, response URLs, votes. */
+	if ((rc = run_delete(st, Q_PURGE_LINKS, before_ms, "purge links", &rows,
+	    err)) != BG_OK ||
+	    (rc = run_delete(st, Q_PURGE_SLACK, before_ms, "purge slack responses", &rows,
+	    err)) != BG_OK ||
+	    (rc = run_delete(st, Q_PURGE_VOTES, before_ms, "purge votes", &votes,
 	    err)) != BG_OK ||
 	    (rc = run_delete(st, Q_PURGE_REQUESTS, before_ms, "purge requests", requests,
 	    err)) != BG_OK)
@@ -1120,12 +1154,114 @@ pg_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms, bg_error *er
 	return run(st, Q_SESSION_PRUNE, &p, NULL, err, "session prune");
 }
 
+/* ------------------------------------------------------------------ */
+/* One-time links and Slack response URLs. */
+
+static bg_status
+pg_link_insert(ad_store *st, const char *hash_hex, const ad_link *l, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, hash_hex);
+	p_text(&p, l->approver);
+	p_text(&p, l->request_id);
+	p_text(&p, l->action);
+	p_int(&p, l->expires_ms);
+	return run_one(st, Q_LINK_INSERT, &p, err, "link insert", "link exists");
+}
+
+static bg_status
+pg_link_get(ad_store *st, const char *hash_hex, ad_link *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	bool oom = false;
+	PGresult *r;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, hash_hex);
+	if ((rc = run(st, Q_LINK_GET, &p, &r, err, "link")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such link");
+	}
+	out->approver = col_text(r, 0, 0, &oom);
+	out->request_id = col_text(r, 0, 1, &oom);
+	out->action = col_text(r, 0, 2, &oom);
+	out->expires_ms = col_int(r, 0, 3);
+	out->used_ms = col_int(r, 0, 4);
+	PQclear(r);
+	if (oom || out->approver == NULL || out->request_id == NULL || out->action == NULL) {
+		ad_link_clear(out);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return BG_OK;
+}
+
+static bg_status
+pg_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, now_ms);
+	p_text(&p, hash_hex);
+	return run_one(st, Q_LINK_USE, &p, err, "link use", "link used");
+}
+
+static bg_status
+pg_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	unsigned long n;
+
+	return run_delete(st, Q_LINK_PRUNE, before_ms, "link prune", &n, err);
+}
+
+static bg_status
+pg_slack_response_put(ad_store *st, const char *request_id, const char *url,
+    int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, request_id);
+	p_text(&p, url);
+	p_int(&p, now_ms);
+	return run(st, Q_SLACK_PUT, &p, NULL, err, "slack response");
+}
+
+static bg_status
+pg_slack_response_get(ad_store *st, const char *request_id, char **url, bg_error *err)
+{
+	params p = { .n = 0 };
+	bool oom = false;
+	PGresult *r;
+	bg_status rc;
+
+	*url = NULL;
+	p_text(&p, request_id);
+	if ((rc = run(st, Q_SLACK_GET, &p, &r, err, "slack response")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no slack response");
+	}
+	*url = col_text(r, 0, 0, &oom);
+	PQclear(r);
+	return *url != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+}
+
 static const ad_store_ops pg_ops = {
 	.close = pg_close,
 	.begin = pg_begin,
 	.begin_lazy = pg_begin_lazy,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
+	.link_insert = pg_link_insert,
+	.link_get = pg_link_get,
+	.link_use = pg_link_use,
+	.link_prune = pg_link_prune,
+	.slack_response_put = pg_slack_response_put,
+	.slack_response_get = pg_slack_response_get,
 	.seen_add = pg_seen_add,
 	.seen_prune = pg_seen_prune,
 	.request_get = pg_request_get,

@@ -48,7 +48,7 @@ static const char schema_sql[] =
  * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
  * misread.
  */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 static const char *const migrations[SCHEMA_VERSION - 1] = {
 	/* 2: recovery reports, one per (host, recovery_id). */
 	"CREATE TABLE IF NOT EXISTS recoveries ("
@@ -73,6 +73,16 @@ static const char *const migrations[SCHEMA_VERSION - 1] = {
 	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, csrf TEXT NOT NULL,"
 	" source TEXT NOT NULL, created_ms INTEGER NOT NULL,"
 	" last_used_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 6: one-time links (the token's SHA-256, never the token), and the
+	 * Slack response_url through which a request's message is updated.
+	 */
+	"CREATE TABLE IF NOT EXISTS links ("
+	" token_sha256 TEXT PRIMARY KEY, approver TEXT NOT NULL, request_id TEXT NOT NULL,"
+	" action TEXT NOT NULL, expires_ms INTEGER NOT NULL, used_ms INTEGER) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS links_request ON links(request_id);"
+	"CREATE TABLE IF NOT EXISTS slack_responses ("
+	" request_id TEXT PRIMARY KEY, url TEXT NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 enum {
@@ -81,6 +91,8 @@ enum {
 	Q_REQ_GET, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
 	Q_VOTES, Q_VOTE_INSERT,
 	Q_REQ_PENDING_HOST,
+	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
+	Q_PURGE_LINKS, Q_PURGE_SLACK,
 	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_NOTIFY_TARGETS,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
@@ -143,6 +155,20 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_PURGE_REQUESTS] = "DELETE FROM requests "
 	    "WHERE status <> 'pending' AND decided_ms < ?",
 	[Q_PURGE_RECOVERIES] = "DELETE FROM recoveries WHERE received_ms < ?",
+	[Q_LINK_INSERT] = "INSERT OR IGNORE INTO links "
+	    "(token_sha256, approver, request_id, action, expires_ms) VALUES (?, ?, ?, ?, ?)",
+	[Q_LINK_GET] = "SELECT approver, request_id, action, expires_ms, used_ms FROM links "
+	    "WHERE token_sha256 = ?",
+	[Q_LINK_USE] = "UPDATE links SET used_ms = ? WHERE token_sha256 = ? AND used_ms IS NULL",
+	[Q_LINK_PRUNE] = "DELETE FROM links WHERE expires_ms < ?",
+	[Q_SLACK_PUT] = "INSERT INTO slack_responses (request_id, url, at_ms) VALUES (?, ?, ?) "
+	    "ON CONFLICT(request_id) DO UPDATE SET url = excluded.url, at_ms = excluded.at_ms",
+	[Q_SLACK_GET] = "SELECT url FROM slack_responses WHERE request_id = ?",
+	/* A link lives minutes: older than the retention cutoff, it is long expired. */
+	[Q_PURGE_LINKS] = "DELETE FROM links WHERE expires_ms < ?1 OR request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?1)",
+	[Q_PURGE_SLACK] = "DELETE FROM slack_responses WHERE request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?)",
 	[Q_HEALTH] = "UPDATE health SET at_ms = ? WHERE id = 1",
 	[Q_TOTP_ADD] = "INSERT OR IGNORE INTO approver_totp "
 	    "(approver, last_step, failures, locked_until) VALUES (?, 0, '', 0)",
@@ -576,11 +602,19 @@ static bg_status
 sq_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
     unsigned long *recoveries, bg_error *err)
 {
-	unsigned long votes;
+	unsigned long votes, rows;
 	sqlite3_stmt *s;
 	bg_status rc;
 
-	/* Votes first: they reference their request. */
+	/* What references a request first: votes, links, response URLs. */
+	s = q(st, Q_PURGE_LINKS);
+	sqlite3_bind_int64(s, 1, before_ms);
+	if ((rc = run_delete(st, s, "purge links", &rows, err)) != BG_OK)
+		return rc;
+	s = q(st, Q_PURGE_SLACK);
+	sqlite3_bind_int64(s, 1, before_ms);
+	if ((rc = run_delete(st, s, "purge slack responses", &rows, err)) != BG_OK)
+		return rc;
 	s = q(st, Q_PURGE_VOTES);
 	sqlite3_bind_int64(s, 1, before_ms);
 	if ((rc = run_delete(st, s, "purge votes", &votes, err)) != BG_OK)
@@ -905,12 +939,119 @@ sq_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms, bg_error *er
 	return run(st, s, err, "session prune");
 }
 
+/* ------------------------------------------------------------------ */
+/* One-time links and Slack response URLs. */
+
+static bg_status
+sq_link_insert(ad_store *st, const char *hash_hex, const ad_link *l, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_INSERT);
+
+	bind_text(s, 1, hash_hex);
+	bind_text(s, 2, l->approver);
+	bind_text(s, 3, l->request_id);
+	bind_text(s, 4, l->action);
+	sqlite3_bind_int64(s, 5, l->expires_ms);
+	return run_one(st, s, err, "link insert", "link exists");
+}
+
+static bg_status
+sq_link_get(ad_store *st, const char *hash_hex, ad_link *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_GET);
+	bool oom = false;
+	bg_status rc = BG_OK;
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, hash_hex);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		out->approver = col_text(s, 0, &oom);
+		out->request_id = col_text(s, 1, &oom);
+		out->action = col_text(s, 2, &oom);
+		out->expires_ms = sqlite3_column_int64(s, 3);
+		out->used_ms = sqlite3_column_int64(s, 4);
+		if (oom || out->approver == NULL || out->request_id == NULL ||
+		    out->action == NULL) {
+			ad_link_clear(out);
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		}
+	} else if (step == SQLITE_DONE) {
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such link");
+	} else {
+		rc = db_error(st, err, "link");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static bg_status
+sq_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_USE);
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	bind_text(s, 2, hash_hex);
+	return run_one(st, s, err, "link use", "link used");
+}
+
+static bg_status
+sq_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_PRUNE);
+
+	sqlite3_bind_int64(s, 1, before_ms);
+	return run(st, s, err, "link prune");
+}
+
+static bg_status
+sq_slack_response_put(ad_store *st, const char *request_id, const char *url,
+    int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_PUT);
+
+	bind_text(s, 1, request_id);
+	bind_text(s, 2, url);
+	sqlite3_bind_int64(s, 3, now_ms);
+	return run(st, s, err, "slack response");
+}
+
+static bg_status
+sq_slack_response_get(ad_store *st, const char *request_id, char **url, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_GET);
+	bool oom = false;
+	bg_status rc = BG_OK;
+	int step;
+
+	*url = NULL;
+	bind_text(s, 1, request_id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		if ((*url = col_text(s, 0, &oom)) == NULL)
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	} else if (step == SQLITE_DONE) {
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no slack response");
+	} else {
+		rc = db_error(st, err, "slack response");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
 static const ad_store_ops sq_ops = {
 	.close = sq_close,
 	.begin = sq_begin,
 	.begin_lazy = sq_begin_lazy,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.link_insert = sq_link_insert,
+	.link_get = sq_link_get,
+	.link_use = sq_link_use,
+	.link_prune = sq_link_prune,
+	.slack_response_put = sq_slack_response_put,
+	.slack_response_get = sq_slack_response_get,
 	.seen_add = sq_seen_add,
 	.seen_prune = sq_seen_prune,
 	.request_get = sq_request_get,
