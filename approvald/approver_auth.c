@@ -37,6 +37,61 @@ ad_token_matches(const ad_config *cfg, const char *token, const char **name_out)
 	return found;
 }
 
+/* The lockout policy of every approver second factor ([server] totp_*). */
+static bg_totp_policy
+policy_of(const ad_config_server *s)
+{
+	bg_totp_policy policy = {
+		.window = (unsigned)s->totp_window,
+		.max_failures = s->totp_max_failures,
+		.failure_window = s->totp_failure_window,
+		.lockout = s->totp_lockout,
+	};
+
+	return policy;
+}
+
+bool
+ad_approver_token_ok(const ad_config *cfg, const char *name, const char *token)
+{
+	const char *owner = NULL;
+
+	return ad_token_matches(cfg, token, &owner) && bg_name_equal(owner, name);
+}
+
+bg_status
+ad_approver_factor_begin(ad_app *app, const char *name, ad_auth_verdict *verdict,
+    bg_error *err)
+{
+	bg_totp_state state;
+	bg_status rc = ad_store_totp_get(app->store, name, &state, err);
+
+	*verdict = rc == BG_OK && state.locked_until > time(NULL) ? AD_AUTH_LOCKED : AD_AUTH_OK;
+	return rc;
+}
+
+bg_status
+ad_approver_factor_failed(ad_app *app, const char *name, ad_auth_verdict *verdict,
+    bg_error *err)
+{
+	bg_totp_policy policy = policy_of(&app->cfg->server);
+	bg_totp_verdict tv;
+	bg_totp_state state;
+	time_t until;
+	bg_status rc;
+
+	*verdict = AD_AUTH_REFUSED;
+	/* No secret: bg_totp_decide only counts the failure (and locks out at the limit). */
+	rc = ad_store_totp_get(app->store, name, &state, err);
+	if (rc == BG_OK)
+		rc = bg_totp_decide(&policy, &state, NULL, NULL, time(NULL), &tv, &until, err);
+	if (rc == BG_OK && tv != BG_TOTP_LOCKED)
+		rc = ad_store_totp_put(app->store, name, &state, err);
+	if (rc == BG_OK && tv == BG_TOTP_LOCKED)
+		*verdict = AD_AUTH_LOCKED;
+	return rc;
+}
+
 bg_status
 ad_approver_authenticate(ad_app *app, const char *name, const char *token,
     const char *totp, ad_auth_verdict *verdict, bg_error *err)
@@ -44,12 +99,7 @@ ad_approver_authenticate(ad_app *app, const char *name, const char *token,
 	const ad_config_server *s = &app->cfg->server;
 	const ad_config_approver *a = ad_config_find_approver(app->cfg, name);
 	const char *owner = NULL;
-	bg_totp_policy policy = {
-		.window = (unsigned)s->totp_window,
-		.max_failures = s->totp_max_failures,
-		.failure_window = s->totp_failure_window,
-		.lockout = s->totp_lockout,
-	};
+	bg_totp_policy policy = policy_of(s);
 	bg_totp_verdict tv;
 	bg_totp_secret secret;
 	bg_totp_state state;

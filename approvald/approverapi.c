@@ -26,8 +26,8 @@
 #define THROTTLE_APPROVER_CAP_MS (60 * AD_MS_PER_SECOND)
 #define THROTTLE_KEY_MAX 96
 
-static const char *
-bearer_token(const ad_http_req *r)
+const char *
+ad_bearer_token(const ad_http_req *r)
 {
 	const char *h = ad_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 
@@ -40,18 +40,23 @@ bool
 ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
     bg_error *err)
 {
-	static const ad_member with_comment[] = {
+	static const ad_member with_totp[] = {
 		{ "approver", T_STRING }, { "totp", T_STRING }, { "comment", T_STRING },
 	};
+	static const ad_member with_webauthn[] = {
+		{ "approver", T_STRING }, { "webauthn", T_OBJECT }, { "comment", T_STRING },
+	};
 	const char *bad, *who;
+	bool passkey;
 
 	if ((*doc = ad_body_parse(body, len, err)) == NULL)
 		return false;
+	passkey = json_object_object_get_ex(*doc, "webauthn", NULL);
 	/* The comment is optional: two members, or three with it. */
-	if (!ad_members_ok(*doc, with_comment, json_object_object_get_ex(*doc, "comment",
-	    NULL) ? 3 : 2, &bad)) {
-		bg_error_set(err, BG_ERR_INVALID, "expected {\"approver\", \"totp\", "
-		    "\"comment\"}: %s", bad);
+	if (!ad_members_ok(*doc, passkey ? with_webauthn : with_totp,
+	    json_object_object_get_ex(*doc, "comment", NULL) ? 3 : 2, &bad)) {
+		bg_error_set(err, BG_ERR_INVALID, "expected {\"approver\", \"totp\" or "
+		    "\"webauthn\", \"comment\"}: %s", bad);
 		return false;
 	}
 	who = bg_json_member_cstring(*doc, "approver");
@@ -61,7 +66,10 @@ ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body
 	}
 	snprintf(v->approver, sizeof(v->approver), "%s", who);
 	bg_name_fold(v->approver);
-	v->totp = bg_json_member_cstring(*doc, "totp");
+	v->totp = passkey ? NULL : bg_json_member_cstring(*doc, "totp");
+	v->webauthn = NULL;
+	if (passkey)
+		json_object_object_get_ex(*doc, "webauthn", &v->webauthn);
 	v->comment = json_object_object_get_ex(*doc, "comment", NULL) ?
 	    bg_json_member_cstring(*doc, "comment") : "";
 	return true;
@@ -95,9 +103,8 @@ trust_key(const ad_http_req *r, const char *approver, char pair[THROTTLE_KEY_MAX
 	snprintf(pair, THROTTLE_KEY_MAX, "%s@%s", approver, r->source);
 }
 
-/* Answers 429 when the address or the approver is in a backoff wait. */
-static bool
-throttled(ad_http_req *r, const char *approver, ad_response *res)
+bool
+ad_approver_throttled(ad_http_req *r, const char *approver, ad_response *res)
 {
 	const ad_config_approver *a = approver != NULL ?
 	    ad_config_find_approver(r->app->cfg, approver) : NULL;
@@ -124,9 +131,8 @@ throttled(ad_http_req *r, const char *approver, ad_response *res)
 	return true;
 }
 
-/* Counts a failed authentication; journals approver.throttled when a wait starts. */
-static void
-count_failure(ad_http_req *r, const char *approver)
+void
+ad_approver_failure(ad_http_req *r, const char *approver)
 {
 	const ad_config_approver *a = approver != NULL ?
 	    ad_config_find_approver(r->app->cfg, approver) : NULL;
@@ -337,6 +343,28 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 	}
 }
 
+/*
+ * The vote's second factor, in the open transaction: the token, then the
+ * TOTP code or a passkey assertion of a challenge issued for this vote
+ * ("vote:approve:ID" or "vote:deny:ID").
+ */
+static bg_status
+vote_authenticate(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
+    ad_auth_verdict *verdict, bg_error *err)
+{
+	char binding[AD_FIELD_MAX + 16];
+
+	if (vb->webauthn == NULL)
+		return ad_approver_authenticate(r->app, vb->approver, ad_bearer_token(r),
+		    vb->totp, verdict, err);
+	*verdict = AD_AUTH_REFUSED;
+	if (!ad_approver_token_ok(r->app->cfg, vb->approver, ad_bearer_token(r)))
+		return BG_OK;
+	snprintf(binding, sizeof(binding), "vote:%s:%s", approve ? "approve" : "deny", id);
+	return ad_passkey_confirm(r->app, r, vb->approver, vb->webauthn, binding, verdict,
+	    err);
+}
+
 void
 ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 {
@@ -357,14 +385,20 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
-	if (throttled(r, vb.approver, res)) {
+	if (ad_approver_throttled(r, vb.approver, res)) {
+		json_object_put(doc);
+		return;
+	}
+	/* second_factor = webauthn: TOTP only bootstraps a passkey's registration. */
+	if (vb.webauthn == NULL && r->app->cfg->server.second_factor == AD_FACTOR_WEBAUTHN) {
+		refusal_log(r, vb.approver, id, "TOTP refused: second_factor = webauthn");
+		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "a passkey is required");
 		json_object_put(doc);
 		return;
 	}
 	/* One transaction: the TOTP state is stored with the vote or the refusal. */
 	if (ad_store_begin(r->app->store, &err) != BG_OK ||
-	    ad_approver_authenticate(r->app, vb.approver, bearer_token(r), vb.totp,
-	    &verdict, &err) != BG_OK) {
+	    vote_authenticate(r, id, approve, &vb, &verdict, &err) != BG_OK) {
 		ad_store_rollback(r->app->store);
 		ad_log(LOG_ERR, "approver authentication: %s", err.msg);
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -377,9 +411,9 @@ ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		}
 		refusal_log(r, vb.approver, id, verdict == AD_AUTH_REPLAYED ?
 		    "TOTP code replayed" : verdict == AD_AUTH_LOCKED ?
-		    "TOTP locked out" : "bad token or TOTP code");
+		    "locked out" : "bad token or second factor");
 		if (verdict == AD_AUTH_REFUSED)
-			count_failure(r, vb.approver);
+			ad_approver_failure(r, vb.approver);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 	} else {
 		const ad_config_approver *a = ad_config_find_approver(r->app->cfg, vb.approver);
@@ -403,11 +437,11 @@ ad_approver_list(ad_http_req *r, ad_response *res)
 	size_t n;
 	bg_error err;
 
-	if (throttled(r, NULL, res))
+	if (ad_approver_throttled(r, NULL, res))
 		return;
-	if (!ad_token_matches(r->app->cfg, bearer_token(r), NULL)) {
+	if (!ad_token_matches(r->app->cfg, ad_bearer_token(r), NULL)) {
 		ad_log(LOG_WARNING, "pending list refused: source=%s: bad token", r->source);
-		count_failure(r, NULL);
+		ad_approver_failure(r, NULL);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 		return;
 	}

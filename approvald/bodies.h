@@ -15,7 +15,7 @@
 #include "names.h"
 
 /* A member a body must hold, and its JSON type. */
-typedef enum { T_STRING, T_INT, T_ARRAY, T_STRING_OR_NULL } ad_member_type;
+typedef enum { T_STRING, T_INT, T_ARRAY, T_STRING_OR_NULL, T_OBJECT } ad_member_type;
 typedef struct {
 	const char *name;
 	ad_member_type type;
@@ -44,10 +44,14 @@ const char *ad_host_request_problem(const ad_config *cfg, json_object *doc);
  */
 const char *ad_recovery_problem(const char *host, json_object *doc);
 
-/* A vote: {"approver": name, "totp": string, "comment": string (optional)}. */
+/*
+ * A vote: {"approver": name, "totp": string or "webauthn": assertion object,
+ * "comment": string (optional)}.
+ */
 typedef struct {
 	char approver[BG_NAME_MAX + 1];   /* lowercased (names.h) */
-	const char *totp;
+	const char *totp;         /* NULL with webauthn */
+	json_object *webauthn;    /* NULL with totp */
 	const char *comment;      /* "" when absent */
 } ad_vote_body;
 /*

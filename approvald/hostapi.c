@@ -151,6 +151,8 @@ type_ok(json_object *v, ad_member_type t)
 		return json_object_is_type(v, json_type_array);
 	case T_STRING_OR_NULL:
 		return v == NULL || json_object_is_type(v, json_type_string);
+	case T_OBJECT:
+		return json_object_is_type(v, json_type_object);
 	}
 	return false;
 }

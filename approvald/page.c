@@ -229,11 +229,11 @@ csp_hash(const char *text, char **out)
 	    bg_base64_encode(digest, sizeof(digest), out, NULL) == BG_OK;
 }
 
-static bool
-set_csp(ad_response *res)
+bool
+ad_page_set_csp(ad_response *res, const char *script_text, const char *style_text)
 {
 	char *script = NULL, *style = NULL;
-	bool ok = csp_hash(page_script, &script) && csp_hash(page_style, &style) &&
+	bool ok = csp_hash(script_text, &script) && csp_hash(style_text, &style) &&
 	    asprintf(&res->csp, "default-src 'none'; script-src 'sha256-%s'; "
 	    "style-src 'sha256-%s'; connect-src 'self'; form-action 'self'; "
 	    "base-uri 'none'; frame-ancestors 'none'", script, style) > 0;
@@ -326,7 +326,7 @@ ad_page(ad_http_req *r, ad_response *res)
 	ad_requests_free(reported, nreported);
 	bg_buf_printf(&res->body, "<script>%s</script></body></html>\n", page_script);
 	ad_requests_free(pending, n);
-	if (res->body.overflow || !set_csp(res)) {
+	if (res->body.overflow || !ad_page_set_csp(res, page_script, page_style)) {
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large");
 		return;
 	}
