@@ -271,7 +271,8 @@ def lockout_and_webauthn_only():
         svc.cleanup()
 
 
-adlib.require_daemon()
-main_service()
-lockout_and_webauthn_only()
-adlib.finish()
+if __name__ == "__main__":
+    adlib.require_daemon()
+    main_service()
+    lockout_and_webauthn_only()
+    adlib.finish()
