@@ -408,6 +408,20 @@ fail_500(ad_http_req *r, const char *what, const bg_error *err, ad_response *res
 	ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot issue a challenge");
 }
 
+/* A challenge not issued: 429 when the approver has too many outstanding, else 500. */
+static void
+challenge_refused(ad_http_req *r, bg_status rc, const bg_error *err, const char *what,
+    ad_response *res)
+{
+	if (rc != BG_ERR_DENIED) {
+		fail_500(r, what, err, res);
+		return;
+	}
+	ad_store_rollback(r->app->store);
+	passkey_log(r, NULL, what, err->msg);
+	ad_response_error(res, MHD_HTTP_TOO_MANY_REQUESTS, err->msg);
+}
+
 /* {"publicKey": PublicKeyCredentialCreationOptions} for approver a. */
 static json_object *
 creation_options(const ad_app *app, const ad_config_approver *a,
@@ -463,6 +477,7 @@ ad_passkey_register_begin(ad_http_req *r, ad_response *res)
 	ad_passkey *pk = NULL;
 	json_object *doc, *out;
 	size_t n = 0;
+	bg_status rc;
 	bg_error err;
 
 	if (!body_of(r, members, 2, AD_FIELD_MAX, &doc, &approver, res) ||
@@ -486,15 +501,11 @@ ad_passkey_register_begin(ad_http_req *r, ad_response *res)
 		goto done;
 	}
 	a = ad_config_find_approver(r->app->cfg, approver);
-	if (challenge_issue(r->app, a->meta.name, PURPOSE_REGISTER, "", r->now_ms, ch,
-	    &err) != BG_OK ||
-	    ad_store_passkeys(r->app->store, a->meta.name, &pk, &n, &err) != BG_OK) {
-		if (err.msg[0] != '\0' && strstr(err.msg, "outstanding") != NULL) {
-			ad_store_rollback(r->app->store);
-			ad_response_error(res, MHD_HTTP_TOO_MANY_REQUESTS, err.msg);
-		} else {
-			fail_500(r, "passkey registration", &err, res);
-		}
+	if ((rc = challenge_issue(r->app, a->meta.name, PURPOSE_REGISTER, "", r->now_ms, ch,
+	    &err)) == BG_OK)
+		rc = ad_store_passkeys(r->app->store, a->meta.name, &pk, &n, &err);
+	if (rc != BG_OK) {
+		challenge_refused(r, rc, &err, "passkey registration", res);
 		goto done;
 	}
 	if (commit_or_fail(r, "passkey registration", res)) {
@@ -689,6 +700,7 @@ ad_passkey_challenge(ad_http_req *r, ad_response *res)
 	ad_passkey *pk = NULL;
 	json_object *doc, *out;
 	size_t n = 0;
+	bg_status rc;
 	bg_error err;
 
 	if (!body_of(r, members, 2, AD_FIELD_MAX, &doc, &approver, res) ||
@@ -710,14 +722,9 @@ ad_passkey_challenge(ad_http_req *r, ad_response *res)
 		ad_response_error(res, MHD_HTTP_CONFLICT, "no passkey registered");
 		goto done;
 	}
-	if (challenge_issue(r->app, a->meta.name, PURPOSE_ASSERT, binding, r->now_ms, ch,
-	    &err) != BG_OK) {
-		if (strstr(err.msg, "outstanding") != NULL) {
-			ad_store_rollback(r->app->store);
-			ad_response_error(res, MHD_HTTP_TOO_MANY_REQUESTS, err.msg);
-		} else {
-			fail_500(r, "passkey challenge", &err, res);
-		}
+	if ((rc = challenge_issue(r->app, a->meta.name, PURPOSE_ASSERT, binding, r->now_ms, ch,
+	    &err)) != BG_OK) {
+		challenge_refused(r, rc, &err, "passkey challenge", res);
 		goto done;
 	}
 	if (commit_or_fail(r, "passkey challenge", res)) {

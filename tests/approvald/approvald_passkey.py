@@ -12,7 +12,9 @@ import base64
 import hashlib
 import json
 import os
+import re
 import struct
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -237,6 +239,11 @@ def main_service():
         # The good ones still work: the counter moved on.
         st, out = vote(svc, rid3, "bob", bob.get(challenge(svc, "bob", "vote:approve:" + rid3)))
         check(st == 200, "bob approves rid3 after the refusals: %d %r" % (st, out))
+        # At most 32 challenges outstanding per approver.
+        codes = [post(svc, "/v1/webauthn/challenge", "carol",
+                      {"approver": "carol", "binding": "signin"})[0] for _ in range(33)]
+        check(codes.count(200) == 32 and codes[-1] == 429,
+              "the 33rd outstanding challenge refused: %r" % codes[-3:])
         # Journal verifies with the new events.
         v = svc.verify_journal()
         if v is not None:
@@ -271,8 +278,41 @@ def lockout_and_webauthn_only():
         svc.cleanup()
 
 
+def config_checks():
+    """origin, rp_id and second_factor: refused with file:line, or accepted."""
+    svc = adlib.Service()
+    try:
+        with open(svc.conf) as f:
+            good = f.read()
+        cases = [
+            ("rp_id = evil.example.net", "rp_id: evil.example.net is neither"),
+            ("rp_id = Example.NET", "rp_id: expected a domain name"),
+            ("rp_id = .example.net", "rp_id: expected a domain name"),
+            ("origin = https://approvals.example.net/page", "origin: expected"),
+            ("second_factor = totp", "second_factor"),
+            ("origin = https://approvals.example.net\nrp_id = example.net", None),
+            ("origin = https://approvals.example.net\nrp_id = ls.example.net",
+             "rp_id: ls.example.net is neither"),
+            ("second_factor = webauthn", None),
+        ]
+        bad_conf = svc.dir + "/bad.conf"
+        for line, words in cases:
+            adlib.write(bad_conf, good.replace("[server]", "[server]\n" + line, 1), 0o644)
+            r = subprocess.run([adlib.DAEMON, "--config", bad_conf, "--check-config"],
+                               capture_output=True, text=True)
+            if words is None:
+                check(r.returncode == 0, "%r accepted: %s" % (line, r.stderr))
+            else:
+                check(r.returncode == 1 and words in r.stderr and
+                      re.search(r"bad\.conf:\d+:", r.stderr) is not None,
+                      "%r refused with file:line: %s" % (line, r.stderr))
+    finally:
+        svc.cleanup()
+
+
 if __name__ == "__main__":
     adlib.require_daemon()
+    config_checks()
     main_service()
     lockout_and_webauthn_only()
     adlib.finish()
