@@ -333,6 +333,8 @@ bg_status ad_store_challenge_insert(ad_store *st, const char *hex, const ad_chal
  */
 bg_status ad_store_challenge_take(ad_store *st, const char *hex, ad_challenge *out,
     bg_error *err);
+/* Deletes the challenges expired at now_ms (also done by each insert). */
+bg_status ad_store_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err);
 void ad_challenge_clear(ad_challenge *c);
 
 /*

@@ -3,7 +3,8 @@
  * than `retention` leave the database, so that a host filing requests cannot
  * fill the disk for ever.  Each purge that removes anything is journaled as
  * one approval.purged record (counts and cutoff) in the purge's transaction:
- * the journal, not the database, is the lasting record.
+ * the journal, not the database, is the lasting record.  Expired WebAuthn
+ * challenges go too.
  */
 #include "build_config.h"
 
@@ -24,6 +25,9 @@ ad_retention_purge(ad_app *app, int64_t now_ms)
 	rc = ad_store_begin(app->store, &err);
 	if (rc == BG_OK)
 		rc = ad_store_purge(app->store, cutoff, &requests, &recoveries, &err);
+	/* Spent by time: nothing to journal (challenges are not records). */
+	if (rc == BG_OK)
+		rc = ad_store_challenge_prune(app->store, now_ms, &err);
 	if (rc == BG_OK && requests + recoveries > 0) {
 		ad_time_format(cutoff, when);
 		ev = ad_event_new(app, "approval.purged", "success", NULL, NULL, "timer");

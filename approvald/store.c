@@ -320,6 +320,12 @@ ad_store_challenge_take(ad_store *st, const char *hex, ad_challenge *out, bg_err
 	return st->ops->challenge_take(st, hex, out, err);
 }
 
+bg_status
+ad_store_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	return st->ops->challenge_prune(st, now_ms, err);
+}
+
 void
 ad_passkey_clear(ad_passkey *pk)
 {

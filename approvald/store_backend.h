@@ -67,6 +67,7 @@ typedef struct ad_store_ops {
 	    int64_t now_ms, bg_error *err);
 	bg_status (*challenge_take)(ad_store *st, const char *hex, ad_challenge *out,
 	    bg_error *err);
+	bg_status (*challenge_prune)(ad_store *st, int64_t now_ms, bg_error *err);
 } ad_store_ops;
 
 struct ad_store {

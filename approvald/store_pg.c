@@ -1167,16 +1167,22 @@ pg_passkey_used(ad_store *st, const char *id_hex, uint32_t sign_count, int64_t n
 }
 
 static bg_status
+pg_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	unsigned long pruned;
+
+	return run_delete(st, Q_CH_PRUNE, now_ms, "challenge prune", &pruned, err);
+}
+
+static bg_status
 pg_challenge_insert(ad_store *st, const char *hex, const ad_challenge *c, int64_t now_ms,
     bg_error *err)
 {
 	params p = { .n = 0 }, q = { .n = 0 };
 	int64_t outstanding;
-	unsigned long pruned;
 	bg_status rc;
 
-	if ((rc = run_delete(st, Q_CH_PRUNE, now_ms, "challenge prune", &pruned,
-	    err)) != BG_OK)
+	if ((rc = pg_challenge_prune(st, now_ms, err)) != BG_OK)
 		return rc;
 	p_text(&p, c->approver);
 	if ((rc = read_int(st, Q_CH_COUNT, &p, "challenge count", &outstanding, err)) != BG_OK)
@@ -1255,4 +1261,5 @@ static const ad_store_ops pg_ops = {
 	.passkey_used = pg_passkey_used,
 	.challenge_insert = pg_challenge_insert,
 	.challenge_take = pg_challenge_take,
+	.challenge_prune = pg_challenge_prune,
 };

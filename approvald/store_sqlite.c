@@ -952,15 +952,23 @@ sq_passkey_used(ad_store *st, const char *id_hex, uint32_t sign_count, int64_t n
 }
 
 static bg_status
+sq_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_CH_PRUNE);
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	return run(st, s, err, "challenge prune");
+}
+
+static bg_status
 sq_challenge_insert(ad_store *st, const char *hex, const ad_challenge *c, int64_t now_ms,
     bg_error *err)
 {
-	sqlite3_stmt *s = q(st, Q_CH_PRUNE);
+	sqlite3_stmt *s;
 	int64_t outstanding;
 	bg_status rc;
 
-	sqlite3_bind_int64(s, 1, now_ms);
-	if ((rc = run(st, s, err, "challenge prune")) != BG_OK)
+	if ((rc = sq_challenge_prune(st, now_ms, err)) != BG_OK)
 		return rc;
 	s = q(st, Q_CH_COUNT);
 	bind_text(s, 1, c->approver);
@@ -1044,4 +1052,5 @@ static const ad_store_ops sq_ops = {
 	.passkey_used = sq_passkey_used,
 	.challenge_insert = sq_challenge_insert,
 	.challenge_take = sq_challenge_take,
+	.challenge_prune = sq_challenge_prune,
 };

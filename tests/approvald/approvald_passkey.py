@@ -16,6 +16,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adlib  # noqa: E402
@@ -274,6 +275,17 @@ def lockout_and_webauthn_only():
         st, _ = vote(svc, rid, "erin", erin.get(challenge(svc, "erin", "vote:approve:" + rid)))
         check(st == 401, "erin locked out: %d" % st)
         check("locked out" in svc.daemon_log(), "the lockout logged")
+        # Expired challenges leave with the retention purge (at start, then hourly).
+        svc.sql("INSERT INTO webauthn_challenges VALUES ('%s', 'erin', 'signin', "
+                "'assert', 1)" % ("ab" * 32))
+        svc.stop()
+        svc.start()
+        for _ in range(100):
+            left = svc.sql("SELECT count(*) FROM webauthn_challenges WHERE expires_ms = 1")
+            if left[0][0] == 0:
+                break
+            time.sleep(0.1)
+        check(left[0][0] == 0, "expired challenge purged: %r" % left)
     finally:
         svc.cleanup()
 
