@@ -1,9 +1,9 @@
 /*
  * Unit tests for common/webauthn.c.  The test is the authenticator: it
- * makes ES256 and Ed25519 keys with OpenSSL, writes authenticatorData, the
- * COSE key and the attestationObject's CBOR byte by byte as the WebAuthn
- * and CTAP2 specifications lay them out, and signs as an authenticator does
- * (authenticatorData ‖ SHA-256(clientDataJSON)).
+ * makes ES256, Ed25519 and RS256 keys with OpenSSL, writes
+ * authenticatorData, the COSE key and the attestationObject's CBOR byte by
+ * byte as the WebAuthn and CTAP2 specifications lay them out, and signs as
+ * an authenticator does (authenticatorData ‖ SHA-256(clientDataJSON)).
  */
 #include "build_config.h"
 
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
@@ -41,10 +42,12 @@ authn_make(authn *a, int alg)
 {
 	a->alg = alg;
 	a->key = alg == BG_WEBAUTHN_ES256 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") :
+	    alg == BG_WEBAUTHN_RS256 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048) :
 	    EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	assert_non_null(a->key);
 	for (size_t i = 0; i < sizeof(a->cred_id); i++)
-		a->cred_id[i] = (unsigned char)(0xa0 + i + (alg == BG_WEBAUTHN_EDDSA));
+		a->cred_id[i] = (unsigned char)(0xa0 + i + (alg == BG_WEBAUTHN_EDDSA) +
+		    2 * (alg == BG_WEBAUTHN_RS256));
 }
 
 static char *
@@ -75,6 +78,20 @@ cose_key(const authn *a, unsigned char *out)
 		n += 3;
 		memcpy(out + n, pub + 33, 32);
 		return n + 32;
+	}
+	if (a->alg == BG_WEBAUTHN_RS256) {
+		BIGNUM *nb = NULL, *eb = NULL;
+
+		assert_int_equal(EVP_PKEY_get_bn_param(a->key, OSSL_PKEY_PARAM_RSA_N, &nb), 1);
+		assert_int_equal(EVP_PKEY_get_bn_param(a->key, OSSL_PKEY_PARAM_RSA_E, &eb), 1);
+		/* {1: 3 (RSA), 3: -257, -1: n (256 bytes), -2: e (3 bytes)} */
+		memcpy(out, "\xa4\x01\x03\x03\x39\x01\x00\x20\x59\x01\x00", 11);
+		assert_int_equal(BN_bn2binpad(nb, out + 11, 256), 256);
+		memcpy(out + 267, "\x21\x43", 2);
+		assert_int_equal(BN_bn2binpad(eb, out + 269, 3), 3);
+		BN_free(nb);
+		BN_free(eb);
+		return 272;
 	}
 	len = 32;
 	assert_int_equal(EVP_PKEY_get_raw_public_key(a->key, pub, &len), 1);
@@ -178,8 +195,8 @@ assertion(const authn *a, const unsigned char *ad, size_t ad_len, const char *cd
 	memcpy(msg, ad, ad_len);
 	assert_int_equal(bg_sha256(cd, cd_len, msg + ad_len, NULL), BG_OK);
 	free(cd);
-	assert_int_equal(EVP_DigestSignInit(md, NULL, a->alg == BG_WEBAUTHN_ES256 ?
-	    EVP_sha256() : NULL, NULL, a->key), 1);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, a->alg == BG_WEBAUTHN_EDDSA ?
+	    NULL : EVP_sha256(), NULL, a->key), 1);
 	assert_int_equal(EVP_DigestSign(md, sig, &sig_len, msg, ad_len + BG_SHA256_LEN), 1);
 	EVP_MD_CTX_free(md);
 	if (corrupt)
@@ -235,12 +252,12 @@ verify(const authn *a, const bg_webauthn_credential *cred, const variant *v,
 }
 
 static void
-test_es256_and_eddsa(void **state)
+test_algorithms(void **state)
 {
-	static const int algs[] = { BG_WEBAUTHN_ES256, BG_WEBAUTHN_EDDSA };
+	static const int algs[] = { BG_WEBAUTHN_ES256, BG_WEBAUTHN_EDDSA, BG_WEBAUTHN_RS256 };
 
 	(void)state;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		authn a;
 		bg_webauthn_credential cred;
 		bg_webauthn_result res;
@@ -522,7 +539,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_es256_and_eddsa),
+		cmocka_unit_test(test_algorithms),
 		cmocka_unit_test(test_assertion_refusals),
 		cmocka_unit_test(test_counter),
 		cmocka_unit_test(test_credential_and_user),
