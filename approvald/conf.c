@@ -84,7 +84,7 @@ check_origin(const char *value, bg_error *err)
 
 	if (n == 0 || value[n] != '\0' || strlen(value) > ORIGIN_MAX ||
 	    strspn(value, ORIGIN_CHARS) != n)
-		return bg_error_set(err, BG_ERR_INVALID, "origin: expected "
+		return bg_error_set(err, BG_ERR_INVALID, "expected "
 		    "http(s)://host[:port] in lowercase, no path (as a browser's Origin header)");
 	return BG_OK;
 }
@@ -96,7 +96,7 @@ check_rp_id(const char *value, bg_error *err)
 
 	if (n == 0 || n > RP_ID_MAX || strspn(value, RP_ID_CHARS) != n || value[0] == '.' ||
 	    value[0] == '-' || value[n - 1] == '.' || strstr(value, "..") != NULL)
-		return bg_error_set(err, BG_ERR_INVALID, "rp_id: expected a domain name in "
+		return bg_error_set(err, BG_ERR_INVALID, "expected a domain name in "
 		    "lowercase (the origin's host or a parent domain of it)");
 	return BG_OK;
 }
