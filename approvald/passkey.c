@@ -39,6 +39,8 @@
 /* A request id in a binding: what the host API accepts (uuid4) and a margin. */
 #define BINDING_ID_MAX 64
 #define ESCAPED_MAX 256
+/* A refusal's reason as journaled. */
+#define REASON_MAX 256
 
 /* "signin", or "vote:approve:" / "vote:deny:" and request ids, sorted, comma-joined. */
 static bool
@@ -97,20 +99,27 @@ journal_refused(ad_app *app, const ad_http_req *r, const char *approver,
 {
 	bg_event *ev = ad_event_new(app, "approver.passkey_refused", "failure", NULL, approver,
 	    r->source);
+	bool cut;
+	/* A parser's reason may quote what the client sent. */
+	char *why = bg_utf8_sanitize(reason, REASON_MAX, &cut);
 	bg_status rc;
 
-	if (ev == NULL)
+	if (ev == NULL || why == NULL) {
+		bg_event_free(ev);
+		free(why);
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
 	bg_event_add_str(ev, "purpose", purpose);
 	if (binding != NULL)
 		bg_event_add_str(ev, "binding", binding);
 	if (cred_hex != NULL && *cred_hex != '\0')
 		bg_event_add_str(ev, "credential", cred_hex);
-	bg_event_add_str(ev, "reason", reason);
+	bg_event_add_str(ev, "reason", why);
 	if (clone)
 		bg_event_add_bool(ev, "possible_clone", true);
 	rc = bg_audit_emit(&app->audit, ev, err);
 	bg_event_free(ev);
+	free(why);
 	if (clone) {
 		char a[ESCAPED_MAX];
 
