@@ -27,6 +27,9 @@
 #define FLAG_UP 0x01
 #define FLAG_UV 0x04
 #define FLAG_AT 0x40
+/* The attested credential data: AAGUID, the id's length, then the id. */
+#define AAGUID_LEN 16
+#define ATTESTED_FIXED (AAGUID_LEN + 2)
 /* clientDataJSON's strings: an origin is short; Chrome adds a sentence. */
 #define CLIENT_DATA_STRING_MAX 512
 #define USER_ID_LABEL "breakglass-webauthn-user:"
@@ -242,16 +245,86 @@ client_data_check(json_object *doc, const char *type, const bg_webauthn_rp *rp,
 	return BG_OK;
 }
 
+/*
+ * libcbor's cbor_load (and libfido2, which calls it on authenticatorData)
+ * allocates an array's or a map's items from the count its header declares,
+ * before reading them: a few bytes could ask for gigabytes.  The CBOR items
+ * in p are walked header by header first (the streaming decoder allocates
+ * nothing), and refused when a count exceeds the bytes left (every item
+ * takes at least one) or a length is indefinite (CTAP2 uses definite ones).
+ */
+struct cbor_scan {
+	size_t left;
+	bool bad;
+};
+
+static void
+scan_array(void *ctx, size_t n)
+{
+	struct cbor_scan *s = ctx;
+
+	s->bad = s->bad || n > s->left;
+}
+
+static void
+scan_map(void *ctx, size_t n)
+{
+	struct cbor_scan *s = ctx;
+
+	s->bad = s->bad || n > s->left / 2;
+}
+
+static void
+scan_indefinite(void *ctx)
+{
+	((struct cbor_scan *)ctx)->bad = true;
+}
+
+static bool
+cbor_bounded(const unsigned char *p, size_t len)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	struct cbor_scan s = { 0, false };
+	size_t off = 0;
+
+	cb.array_start = scan_array;
+	cb.map_start = scan_map;
+	cb.indef_array_start = scan_indefinite;
+	cb.indef_map_start = scan_indefinite;
+	cb.byte_string_start = scan_indefinite;
+	cb.string_start = scan_indefinite;
+	while (off < len && !s.bad) {
+		struct cbor_decoder_result r;
+
+		s.left = len - off;
+		r = cbor_stream_decode(p + off, len - off, &cb, &s);
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
+			return false;
+		off += r.read;
+	}
+	return !s.bad;
+}
+
 /* The flags and rpIdHash of authenticatorData (raw), checked before libfido2 checks them again. */
 static bg_status
 auth_data_check(const unsigned char *ad, size_t len, const bg_webauthn_rp *rp,
     bool attested, bg_error *err)
 {
 	unsigned char hash[BG_SHA256_LEN];
+	size_t cbor_at = AUTH_DATA_MIN;
 	bg_status rc;
 
 	if (len < AUTH_DATA_MIN)
 		return bg_error_set(err, BG_ERR_INVALID, "authenticatorData: truncated");
+	/* The attested credential's AAGUID, id length and id come before its COSE key. */
+	if (attested) {
+		if (len < AUTH_DATA_MIN + ATTESTED_FIXED)
+			return bg_error_set(err, BG_ERR_INVALID, "authenticatorData: truncated");
+		cbor_at += ATTESTED_FIXED + ((size_t)ad[AUTH_DATA_MIN + AAGUID_LEN] << 8 |
+		    ad[AUTH_DATA_MIN + AAGUID_LEN + 1]);
+		if (cbor_at > len)
+			return bg_error_set(err, BG_ERR_INVALID, "authenticatorData: truncated");
+	}
 	if ((rc = bg_sha256(rp->rp_id, strlen(rp->rp_id), hash, err)) != BG_OK)
 		return rc;
 	if (!bg_ct_equal(hash, ad, sizeof(hash)))
@@ -264,6 +337,8 @@ auth_data_check(const unsigned char *ad, size_t len, const bg_webauthn_rp *rp,
 	if (attested && (ad[BG_SHA256_LEN] & FLAG_AT) == 0)
 		return bg_error_set(err, BG_ERR_INVALID, "authenticatorData: no attested "
 		    "credential");
+	if (!cbor_bounded(ad + cbor_at, len - cbor_at))
+		return bg_error_set(err, BG_ERR_INVALID, "authenticatorData: malformed CBOR");
 	return BG_OK;
 }
 
@@ -273,11 +348,14 @@ att_obj_auth_data(const unsigned char *obj, size_t len, unsigned char **ad, size
     bg_error *err)
 {
 	struct cbor_load_result res;
-	cbor_item_t *item = cbor_load(obj, len, &res);
+	cbor_item_t *item;
 	struct cbor_pair *pairs;
 	bg_status rc = bg_error_set(err, BG_ERR_INVALID, "attestationObject: no authData");
 
 	*ad = NULL;
+	if (!cbor_bounded(obj, len))
+		return bg_error_set(err, BG_ERR_INVALID, "attestationObject: malformed CBOR");
+	item = cbor_load(obj, len, &res);
 	if (item == NULL || res.read != len || !cbor_isa_map(item) ||
 	    !cbor_map_is_definite(item)) {
 		if (item != NULL)

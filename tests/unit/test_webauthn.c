@@ -511,6 +511,45 @@ test_malformed(void **state)
 	EVP_PKEY_free(a.key);
 }
 
+/*
+ * CBOR declaring more items than it has bytes: refused before libcbor (or
+ * libfido2 through it) allocates the declared count, which cbor_load does
+ * before reading the items (a few bytes asking for gigabytes).
+ */
+static void
+test_cbor_counts(void **state)
+{
+	/* {"fmt": "none", "attStmt": [2^28 items...], "authData": ...} */
+	static const unsigned char obj[] = "\xa3\x63" "fmt" "\x64" "none" "\x67" "attStmt"
+	    "\x9a\x10\x00\x00\x00" "\x68" "authData" "\x41\x00";
+	/* A map of 2^27 pairs in place of the COSE key. */
+	static const unsigned char huge_map[] = "\xba\x08\x00\x00\x00\x01\x02";
+	unsigned char ad[512];
+	authn a;
+	bg_webauthn_credential cred;
+	bg_error err;
+	size_t n;
+	char *cdj, *bad;
+
+	(void)state;
+	authn_make(&a, BG_WEBAUTHN_ES256);
+	cdj = client_data("webauthn.create", challenge, ORIGIN, "");
+	bad = b64u(obj, sizeof(obj) - 1);
+	assert_int_equal(do_register(&a, cdj, bad, &cred, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "attestationObject: malformed CBOR"));
+	free(bad);
+	n = auth_data(&a, RP_ID, UP | UV | AT, 0, ad);
+	/* The COSE key starts after rpIdHash, flags, count, AAGUID, id length and id. */
+	n = 37 + 18 + sizeof(a.cred_id);
+	memcpy(ad + n, huge_map, sizeof(huge_map) - 1);
+	bad = att_obj(ad, n + sizeof(huge_map) - 1);
+	assert_int_equal(do_register(&a, cdj, bad, &cred, &err), BG_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "authenticatorData: malformed CBOR"));
+	free(bad);
+	free(cdj);
+	EVP_PKEY_free(a.key);
+}
+
 static void
 test_base64url(void **state)
 {
@@ -545,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_credential_and_user),
 		cmocka_unit_test(test_registration_refusals),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_cbor_counts),
 		cmocka_unit_test(test_base64url),
 	};
 
