@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "ini.h"
+#include "names.h"
 #include "status.h"
 #include "totp.h"
 
@@ -73,7 +74,10 @@ typedef struct {
 	unsigned long host_rate;              /* filings per host per minute */
 	unsigned long retention;              /* seconds a decided request is kept */
 	unsigned long min_free_space;         /* MiB free under the database, else unhealthy */
+	/* Approvers' sessions (session.c). */
 	char *origin;                 /* the page's origin; default from public_url or listen */
+	unsigned long session_idle;   /* seconds unused before a session ends */
+	unsigned long session_max;    /* seconds after sign-in it ends regardless */
 	char *rp_id;                  /* WebAuthn relying party; default: origin's host */
 	unsigned second_factor;       /* ad_second_factor */
 } ad_config_server;
@@ -271,6 +275,32 @@ bg_status ad_store_totp_put(ad_store *st, const char *approver,
     const bg_totp_state *s, bg_error *err);
 
 /*
+ * Approvers' sessions (session.c), keyed by the SHA-256 of the cookie in
+ * hex: the database never holds a cookie.
+ */
+#define AD_SESSION_ID_HEX (2 * BG_SHA256_LEN)
+/* 32 random bytes, base64url without padding: the cookie and the CSRF token. */
+#define AD_SESSION_TOKEN_LEN 43
+typedef struct {
+	char approver[BG_NAME_MAX + 1];
+	char csrf[AD_SESSION_TOKEN_LEN + 1];
+	char source[64];
+	int64_t created_ms;
+	int64_t last_used_ms;
+} ad_session;
+bg_status ad_store_session_insert(ad_store *st, const char *id, const ad_session *s,
+    bg_error *err);
+/* BG_ERR_NOTFOUND when absent. */
+bg_status ad_store_session_get(ad_store *st, const char *id, ad_session *out,
+    bg_error *err);
+bg_status ad_store_session_touch(ad_store *st, const char *id, int64_t now_ms,
+    bg_error *err);
+bg_status ad_store_session_delete(ad_store *st, const char *id, bg_error *err);
+/* Deletes the sessions last used before idle_ms or created before created_ms. */
+bg_status ad_store_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms,
+    bg_error *err);
+
+/*
  * Recovery reports (protocol R1), one per (host, id), read back as requests
  * with status "reported" (expires_ms 0).  BG_ERR_NOTFOUND when absent.
  */
@@ -391,6 +421,7 @@ typedef struct {
 	char *decision_sig;           /* base64; sets X-Breakglass-Decision-Signature */
 	bool html;                    /* add the page's security headers */
 	char *csp;                    /* Content-Security-Policy, when html */
+	char *set_cookie;             /* a Set-Cookie header (session.c) */
 	int64_t wait_until_ms;        /* a long poll to hold until then (0: answer now) */
 	unsigned retry_after_s;       /* sets Retry-After (0: none) */
 } ad_response;
@@ -417,6 +448,8 @@ void ad_http_sweep(ad_http *h);
 
 const char *ad_http_header(const ad_http_req *r, const char *name);
 const char *ad_http_query(const ad_http_req *r, const char *name);
+/* Frees what res holds (body, signature, headers). */
+void ad_response_free(ad_response *res);
 /* Fills res with {"error": msg}. */
 void ad_response_error(ad_response *res, unsigned status, const char *msg);
 void ad_response_json(ad_response *res, unsigned status, json_object *obj);
@@ -477,7 +510,40 @@ const char *ad_bearer_token(const ad_http_req *r);
 /* Answers 429 when the address or the approver (NULL: none) is in a backoff wait. */
 bool ad_approver_throttled(ad_http_req *r, const char *approver, ad_response *res);
 /* Counts a failed authentication; journals approver.throttled when a wait starts. */
-void ad_approver_failure(ad_http_req *r, const char *approver);
+void ad_approver_count_failure(ad_http_req *r, const char *approver);
+/* The approver authenticated fully from this address (ad_throttle_trust). */
+void ad_approver_trust(const ad_http_req *r, const char *approver);
+/* A batch holds at most this many requests. */
+#define AD_BATCH_MAX 50
+#define AD_BINDING_MAX (16 + AD_BATCH_MAX * 64)
+/* "vote:ACTION:ID1,ID2,...", ids as given (sorted by the caller); false when cut. */
+bool ad_vote_binding(const char *action, const char *const *ids, size_t n, char *out,
+    size_t outsz);
+/* Whether a vote's comment is plain text; else res answered 400. */
+bool ad_comment_ok(const char *comment, ad_response *res);
+
+/*
+ * Approvers' sessions (session.c): POST /v1/session (sign-in), GET, DELETE
+ * (sign-out).
+ */
+void ad_session_signin(ad_http_req *r, ad_response *res);
+void ad_session_show(ad_http_req *r, ad_response *res);
+void ad_session_signout(ad_http_req *r, ad_response *res);
+/*
+ * Inside a transaction the caller began: the request's session (its
+ * cookie), touched; with change (a state-changing request) its Origin
+ * header must be [server] origin and its X-CSRF-Token the session's.
+ * false when not: the transaction ended, the refusal logged, res answered
+ * 401 (no live session), 403 (origin or CSRF) or 500.
+ */
+bool ad_session_check(ad_http_req *r, bool change, ad_session *out, ad_response *res);
+/* Whether the request carries a session cookie (live or not). */
+bool ad_session_cookie_sent(const ad_http_req *r);
+/* The page's view: the request's live session, touched, in its own transaction. */
+bg_status ad_session_current(ad_http_req *r, ad_session *out, bool *found, bg_error *err);
+
+/* Batch votes (batch.c): POST /v1/batch, from a session. */
+void ad_batch_vote(ad_http_req *r, ad_response *res);
 /*
  * GET /healthz (health.c): 200 when the database takes a write, the signing
  * key signs and the database's file system has min_free_space; else 503
@@ -494,23 +560,53 @@ typedef enum {
 } ad_auth_verdict;
 /* Whether token hashes to some approver's token_sha256; *name_out names them. */
 bool ad_token_matches(const ad_config *cfg, const char *token, const char **name_out);
-/* Inside a transaction: the TOTP state it updates is committed with it. */
-bg_status ad_approver_authenticate(ad_app *app, const char *name, const char *token,
-    const char *totp, ad_auth_verdict *verdict, bg_error *err);
-/* Whether token is approver name's own (constant time). */
+/* Whether token is approver name's own (name configured, compared in constant time). */
 bool ad_approver_token_ok(const ad_config *cfg, const char *name, const char *token);
+/*
+ * The token, then (only when it is name's) the second factor confirming
+ * binding (ad_factor_confirm).  Inside a transaction: the factor's state
+ * it updates is committed with it.
+ */
+bg_status ad_approver_authenticate(ad_app *app, const ad_http_req *r, const char *name,
+    const char *token, json_object *confirm, const char *binding,
+    ad_auth_verdict *verdict, bg_error *err);
+/*
+ * The outcome of an authentication (rc, verdict) in the transaction the
+ * caller began: true when it confirmed, the transaction still open;
+ * otherwise the transaction ended (a refusal committed with the factor's
+ * state), the refusal logged (about request id; NULL: a sign-in) and
+ * counted, and res answered 401 or 500.
+ */
+bool ad_approver_confirmed(ad_http_req *r, const char *approver, const char *id,
+    bg_status rc, ad_auth_verdict verdict, bg_error *err, ad_response *res);
+/* --check-config: every approver's TOTP secret loads. */
+bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
+
+/*
+ * Second factor (factor.c): every approver second-factor check, inside the
+ * caller's transaction.  confirm is {"totp": CODE} or {"webauthn":
+ * ASSERTION}; binding is what it confirms: "signin", or "vote:approve:IDS"
+ * / "vote:deny:IDS" (the request ids sorted, comma-joined).  Anything but
+ * exactly one known factor that verifies is AD_AUTH_REFUSED.
+ */
+bg_status ad_factor_confirm(ad_app *app, const ad_http_req *r, const char *approver,
+    json_object *confirm, const char *binding, ad_auth_verdict *verdict, bg_error *err);
+/*
+ * The binding of a passkey registration's bootstrap: a TOTP code is taken
+ * for it even with second_factor = webauthn.  Set by the service, never
+ * from a body (a challenge's binding is "signin" or a vote's).
+ */
+#define AD_BINDING_REGISTER "passkey:register"
 /*
  * A second factor other than a TOTP code (a passkey), inside a transaction:
  * _begin holds the approver's lockout state and answers AD_AUTH_LOCKED
  * while it is locked out; _failed counts a refusal in it as a wrong code
  * counts, locking out at totp_max_failures.  name: the configured spelling.
  */
-bg_status ad_approver_factor_begin(ad_app *app, const char *name, ad_auth_verdict *verdict,
+bg_status ad_factor_begin(ad_app *app, const char *name, ad_auth_verdict *verdict,
     bg_error *err);
-bg_status ad_approver_factor_failed(ad_app *app, const char *name,
-    ad_auth_verdict *verdict, bg_error *err);
-/* --check-config: every approver's TOTP secret loads. */
-bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
+bg_status ad_factor_failed(ad_app *app, const char *name, ad_auth_verdict *verdict,
+    bg_error *err);
 
 /*
  * Backoff on authentication failures (throttle.c), keyed "address:..." or

@@ -75,6 +75,7 @@ ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body
 	return true;
 }
 
+/* id: the request voted on; NULL for a sign-in. */
 static void
 refusal_log(const ad_http_req *r, const char *approver, const char *id,
     const char *why)
@@ -82,6 +83,11 @@ refusal_log(const ad_http_req *r, const char *approver, const char *id,
 	char a[ESCAPED_MAX], i[ESCAPED_MAX];
 
 	bg_escape_printable(approver, a, sizeof(a));
+	if (id == NULL) {
+		ad_log(LOG_WARNING, "sign-in refused: approver=%s source=%s: %s", a,
+		    r->source, why);
+		return;
+	}
 	bg_escape_printable(id, i, sizeof(i));
 	ad_log(LOG_WARNING, "vote refused: approver=%s request=%s source=%s: %s", a, i,
 	    r->source, why);
@@ -132,7 +138,7 @@ ad_approver_throttled(ad_http_req *r, const char *approver, ad_response *res)
 }
 
 void
-ad_approver_failure(ad_http_req *r, const char *approver)
+ad_approver_count_failure(ad_http_req *r, const char *approver)
 {
 	const ad_config_approver *a = approver != NULL ?
 	    ad_config_find_approver(r->app->cfg, approver) : NULL;
@@ -272,13 +278,13 @@ load_committed(ad_http_req *r, const char *id, ad_request *req, ad_votes *votes,
 }
 
 /*
- * Authenticated, in the transaction ad_approver_vote began: the vote is
+ * Authenticated, in the transaction the caller began: the vote is
  * committed first and journaled (approval.voted) only then, so the journal
  * never records a vote that a failed commit or a crash lost; the decision
  * it makes is then loaded, journaled and committed as every decision is.
  */
-static void
-vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
+void
+ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
     ad_response *res)
 {
 	ad_request req = { 0 };
@@ -343,89 +349,181 @@ vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
 	}
 }
 
-/*
- * The vote's second factor, in the open transaction: the token, then the
- * TOTP code or a passkey assertion of a challenge issued for this vote
- * ("vote:approve:ID" or "vote:deny:ID").
- */
-static bg_status
-vote_authenticate(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
-    ad_auth_verdict *verdict, bg_error *err)
+bool
+ad_approver_confirmed(ad_http_req *r, const char *approver, const char *id,
+    bg_status rc, ad_auth_verdict verdict, bg_error *err, ad_response *res)
 {
-	char binding[AD_FIELD_MAX + 16];
-
-	if (vb->webauthn == NULL)
-		return ad_approver_authenticate(r->app, vb->approver, ad_bearer_token(r),
-		    vb->totp, verdict, err);
-	*verdict = AD_AUTH_REFUSED;
-	if (!ad_approver_token_ok(r->app->cfg, vb->approver, ad_bearer_token(r)))
-		return BG_OK;
-	snprintf(binding, sizeof(binding), "vote:%s:%s", approve ? "approve" : "deny", id);
-	return ad_passkey_confirm(r->app, r, vb->approver, vb->webauthn, binding, verdict,
-	    err);
+	if (rc != BG_OK) {
+		ad_store_rollback(r->app->store);
+		ad_log(LOG_ERR, "approver authentication: %s", err->msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "authentication unavailable");
+		return false;
+	}
+	if (verdict == AD_AUTH_OK)
+		return true;
+	/* The failure counts even if nothing else happens. */
+	if (ad_store_commit(r->app->store, err) != BG_OK) {
+		ad_store_rollback(r->app->store);
+		ad_log(LOG_ERR, "approver authentication: %s", err->msg);
+	}
+	refusal_log(r, approver, id, verdict == AD_AUTH_REPLAYED ?
+	    "TOTP code replayed" : verdict == AD_AUTH_LOCKED ?
+	    "TOTP locked out" : "bad token or second factor");
+	if (verdict == AD_AUTH_REFUSED)
+		ad_approver_count_failure(r, approver);
+	ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
+	return false;
 }
 
 void
-ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
+ad_approver_trust(const ad_http_req *r, const char *approver)
 {
-	json_object *doc;
+	const ad_config_approver *a = ad_config_find_approver(r->app->cfg, approver);
+	char pair[THROTTLE_KEY_MAX];
+
+	if (a != NULL) {
+		trust_key(r, a->meta.name, pair);
+		ad_throttle_trust(pair, r->now_ms);
+	}
+}
+
+bool
+ad_vote_binding(const char *action, const char *const *ids, size_t n, char *out,
+    size_t outsz)
+{
+	size_t len = (size_t)snprintf(out, outsz, "vote:%s:", action);
+
+	for (size_t i = 0; i < n && len < outsz; i++)
+		len += (size_t)snprintf(out + len, outsz - len, "%s%s", i > 0 ? "," : "",
+		    ids[i]);
+	return len < outsz;
+}
+
+/* Shown to the operator's host, the journal and other approvers: plain text only. */
+bool
+ad_comment_ok(const char *comment, ad_response *res)
+{
+	if (bg_text_displayable(comment))
+		return true;
+	ad_response_error(res, MHD_HTTP_BAD_REQUEST, "comment: control characters, "
+	    "bidirectional-text controls and invalid UTF-8 are not accepted");
+	return false;
+}
+
+/*
+ * The bearer-token API: {"approver", "totp" or "webauthn", "comment"} with
+ * the approver's token.
+ */
+static void
+bearer_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
+{
+	char binding[AD_BINDING_MAX];
+	json_object *doc, *confirm;
 	ad_vote_body vb;
 	ad_auth_verdict verdict;
 	bg_error err;
+	bg_status rc;
 
 	if (!ad_vote_body_parse(r->body, r->body_len, &doc, &vb, &err)) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
 		json_object_put(doc);
 		return;
 	}
-	/* Shown to the operator's host, the journal and other approvers: plain text only. */
-	if (!bg_text_displayable(vb.comment)) {
-		ad_response_error(res, MHD_HTTP_BAD_REQUEST, "comment: control characters, "
-		    "bidirectional-text controls and invalid UTF-8 are not accepted");
+	if (!ad_comment_ok(vb.comment, res) || ad_approver_throttled(r, vb.approver, res)) {
 		json_object_put(doc);
 		return;
 	}
-	if (ad_approver_throttled(r, vb.approver, res)) {
-		json_object_put(doc);
-		return;
-	}
-	/* second_factor = webauthn: TOTP only bootstraps a passkey's registration. */
-	if (vb.webauthn == NULL && r->app->cfg->server.second_factor == AD_FACTOR_WEBAUTHN) {
-		refusal_log(r, vb.approver, id, "TOTP refused: second_factor = webauthn");
-		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "a passkey is required");
-		json_object_put(doc);
-		return;
-	}
+	/* The factor as ad_factor_confirm takes it: {"totp": code} or {"webauthn": assertion}. */
+	confirm = json_object_new_object();
+	if (confirm != NULL && vb.webauthn != NULL)
+		json_object_object_add(confirm, "webauthn", json_object_get(vb.webauthn));
+	else if (confirm != NULL)
+		json_object_object_add(confirm, "totp", json_object_new_string(vb.totp));
+	ad_vote_binding(approve ? "approve" : "deny", &id, 1, binding, sizeof(binding));
 	/* One transaction: the TOTP state is stored with the vote or the refusal. */
-	if (ad_store_begin(r->app->store, &err) != BG_OK ||
-	    vote_authenticate(r, id, approve, &vb, &verdict, &err) != BG_OK) {
-		ad_store_rollback(r->app->store);
-		ad_log(LOG_ERR, "approver authentication: %s", err.msg);
-		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "authentication unavailable");
-	} else if (verdict != AD_AUTH_OK) {
-		/* The failure counts even if nothing else happens. */
-		if (ad_store_commit(r->app->store, &err) != BG_OK) {
-			ad_store_rollback(r->app->store);
-			ad_log(LOG_ERR, "approver authentication: %s", err.msg);
-		}
-		refusal_log(r, vb.approver, id, verdict == AD_AUTH_REPLAYED ?
-		    "TOTP code replayed" : verdict == AD_AUTH_LOCKED ?
-		    "locked out" : "bad token or second factor");
-		if (verdict == AD_AUTH_REFUSED)
-			ad_approver_failure(r, vb.approver);
-		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
-	} else {
-		const ad_config_approver *a = ad_config_find_approver(r->app->cfg, vb.approver);
-		char pair[THROTTLE_KEY_MAX];
+	rc = ad_store_begin(r->app->store, &err);
+	if (rc == BG_OK)
+		rc = ad_approver_authenticate(r->app, r, vb.approver, ad_bearer_token(r),
+		    confirm, binding, &verdict, &err);
+	if (ad_approver_confirmed(r, vb.approver, id, rc, verdict, &err, res)) {
+		ad_approver_trust(r, vb.approver);
+		ad_vote_cast(r, id, approve, &vb, res);
+	}
+	json_object_put(confirm);
+	json_object_put(doc);
+}
 
-		if (a != NULL) {
-			trust_key(r, a->meta.name, pair);
-			ad_throttle_trust(pair, r->now_ms);
-		}
-		vote(r, id, approve, &vb, res);
+/* From a signed-in page: {"comment", "confirm"}, the session's cookie and CSRF token. */
+static void
+session_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
+{
+	static const ad_member members[] = {
+		{ "confirm", T_OBJECT }, { "comment", T_STRING },
+	};
+	char binding[AD_BINDING_MAX];
+	json_object *doc;
+	ad_vote_body vb = { .comment = "" };
+	ad_session sess;
+	ad_auth_verdict verdict;
+	const char *bad;
+	bg_error err;
+	bg_status rc;
+
+	if ((doc = ad_body_parse(r->body, r->body_len, &err)) == NULL) {
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
+		return;
+	}
+	if (!ad_members_ok(doc, members, json_object_object_get_ex(doc, "comment", NULL) ?
+	    2 : 1, &bad)) {
+		snprintf(err.msg, sizeof(err.msg), "expected {\"confirm\", \"comment\"}: %s",
+		    bad);
+		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
+		json_object_put(doc);
+		return;
+	}
+	if (json_object_object_get_ex(doc, "comment", NULL))
+		vb.comment = bg_json_member_cstring(doc, "comment");
+	if (!ad_comment_ok(vb.comment, res)) {
+		json_object_put(doc);
+		return;
+	}
+	if (ad_store_begin(r->app->store, &err) != BG_OK) {
+		ad_log(LOG_ERR, "vote: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+		json_object_put(doc);
+		return;
+	}
+	/* The session, the factor's state and the vote: one transaction. */
+	if (!ad_session_check(r, true, &sess, res)) {
+		json_object_put(doc);
+		return;
+	}
+	snprintf(vb.approver, sizeof(vb.approver), "%s", sess.approver);
+	if (ad_approver_throttled(r, vb.approver, res)) {
+		ad_store_rollback(r->app->store);
+		json_object_put(doc);
+		return;
+	}
+	ad_vote_binding(approve ? "approve" : "deny", &id, 1, binding, sizeof(binding));
+	rc = ad_factor_confirm(r->app, r, vb.approver,
+	    json_object_object_get(doc, "confirm"), binding, &verdict, &err);
+	if (ad_approver_confirmed(r, vb.approver, id, rc, verdict, &err, res)) {
+		ad_approver_trust(r, vb.approver);
+		ad_vote_cast(r, id, approve, &vb, res);
 	}
 	json_object_put(doc);
+}
+
+void
+ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
+{
+	/* The bearer-token API is unchanged; a session's cookie without it: the page. */
+	if (ad_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION) == NULL &&
+	    ad_session_cookie_sent(r))
+		session_vote(r, id, approve, res);
+	else
+		bearer_vote(r, id, approve, res);
 }
 
 void
@@ -441,7 +539,7 @@ ad_approver_list(ad_http_req *r, ad_response *res)
 		return;
 	if (!ad_token_matches(r->app->cfg, ad_bearer_token(r), NULL)) {
 		ad_log(LOG_WARNING, "pending list refused: source=%s: bad token", r->source);
-		ad_approver_failure(r, NULL);
+		ad_approver_count_failure(r, NULL);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 		return;
 	}

@@ -62,6 +62,26 @@ typedef struct {
 bool ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
     bg_error *err);
 
+/* A batch: {"action", "requests", "confirm", "comment" (optional)} (batch.c). */
+typedef struct {
+	bool approve;
+	const char *action;       /* "approve" or "deny" */
+	const char *ids[AD_BATCH_MAX];  /* sorted bytewise, distinct */
+	size_t n;                 /* 1 to AD_BATCH_MAX */
+	json_object *confirm;     /* an object */
+	const char *comment;      /* "" when absent */
+} ad_batch_body;
+/* Like ad_vote_body_parse, for a batch: b points into *doc. */
+bool ad_batch_body_parse(const char *body, size_t len, json_object **doc, ad_batch_body *b,
+    bg_error *err);
+
+/*
+ * The vote vb on request id, authenticated, in the transaction the caller
+ * began (approverapi.c): res answers it as a single vote would be answered.
+ */
+void ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
+    ad_response *res);
+
 /*
  * The journal events filing a body produces (approval.requested,
  * recovery.reported, approval.voted), from source about req filed from doc

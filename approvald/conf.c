@@ -37,6 +37,8 @@
 /* A decided request is kept at least a day: the journal records it for ever. */
 #define RETENTION_MIN (24 * SECONDS_PER_HOUR)
 
+/* A session lasts at most a day: the approver signs in again. */
+#define SESSION_MAX_MAX (24 * SECONDS_PER_HOUR)
 #define ORIGIN_MAX 255
 #define ORIGIN_CHARS "abcdefghijklmnopqrstuvwxyz0123456789.-:/[]"
 /* A WebAuthn RP ID is a domain name: lowercase, as browsers compare it. */
@@ -165,6 +167,12 @@ static const bg_cfg_key server_keys[] = {
 	{ .name = "second_factor", .type = BG_CFG_ENUM, .def = "any",
 	  .offset = offsetof(ad_config_server, second_factor),
 	  .choices = second_factor_choices },
+	{ .name = "session_idle", .type = BG_CFG_DURATION, .def = "10m",
+	  .offset = offsetof(ad_config_server, session_idle),
+	  .min = 1, .max = SESSION_MAX_MAX },
+	{ .name = "session_max", .type = BG_CFG_DURATION, .def = "1h",
+	  .offset = offsetof(ad_config_server, session_max),
+	  .min = 1, .max = SESSION_MAX_MAX },
 };
 
 static const bg_cfg_key host_keys[] = {
@@ -294,6 +302,9 @@ validate_server(bg_cfg_check *c, ad_config *cfg)
 	    ad_store_database_check(s->database, &err) == BG_OK && s->database[0] == '/')
 		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "database_password_file"),
 		    "database_password_file: only for a postgresql:// database");
+	if (s->session_idle > s->session_max)
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "session_idle"),
+		    "session_idle: longer than session_max");
 	if ((s->tls_cert == NULL) != (s->tls_key == NULL))
 		bg_cfg_check_error(c, s->meta.line,
 		    "[server]: tls_cert and tls_key go together");

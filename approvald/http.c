@@ -267,6 +267,8 @@ peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
 #define V1_WEBAUTHN_BEGIN "/v1/webauthn/register/begin"
 #define V1_WEBAUTHN_FINISH "/v1/webauthn/register/finish"
 #define V1_WEBAUTHN_CHALLENGE "/v1/webauthn/challenge"
+#define V1_SESSION "/v1/session"
+#define V1_BATCH "/v1/batch"
 
 /* "/v1/requests/{id}" + suffix ("" or "/approve"...): copies id out. */
 static bool
@@ -318,7 +320,17 @@ route(ad_http_req *r, ad_response *res)
 		ad_passkey_challenge(r, res);
 	else if (strcmp(p, "/passkeys") == 0 && get)
 		ad_passkey_page(r, res);
+	else if (strcmp(p, V1_SESSION) == 0 && post)
+		ad_session_signin(r, res);
+	else if (strcmp(p, V1_SESSION) == 0 && get)
+		ad_session_show(r, res);
+	else if (strcmp(p, V1_SESSION) == 0 &&
+	    strcmp(r->method, MHD_HTTP_METHOD_DELETE) == 0)
+		ad_session_signout(r, res);
+	else if (strcmp(p, V1_BATCH) == 0 && post)
+		ad_batch_vote(r, res);
 	else if (strcmp(p, "/") == 0 || strcmp(p, "/healthz") == 0 ||
+	    strcmp(p, V1_SESSION) == 0 || strcmp(p, V1_BATCH) == 0 ||
 	    strcmp(p, V1_REQUESTS) == 0 || strcmp(p, V1_RECOVERIES) == 0 ||
 	    match_request_path(p, "", id, sizeof(id)) ||
 	    match_request_path(p, "/approve", id, sizeof(id)) ||
@@ -357,6 +369,8 @@ send_response(struct MHD_Connection *conn, ad_response *res)
 		snprintf(secs, sizeof(secs), "%u", res->retry_after_s);
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, secs);
 	}
+	if (res->set_cookie != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie);
 	if (res->html) {
 		MHD_add_response_header(mr, "Content-Security-Policy",
 		    res->csp != NULL ? res->csp : "default-src 'none'");
@@ -369,12 +383,13 @@ send_response(struct MHD_Connection *conn, ad_response *res)
 	return ret;
 }
 
-static void
-response_free(ad_response *res)
+void
+ad_response_free(ad_response *res)
 {
 	bg_buf_free(&res->body);
 	free(res->decision_sig);
 	free(res->csp);
+	free(res->set_cookie);
 }
 
 /* ------------------------------------------------------------------ */
@@ -502,7 +517,7 @@ dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 	pthread_mutex_unlock(&cc->app->lock);
 	free(path);
 	ret = suspended ? MHD_YES : send_response(conn, &res);
-	response_free(&res);
+	ad_response_free(&res);
 	return ret;
 }
 

@@ -326,7 +326,7 @@ ad_passkey_confirm(ad_app *app, const ad_http_req *r, const char *approver,
 	if (a == NULL)
 		return BG_OK;
 	/* Locked out by wrong codes or refused assertions: not even checked. */
-	if ((rc = ad_approver_factor_begin(app, a->meta.name, verdict, err)) != BG_OK ||
+	if ((rc = ad_factor_begin(app, a->meta.name, verdict, err)) != BG_OK ||
 	    *verdict == AD_AUTH_LOCKED)
 		return rc;
 	*verdict = AD_AUTH_REFUSED;
@@ -343,7 +343,7 @@ ad_passkey_confirm(ad_app *app, const ad_http_req *r, const char *approver,
 	    clone, err)) != BG_OK)
 		return rc;
 	/* Counted as a wrong code is: the same lockout. */
-	return ad_approver_factor_failed(app, a->meta.name, verdict, err);
+	return ad_factor_failed(app, a->meta.name, verdict, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -388,7 +388,7 @@ token_approver(ad_http_req *r, const char *approver, const char *what, ad_respon
 		return NULL;
 	if (!ad_approver_token_ok(r->app->cfg, approver, ad_bearer_token(r))) {
 		passkey_log(r, approver, what, "bad token");
-		ad_approver_failure(r, approver);
+		ad_approver_count_failure(r, approver);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 		return NULL;
 	}
@@ -484,7 +484,7 @@ ad_passkey_register_begin(ad_http_req *r, ad_response *res)
 	const char *approver;
 	ad_auth_verdict verdict;
 	ad_passkey *pk = NULL;
-	json_object *doc, *out;
+	json_object *doc, *out, *confirm = NULL;
 	size_t n = 0;
 	bg_status rc;
 	bg_error err;
@@ -492,9 +492,13 @@ ad_passkey_register_begin(ad_http_req *r, ad_response *res)
 	if (!body_of(r, members, 2, AD_FIELD_MAX, &doc, &approver, res) ||
 	    ad_approver_throttled(r, approver, res))
 		goto done;
+	/* {"totp": code} for ad_factor_confirm, which takes it for this binding alone under webauthn. */
+	if ((confirm = json_object_new_object()) != NULL)
+		json_object_object_add(confirm, "totp", json_object_get(
+		    json_object_object_get(doc, "totp")));
 	if (ad_store_begin(r->app->store, &err) != BG_OK ||
-	    ad_approver_authenticate(r->app, approver, ad_bearer_token(r),
-	    bg_json_member_cstring(doc, "totp"), &verdict, &err) != BG_OK) {
+	    ad_approver_authenticate(r->app, r, approver, ad_bearer_token(r), confirm,
+	    AD_BINDING_REGISTER, &verdict, &err) != BG_OK) {
 		fail_500(r, "passkey registration", &err, res);
 		goto done;
 	}
@@ -505,7 +509,7 @@ ad_passkey_register_begin(ad_http_req *r, ad_response *res)
 		    "TOTP code replayed" : verdict == AD_AUTH_LOCKED ? "TOTP locked out" :
 		    "bad token or TOTP code");
 		if (verdict == AD_AUTH_REFUSED)
-			ad_approver_failure(r, approver);
+			ad_approver_count_failure(r, approver);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");
 		goto done;
 	}
@@ -524,6 +528,7 @@ ad_passkey_register_begin(ad_http_req *r, ad_response *res)
 	}
 done:
 	ad_passkeys_free(pk, n);
+	json_object_put(confirm);
 	json_object_put(doc);
 }
 
@@ -656,7 +661,7 @@ ad_passkey_register_finish(ad_http_req *r, ad_response *res)
 			goto done;
 		}
 		if (commit_or_fail(r, "passkey registration", res)) {
-			ad_approver_failure(r, a->meta.name);
+			ad_approver_count_failure(r, a->meta.name);
 			ad_response_error(res, status, why);
 		}
 		goto done;
@@ -693,9 +698,47 @@ request_options(const ad_app *app, const unsigned char ch[BG_WEBAUTHN_CHALLENGE_
 }
 
 /*
+ * The caller is approver: by a session of approver (its cookie, Origin and
+ * X-CSRF-Token: a signed-in page) when no bearer token is sent, else by the
+ * bearer token.  In a transaction begun here; NULL with res answered (and
+ * no transaction) otherwise.
+ */
+static const ad_config_approver *
+challenge_caller(ad_http_req *r, const char *approver, ad_response *res)
+{
+	const ad_config_approver *a;
+	ad_session sess;
+	bg_error err;
+
+	if (ad_bearer_token(r) == NULL && ad_session_cookie_sent(r)) {
+		if (ad_store_begin(r->app->store, &err) != BG_OK) {
+			fail_500(r, "passkey challenge", &err, res);
+			return NULL;
+		}
+		if (!ad_session_check(r, true, &sess, res))
+			return NULL;
+		a = ad_config_find_approver(r->app->cfg, approver);
+		if (a == NULL || !bg_name_equal(sess.approver, a->meta.name)) {
+			ad_store_rollback(r->app->store);
+			passkey_log(r, approver, "passkey challenge", "another approver's session");
+			ad_response_error(res, MHD_HTTP_FORBIDDEN, "not this session's approver");
+			return NULL;
+		}
+		return a;
+	}
+	if ((a = token_approver(r, approver, "passkey challenge", res)) == NULL)
+		return NULL;
+	if (ad_store_begin(r->app->store, &err) != BG_OK) {
+		fail_500(r, "passkey challenge", &err, res);
+		return NULL;
+	}
+	return a;
+}
+
+/*
  * POST /v1/webauthn/challenge: {"approver", "binding"} with the approver's
- * bearer token: a challenge for that approver's passkeys, valid for that
- * binding only.
+ * bearer token or session: a challenge for that approver's passkeys, valid
+ * for that binding only.
  */
 void
 ad_passkey_challenge(ad_http_req *r, ad_response *res)
@@ -712,8 +755,7 @@ ad_passkey_challenge(ad_http_req *r, ad_response *res)
 	bg_status rc;
 	bg_error err;
 
-	if (!body_of(r, members, 2, AD_FIELD_MAX, &doc, &approver, res) ||
-	    (a = token_approver(r, approver, "passkey challenge", res)) == NULL)
+	if (!body_of(r, members, 2, AD_FIELD_MAX, &doc, &approver, res))
 		goto done;
 	binding = bg_json_member_cstring(doc, "binding");
 	if (binding == NULL || !binding_valid(binding)) {
@@ -721,8 +763,9 @@ ad_passkey_challenge(ad_http_req *r, ad_response *res)
 		    "\"vote:approve:\" or \"vote:deny:\" and request ids, sorted, comma-joined");
 		goto done;
 	}
-	if (ad_store_begin(r->app->store, &err) != BG_OK ||
-	    ad_store_passkeys(r->app->store, a->meta.name, &pk, &n, &err) != BG_OK) {
+	if ((a = challenge_caller(r, approver, res)) == NULL)
+		goto done;
+	if (ad_store_passkeys(r->app->store, a->meta.name, &pk, &n, &err) != BG_OK) {
 		fail_500(r, "passkey challenge", &err, res);
 		goto done;
 	}

@@ -3,8 +3,9 @@
  * than `retention` leave the database, so that a host filing requests cannot
  * fill the disk for ever.  Each purge that removes anything is journaled as
  * one approval.purged record (counts and cutoff) in the purge's transaction:
- * the journal, not the database, is the lasting record.  Expired WebAuthn
- * challenges go too.
+ * the journal, not the database, is the lasting record.  Expired approver
+ * sessions are deleted with them (session.c deletes them on lookup too), and
+ * expired WebAuthn challenges.
  */
 #include "build_config.h"
 
@@ -28,6 +29,11 @@ ad_retention_purge(ad_app *app, int64_t now_ms)
 	/* Spent by time: nothing to journal (challenges are not records). */
 	if (rc == BG_OK)
 		rc = ad_store_challenge_prune(app->store, now_ms, &err);
+	/* Expired sessions too: no longer usable, so nothing to journal. */
+	if (rc == BG_OK)
+		rc = ad_store_session_prune(app->store,
+		    now_ms - (int64_t)app->cfg->server.session_idle * AD_MS_PER_SECOND,
+		    now_ms - (int64_t)app->cfg->server.session_max * AD_MS_PER_SECOND, &err);
 	if (rc == BG_OK && requests + recoveries > 0) {
 		ad_time_format(cutoff, when);
 		ev = ad_event_new(app, "approval.purged", "success", NULL, NULL, "timer");

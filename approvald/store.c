@@ -263,6 +263,36 @@ ad_store_totp_put(ad_store *st, const char *approver, const bg_totp_state *s,
 }
 
 bg_status
+ad_store_session_insert(ad_store *st, const char *id, const ad_session *s, bg_error *err)
+{
+	return st->ops->session_insert(st, id, s, err);
+}
+
+bg_status
+ad_store_session_get(ad_store *st, const char *id, ad_session *out, bg_error *err)
+{
+	return st->ops->session_get(st, id, out, err);
+}
+
+bg_status
+ad_store_session_touch(ad_store *st, const char *id, int64_t now_ms, bg_error *err)
+{
+	return st->ops->session_touch(st, id, now_ms, err);
+}
+
+bg_status
+ad_store_session_delete(ad_store *st, const char *id, bg_error *err)
+{
+	return st->ops->session_delete(st, id, err);
+}
+
+bg_status
+ad_store_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms, bg_error *err)
+{
+	return st->ops->session_prune(st, idle_ms, created_ms, err);
+}
+
+bg_status
 ad_store_recovery_get(ad_store *st, const char *host, const char *id, ad_request *out,
     bg_error *err)
 {

@@ -51,6 +51,15 @@ typedef struct ad_store_ops {
 	    bg_error *err);
 	bg_status (*totp_put)(ad_store *st, const char *approver,
 	    const bg_totp_state *s, bg_error *err);
+	bg_status (*session_insert)(ad_store *st, const char *id, const ad_session *s,
+	    bg_error *err);
+	bg_status (*session_get)(ad_store *st, const char *id, ad_session *out,
+	    bg_error *err);
+	bg_status (*session_touch)(ad_store *st, const char *id, int64_t now_ms,
+	    bg_error *err);
+	bg_status (*session_delete)(ad_store *st, const char *id, bg_error *err);
+	bg_status (*session_prune)(ad_store *st, int64_t idle_ms, int64_t created_ms,
+	    bg_error *err);
 	bg_status (*recovery_get)(ad_store *st, const char *host, const char *id,
 	    ad_request *out, bg_error *err);
 	bg_status (*recovery_insert)(ad_store *st, const ad_request *r, bg_error *err);

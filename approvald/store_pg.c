@@ -42,7 +42,7 @@
  * schema_version holds one row; migrations[v] takes version v to v + 1
  * (0: an empty database).  A database newer than SCHEMA_VERSION is refused.
  */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE requests ("
 	" id TEXT PRIMARY KEY, host TEXT NOT NULL, operator TEXT NOT NULL,"
@@ -80,7 +80,11 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE INDEX requests_host ON requests(host, status);"
 	"DROP INDEX notifications_next;"
 	"CREATE INDEX notifications_target ON notifications(target, next_ms);",
-	/* 4: approvers' passkeys and the WebAuthn challenges issued to them. */
+	/* 4: approvers' sessions, by the SHA-256 of their cookie. */
+	"CREATE TABLE sessions ("
+	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, csrf TEXT NOT NULL,"
+	" source TEXT NOT NULL, created_ms BIGINT NOT NULL, last_used_ms BIGINT NOT NULL);",
+	/* 5: approvers' passkeys and the WebAuthn challenges issued to them. */
 	"CREATE TABLE passkeys ("
 	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, alg INTEGER NOT NULL,"
 	" pubkey TEXT NOT NULL, sign_count BIGINT NOT NULL, label TEXT NOT NULL,"
@@ -103,6 +107,8 @@ enum {
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
 	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
+	Q_SESSION_INSERT, Q_SESSION_GET, Q_SESSION_TOUCH, Q_SESSION_DELETE,
+	Q_SESSION_PRUNE,
 	Q_PK_INSERT, Q_PK_GET, Q_PK_LIST, Q_PK_USED,
 	Q_CH_PRUNE, Q_CH_COUNT, Q_CH_INSERT, Q_CH_TAKE,
 	Q_COUNT
@@ -180,6 +186,14 @@ static const char *const query_sql[Q_COUNT] = {
 	/* One instance takes it: a DELETE's rows are its alone. */
 	[Q_CH_TAKE] = "DELETE FROM webauthn_challenges WHERE challenge = $1 "
 	    "RETURNING approver, binding, purpose, expires_ms",
+	[Q_SESSION_INSERT] = "INSERT INTO sessions "
+	    "(id, approver, csrf, source, created_ms, last_used_ms) "
+	    "VALUES ($1, $2, $3, $4, $5, $6)",
+	[Q_SESSION_GET] = "SELECT approver, csrf, source, created_ms, last_used_ms "
+	    "FROM sessions WHERE id = $1",
+	[Q_SESSION_TOUCH] = "UPDATE sessions SET last_used_ms = $1 WHERE id = $2",
+	[Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id = $1",
+	[Q_SESSION_PRUNE] = "DELETE FROM sessions WHERE last_used_ms < $1 OR created_ms < $2",
 };
 
 typedef struct {
@@ -1067,6 +1081,75 @@ pg_totp_put(ad_store *st, const char *approver, const bg_totp_state *ts, bg_erro
 }
 
 /* ------------------------------------------------------------------ */
+
+static bg_status
+pg_session_insert(ad_store *st, const char *id, const ad_session *ss, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, id);
+	p_text(&p, ss->approver);
+	p_text(&p, ss->csrf);
+	p_text(&p, ss->source);
+	p_int(&p, ss->created_ms);
+	p_int(&p, ss->last_used_ms);
+	return run(st, Q_SESSION_INSERT, &p, NULL, err, "session insert");
+}
+
+static bg_status
+pg_session_get(ad_store *st, const char *id, ad_session *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, id);
+	if ((rc = run(st, Q_SESSION_GET, &p, &r, err, "session")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such session");
+	}
+	snprintf(out->approver, sizeof(out->approver), "%s", PQgetvalue(r, 0, 0));
+	snprintf(out->csrf, sizeof(out->csrf), "%s", PQgetvalue(r, 0, 1));
+	snprintf(out->source, sizeof(out->source), "%s", PQgetvalue(r, 0, 2));
+	out->created_ms = col_int(r, 0, 3);
+	out->last_used_ms = col_int(r, 0, 4);
+	PQclear(r);
+	return BG_OK;
+}
+
+static bg_status
+pg_session_touch(ad_store *st, const char *id, int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, now_ms);
+	p_text(&p, id);
+	return run(st, Q_SESSION_TOUCH, &p, NULL, err, "session touch");
+}
+
+static bg_status
+pg_session_delete(ad_store *st, const char *id, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, id);
+	return run(st, Q_SESSION_DELETE, &p, NULL, err, "session delete");
+}
+
+static bg_status
+pg_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, idle_ms);
+	p_int(&p, created_ms);
+	return run(st, Q_SESSION_PRUNE, &p, NULL, err, "session prune");
+}
+
+/* ------------------------------------------------------------------ */
 /* Passkeys and WebAuthn challenges. */
 
 static bg_status
@@ -1252,6 +1335,11 @@ static const ad_store_ops pg_ops = {
 	.notify_retry = pg_notify_retry,
 	.totp_get = pg_totp_get,
 	.totp_put = pg_totp_put,
+	.session_insert = pg_session_insert,
+	.session_get = pg_session_get,
+	.session_touch = pg_session_touch,
+	.session_delete = pg_session_delete,
+	.session_prune = pg_session_prune,
 	.recovery_get = pg_recovery_get,
 	.recovery_insert = pg_recovery_insert,
 	.recoveries = pg_recoveries,

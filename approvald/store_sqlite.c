@@ -48,7 +48,7 @@ static const char schema_sql[] =
  * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
  * misread.
  */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 static const char *const migrations[SCHEMA_VERSION - 1] = {
 	/* 2: recovery reports, one per (host, recovery_id). */
 	"CREATE TABLE IF NOT EXISTS recoveries ("
@@ -68,7 +68,12 @@ static const char *const migrations[SCHEMA_VERSION - 1] = {
 	"CREATE TABLE IF NOT EXISTS approver_totp ("
 	" approver TEXT PRIMARY KEY, last_step INTEGER NOT NULL,"
 	" failures TEXT NOT NULL, locked_until INTEGER NOT NULL) WITHOUT ROWID;",
-	/* 5: approvers' passkeys and the WebAuthn challenges issued to them. */
+	/* 5: approvers' sessions, by the SHA-256 of their cookie. */
+	"CREATE TABLE IF NOT EXISTS sessions ("
+	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, csrf TEXT NOT NULL,"
+	" source TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	" last_used_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 6: approvers' passkeys and the WebAuthn challenges issued to them. */
 	"CREATE TABLE IF NOT EXISTS passkeys ("
 	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, alg INTEGER NOT NULL,"
 	" pubkey TEXT NOT NULL, sign_count INTEGER NOT NULL, label TEXT NOT NULL,"
@@ -94,6 +99,8 @@ enum {
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
 	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
+	Q_SESSION_INSERT, Q_SESSION_GET, Q_SESSION_TOUCH, Q_SESSION_DELETE,
+	Q_SESSION_PRUNE,
 	Q_PK_INSERT, Q_PK_GET, Q_PK_LIST, Q_PK_USED,
 	Q_CH_PRUNE, Q_CH_COUNT, Q_CH_INSERT, Q_CH_TAKE,
 	Q_COUNT
@@ -171,6 +178,13 @@ static const char *const query_sql[Q_COUNT] = {
 	    "(challenge, approver, binding, purpose, expires_ms) VALUES (?, ?, ?, ?, ?)",
 	[Q_CH_TAKE] = "DELETE FROM webauthn_challenges WHERE challenge = ? "
 	    "RETURNING approver, binding, purpose, expires_ms",
+	[Q_SESSION_INSERT] = "INSERT INTO sessions "
+	    "(id, approver, csrf, source, created_ms, last_used_ms) VALUES (?, ?, ?, ?, ?, ?)",
+	[Q_SESSION_GET] = "SELECT approver, csrf, source, created_ms, last_used_ms "
+	    "FROM sessions WHERE id = ?",
+	[Q_SESSION_TOUCH] = "UPDATE sessions SET last_used_ms = ? WHERE id = ?",
+	[Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?",
+	[Q_SESSION_PRUNE] = "DELETE FROM sessions WHERE last_used_ms < ? OR created_ms < ?",
 };
 
 typedef struct {
@@ -849,6 +863,77 @@ sq_totp_put(ad_store *st, const char *approver, const bg_totp_state *ts, bg_erro
 }
 
 /* ------------------------------------------------------------------ */
+
+static bg_status
+sq_session_insert(ad_store *st, const char *id, const ad_session *ss, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SESSION_INSERT);
+
+	bind_text(s, 1, id);
+	bind_text(s, 2, ss->approver);
+	bind_text(s, 3, ss->csrf);
+	bind_text(s, 4, ss->source);
+	sqlite3_bind_int64(s, 5, ss->created_ms);
+	sqlite3_bind_int64(s, 6, ss->last_used_ms);
+	return run(st, s, err, "session insert");
+}
+
+static bg_status
+sq_session_get(ad_store *st, const char *id, ad_session *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SESSION_GET);
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such session");
+	}
+	if (step != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return db_error(st, err, "session");
+	}
+	snprintf(out->approver, sizeof(out->approver), "%s", sqlite3_column_text(s, 0));
+	snprintf(out->csrf, sizeof(out->csrf), "%s", sqlite3_column_text(s, 1));
+	snprintf(out->source, sizeof(out->source), "%s", sqlite3_column_text(s, 2));
+	out->created_ms = sqlite3_column_int64(s, 3);
+	out->last_used_ms = sqlite3_column_int64(s, 4);
+	sqlite3_reset(s);
+	return BG_OK;
+}
+
+static bg_status
+sq_session_touch(ad_store *st, const char *id, int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SESSION_TOUCH);
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	bind_text(s, 2, id);
+	return run(st, s, err, "session touch");
+}
+
+static bg_status
+sq_session_delete(ad_store *st, const char *id, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SESSION_DELETE);
+
+	bind_text(s, 1, id);
+	return run(st, s, err, "session delete");
+}
+
+static bg_status
+sq_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SESSION_PRUNE);
+
+	sqlite3_bind_int64(s, 1, idle_ms);
+	sqlite3_bind_int64(s, 2, created_ms);
+	return run(st, s, err, "session prune");
+}
+
+/* ------------------------------------------------------------------ */
 /* Passkeys and WebAuthn challenges. */
 
 static bg_status
@@ -1043,6 +1128,11 @@ static const ad_store_ops sq_ops = {
 	.notify_retry = sq_notify_retry,
 	.totp_get = sq_totp_get,
 	.totp_put = sq_totp_put,
+	.session_insert = sq_session_insert,
+	.session_get = sq_session_get,
+	.session_touch = sq_session_touch,
+	.session_delete = sq_session_delete,
+	.session_prune = sq_session_prune,
 	.recovery_get = sq_recovery_get,
 	.recovery_insert = sq_recovery_insert,
 	.recoveries = sq_recoveries,

@@ -402,7 +402,26 @@ def sudo_once(conf, argv):
     return r.returncode == 0
 
 
-def offline_recovery(services, approvald, aport, conf):
+def page_as(aport, approver, token, secret):
+    """The approval service's page, signed in as approver (token and TOTP code)."""
+    origin = "http://127.0.0.1:%d" % aport
+    c = http.client.HTTPConnection("127.0.0.1", aport, timeout=30)
+    try:
+        c.request("POST", "/v1/session", body=json.dumps(
+            {"approver": approver, "token": token,
+             "confirm": {"totp": totp(secret)}}).encode(),
+            headers={"Content-Type": "application/json", "Origin": origin})
+        r = c.getresponse()
+        r.read()
+        cookie = (r.getheader("Set-Cookie") or "").split(";")[0]
+        print("   [%s] signs in to the page: HTTP %d" % (approver, r.status), flush=True)
+        c.request("GET", "/", headers={"Cookie": cookie})
+        return c.getresponse().read().decode()
+    finally:
+        c.close()
+
+
+def offline_recovery(services, approvald, aport, conf, tokens, secrets):
     say("Final act: the approval service is down")
     narrate("A week later mx1 spams again, and this time the approval service is down "
             "with the network it sits on.  The login still needs alice's TOTP code and "
@@ -434,10 +453,7 @@ def offline_recovery(services, approvald, aport, conf):
     start_approvald(services, aport)
     run(BG, "--config", conf, "recovery", "report")
     run(BG, "--config", conf, "recovery", "report")
-    c = http.client.HTTPConnection("127.0.0.1", aport, timeout=30)
-    c.request("GET", "/")
-    page = c.getresponse().read().decode()
-    c.close()
+    page = page_as(aport, "bob", tokens["bob"], secrets["bob"])
     shown = "R1-" in page and RECOVERY_INCIDENT in page
     print("   approval service page lists the recovery: %s" % ("yes" if shown else "NO"))
     with open(path("approvald", "journal.jsonl")) as f:
@@ -516,7 +532,7 @@ def main():
             subprocess.run([BG, "--config", conf, "report", "--key", path("k1.hex"),
                             "--format", "html"], stdout=out, check=True, timeout=STEP_DEADLINE)
 
-        offline_recovery(services, approvald, aport, conf)
+        offline_recovery(services, approvald, aport, conf, tokens, secrets)
 
         say("Done in %.1f s" % (time.time() - started))
         for what, p in (("journal", path("log", "journal.jsonl")),

@@ -51,7 +51,7 @@ def cluster(fsync=False):
 
 
 # The schema each backend's store creates (store_sqlite.c, store_pg.c).
-SCHEMA_VERSION = {"sqlite": 5, "postgresql": 4}
+SCHEMA_VERSION = {"sqlite": 6, "postgresql": 5}
 
 HOSTS = ["mx1.example.net", "mx2.example.net"]
 APPROVERS = ["bob", "carol", "dave", "erin", "frank"]
@@ -102,7 +102,8 @@ class Service:
     """A breakglass-approvald with its own directory, keys and configuration."""
 
     def __init__(self, expiry="10m", quorum=2, notify="", extra_server="",
-                 approvers=None, backend=None, like=None, instance=None, totp_window=1):
+                 approvers=None, backend=None, like=None, instance=None, totp_window=1,
+                 hosts=None):
         """like: another Service whose database, keys, hosts and approvers
         this one shares (another instance of the same service)."""
         self.dir = tempfile.mkdtemp(prefix="bgad.")
@@ -116,6 +117,7 @@ class Service:
         # Shared by instances: a step used on one is used on all.
         self.last_step = like.last_step if like else {}
         self.backend = like.backend if like else (backend or BACKEND)
+        self.hosts = like.hosts if like else (hosts or HOSTS)
         d = self.dir
         for sub in ("state", "log", "hosts", "approvers"):
             os.mkdir(os.path.join(d, sub), 0o755)
@@ -126,7 +128,7 @@ class Service:
             os.chmod(d + "/signing.pem", 0o600)
             subprocess.run(["openssl", "pkey", "-in", d + "/signing.pem", "-pubout",
                             "-out", d + "/signing.pub"], check=True, capture_output=True)
-            for h in HOSTS:
+            for h in self.hosts:
                 key = os.urandom(32)
                 self.host_keys[h] = key
                 write("%s/hosts/%s.key" % (d, h), key.hex() + "\n")
@@ -148,7 +150,7 @@ class Service:
                 "instance = " + instance if instance else "",
                 "totp_window = %d" % totp_window,
                 extra_server, ""]
-        for h in HOSTS:
+        for h in self.hosts:
             conf += ["[host %s]" % h, "key = %s/hosts/%s.key" % (keys, h), ""]
         self.approvers = like.approvers if like else (approvers or APPROVERS)
         for a in self.approvers:
@@ -346,6 +348,74 @@ class Service:
         h = {"Content-Type": "application/json",
              "Authorization": "Bearer " + (token or self.tokens[approver])}
         return self.request("POST", "/v1/requests/%s/%s" % (rid, action), body, h)
+
+    # -- sessions (session.c) ---------------------------------------------
+    def origin(self):
+        """The page's origin: public_url's, the default [server] origin."""
+        return "http://127.0.0.1:%d" % self.port
+
+    def signin(self, approver, token=None, code=None, origin=None, confirm=None):
+        """POST /v1/session: (status, answer, cookie value or None)."""
+        body = json.dumps({"approver": approver, "token": token or self.tokens[approver],
+                           "confirm": confirm if confirm is not None else
+                           {"totp": code if code is not None else self.code(approver)}})
+        st, data, h = self.request("POST", "/v1/session", body.encode(),
+                                   {"Content-Type": "application/json",
+                                    "Origin": origin or self.origin()})
+        cookie = None
+        if h.get("set-cookie", "").startswith("bg_session="):
+            cookie = h["set-cookie"].split(";")[0][len("bg_session="):]
+        return st, json.loads(data) if data else {}, cookie, h
+
+    def codes(self, approver, k):
+        """k fresh codes for a browser that starts first: the latest steps
+        the window accepts, so they stay valid the longest."""
+        window = self.totp_window
+        now = int(time.time()) // TOTP_PERIOD
+        first = max(now + window - k + 1, self.last_step.get(approver, 0) + 1)
+        if first + k - 1 > now + window:
+            time.sleep((first + k - 1 - window) * TOTP_PERIOD - time.time() + 0.1)
+        self.last_step[approver] = first + k - 1
+        return [totp_code(self.totp[approver], s) for s in range(first, first + k)]
+
+    def page(self, target="/", approver="dave"):
+        """GET target signed in as approver (one session per service)."""
+        if getattr(self, "_page_cookie", None) is None:
+            st, _, self._page_cookie, _ = self.signin(approver)
+            if st != 200:
+                raise RuntimeError("page: sign-in refused: %d" % st)
+        return self.request("GET", target, headers={"Cookie": "bg_session=" +
+                                                    self._page_cookie})
+
+    def session_call(self, method, target, cookie, csrf=None, body=None, origin=None):
+        """A call from a signed-in page: its cookie, CSRF token and Origin."""
+        h = {"Cookie": "bg_session=" + cookie, "Origin": origin or self.origin()}
+        if csrf is not None:
+            h["X-CSRF-Token"] = csrf
+        if origin == "":
+            del h["Origin"]
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        st, data, rh = self.request(method, target, json.dumps(body).encode()
+                                    if body is not None else b"", h)
+        try:
+            doc = json.loads(data) if data else {}
+        except ValueError:
+            doc = {}
+        return st, doc, rh
+
+    def session_vote(self, rid, cookie, csrf, approver, action="approve", code=None,
+                     comment="", **kw):
+        body = {"comment": comment, "confirm": {"totp": code if code is not None else
+                                               self.code(approver)}}
+        return self.session_call("POST", "/v1/requests/%s/%s" % (rid, action), cookie,
+                                 csrf, body, **kw)
+
+    def batch(self, ids, cookie, csrf, approver, action="approve", code=None,
+              comment="", **kw):
+        body = {"action": action, "requests": ids, "comment": comment,
+                "confirm": {"totp": code if code is not None else self.code(approver)}}
+        return self.session_call("POST", "/v1/batch", cookie, csrf, body, **kw)
 
     def verify_decision(self, body, headers):
         """Checks X-Breakglass-Decision-Signature with openssl pkeyutl."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """breakglass-approvald page in a real browser: headless Chromium driven by
-playwright-core opens the page, two approvers fill the form and approve, and
-the request becomes approved; a <script> reason is shown as text and never
+playwright-core opens the page, two approvers sign in and approve, and the
+request becomes approved; a <script> reason is shown as text and never
 runs.  Skipped (77) without /usr/bin/chromium, node or npm."""
 import json
 import os
@@ -32,14 +32,17 @@ if not os.path.isdir(os.path.join(modules, "playwright-core")):
         print("SKIP: npm install playwright-core failed: " + r.stderr[-500:])
         sys.exit(adlib.SKIP)
 
-svc = adlib.Service()
+svc = adlib.Service(totp_window=2)
 try:
     svc.start()
     st, _, doc, _ = svc.create(reason="<script>window.pwned=1</script> queue at 48000")
     rid = doc["request_id"]
-    params = {"id": rid, "votes": [
-        {"approver": a, "token": svc.tokens[a], "totp": svc.code(a, newest=True),
-         "comment": "seen on the bridge"} for a in ("bob", "carol")]}
+    params = {"id": rid, "votes": []}
+    for a in ("bob", "carol"):
+        signin_code, vote_code = svc.codes(a, 2)
+        params["votes"].append({"approver": a, "token": svc.tokens[a],
+                                "signin_totp": signin_code, "totp": vote_code,
+                                "comment": "seen on the bridge"})
     env = dict(os.environ, NODE_MODULES_DIR=modules)
     r = subprocess.run(["node", os.path.join(here, "browser.mjs"),
                         "http://127.0.0.1:%d/" % svc.port, json.dumps(params)],

@@ -1,7 +1,9 @@
 // Registers a passkey on approvald's /passkeys page in headless Chromium
 // (playwright-core) with a CDP virtual authenticator (CTAP2, internal,
 // resident keys, user verification), then approves a request with it:
-// a challenge bound to the vote, navigator.credentials.get, the vote API.
+// a challenge bound to the vote, navigator.credentials.get, the vote API;
+// then signs in on the page with the passkey and approves a second request
+// there with a passkey confirmation.
 // argv: ORIGIN JSON-PARAMS; prints one JSON line of findings.
 import { createRequire } from 'module';
 const require = createRequire(process.env.NODE_MODULES_DIR + '/');
@@ -66,6 +68,26 @@ try {
 			userHandle: assertion.userHandle !== null };
 	}, { approver: p.approver, token: p.token, id: p.id });
 	await page.screenshot({ path: p.screenshot });
+	if (p.id2) {
+		// Sign in on the page with the passkey, then approve with it.
+		await page.goto(origin + '/');
+		const si = page.locator('#signin');
+		await si.locator('input[name=approver]').fill(p.approver);
+		await si.locator('input[name=token]').fill(p.token);
+		await si.locator('button[value=passkey]').click();
+		await page.waitForFunction(() => document.body.dataset.session === 'live',
+			null, { timeout: 15000 });
+		out.signedInAs = await page.locator('#who').textContent();
+		const form = page.locator('#r-' + p.id2 + ' form.vote');
+		await form.locator('input[name=passkey]').check();
+		await form.locator('input[name=comment]').fill('passkey on the page');
+		await form.locator('button[value=approve]').click();
+		await page.waitForFunction((sel) => {
+			const e = document.querySelector(sel);
+			return e && /^(recorded|refused|error|signed out)/.test(e.textContent);
+		}, '#r-' + p.id2 + ' form.vote .result', { timeout: 15000 });
+		out.pageVote = await form.locator('.result').textContent();
+	}
 	out.errors = errors;
 } finally {
 	await browser.close();

@@ -2,10 +2,11 @@
 """Passkeys in a real browser: headless Chromium (playwright-core) with a
 CDP virtual authenticator registers bob's passkey on /passkeys (token + TOTP
 bootstrap, navigator.credentials.create), then approves a request with it
-(a challenge bound to the vote, navigator.credentials.get); the replayed
-assertion is refused.  On http://localhost:PORT: WebAuthn refuses IP
-addresses as relying-party IDs.  Skipped (77) without /usr/bin/chromium,
-node or npm."""
+(a challenge bound to the vote, navigator.credentials.get; the replayed
+assertion is refused), then signs in on the page with the passkey and
+approves a second request there with a passkey confirmation.  On
+http://localhost:PORT: WebAuthn refuses IP addresses as relying-party IDs.
+Skipped (77) without /usr/bin/chromium, node or npm."""
 import json
 import os
 import shutil
@@ -45,9 +46,12 @@ try:
     svc.start()
     st, _, doc, _ = svc.create()
     rid = doc["request_id"]
+    st, _, doc2, _ = svc.create()
+    rid2 = doc2["request_id"]
     shot = os.path.join(svc.dir, "passkeys.png")
     params = {"approver": "bob", "token": svc.tokens["bob"],
-              "totp": svc.code("bob", newest=True), "id": rid, "screenshot": shot}
+              "totp": svc.code("bob", newest=True), "id": rid, "id2": rid2,
+              "screenshot": shot}
     env = dict(os.environ, NODE_MODULES_DIR=modules)
     r = subprocess.run(["node", os.path.join(here, "approvald_browser_passkey.mjs"), origin,
                         json.dumps(params)], capture_output=True, text=True, timeout=120,
@@ -71,6 +75,14 @@ try:
     check([a["approver"] for a in dec.get("approvals", [])] == ["bob"] and
           dec["approvals"][0]["comment"] == "passkey from the browser",
           "the vote is in the decision: %r" % dec)
+    check(out.get("signedInAs") == "bob", "signed in on the page with the passkey: %r" %
+          out.get("signedInAs"))
+    check(out.get("pageVote") == "recorded: pending",
+          "approved on the page with the passkey: %r" % out.get("pageVote"))
+    st, data, _ = svc.poll(rid2)
+    dec2 = json.loads(data) if st == 200 else {}
+    check([a["comment"] for a in dec2.get("approvals", [])] == ["passkey on the page"],
+          "the page's vote is in the decision: %r" % dec2)
     if os.environ.get("BG_SCREENSHOT_DIR") and os.path.exists(shot):
         shutil.copy(shot, os.environ["BG_SCREENSHOT_DIR"])
 finally:

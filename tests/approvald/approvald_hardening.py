@@ -284,6 +284,28 @@ try:
             return r.returncode == 0 and "Cipher is (NONE)" not in out and \
                 "New, " in out
 
+        # Under TLS the session cookie is __Host- prefixed and Secure.
+        def https(method, target, body=None, headers=None):
+            c = http.client.HTTPSConnection("127.0.0.1", svc.port, timeout=10, context=ctx)
+            c.request(method, target, body=body, headers=headers or {})
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.status, r.getheader("Set-Cookie") or ""
+
+        st, cookie = https("POST", "/v1/session", json.dumps(
+            {"approver": "bob", "token": svc.tokens["bob"],
+             "confirm": {"totp": svc.code("bob")}}).encode(),
+            {"Content-Type": "application/json", "Origin": svc.origin()})
+        value = cookie.split(";")[0].partition("=")[2]
+        check(st == 200 and cookie.startswith("__Host-bg_session=") and
+              sorted(f.strip() for f in cookie.split(";")[1:]) ==
+              ["HttpOnly", "Path=/", "SameSite=Strict", "Secure"],
+              "TLS session cookie: %d %r" % (st, cookie))
+        check(https("GET", "/v1/session", headers={"Cookie": "__Host-bg_session=" +
+                                                   value})[0] == 200, "__Host- cookie read")
+        check(https("GET", "/v1/session", headers={"Cookie": "bg_session=" + value})[0] ==
+              401, "the plain-HTTP cookie name is not read under TLS")
         check(s_client("-tls1_2"), "TLS 1.2 is served")
         check(s_client("-tls1_3"), "TLS 1.3 is served")
         check(not s_client("-tls1", "-cipher", "DEFAULT@SECLEVEL=0"), "TLS 1.0 refused")

@@ -32,7 +32,7 @@ def insert_pending(svc, n, **fields):
 
 
 def page(svc, target="/"):
-    st, data, _ = svc.request("GET", target)
+    st, data, _ = svc.page(target)
     return st, data.decode("utf-8", "replace")
 
 

@@ -262,7 +262,8 @@ def lockout_and_webauthn_only():
         rid = new_request(svc)
         # TOTP votes are refused; the registration bootstrap still takes TOTP.
         st, data, _ = svc.vote(rid, "bob")
-        check(st == 401 and b"passkey" in data, "TOTP vote refused: %d %r" % (st, data))
+        check(st == 401 and "second_factor = webauthn" in svc.daemon_log(),
+              "TOTP vote refused: %d %r" % (st, data))
         check(register(svc, "dave", dave)[0] == 201, "dave registers with token + TOTP")
         check(register(svc, "erin", erin)[0] == 201, "erin registers")
         st, out = vote(svc, rid, "dave", dave.get(challenge(svc, "dave", "vote:approve:" + rid)))
@@ -286,6 +287,77 @@ def lockout_and_webauthn_only():
                 break
             time.sleep(0.1)
         check(left[0][0] == 0, "expired challenge purged: %r" % left)
+    finally:
+        svc.cleanup()
+
+
+def session_challenge(svc, cookie, csrf, approver, binding):
+    st, opts, _ = svc.session_call("POST", "/v1/webauthn/challenge", cookie, csrf,
+                                {"approver": approver, "binding": binding})
+    check(st == 200, "challenge from %s's session: %d %r" % (approver, st, opts))
+    return opts
+
+
+def sessions_with_passkeys():
+    """Sign-in, a session's vote and a batch confirmed by passkeys."""
+    svc = adlib.Service(extra_server="second_factor = webauthn")
+    svc.start()
+    try:
+        rp_id, origin = "127.0.0.1", svc.origin()
+        bob, carol = Authenticator(rp_id, origin), Authenticator(rp_id, origin)
+        check(register(svc, "bob", bob)[0] == 201, "bob registers")
+        check(register(svc, "carol", carol)[0] == 201, "carol registers")
+        # TOTP does not sign in; a passkey over a "signin" challenge does, once.
+        st, _, cookie, _ = svc.signin("bob")
+        check(st == 401 and cookie is None, "TOTP sign-in refused: %d" % st)
+        a = bob.get(challenge(svc, "bob", "signin"))
+        st, ans, cookie, _ = svc.signin("bob", confirm={"webauthn": a})
+        check(st == 200 and cookie is not None, "bob signs in with his passkey: %d %r" %
+              (st, ans))
+        st, _, again, _ = svc.signin("bob", confirm={"webauthn": a})
+        check(st == 401 and again is None, "the sign-in assertion replayed: %d" % st)
+        # A vote's assertion does not sign in.
+        rid = new_request(svc)
+        st, _, c2, _ = svc.signin("bob", confirm={"webauthn": bob.get(
+            challenge(svc, "bob", "vote:approve:" + rid))})
+        check(st == 401 and c2 is None, "a vote's challenge does not sign in: %d" % st)
+        csrf = ans.get("csrf")
+        # From the session: a challenge for bob, not for carol.
+        st, _, _ = svc.session_call("POST", "/v1/webauthn/challenge", cookie, csrf,
+                                 {"approver": "carol", "binding": "signin"})
+        check(st == 403, "a challenge for another approver from bob's session: %d" % st)
+        st, _, _ = svc.session_call("POST", "/v1/webauthn/challenge", cookie, None,
+                                 {"approver": "bob", "binding": "signin"})
+        check(st == 403, "a session's challenge without the CSRF token: %d" % st)
+        # A session's vote with a passkey; the "signin" challenge would not do.
+        st, out, _ = svc.session_call(
+            "POST", "/v1/requests/%s/approve" % rid, cookie, csrf,
+            {"comment": "", "confirm": {"webauthn": bob.get(
+                session_challenge(svc, cookie, csrf, "bob", "signin"))}})
+        check(st == 401, "a signin challenge for a vote: %d" % st)
+        st, out, _ = svc.session_call(
+            "POST", "/v1/requests/%s/approve" % rid, cookie, csrf,
+            {"comment": "from the page", "confirm": {"webauthn": bob.get(
+                session_challenge(svc, cookie, csrf, "bob", "vote:approve:" + rid))}})
+        check(st == 200 and out.get("status") == "pending",
+              "bob's session vote with a passkey: %d %r" % (st, out))
+        # A batch of three, one assertion over the sorted ids.
+        ids = sorted(new_request(svc) for _ in range(3))
+        st, ans_c, cookie_c, _ = svc.signin("carol", confirm={"webauthn": carol.get(
+            challenge(svc, "carol", "signin"))})
+        check(st == 200, "carol signs in: %d" % st)
+        binding = "vote:approve:" + ",".join(ids)
+        body = {"action": "approve", "requests": ids, "comment": "batch",
+                "confirm": {"webauthn": carol.get(session_challenge(
+                    svc, cookie_c, ans_c["csrf"], "carol", binding))}}
+        st, out, _ = svc.session_call("POST", "/v1/batch", cookie_c, ans_c["csrf"], body)
+        codes = [x.get("code") for x in out.get("results", [])]
+        check(st == 200 and codes == [200, 200, 200], "carol's batch: %d %r" % (st, out))
+        # The same assertion for a batch of two of them: refused.
+        body["requests"] = ids[:2]
+        st, out, _ = svc.session_call("POST", "/v1/batch", cookie_c, ans_c["csrf"], body)
+        check(st == 401 or all(x.get("code") != 200 for x in out.get("results", [])),
+              "an assertion for three reused for two: %d %r" % (st, out))
     finally:
         svc.cleanup()
 
@@ -327,4 +399,5 @@ if __name__ == "__main__":
     config_checks()
     main_service()
     lockout_and_webauthn_only()
+    sessions_with_passkeys()
     adlib.finish()

@@ -189,7 +189,7 @@ try:
               and "carol" in rt[0] and "&lt;b&gt;" in rt[0], "notification text: %r" % rt[0])
 
     # Listed on the page, escaped.
-    st, data, _ = svc.request("GET", "/")
+    st, data, _ = svc.page("/")
     page = data.decode()
     check(st == 200 and "R1-K7QX2MZA" in page, "page lists the recovery")
     check("INC-2042 &lt;b&gt;&amp;" in page and "<b>&" not in page, "page escapes")

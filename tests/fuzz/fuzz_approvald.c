@@ -2,10 +2,12 @@
  * The approval service's request-body parsers: the input is a body given
  * both to the host API's parser and validation of a filed request (against
  * a fixed configuration that knows approvers bob, carol and dave), to the
- * validation of a recovery report (protocol R1) and to the approver API's
- * vote parser.  The property: any input is refused, or the journal record
- * its filing writes (approval.requested, recovery.reported, approval.voted)
- * is a line the grammar of `breakglass verify` accepts.
+ * validation of a recovery report (protocol R1), to the approver API's
+ * vote parser and to the batch parser.  The property: any input is
+ * refused, or the journal record its filing writes (approval.requested,
+ * recovery.reported, approval.voted) is a line the grammar of `breakglass
+ * verify` accepts; an accepted batch holds distinct sorted ids whose
+ * binding fits.
  */
 #include "build_config.h"
 
@@ -46,6 +48,27 @@ check_journaled(bg_event *ev, const char *what)
 		    line.data);
 	bg_buf_free(&line);
 	bg_event_free(ev);
+}
+
+/* An accepted batch holds 1 to AD_BATCH_MAX distinct ids, sorted, whose binding fits. */
+static void
+check_batch(const char *body, size_t size)
+{
+	char binding[AD_BINDING_MAX];
+	ad_batch_body b;
+	json_object *doc;
+	bg_error err;
+
+	if (ad_batch_body_parse(body, size, &doc, &b, &err)) {
+		if (b.n == 0 || b.n > AD_BATCH_MAX || b.comment == NULL || b.confirm == NULL)
+			fz_fail("a parsed batch lacks a member");
+		for (size_t i = 1; i < b.n; i++)
+			if (strcmp(b.ids[i - 1], b.ids[i]) >= 0)
+				fz_fail("a parsed batch's ids are not sorted and distinct");
+		if (!ad_vote_binding(b.action, b.ids, b.n, binding, sizeof(binding)))
+			fz_fail("a parsed batch's binding does not fit");
+	}
+	json_object_put(doc);
 }
 
 int
@@ -105,6 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_journaled(ad_voted_event(&app, "192.0.2.1", &filed, &vote, true), "a vote");
 	}
 	json_object_put(doc);
+	check_batch(body, size);
 	free(body);
 	return 0;
 }
