@@ -8,7 +8,10 @@
  * the action confirmed ("signin", "vote:approve:ID1,ID2").  A TOTP code
  * cannot carry the binding: it is single-use instead (a code spent on one
  * action is refused on any other).  A passkey assertion signs a challenge
- * issued for the binding (passkey.c).
+ * issued for the binding (passkey.c), and its refusals count in the same
+ * lockout as wrong codes (ad_factor_failed).  With second_factor =
+ * webauthn a TOTP code is refused but for AD_BINDING_REGISTER, the
+ * bootstrap of a passkey's registration.
  */
 #include "build_config.h"
 
