@@ -459,7 +459,8 @@ signin_form(bg_buf *b, const char *approver, const char *only)
 	    "autocomplete=\"one-time-code\"></label>"
 	    "<button type=\"submit\" value=\"totp\">Sign in</button> "
 	    "<button type=\"submit\" value=\"passkey\">Sign in with a passkey</button>"
-	    "<p class=\"result\" role=\"status\"></p></form>");
+	    "<p class=\"result\" role=\"status\"></p></form>"
+	    "<p><a href=\"/passkeys\">Register a passkey</a></p>");
 }
 
 /* Signed in: who, sign-out, the requests, the recoveries. */

@@ -61,7 +61,8 @@ static const char passkey_body[] =
 	"<label>Label <input name=\"label\" maxlength=\"64\" "
 	"placeholder=\"laptop, phone, key\"></label>"
 	"<button type=\"submit\">Register</button>"
-	"</form><p id=\"result\" role=\"status\"></p>";
+	"</form><p id=\"result\" role=\"status\"></p>"
+	"<p><a href=\"/\">Back to the requests</a></p>";
 
 void
 ad_passkey_page(ad_http_req *r, ad_response *res)

@@ -28,7 +28,10 @@ try {
 		options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
 			hasUserVerification: true, isUserVerified: true },
 	});
-	await page.goto(origin + '/passkeys');
+	// The sign-in page links to the registration page.
+	await page.goto(origin + '/');
+	await page.locator('a[href="/passkeys"]').click();
+	await page.waitForURL(origin + '/passkeys');
 	const form = page.locator('#register');
 	await form.locator('input[name=approver]').fill(p.approver);
 	await form.locator('input[name=token]').fill(p.token);
