@@ -45,6 +45,8 @@
 /* approvald.conf (conf.c) */
 
 typedef enum { AD_NOTIFY_SLACK, AD_NOTIFY_JSON } ad_notify_format;
+/* [server] second_factor: what confirms an approver's vote. */
+typedef enum { AD_FACTOR_ANY, AD_FACTOR_WEBAUTHN } ad_second_factor;
 
 typedef struct {
 	bg_cfg_meta meta;
@@ -76,6 +78,8 @@ typedef struct {
 	char *origin;                 /* the page's origin; default from public_url or listen */
 	unsigned long session_idle;   /* seconds unused before a session ends */
 	unsigned long session_max;    /* seconds after sign-in it ends regardless */
+	char *rp_id;                  /* WebAuthn relying party; default: origin's host */
+	unsigned second_factor;       /* ad_second_factor */
 } ad_config_server;
 
 typedef struct {
@@ -352,6 +356,61 @@ bg_status ad_store_recoveries(ad_store *st, ad_request **out, size_t *count,
     bg_error *err);
 
 /*
+ * Approvers' passkeys and the WebAuthn challenges issued for them
+ * (passkey.c), binaries as lowercase hex.  A passkey's credential id is
+ * unique across approvers.
+ */
+typedef struct {
+	char *approver;
+	char *id_hex;            /* the credential id */
+	int alg;                 /* COSE algorithm */
+	char *pubkey_hex;        /* bg_webauthn_credential's raw form */
+	uint32_t sign_count;
+	char *label;
+	int64_t created_ms;
+	int64_t last_used_ms;    /* 0: never */
+} ad_passkey;
+
+typedef struct {
+	char *approver;
+	char *binding;           /* what an assertion is for; "" for a registration */
+	char *purpose;           /* "register" | "assert" */
+	int64_t expires_ms;
+} ad_challenge;
+
+/* An approver's challenges outstanding at most (more is refused). */
+#define AD_CHALLENGES_MAX 32
+
+/* BG_ERR_DENIED when the credential id is registered already. */
+bg_status ad_store_passkey_insert(ad_store *st, const ad_passkey *pk, bg_error *err);
+/* Held until the transaction ends (its counter is updated).  BG_ERR_NOTFOUND when absent. */
+bg_status ad_store_passkey_get(ad_store *st, const char *id_hex, ad_passkey *out,
+    bg_error *err);
+/* The approver's passkeys, oldest first. */
+bg_status ad_store_passkeys(ad_store *st, const char *approver, ad_passkey **out,
+    size_t *count, bg_error *err);
+bg_status ad_store_passkey_used(ad_store *st, const char *id_hex, uint32_t sign_count,
+    int64_t now_ms, bg_error *err);
+void ad_passkey_clear(ad_passkey *pk);
+void ad_passkeys_free(ad_passkey *pk, size_t count);
+/*
+ * Stores a challenge (hex) after pruning the expired ones; BG_ERR_DENIED
+ * when its approver has AD_CHALLENGES_MAX outstanding.
+ */
+bg_status ad_store_challenge_insert(ad_store *st, const char *hex, const ad_challenge *c,
+    int64_t now_ms, bg_error *err);
+/*
+ * Deletes the challenge and returns what it was issued for, expired or not
+ * (the caller checks): a challenge is spent by its first use, whatever the
+ * outcome.  BG_ERR_NOTFOUND when never issued, spent or pruned.
+ */
+bg_status ad_store_challenge_take(ad_store *st, const char *hex, ad_challenge *out,
+    bg_error *err);
+/* Deletes the challenges expired at now_ms (also done by each insert). */
+bg_status ad_store_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err);
+void ad_challenge_clear(ad_challenge *c);
+
+/*
  * Other instances' decisions wake this one's polls: a thread LISTENing on
  * the PostgreSQL database (out NULL for SQLite: nothing to hear).
  */
@@ -490,6 +549,8 @@ void ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res);
 /* Approver API (approverapi.c). */
 void ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res);
 void ad_approver_list(ad_http_req *r, ad_response *res);
+/* The token of an Authorization: Bearer header (NULL: none). */
+const char *ad_bearer_token(const ad_http_req *r);
 /* Answers 429 when the address or the approver (NULL: none) is in a backoff wait. */
 bool ad_approver_throttled(ad_http_req *r, const char *approver, ad_response *res);
 /* Counts a failed authentication; journals approver.throttled when a wait starts. */
@@ -574,6 +635,22 @@ bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
  */
 bg_status ad_factor_confirm(ad_app *app, const ad_http_req *r, const char *approver,
     json_object *confirm, const char *binding, ad_auth_verdict *verdict, bg_error *err);
+/*
+ * The binding of a passkey registration's bootstrap: a TOTP code is taken
+ * for it even with second_factor = webauthn.  Set by the service, never
+ * from a body (a challenge's binding is "signin" or a vote's).
+ */
+#define AD_BINDING_REGISTER "passkey:register"
+/*
+ * A second factor other than a TOTP code (a passkey), inside a transaction:
+ * _begin holds the approver's lockout state and answers AD_AUTH_LOCKED
+ * while it is locked out; _failed counts a refusal in it as a wrong code
+ * counts, locking out at totp_max_failures.  name: the configured spelling.
+ */
+bg_status ad_factor_begin(ad_app *app, const char *name, ad_auth_verdict *verdict,
+    bg_error *err);
+bg_status ad_factor_failed(ad_app *app, const char *name, ad_auth_verdict *verdict,
+    bg_error *err);
 
 /*
  * Backoff on authentication failures (throttle.c), keyed "address:..." or
@@ -590,8 +667,34 @@ int64_t ad_throttle_fail(const char *key, int64_t cap_ms, int64_t now_ms);
 void ad_throttle_trust(const char *pair, int64_t now_ms);
 bool ad_throttle_trusted(const char *pair, int64_t now_ms);
 
+/*
+ * Passkeys (passkey.c): POST /v1/webauthn/register/begin, .../finish and
+ * /v1/webauthn/challenge.
+ */
+void ad_passkey_register_begin(ad_http_req *r, ad_response *res);
+void ad_passkey_register_finish(ad_http_req *r, ad_response *res);
+void ad_passkey_challenge(ad_http_req *r, ad_response *res);
+/*
+ * A passkey assertion (contract: {"id", "clientDataJSON",
+ * "authenticatorData", "signature", "userHandle"}) by approver confirming
+ * binding, inside the caller's transaction: the challenge it signs must be
+ * an unspent, unexpired one issued to approver for exactly binding (spent
+ * now), the credential approver's, the assertion valid (webauthn.h) and its
+ * counter ahead.  A refusal is journaled (approver.passkey_refused) and
+ * counted in the approver's lockout.  BG_OK with *verdict, or an error (deny).
+ */
+bg_status ad_passkey_confirm(ad_app *app, const ad_http_req *r, const char *approver,
+    json_object *assertion, const char *binding, ad_auth_verdict *verdict, bg_error *err);
+
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
+/*
+ * The pages' Content-Security-Policy: no source but their one inline script
+ * and style, allowed by hash; false when out of memory.
+ */
+bool ad_page_set_csp(ad_response *res, const char *script, const char *style);
+/* The passkey registration page (passkey_page.c): GET /passkeys. */
+void ad_passkey_page(ad_http_req *r, ad_response *res);
 
 /*
  * Slack (slack.c): POST /v1/integrations/slack, a button click signed by

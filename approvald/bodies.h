@@ -44,10 +44,14 @@ const char *ad_host_request_problem(const ad_config *cfg, json_object *doc);
  */
 const char *ad_recovery_problem(const char *host, json_object *doc);
 
-/* A vote: {"approver": name, "totp": string, "comment": string (optional)}. */
+/*
+ * A vote: {"approver": name, "totp": string or "webauthn": assertion object,
+ * "comment": string (optional)}.
+ */
 typedef struct {
 	char approver[BG_NAME_MAX + 1];   /* lowercased (names.h) */
-	const char *totp;
+	const char *totp;         /* NULL with webauthn */
+	json_object *webauthn;    /* NULL with totp */
 	const char *comment;      /* "" when absent */
 } ad_vote_body;
 /*

@@ -43,8 +43,13 @@
 #define SESSION_MAX_MAX (24 * SECONDS_PER_HOUR)
 #define ORIGIN_MAX 255
 #define ORIGIN_CHARS "abcdefghijklmnopqrstuvwxyz0123456789.-:/[]"
+/* A WebAuthn RP ID is a domain name: lowercase, as browsers compare it. */
+#define RP_ID_MAX 253
+#define RP_ID_CHARS "abcdefghijklmnopqrstuvwxyz0123456789.-"
 
 static const char *const format_choices[] = { "slack", "json", NULL };
+/* Indexed by ad_second_factor. */
+static const char *const second_factor_choices[] = { "any", "webauthn", NULL };
 
 /* Journaled in every record: a plain word. */
 static bg_status
@@ -85,6 +90,18 @@ check_origin(const char *value, bg_error *err)
 	    strspn(value, ORIGIN_CHARS) != n)
 		return bg_error_set(err, BG_ERR_INVALID, "expected "
 		    "http(s)://host[:port] in lowercase, no path (as a browser's Origin header)");
+	return BG_OK;
+}
+
+static bg_status
+check_rp_id(const char *value, bg_error *err)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > RP_ID_MAX || strspn(value, RP_ID_CHARS) != n || value[0] == '.' ||
+	    value[0] == '-' || value[n - 1] == '.' || strstr(value, "..") != NULL)
+		return bg_error_set(err, BG_ERR_INVALID, "expected a domain name in "
+		    "lowercase (the origin's host or a parent domain of it)");
 	return BG_OK;
 }
 
@@ -146,6 +163,12 @@ static const bg_cfg_key server_keys[] = {
 	/* Default: the origin of public_url, else of listen (ad_config_load). */
 	{ .name = "origin", .type = BG_CFG_STRING,
 	  .offset = offsetof(ad_config_server, origin), .check = check_origin },
+	/* Default: origin's host (ad_config_load). */
+	{ .name = "rp_id", .type = BG_CFG_STRING,
+	  .offset = offsetof(ad_config_server, rp_id), .check = check_rp_id },
+	{ .name = "second_factor", .type = BG_CFG_ENUM, .def = "any",
+	  .offset = offsetof(ad_config_server, second_factor),
+	  .choices = second_factor_choices },
 	{ .name = "session_idle", .type = BG_CFG_DURATION, .def = "10m",
 	  .offset = offsetof(ad_config_server, session_idle),
 	  .min = 1, .max = SESSION_MAX_MAX },
@@ -414,6 +437,46 @@ default_origin(const ad_config *cfg)
 	return out;
 }
 
+/* The host of origin (scheme://host[:port]): a name, an IPv4 or a [v6] address. */
+static char *
+origin_host(const char *origin)
+{
+	const char *host = strstr(origin, "://") + 3;
+	size_t n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+
+	return strndup(host, n);
+}
+
+/*
+ * WebAuthn's rule: the RP ID is the origin's host or a parent domain of it
+ * (browsers refuse anything else, and the rpIdHash check would refuse every
+ * passkey).
+ */
+static void
+validate_rp_id(bg_cfg_check *c, ad_config *cfg)
+{
+	ad_config_server *s = &cfg->server;
+	char *host = origin_host(s->origin);
+	size_t hn, rn;
+
+	if (host == NULL) {
+		bg_cfg_check_error(c, 1, "out of memory");
+		return;
+	}
+	if (s->rp_id == NULL) {
+		s->rp_id = host;
+		return;
+	}
+	hn = strlen(host);
+	rn = strlen(s->rp_id);
+	if (!(strcmp(host, s->rp_id) == 0 || (hn > rn && host[hn - rn - 1] == '.' &&
+	    strcmp(host + hn - rn, s->rp_id) == 0)))
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "rp_id"),
+		    "rp_id: %s is neither origin's host (%s) nor a parent domain of it",
+		    s->rp_id, host);
+	free(host);
+}
+
 /* The host name, as gethostname gives it (the journal's "host" too). */
 static char *
 default_instance(void)
@@ -452,6 +515,8 @@ ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
 	if (c.nerrors == 0 && cfg->server.origin == NULL &&
 	    (cfg->server.origin = default_origin(cfg)) == NULL)
 		bg_cfg_check_error(&c, 1, "out of memory");
+	if (c.nerrors == 0)
+		validate_rp_id(&c, cfg);
 	if (c.nerrors == 0 && (cfg->path = strdup(path)) == NULL)
 		bg_cfg_check_error(&c, 1, "out of memory");
 	if (c.nerrors > 0) {

@@ -264,6 +264,9 @@ peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
 
 #define V1_REQUESTS "/v1/requests"
 #define V1_RECOVERIES "/v1/recoveries"
+#define V1_WEBAUTHN_BEGIN "/v1/webauthn/register/begin"
+#define V1_WEBAUTHN_FINISH "/v1/webauthn/register/finish"
+#define V1_WEBAUTHN_CHALLENGE "/v1/webauthn/challenge"
 #define V1_SESSION "/v1/session"
 #define V1_BATCH "/v1/batch"
 #define V1_SLACK "/v1/integrations/slack"
@@ -311,6 +314,14 @@ route(ad_http_req *r, ad_response *res)
 		ad_approver_vote(r, id, true, res);
 	else if (match_request_path(p, "/deny", id, sizeof(id)) && post)
 		ad_approver_vote(r, id, false, res);
+	else if (strcmp(p, V1_WEBAUTHN_BEGIN) == 0 && post)
+		ad_passkey_register_begin(r, res);
+	else if (strcmp(p, V1_WEBAUTHN_FINISH) == 0 && post)
+		ad_passkey_register_finish(r, res);
+	else if (strcmp(p, V1_WEBAUTHN_CHALLENGE) == 0 && post)
+		ad_passkey_challenge(r, res);
+	else if (strcmp(p, "/passkeys") == 0 && get)
+		ad_passkey_page(r, res);
 	else if (strcmp(p, V1_SESSION) == 0 && post)
 		ad_session_signin(r, res);
 	else if (strcmp(p, V1_SESSION) == 0 && get)
@@ -331,7 +342,9 @@ route(ad_http_req *r, ad_response *res)
 	    strcmp(p, V1_REQUESTS) == 0 || strcmp(p, V1_RECOVERIES) == 0 ||
 	    match_request_path(p, "", id, sizeof(id)) ||
 	    match_request_path(p, "/approve", id, sizeof(id)) ||
-	    match_request_path(p, "/deny", id, sizeof(id)))
+	    match_request_path(p, "/deny", id, sizeof(id)) ||
+	    strcmp(p, V1_WEBAUTHN_BEGIN) == 0 || strcmp(p, V1_WEBAUTHN_FINISH) == 0 ||
+	    strcmp(p, V1_WEBAUTHN_CHALLENGE) == 0 || strcmp(p, "/passkeys") == 0)
 		ad_response_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	else
 		ad_response_error(res, MHD_HTTP_NOT_FOUND, "not found");

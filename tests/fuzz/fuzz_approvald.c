@@ -125,7 +125,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.body_len = sizeof(filed_body) - 1,
 		};
 
-		if (vote.totp == NULL || vote.comment == NULL)
+		if ((vote.totp == NULL) == (vote.webauthn == NULL) || vote.comment == NULL)
 			fz_fail("a parsed vote lacks a member");
 		check_journaled(ad_voted_event(&app, "192.0.2.1", &filed, &vote, true), "a vote");
 	}
