@@ -45,6 +45,8 @@
 /* approvald.conf (conf.c) */
 
 typedef enum { AD_NOTIFY_SLACK, AD_NOTIFY_JSON } ad_notify_format;
+/* [server] second_factor: what confirms an approver's vote. */
+typedef enum { AD_FACTOR_ANY, AD_FACTOR_WEBAUTHN } ad_second_factor;
 
 typedef struct {
 	bg_cfg_meta meta;
@@ -76,6 +78,8 @@ typedef struct {
 	char *origin;                 /* the page's origin; default from public_url or listen */
 	unsigned long session_idle;   /* seconds unused before a session ends */
 	unsigned long session_max;    /* seconds after sign-in it ends regardless */
+	char *rp_id;                  /* WebAuthn relying party; default: origin's host */
+	unsigned second_factor;       /* ad_second_factor */
 } ad_config_server;
 
 typedef struct {
@@ -87,6 +91,7 @@ typedef struct {
 	bg_cfg_meta meta;             /* meta.name: the approver's name */
 	unsigned char token_sha256[BG_SHA256_LEN];
 	char *totp;                   /* secret file, operator format */
+	char *slack_user;             /* the approver's Slack user ID (U...), or NULL */
 } ad_config_approver;
 
 typedef struct {
@@ -95,6 +100,13 @@ typedef struct {
 	unsigned format;              /* ad_notify_format */
 	char *secret;                 /* json: 64 hex digits, BG_FILE_SECRET */
 } ad_config_notify;
+
+/* [slack]: approving from Slack's buttons (slack.c), absent: meta.line 0. */
+typedef struct {
+	bg_cfg_meta meta;
+	char *signing_secret;         /* Slack's signing secret, BG_FILE_SECRET */
+	char *response_url_prefix;    /* where a click's response_url may point */
+} ad_config_slack;
 
 typedef struct {
 	char *path;
@@ -105,6 +117,7 @@ typedef struct {
 	size_t napprover;
 	ad_config_notify *notify;
 	size_t nnotify;
+	ad_config_slack slack;
 	/* Parsed from server.listen. */
 	char listen_host[64];
 	unsigned listen_port;
@@ -119,6 +132,9 @@ void ad_config_free(ad_config *cfg);
 const ad_config_host *ad_config_find_host(const ad_config *cfg, const char *name);
 const ad_config_approver *ad_config_find_approver(const ad_config *cfg,
     const char *name);
+/* The approver whose slack_user is user (exactly), or NULL. */
+const ad_config_approver *ad_config_find_slack_user(const ad_config *cfg,
+    const char *user);
 
 /* ------------------------------------------------------------------ */
 /* Time (clock.c) */
@@ -245,6 +261,37 @@ bg_status ad_store_pending_count(ad_store *st, const char *host, int64_t now_ms,
  */
 bg_status ad_store_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
     unsigned long *recoveries, bg_error *err);
+/*
+ * One-time links (links.c): the SHA-256 of the token (hex) is the key, the
+ * token itself is never stored.
+ */
+typedef struct {
+	char *approver;
+	char *request_id;
+	char *action;            /* approve | deny */
+	int64_t expires_ms;
+	int64_t used_ms;         /* 0: not used */
+} ad_link;
+bg_status ad_store_link_insert(ad_store *st, const char *hash_hex, const ad_link *l,
+    bg_error *err);
+/* BG_ERR_NOTFOUND when absent.  Free with ad_link_clear. */
+bg_status ad_store_link_get(ad_store *st, const char *hash_hex, ad_link *out,
+    bg_error *err);
+/* Marks it used at now_ms: BG_ERR_DENIED when it was used already. */
+bg_status ad_store_link_use(ad_store *st, const char *hash_hex, int64_t now_ms,
+    bg_error *err);
+/* Deletes the links expired before before_ms. */
+bg_status ad_store_link_prune(ad_store *st, int64_t before_ms, bg_error *err);
+void ad_link_clear(ad_link *l);
+/*
+ * The response_url of the latest Slack click on request_id, through which
+ * its message is updated once decided (BG_ERR_NOTFOUND: none; free *url).
+ */
+bg_status ad_store_slack_response_put(ad_store *st, const char *request_id,
+    const char *url, int64_t now_ms, bg_error *err);
+bg_status ad_store_slack_response_get(ad_store *st, const char *request_id, char **url,
+    bg_error *err);
+
 /* A real write, committed: what a vote or a filing needs of the database. */
 bg_status ad_store_health(ad_store *st, int64_t now_ms, bg_error *err);
 
@@ -319,6 +366,61 @@ bg_status ad_store_recoveries(ad_store *st, ad_request **out, size_t *count,
     bg_error *err);
 
 /*
+ * Approvers' passkeys and the WebAuthn challenges issued for them
+ * (passkey.c), binaries as lowercase hex.  A passkey's credential id is
+ * unique across approvers.
+ */
+typedef struct {
+	char *approver;
+	char *id_hex;            /* the credential id */
+	int alg;                 /* COSE algorithm */
+	char *pubkey_hex;        /* bg_webauthn_credential's raw form */
+	uint32_t sign_count;
+	char *label;
+	int64_t created_ms;
+	int64_t last_used_ms;    /* 0: never */
+} ad_passkey;
+
+typedef struct {
+	char *approver;
+	char *binding;           /* what an assertion is for; "" for a registration */
+	char *purpose;           /* "register" | "assert" */
+	int64_t expires_ms;
+} ad_challenge;
+
+/* An approver's challenges outstanding at most (more is refused). */
+#define AD_CHALLENGES_MAX 32
+
+/* BG_ERR_DENIED when the credential id is registered already. */
+bg_status ad_store_passkey_insert(ad_store *st, const ad_passkey *pk, bg_error *err);
+/* Held until the transaction ends (its counter is updated).  BG_ERR_NOTFOUND when absent. */
+bg_status ad_store_passkey_get(ad_store *st, const char *id_hex, ad_passkey *out,
+    bg_error *err);
+/* The approver's passkeys, oldest first. */
+bg_status ad_store_passkeys(ad_store *st, const char *approver, ad_passkey **out,
+    size_t *count, bg_error *err);
+bg_status ad_store_passkey_used(ad_store *st, const char *id_hex, uint32_t sign_count,
+    int64_t now_ms, bg_error *err);
+void ad_passkey_clear(ad_passkey *pk);
+void ad_passkeys_free(ad_passkey *pk, size_t count);
+/*
+ * Stores a challenge (hex) after pruning the expired ones; BG_ERR_DENIED
+ * when its approver has AD_CHALLENGES_MAX outstanding.
+ */
+bg_status ad_store_challenge_insert(ad_store *st, const char *hex, const ad_challenge *c,
+    int64_t now_ms, bg_error *err);
+/*
+ * Deletes the challenge and returns what it was issued for, expired or not
+ * (the caller checks): a challenge is spent by its first use, whatever the
+ * outcome.  BG_ERR_NOTFOUND when never issued, spent or pruned.
+ */
+bg_status ad_store_challenge_take(ad_store *st, const char *hex, ad_challenge *out,
+    bg_error *err);
+/* Deletes the challenges expired at now_ms (also done by each insert). */
+bg_status ad_store_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err);
+void ad_challenge_clear(ad_challenge *c);
+
+/*
  * Other instances' decisions wake this one's polls: a thread LISTENing on
  * the PostgreSQL database (out NULL for SQLite: nothing to hear).
  */
@@ -391,6 +493,7 @@ typedef struct {
 	char *csp;                    /* Content-Security-Policy, when html */
 	char *set_cookie;             /* a Set-Cookie header (session.c) */
 	int64_t wait_until_ms;        /* a long poll to hold until then (0: answer now) */
+	char *location;               /* sets Location (a redirect) */
 	unsigned retry_after_s;       /* sets Retry-After (0: none) */
 } ad_response;
 
@@ -473,12 +576,23 @@ void ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res);
 /* Approver API (approverapi.c). */
 void ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res);
 void ad_approver_list(ad_http_req *r, ad_response *res);
+/* The token of an Authorization: Bearer header (NULL: none). */
+const char *ad_bearer_token(const ad_http_req *r);
 /* Answers 429 when the address or the approver (NULL: none) is in a backoff wait. */
 bool ad_approver_throttled(ad_http_req *r, const char *approver, ad_response *res);
 /* Counts a failed authentication; journals approver.throttled when a wait starts. */
 void ad_approver_count_failure(ad_http_req *r, const char *approver);
 /* The approver authenticated fully from this address (ad_throttle_trust). */
 void ad_approver_trust(const ad_http_req *r, const char *approver);
+/*
+ * A vote's confirmation from a signed-in page, in a transaction it begins:
+ * the live session (Origin, CSRF), the backoff and the second factor for
+ * binding.  true with the transaction open and approver (the session's)
+ * filled; false with nothing open and res answered.  about names what is
+ * confirmed in the refusal's log line.
+ */
+bool ad_session_confirm(ad_http_req *r, json_object *confirm, const char *binding,
+    const char *about, char approver[BG_NAME_MAX + 1], ad_response *res);
 /* A batch holds at most this many requests. */
 #define AD_BATCH_MAX 50
 #define AD_BINDING_MAX (16 + AD_BATCH_MAX * 64)
@@ -596,6 +710,22 @@ bg_status ad_approver_check_secrets(const ad_config *cfg, bg_errlist *errs);
  */
 bg_status ad_factor_confirm(ad_app *app, const ad_http_req *r, const char *approver,
     json_object *confirm, const char *binding, ad_auth_verdict *verdict, bg_error *err);
+/*
+ * The binding of a passkey registration's bootstrap: a TOTP code is taken
+ * for it even with second_factor = webauthn.  Set by the service, never
+ * from a body (a challenge's binding is "signin" or a vote's).
+ */
+#define AD_BINDING_REGISTER "passkey:register"
+/*
+ * A second factor other than a TOTP code (a passkey), inside a transaction:
+ * _begin holds the approver's lockout state and answers AD_AUTH_LOCKED
+ * while it is locked out; _failed counts a refusal in it as a wrong code
+ * counts, locking out at totp_max_failures.  name: the configured spelling.
+ */
+bg_status ad_factor_begin(ad_app *app, const char *name, ad_auth_verdict *verdict,
+    bg_error *err);
+bg_status ad_factor_failed(ad_app *app, const char *name, ad_auth_verdict *verdict,
+    bg_error *err);
 
 /*
  * Backoff on authentication failures (throttle.c), keyed "address:..." or
@@ -612,8 +742,56 @@ int64_t ad_throttle_fail(const char *key, int64_t cap_ms, int64_t now_ms);
 void ad_throttle_trust(const char *pair, int64_t now_ms);
 bool ad_throttle_trusted(const char *pair, int64_t now_ms);
 
+/*
+ * Passkeys (passkey.c): POST /v1/webauthn/register/begin, .../finish and
+ * /v1/webauthn/challenge.
+ */
+void ad_passkey_register_begin(ad_http_req *r, ad_response *res);
+void ad_passkey_register_finish(ad_http_req *r, ad_response *res);
+void ad_passkey_challenge(ad_http_req *r, ad_response *res);
+/*
+ * A passkey assertion (contract: {"id", "clientDataJSON",
+ * "authenticatorData", "signature", "userHandle"}) by approver confirming
+ * binding, inside the caller's transaction: the challenge it signs must be
+ * an unspent, unexpired one issued to approver for exactly binding (spent
+ * now), the credential approver's, the assertion valid (webauthn.h) and its
+ * counter ahead.  A refusal is journaled (approver.passkey_refused) and
+ * counted in the approver's lockout.  BG_OK with *verdict, or an error (deny).
+ */
+bg_status ad_passkey_confirm(ad_app *app, const ad_http_req *r, const char *approver,
+    json_object *assertion, const char *binding, ad_auth_verdict *verdict, bg_error *err);
+
 /* Web page (page.c): GET /. */
 void ad_page(ad_http_req *r, ad_response *res);
+/*
+ * The pages' Content-Security-Policy: no source but their one inline script
+ * and style, allowed by hash; false when out of memory.
+ */
+bool ad_page_set_csp(ad_response *res, const char *script, const char *style);
+/* The passkey registration page (passkey_page.c): GET /passkeys. */
+void ad_passkey_page(ad_http_req *r, ad_response *res);
+
+/*
+ * Slack (slack.c): POST /v1/integrations/slack, a button click signed by
+ * Slack, answered with a one-time link; never a vote.
+ */
+void ad_slack_interaction(ad_http_req *r, ad_response *res);
+/* Reads [slack] signing_secret (BG_FILE_SECRET); free with bg_file_free_secret. */
+bg_status ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err);
+/* Whether url is an https (or loopback http) URL under [slack] response_url_prefix. */
+bool ad_slack_response_url_ok(const ad_config *cfg, const char *url);
+
+/* One-time links (links.c): GET /v1/links/{token}. */
+#define AD_LINK_TTL_MS (10 * 60 * AD_MS_PER_SECOND)
+/* 32 random bytes in base64url without padding, and its NUL. */
+#define AD_LINK_TOKEN_LEN 43
+/*
+ * Stores a link for approver to act on request_id, valid AD_LINK_TTL_MS,
+ * inside the caller's transaction; token gets the text for the URL.
+ */
+bg_status ad_link_issue(ad_app *app, const char *approver, const char *request_id,
+    const char *action, int64_t now_ms, char token[AD_LINK_TOKEN_LEN + 1], bg_error *err);
+void ad_link_open(ad_http_req *r, const char *token, ad_response *res);
 
 /* ------------------------------------------------------------------ */
 /* Limits (limits.c): per-host filing rate, in memory, per instance. */
@@ -703,6 +881,9 @@ bg_status ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
     const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err);
 /* Queues one "recovery.reported" notification per target about the report doc. */
 bg_status ad_notify_recovery(ad_app *app, json_object *doc, int64_t now_ms, bg_error *err);
+/* Queues msg to a Slack response_url (checked by the caller). */
+bg_status ad_notify_slack_response(ad_app *app, const char *url, json_object *msg,
+    int64_t now_ms, bg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Logging (log.c): daemon messages, untrusted text escaped by the caller. */

@@ -26,8 +26,8 @@
 #define THROTTLE_APPROVER_CAP_MS (60 * AD_MS_PER_SECOND)
 #define THROTTLE_KEY_MAX 96
 
-static const char *
-bearer_token(const ad_http_req *r)
+const char *
+ad_bearer_token(const ad_http_req *r)
 {
 	const char *h = ad_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 
@@ -40,18 +40,23 @@ bool
 ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body *v,
     bg_error *err)
 {
-	static const ad_member with_comment[] = {
+	static const ad_member with_totp[] = {
 		{ "approver", T_STRING }, { "totp", T_STRING }, { "comment", T_STRING },
 	};
+	static const ad_member with_webauthn[] = {
+		{ "approver", T_STRING }, { "webauthn", T_OBJECT }, { "comment", T_STRING },
+	};
 	const char *bad, *who;
+	bool passkey;
 
 	if ((*doc = ad_body_parse(body, len, err)) == NULL)
 		return false;
+	passkey = json_object_object_get_ex(*doc, "webauthn", NULL);
 	/* The comment is optional: two members, or three with it. */
-	if (!ad_members_ok(*doc, with_comment, json_object_object_get_ex(*doc, "comment",
-	    NULL) ? 3 : 2, &bad)) {
-		bg_error_set(err, BG_ERR_INVALID, "expected {\"approver\", \"totp\", "
-		    "\"comment\"}: %s", bad);
+	if (!ad_members_ok(*doc, passkey ? with_webauthn : with_totp,
+	    json_object_object_get_ex(*doc, "comment", NULL) ? 3 : 2, &bad)) {
+		bg_error_set(err, BG_ERR_INVALID, "expected {\"approver\", \"totp\" or "
+		    "\"webauthn\", \"comment\"}: %s", bad);
 		return false;
 	}
 	who = bg_json_member_cstring(*doc, "approver");
@@ -61,7 +66,10 @@ ad_vote_body_parse(const char *body, size_t len, json_object **doc, ad_vote_body
 	}
 	snprintf(v->approver, sizeof(v->approver), "%s", who);
 	bg_name_fold(v->approver);
-	v->totp = bg_json_member_cstring(*doc, "totp");
+	v->totp = passkey ? NULL : bg_json_member_cstring(*doc, "totp");
+	v->webauthn = NULL;
+	if (passkey)
+		json_object_object_get_ex(*doc, "webauthn", &v->webauthn);
 	v->comment = json_object_object_get_ex(*doc, "comment", NULL) ?
 	    bg_json_member_cstring(*doc, "comment") : "";
 	return true;
@@ -337,6 +345,35 @@ ad_approver_trust(const ad_http_req *r, const char *approver)
 }
 
 bool
+ad_session_confirm(ad_http_req *r, json_object *confirm, const char *binding,
+    const char *about, char approver[BG_NAME_MAX + 1], ad_response *res)
+{
+	ad_auth_verdict verdict;
+	ad_session sess;
+	bg_error err;
+	bg_status rc;
+
+	if (ad_store_begin(r->app->store, &err) != BG_OK) {
+		ad_log(LOG_ERR, "session vote: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+		return false;
+	}
+	if (!ad_session_check(r, true, &sess, res))
+		return false;
+	snprintf(approver, BG_NAME_MAX + 1, "%s", sess.approver);
+	explicit_bzero(&sess, sizeof(sess));
+	if (ad_approver_throttled(r, approver, res)) {
+		ad_store_rollback(r->app->store);
+		return false;
+	}
+	rc = ad_factor_confirm(r->app, r, approver, confirm, binding, &verdict, &err);
+	if (!ad_approver_confirmed(r, approver, about, rc, verdict, &err, res))
+		return false;
+	ad_approver_trust(r, approver);
+	return true;
+}
+
+bool
 ad_vote_binding(const char *action, const char *const *ids, size_t n, char *out,
     size_t outsz)
 {
@@ -359,7 +396,10 @@ ad_comment_ok(const char *comment, ad_response *res)
 	return false;
 }
 
-/* The bearer-token API: {"approver", "totp", "comment"} with the approver's token. */
+/*
+ * The bearer-token API: {"approver", "totp" or "webauthn", "comment"} with
+ * the approver's token.
+ */
 static void
 bearer_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 {
@@ -379,14 +419,17 @@ bearer_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
+	/* The factor as ad_factor_confirm takes it: {"totp": code} or {"webauthn": assertion}. */
 	confirm = json_object_new_object();
-	if (confirm != NULL)
+	if (confirm != NULL && vb.webauthn != NULL)
+		json_object_object_add(confirm, "webauthn", json_object_get(vb.webauthn));
+	else if (confirm != NULL)
 		json_object_object_add(confirm, "totp", json_object_new_string(vb.totp));
 	ad_vote_binding(approve ? "approve" : "deny", &id, 1, binding, sizeof(binding));
 	/* One transaction: the TOTP state is stored with the vote or the refusal. */
 	rc = ad_store_begin(r->app->store, &err);
 	if (rc == BG_OK)
-		rc = ad_approver_authenticate(r->app, r, vb.approver, bearer_token(r),
+		rc = ad_approver_authenticate(r->app, r, vb.approver, ad_bearer_token(r),
 		    confirm, binding, &verdict, &err);
 	if (ad_approver_confirmed(r, vb.approver, id, rc, verdict, &err, res)) {
 		ad_approver_trust(r, vb.approver);
@@ -406,11 +449,8 @@ session_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 	char binding[AD_BINDING_MAX];
 	json_object *doc;
 	ad_vote_body vb = { .comment = "" };
-	ad_session sess;
-	ad_auth_verdict verdict;
 	const char *bad;
 	bg_error err;
-	bg_status rc;
 
 	if ((doc = ad_body_parse(r->body, r->body_len, &err)) == NULL) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
@@ -430,30 +470,11 @@ session_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
-	if (ad_store_begin(r->app->store, &err) != BG_OK) {
-		ad_log(LOG_ERR, "vote: %s", err.msg);
-		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
-		json_object_put(doc);
-		return;
-	}
-	/* The session, the factor's state and the vote: one transaction. */
-	if (!ad_session_check(r, true, &sess, res)) {
-		json_object_put(doc);
-		return;
-	}
-	snprintf(vb.approver, sizeof(vb.approver), "%s", sess.approver);
-	if (ad_approver_throttled(r, vb.approver, res)) {
-		ad_store_rollback(r->app->store);
-		json_object_put(doc);
-		return;
-	}
 	ad_vote_binding(approve ? "approve" : "deny", &id, 1, binding, sizeof(binding));
-	rc = ad_factor_confirm(r->app, r, vb.approver,
-	    json_object_object_get(doc, "confirm"), binding, &verdict, &err);
-	if (ad_approver_confirmed(r, vb.approver, id, rc, verdict, &err, res)) {
-		ad_approver_trust(r, vb.approver);
+	/* The session, the factor's state and the vote: one transaction. */
+	if (ad_session_confirm(r, json_object_object_get(doc, "confirm"), binding, id,
+	    vb.approver, res))
 		ad_vote_cast(r, id, approve, &vb, res);
-	}
 	json_object_put(doc);
 }
 
@@ -479,7 +500,7 @@ ad_approver_list(ad_http_req *r, ad_response *res)
 
 	if (ad_approver_throttled(r, NULL, res))
 		return;
-	if (!ad_token_matches(r->app->cfg, bearer_token(r), NULL)) {
+	if (!ad_token_matches(r->app->cfg, ad_bearer_token(r), NULL)) {
 		ad_log(LOG_WARNING, "pending list refused: source=%s: bad token", r->source);
 		ad_approver_count_failure(r, NULL);
 		ad_response_error(res, MHD_HTTP_UNAUTHORIZED, "authentication failed");

@@ -44,10 +44,14 @@ const char *ad_host_request_problem(const ad_config *cfg, json_object *doc);
  */
 const char *ad_recovery_problem(const char *host, json_object *doc);
 
-/* A vote: {"approver": name, "totp": string, "comment": string (optional)}. */
+/*
+ * A vote: {"approver": name, "totp": string or "webauthn": assertion object,
+ * "comment": string (optional)}.
+ */
 typedef struct {
 	char approver[BG_NAME_MAX + 1];   /* lowercased (names.h) */
-	const char *totp;
+	const char *totp;         /* NULL with webauthn */
+	json_object *webauthn;    /* NULL with totp */
 	const char *comment;      /* "" when absent */
 } ad_vote_body;
 /*
@@ -93,5 +97,22 @@ bg_event *ad_recovery_event(const ad_app *app, const char *source, const ad_requ
 bg_event *ad_voted_event(const ad_app *app, const char *source, const ad_request *req,
     const ad_vote_body *vb,
     bool approve);
+
+/* A Slack click (slack.c): the one action of a block_actions payload. */
+typedef struct {
+	json_object *user;        /* user.id, as the JSON string it is in doc */
+	const char *user_id;
+	const char *action;       /* approve | deny */
+	const char *request_id;   /* the button's value */
+	const char *response_url; /* NULL when absent */
+} ad_slack_click;
+/* Reads doc (the payload, parsed) into *c, which points into it; else says why not. */
+const char *ad_slack_click_parse(json_object *doc, ad_slack_click *c);
+/*
+ * slack.link_issued (reason NULL) or slack.refused for click c, by approver
+ * (NULL: no approver is that Slack user) about req (NULL: none found).
+ */
+bg_event *ad_slack_event(const ad_app *app, const char *source, const ad_request *req,
+    const char *approver, const ad_slack_click *c, const char *reason);
 
 #endif

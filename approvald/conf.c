@@ -36,13 +36,20 @@
 #define CONNECTIONS_MAX 1000000UL
 /* A decided request is kept at least a day: the journal records it for ever. */
 #define RETENTION_MIN (24 * SECONDS_PER_HOUR)
+#define SLACK_USER_MIN 3
+#define SLACK_USER_MAX 32
 
 /* A session lasts at most a day: the approver signs in again. */
 #define SESSION_MAX_MAX (24 * SECONDS_PER_HOUR)
 #define ORIGIN_MAX 255
 #define ORIGIN_CHARS "abcdefghijklmnopqrstuvwxyz0123456789.-:/[]"
+/* A WebAuthn RP ID is a domain name: lowercase, as browsers compare it. */
+#define RP_ID_MAX 253
+#define RP_ID_CHARS "abcdefghijklmnopqrstuvwxyz0123456789.-"
 
 static const char *const format_choices[] = { "slack", "json", NULL };
+/* Indexed by ad_second_factor. */
+static const char *const second_factor_choices[] = { "any", "webauthn", NULL };
 
 /* Journaled in every record: a plain word. */
 static bg_status
@@ -83,6 +90,18 @@ check_origin(const char *value, bg_error *err)
 	    strspn(value, ORIGIN_CHARS) != n)
 		return bg_error_set(err, BG_ERR_INVALID, "expected "
 		    "http(s)://host[:port] in lowercase, no path (as a browser's Origin header)");
+	return BG_OK;
+}
+
+static bg_status
+check_rp_id(const char *value, bg_error *err)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > RP_ID_MAX || strspn(value, RP_ID_CHARS) != n || value[0] == '.' ||
+	    value[0] == '-' || value[n - 1] == '.' || strstr(value, "..") != NULL)
+		return bg_error_set(err, BG_ERR_INVALID, "expected a domain name in "
+		    "lowercase (the origin's host or a parent domain of it)");
 	return BG_OK;
 }
 
@@ -144,6 +163,12 @@ static const bg_cfg_key server_keys[] = {
 	/* Default: the origin of public_url, else of listen (ad_config_load). */
 	{ .name = "origin", .type = BG_CFG_STRING,
 	  .offset = offsetof(ad_config_server, origin), .check = check_origin },
+	/* Default: origin's host (ad_config_load). */
+	{ .name = "rp_id", .type = BG_CFG_STRING,
+	  .offset = offsetof(ad_config_server, rp_id), .check = check_rp_id },
+	{ .name = "second_factor", .type = BG_CFG_ENUM, .def = "any",
+	  .offset = offsetof(ad_config_server, second_factor),
+	  .choices = second_factor_choices },
 	{ .name = "session_idle", .type = BG_CFG_DURATION, .def = "10m",
 	  .offset = offsetof(ad_config_server, session_idle),
 	  .min = 1, .max = SESSION_MAX_MAX },
@@ -151,6 +176,23 @@ static const bg_cfg_key server_keys[] = {
 	  .offset = offsetof(ad_config_server, session_max),
 	  .min = 1, .max = SESSION_MAX_MAX },
 };
+
+/*
+ * A Slack user ID as Slack writes it: U or W (Enterprise Grid) and upper
+ * case letters and digits.  Compared exactly: the click names its user so.
+ */
+static bg_status
+check_slack_user(const char *value, bg_error *err)
+{
+	size_t n = strlen(value);
+
+	if ((value[0] != 'U' && value[0] != 'W') || n < SLACK_USER_MIN || n > SLACK_USER_MAX ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n)
+		return bg_error_set(err, BG_ERR_INVALID, "a Slack user ID: U or W, then "
+		    "upper case letters and digits (Slack: the member's profile, "
+		    "\"Copy member ID\")");
+	return BG_OK;
+}
 
 static const bg_cfg_key host_keys[] = {
 	{ .name = "key", .type = BG_CFG_PATH, .required = true,
@@ -162,6 +204,8 @@ static const bg_cfg_key approver_keys[] = {
 	  .offset = offsetof(ad_config_approver, token_sha256) },
 	{ .name = "totp", .type = BG_CFG_PATH, .required = true,
 	  .offset = offsetof(ad_config_approver, totp) },
+	{ .name = "slack_user", .type = BG_CFG_STRING,
+	  .offset = offsetof(ad_config_approver, slack_user), .check = check_slack_user },
 };
 
 static const bg_cfg_key notify_keys[] = {
@@ -173,9 +217,17 @@ static const bg_cfg_key notify_keys[] = {
 	  .offset = offsetof(ad_config_notify, secret) },
 };
 
+static const bg_cfg_key slack_keys[] = {
+	{ .name = "signing_secret", .type = BG_CFG_PATH,
+	  .offset = offsetof(ad_config_slack, signing_secret) },
+	{ .name = "response_url_prefix", .type = BG_CFG_URL,
+	  .def = "https://hooks.slack.com/",
+	  .offset = offsetof(ad_config_slack, response_url_prefix) },
+};
+
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
-enum { SEC_SERVER, SEC_HOST, SEC_APPROVER, SEC_NOTIFY, SEC_COUNT };
+enum { SEC_SERVER, SEC_HOST, SEC_APPROVER, SEC_NOTIFY, SEC_SLACK, SEC_COUNT };
 
 static const bg_cfg_section sections[SEC_COUNT] = {
 	[SEC_SERVER] = { .name = "server", .required = true,
@@ -198,6 +250,10 @@ static const bg_cfg_section sections[SEC_COUNT] = {
 	    .size = sizeof(ad_config_notify),
 	    .offset = offsetof(ad_config, notify),
 	    .count_offset = offsetof(ad_config, nnotify), .max_count = MAX_NOTIFY },
+	[SEC_SLACK] = { .name = "slack",
+	    .keys = slack_keys, .nkeys = NKEYS(slack_keys),
+	    .size = sizeof(ad_config_slack),
+	    .offset = offsetof(ad_config, slack) },
 };
 
 static const bg_cfg_schema schema = { sections, SEC_COUNT };
@@ -292,6 +348,36 @@ validate_server(bg_cfg_check *c, ad_config *cfg)
 		    "set tls_cert and tls_key");
 }
 
+/* A click names one Slack user: one approver per user. */
+static void
+validate_slack(bg_cfg_check *c, ad_config *cfg)
+{
+	const ad_config_slack *s = &cfg->slack;
+	bool https = false;
+	char host[256];
+	bg_error err;
+
+	for (size_t i = 0; i < cfg->napprover; i++)
+		for (size_t j = 0; cfg->approver[i].slack_user != NULL && j < i; j++)
+			if (cfg->approver[j].slack_user != NULL &&
+			    strcmp(cfg->approver[i].slack_user, cfg->approver[j].slack_user) == 0)
+				bg_cfg_check_error(c, key_line(SEC_APPROVER,
+				    &cfg->approver[i].meta, "slack_user"),
+				    "slack_user: the same as [approver %s]'s",
+				    cfg->approver[j].meta.name);
+	if (s->meta.line == 0)
+		return;
+	if (s->signing_secret == NULL)
+		bg_cfg_check_error(c, s->meta.line, "[slack]: signing_secret is required");
+	/* A response_url carries a message to a channel: in clear only on loopback (tests). */
+	if (bg_url_host(s->response_url_prefix, &https, host, sizeof(host), &err) != BG_OK ||
+	    (!https && !bg_host_is_loopback(host)) ||
+	    s->response_url_prefix[strlen(s->response_url_prefix) - 1] != '/')
+		bg_cfg_check_error(c, key_line(SEC_SLACK, &s->meta, "response_url_prefix"),
+		    "response_url_prefix: an https:// URL (http:// only on loopback) "
+		    "ending in '/', so that its host cannot be extended");
+}
+
 static void
 validate_sections(bg_cfg_check *c, ad_config *cfg)
 {
@@ -321,9 +407,10 @@ validate_sections(bg_cfg_check *c, ad_config *cfg)
 			    "secret: only for format json");
 		slack = slack || n->format == AD_NOTIFY_SLACK;
 	}
-	if (slack && cfg->server.public_url == NULL)
+	validate_slack(c, cfg);
+	if ((slack || cfg->slack.meta.line != 0) && cfg->server.public_url == NULL)
 		bg_cfg_check_error(c, cfg->server.meta.line,
-		    "[server]: public_url is needed for slack notifications' links");
+		    "[server]: public_url is needed for slack notifications' and one-time links");
 	if (cfg->nhost == 0)
 		bg_cfg_check_error(c, 1, "no [host NAME] section: no host could file a request");
 	if (cfg->napprover == 0)
@@ -348,6 +435,46 @@ default_origin(const ad_config *cfg)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	return out;
+}
+
+/* The host of origin (scheme://host[:port]): a name, an IPv4 or a [v6] address. */
+static char *
+origin_host(const char *origin)
+{
+	const char *host = strstr(origin, "://") + 3;
+	size_t n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+
+	return strndup(host, n);
+}
+
+/*
+ * WebAuthn's rule: the RP ID is the origin's host or a parent domain of it
+ * (browsers refuse anything else, and the rpIdHash check would refuse every
+ * passkey).
+ */
+static void
+validate_rp_id(bg_cfg_check *c, ad_config *cfg)
+{
+	ad_config_server *s = &cfg->server;
+	char *host = origin_host(s->origin);
+	size_t hn, rn;
+
+	if (host == NULL) {
+		bg_cfg_check_error(c, 1, "out of memory");
+		return;
+	}
+	if (s->rp_id == NULL) {
+		s->rp_id = host;
+		return;
+	}
+	hn = strlen(host);
+	rn = strlen(s->rp_id);
+	if (!(strcmp(host, s->rp_id) == 0 || (hn > rn && host[hn - rn - 1] == '.' &&
+	    strcmp(host + hn - rn, s->rp_id) == 0)))
+		bg_cfg_check_error(c, key_line(SEC_SERVER, &s->meta, "rp_id"),
+		    "rp_id: %s is neither origin's host (%s) nor a parent domain of it",
+		    s->rp_id, host);
+	free(host);
 }
 
 /* The host name, as gethostname gives it (the journal's "host" too). */
@@ -388,6 +515,8 @@ ad_config_load(const char *path, ad_config *cfg, bg_errlist *errs)
 	if (c.nerrors == 0 && cfg->server.origin == NULL &&
 	    (cfg->server.origin = default_origin(cfg)) == NULL)
 		bg_cfg_check_error(&c, 1, "out of memory");
+	if (c.nerrors == 0)
+		validate_rp_id(&c, cfg);
 	if (c.nerrors == 0 && (cfg->path = strdup(path)) == NULL)
 		bg_cfg_check_error(&c, 1, "out of memory");
 	if (c.nerrors > 0) {
@@ -421,6 +550,16 @@ ad_config_find_approver(const ad_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->napprover; i++)
 		if (bg_name_equal(cfg->approver[i].meta.name, name))
+			return &cfg->approver[i];
+	return NULL;
+}
+
+const ad_config_approver *
+ad_config_find_slack_user(const ad_config *cfg, const char *user)
+{
+	for (size_t i = 0; i < cfg->napprover; i++)
+		if (cfg->approver[i].slack_user != NULL &&
+		    strcmp(cfg->approver[i].slack_user, user) == 0)
 			return &cfg->approver[i];
 	return NULL;
 }
@@ -505,6 +644,16 @@ ad_config_check_files(const ad_config *cfg, bg_errlist *errs)
 			check_key_file(&c,
 			    key_line(SEC_NOTIFY, &cfg->notify[i].meta, "secret"),
 			    "secret", cfg->notify[i].secret);
+	if (cfg->slack.signing_secret != NULL) {
+		char *secret;
+		size_t len;
+
+		if (ad_slack_secret_read(cfg->slack.signing_secret, &secret, &len, &err) != BG_OK)
+			bg_cfg_check_error(&c, key_line(SEC_SLACK, &cfg->slack.meta,
+			    "signing_secret"), "signing_secret: %s", err.msg);
+		else
+			bg_file_free_secret(secret, len);
+	}
 	if (ad_approver_check_secrets(cfg, errs) != BG_OK)
 		c.nerrors++;
 	return c.nerrors == 0 ? BG_OK : BG_ERR_INVALID;

@@ -292,8 +292,13 @@ peer_address(struct MHD_Connection *conn, char *out, size_t outsz)
 
 #define V1_REQUESTS "/v1/requests"
 #define V1_RECOVERIES "/v1/recoveries"
+#define V1_WEBAUTHN_BEGIN "/v1/webauthn/register/begin"
+#define V1_WEBAUTHN_FINISH "/v1/webauthn/register/finish"
+#define V1_WEBAUTHN_CHALLENGE "/v1/webauthn/challenge"
 #define V1_SESSION "/v1/session"
 #define V1_BATCH "/v1/batch"
+#define V1_SLACK "/v1/integrations/slack"
+#define V1_LINKS "/v1/links/"
 
 /* "/v1/requests/{id}" + suffix ("" or "/approve"...): copies id out. */
 static bool
@@ -337,6 +342,14 @@ route(ad_http_req *r, ad_response *res)
 		ad_approver_vote(r, id, true, res);
 	else if (match_request_path(p, "/deny", id, sizeof(id)) && post)
 		ad_approver_vote(r, id, false, res);
+	else if (strcmp(p, V1_WEBAUTHN_BEGIN) == 0 && post)
+		ad_passkey_register_begin(r, res);
+	else if (strcmp(p, V1_WEBAUTHN_FINISH) == 0 && post)
+		ad_passkey_register_finish(r, res);
+	else if (strcmp(p, V1_WEBAUTHN_CHALLENGE) == 0 && post)
+		ad_passkey_challenge(r, res);
+	else if (strcmp(p, "/passkeys") == 0 && get)
+		ad_passkey_page(r, res);
 	else if (strcmp(p, V1_SESSION) == 0 && post)
 		ad_session_signin(r, res);
 	else if (strcmp(p, V1_SESSION) == 0 && get)
@@ -346,12 +359,20 @@ route(ad_http_req *r, ad_response *res)
 		ad_session_signout(r, res);
 	else if (strcmp(p, V1_BATCH) == 0 && post)
 		ad_batch_vote(r, res);
+	else if (strcmp(p, V1_SLACK) == 0 && post)
+		ad_slack_interaction(r, res);
+	else if (strncmp(p, V1_LINKS, strlen(V1_LINKS)) == 0 && get)
+		ad_link_open(r, p + strlen(V1_LINKS), res);
+	else if (strcmp(p, V1_SLACK) == 0 || strncmp(p, V1_LINKS, strlen(V1_LINKS)) == 0)
+		ad_response_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	else if (strcmp(p, "/") == 0 || strcmp(p, "/healthz") == 0 ||
 	    strcmp(p, V1_SESSION) == 0 || strcmp(p, V1_BATCH) == 0 ||
 	    strcmp(p, V1_REQUESTS) == 0 || strcmp(p, V1_RECOVERIES) == 0 ||
 	    match_request_path(p, "", id, sizeof(id)) ||
 	    match_request_path(p, "/approve", id, sizeof(id)) ||
-	    match_request_path(p, "/deny", id, sizeof(id)))
+	    match_request_path(p, "/deny", id, sizeof(id)) ||
+	    strcmp(p, V1_WEBAUTHN_BEGIN) == 0 || strcmp(p, V1_WEBAUTHN_FINISH) == 0 ||
+	    strcmp(p, V1_WEBAUTHN_CHALLENGE) == 0 || strcmp(p, "/passkeys") == 0)
 		ad_response_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	else
 		ad_response_error(res, MHD_HTTP_NOT_FOUND, "not found");
@@ -378,6 +399,8 @@ send_response(struct MHD_Connection *conn, ad_response *res)
 	if (res->decision_sig != NULL &&
 	    asprintf(&hdr, "ed25519=%s", res->decision_sig) > 0)
 		MHD_add_response_header(mr, "X-Breakglass-Decision-Signature", hdr);
+	if (res->location != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, res->location);
 	if (res->retry_after_s > 0) {
 		char secs[16];
 
@@ -405,6 +428,7 @@ ad_response_free(ad_response *res)
 	free(res->decision_sig);
 	free(res->csp);
 	free(res->set_cookie);
+	free(res->location);
 }
 
 /* ------------------------------------------------------------------ */

@@ -6,7 +6,10 @@
  * number of times): a target that accepts and never answers delays only its
  * own notifications.  A queued notification survives a restart.
  *
- * slack: {"text": "..."} with a link to public_url.
+ * slack: {"text": "..."} with a link to public_url; a new request's with
+ *        Block Kit Approve/Deny buttons too (slack.c takes the clicks), and
+ *        a clicked one's message replaced once decided, through the click's
+ *        response_url (target "slack:response_url").
  * json:  {"type", "timestamp", "data"}, signed Standard-Webhooks style:
  *        webhook-id, webhook-timestamp and webhook-signature
  *        "v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>".
@@ -36,6 +39,12 @@
  */
 #define IDLE_WAIT_MS 60000LL
 #define MSG_ID_BYTES 16
+#define MSG_ID_LEN (sizeof("msg_") + 2 * MSG_ID_BYTES)
+/*
+ * The queue's target for messages to Slack response_urls (slack.c): no
+ * [notify] name holds a ':'.
+ */
+#define SLACK_RESPONSE_TARGET "slack:response_url"
 #define HTTP_OK_MIN 200
 #define HTTP_OK_MAX 299
 #define NS_PER_MS 1000000LL
@@ -49,6 +58,15 @@
  * below the 64 KiB a message may take, so that no request fails to notify.
  */
 #define SLACK_VALUE_MAX 1024
+/*
+ * Block Kit's limit on a section's text, in characters (each at least a
+ * byte), and the cuts of each value there: escaping & < > at most
+ * quintuples a value, so six values cut at the smaller one, without the
+ * link (public_url has no bound), always fit.
+ */
+#define SLACK_SECTION_MAX 3000
+#define SLACK_SECTION_VALUE_MAX 400
+#define SLACK_SECTION_VALUE_MIN 80
 
 /* One target's delivery thread. */
 struct worker {
@@ -97,51 +115,159 @@ recovery_text(bg_buf *t, json_object *view)
 	}
 }
 
-static char *
-slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
+/*
+ * The message's text: each value a host sent cut at value_max bytes,
+ * escaped for mrkdwn, with the link to the page when link (t->overflow set
+ * on overflow).
+ */
+static void
+slack_text(bg_buf *t, const ad_app *app, const char *event, json_object *view,
+    const char *status, size_t value_max, bool link)
 {
 	static const char *const keys[] = {
 		"operator", "account", "host", "incident", "scope", "reason",
 	};
 	bool recovery = strcmp(event, RECOVERY_EVENT) == 0;
-	json_object *obj, *v;
-	char *out = NULL;
-	bg_buf t;
+	json_object *v;
 
-	bg_buf_init(&t, AD_BODY_MAX);
 	if (recovery)
-		bg_buf_puts(&t, "Break-glass offline recovery reported (after the fact): ");
+		bg_buf_puts(t, "Break-glass offline recovery reported (after the fact): ");
 	else
-		bg_buf_puts(&t, strcmp(event, "request.created") == 0 ?
+		bg_buf_puts(t, strcmp(event, "request.created") == 0 ?
 		    "Break-glass request: " : "Break-glass request ");
 	if (!recovery && strcmp(event, "request.created") != 0) {
-		bg_escape_markup(&t, status, false);
-		bg_buf_puts(&t, ": ");
+		bg_escape_markup(t, status, false);
+		bg_buf_puts(t, ": ");
 	}
 	/* A recovery report has no reason: members absent are left out. */
 	for (size_t i = 0, shown = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(view, keys[i], &v)) {
-			bg_buf_printf(&t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
-			bg_escape_markup_cut(&t, json_object_get_string(v), false,
-			    SLACK_VALUE_MAX);
+			bg_buf_printf(t, "%s%s ", shown++ > 0 ? ", " : "", keys[i]);
+			bg_escape_markup_cut(t, json_object_get_string(v), false, value_max);
 		}
 	if (recovery)
-		recovery_text(&t, view);
-	if (app->cfg->server.public_url != NULL) {
-		bg_buf_puts(&t, " - ");
-		bg_escape_markup(&t, app->cfg->server.public_url, false);
-		bg_buf_puts(&t, recovery ? "/#" : "/#r-");
+		recovery_text(t, view);
+	if (link && app->cfg->server.public_url != NULL) {
+		bg_buf_puts(t, " - ");
+		bg_escape_markup(t, app->cfg->server.public_url, false);
+		bg_buf_puts(t, recovery ? "/#" : "/#r-");
 		if (json_object_object_get_ex(view, recovery ? "recovery_id" : "request_id", &v))
-			bg_escape_markup(&t, json_object_get_string(v), false);
+			bg_escape_markup(t, json_object_get_string(v), false);
 	}
-	obj = json_object_new_object();
-	if (!t.overflow && obj != NULL) {
-		json_object_object_add(obj, "text", json_object_new_string(t.data));
-		out = strdup(json_object_to_json_string_ext(obj,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static json_object *
+button(const char *label, const char *style, const char *action, const char *id)
+{
+	json_object *b = json_object_new_object(), *text = json_object_new_object();
+
+	json_object_object_add(text, "type", json_object_new_string("plain_text"));
+	json_object_object_add(text, "text", json_object_new_string(label));
+	json_object_object_add(b, "type", json_object_new_string("button"));
+	json_object_object_add(b, "text", text);
+	json_object_object_add(b, "style", json_object_new_string(style));
+	json_object_object_add(b, "action_id", json_object_new_string(action));
+	json_object_object_add(b, "value", json_object_new_string(id));
+	return b;
+}
+
+/*
+ * Block Kit for a new request: the text in a section (Slack shows blocks
+ * instead of "text", which stays the notifications' fallback) and the
+ * Approve/Deny buttons, whose click Slack posts to /v1/integrations/slack
+ * (slack.c).  A section holds at most 3000 characters: the values are cut
+ * shorter there, shorter still when their escaping made it too long, and
+ * the link left to "text" when even that is too long.
+ */
+static json_object *
+slack_blocks(const ad_app *app, json_object *view)
+{
+	static const struct {
+		size_t cut;
+		bool link;
+	} tries[] = {
+		{ SLACK_SECTION_VALUE_MAX, true }, { SLACK_SECTION_VALUE_MIN, true },
+		{ SLACK_SECTION_VALUE_MIN, false },
+	};
+	json_object *blocks, *section, *text, *actions, *elements, *id;
+	bg_buf t;
+
+	if (!json_object_object_get_ex(view, "request_id", &id))
+		return NULL;
+	bg_buf_init(&t, AD_BODY_MAX);
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		bg_buf_free(&t);
+		bg_buf_init(&t, AD_BODY_MAX);
+		slack_text(&t, app, "request.created", view, "pending", tries[i].cut,
+		    tries[i].link);
+		if (!t.overflow && t.len <= SLACK_SECTION_MAX)
+			break;
 	}
-	json_object_put(obj);
+	if (t.overflow || t.len > SLACK_SECTION_MAX) {
+		bg_buf_free(&t);
+		return NULL;
+	}
+	text = json_object_new_object();
+	json_object_object_add(text, "type", json_object_new_string("mrkdwn"));
+	json_object_object_add(text, "text", json_object_new_string(t.data));
 	bg_buf_free(&t);
+	section = json_object_new_object();
+	json_object_object_add(section, "type", json_object_new_string("section"));
+	json_object_object_add(section, "text", text);
+	elements = json_object_new_array();
+	json_object_array_add(elements, button("Approve", "primary", "approve",
+	    json_object_get_string(id)));
+	json_object_array_add(elements, button("Deny", "danger", "deny",
+	    json_object_get_string(id)));
+	actions = json_object_new_object();
+	json_object_object_add(actions, "type", json_object_new_string("actions"));
+	json_object_object_add(actions, "block_id", json_object_new_string("breakglass"));
+	json_object_object_add(actions, "elements", elements);
+	blocks = json_object_new_array();
+	json_object_array_add(blocks, section);
+	json_object_array_add(blocks, actions);
+	return blocks;
+}
+
+/* {"text"} (and for a new request, the blocks with its buttons); NULL when out of memory. */
+static json_object *
+slack_message(const ad_app *app, const char *event, json_object *view, const char *status)
+{
+	json_object *obj = json_object_new_object(), *blocks = NULL;
+	bg_buf t;
+
+	bg_buf_init(&t, AD_BODY_MAX);
+	slack_text(&t, app, event, view, status, SLACK_VALUE_MAX, true);
+	if (strcmp(event, "request.created") == 0 &&
+	    (blocks = slack_blocks(app, view)) == NULL)
+		t.overflow = true;
+	if (t.overflow || obj == NULL) {
+		json_object_put(obj);
+		json_object_put(blocks);
+		bg_buf_free(&t);
+		return NULL;
+	}
+	json_object_object_add(obj, "text", json_object_new_string(t.data));
+	if (blocks != NULL)
+		json_object_object_add(obj, "blocks", blocks);
+	bg_buf_free(&t);
+	return obj;
+}
+
+static char *
+json_text(json_object *obj)
+{
+	return obj == NULL ? NULL : strdup(json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static char *
+slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
+{
+	json_object *obj = slack_message(app, event, view, status);
+	char *out = json_text(obj);
+
+	json_object_put(obj);
 	return out;
 }
 
@@ -150,18 +276,34 @@ json_body(const char *event, json_object *view, int64_t now_ms)
 {
 	json_object *obj = json_object_new_object();
 	char ts[AD_TIME_LEN];
-	char *out = NULL;
+	char *out;
 
 	ad_time_format(now_ms, ts);
 	if (obj != NULL) {
 		json_object_object_add(obj, "type", json_object_new_string(event));
 		json_object_object_add(obj, "timestamp", json_object_new_string(ts));
 		json_object_object_add(obj, "data", json_object_get(view));
-		out = strdup(json_object_to_json_string_ext(obj,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
+	out = json_text(obj);
 	json_object_put(obj);
 	return out;
+}
+
+/* A fresh "msg_<hex>" id, and target's thread started. */
+static bg_status
+prepare(ad_app *app, const char *target, char msg_id[MSG_ID_LEN], bg_error *err)
+{
+	unsigned char idb[MSG_ID_BYTES];
+	char idhex[2 * MSG_ID_BYTES + 1];
+	bg_status rc;
+
+	if ((rc = bg_random_bytes(idb, sizeof(idb), err)) != BG_OK ||
+	    (app->notifier != NULL &&
+	    (rc = notifier_ensure(app->notifier, target, err)) != BG_OK))
+		return rc;
+	bg_hex_encode(idb, sizeof(idb), idhex);
+	snprintf(msg_id, MSG_ID_LEN, "msg_%s", idhex);
+	return BG_OK;
 }
 
 /* One notification per target about view (the event's data). */
@@ -169,8 +311,7 @@ static bg_status
 enqueue(ad_app *app, const char *event, json_object *view, const char *status,
     int64_t now_ms, bg_error *err)
 {
-	unsigned char idb[MSG_ID_BYTES];
-	char idhex[2 * MSG_ID_BYTES + 1], msg_id[sizeof("msg_") + 2 * MSG_ID_BYTES];
+	char msg_id[MSG_ID_LEN];
 	bg_status rc = BG_OK;
 
 	for (size_t i = 0; rc == BG_OK && i < app->cfg->nnotify; i++) {
@@ -178,12 +319,8 @@ enqueue(ad_app *app, const char *event, json_object *view, const char *status,
 		ad_notification n = { .target = t->meta.name, .url = t->url,
 		    .format = t->format, .secret = t->secret, .msg_id = msg_id };
 
-		if ((rc = bg_random_bytes(idb, sizeof(idb), err)) != BG_OK ||
-		    (app->notifier != NULL &&
-		    (rc = notifier_ensure(app->notifier, t->meta.name, err)) != BG_OK))
+		if ((rc = prepare(app, t->meta.name, msg_id, err)) != BG_OK)
 			break;
-		bg_hex_encode(idb, sizeof(idb), idhex);
-		snprintf(msg_id, sizeof(msg_id), "msg_%s", idhex);
 		n.body = t->format == AD_NOTIFY_SLACK ?
 		    slack_body(app, event, view, status) : json_body(event, view, now_ms);
 		if (n.body == NULL)
@@ -192,6 +329,54 @@ enqueue(ad_app *app, const char *event, json_object *view, const char *status,
 			rc = ad_store_notify_insert(app->store, &n, now_ms, err);
 		free(n.body);
 	}
+	return rc;
+}
+
+bg_status
+ad_notify_slack_response(ad_app *app, const char *url, json_object *msg, int64_t now_ms,
+    bg_error *err)
+{
+	char msg_id[MSG_ID_LEN];
+	ad_notification n = { .target = SLACK_RESPONSE_TARGET, .url = (char *)url,
+	    .format = AD_NOTIFY_SLACK, .msg_id = msg_id };
+	bg_status rc;
+
+	if ((rc = prepare(app, SLACK_RESPONSE_TARGET, msg_id, err)) != BG_OK)
+		return rc;
+	if ((n.body = json_text(msg)) == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	rc = ad_store_notify_insert(app->store, &n, now_ms, err);
+	free(n.body);
+	return rc;
+}
+
+/*
+ * A decided request whose Slack message was clicked: that message (through
+ * the click's response_url) now says the decision, without the buttons.
+ */
+static bg_status
+slack_update(ad_app *app, const ad_request *r, json_object *view, const char *status,
+    int64_t now_ms, bg_error *err)
+{
+	json_object *msg;
+	char *url = NULL;
+	bg_status rc = ad_store_slack_response_get(app->store, r->id, &url, err);
+
+	if (rc == BG_ERR_NOTFOUND)
+		return BG_OK;
+	/* The prefix may have changed since: the URL is checked again. */
+	if (rc != BG_OK || !ad_slack_response_url_ok(app->cfg, url)) {
+		free(url);
+		return rc;
+	}
+	if ((msg = slack_message(app, "request.decided", view, status)) == NULL) {
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	} else {
+		json_object_object_add(msg, "replace_original", json_object_new_boolean(true));
+		rc = ad_notify_slack_response(app, url, msg, now_ms, err);
+	}
+	json_object_put(msg);
+	free(url);
 	return rc;
 }
 
@@ -206,6 +391,8 @@ ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
 		return bg_error_set(err, BG_ERR_INVALID, "stored request unreadable");
 	json_object_object_add(view, "status", json_object_new_string(status));
 	rc = enqueue(app, event, view, status, now_ms, err);
+	if (rc == BG_OK && strcmp(event, "request.decided") == 0)
+		rc = slack_update(app, r, view, status, now_ms, err);
 	json_object_put(view);
 	return rc;
 }

@@ -309,11 +309,11 @@ csp_hash(const char *text, char **out)
 	    bg_base64_encode(digest, sizeof(digest), out, NULL) == BG_OK;
 }
 
-static bool
-set_csp(ad_response *res)
+bool
+ad_page_set_csp(ad_response *res, const char *script_text, const char *style_text)
 {
 	char *script = NULL, *style = NULL;
-	bool ok = csp_hash(page_script, &script) && csp_hash(page_style, &style) &&
+	bool ok = csp_hash(script_text, &script) && csp_hash(style_text, &style) &&
 	    asprintf(&res->csp, "default-src 'none'; script-src 'sha256-%s'; "
 	    "style-src 'sha256-%s'; connect-src 'self'; form-action 'self'; "
 	    "base-uri 'none'; frame-ancestors 'none'", script, style) > 0;
@@ -459,7 +459,8 @@ signin_form(bg_buf *b, const char *approver, const char *only)
 	    "autocomplete=\"one-time-code\"></label>"
 	    "<button type=\"submit\" value=\"totp\">Sign in</button> "
 	    "<button type=\"submit\" value=\"passkey\">Sign in with a passkey</button>"
-	    "<p class=\"result\" role=\"status\"></p></form>");
+	    "<p class=\"result\" role=\"status\"></p></form>"
+	    "<p><a href=\"/passkeys\">Register a passkey</a></p>");
 }
 
 /* Signed in: who, sign-out, the requests, the recoveries. */
@@ -546,7 +547,7 @@ ad_page(ad_http_req *r, ad_response *res)
 	}
 	explicit_bzero(&s, sizeof(s));
 	bg_buf_printf(b, "<script>%s</script></body></html>\n", page_script);
-	if (b->overflow || !set_csp(res)) {
+	if (b->overflow || !ad_page_set_csp(res, page_script, page_style)) {
 		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large");
 		return;
 	}

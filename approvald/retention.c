@@ -4,7 +4,8 @@
  * fill the disk for ever.  Each purge that removes anything is journaled as
  * one approval.purged record (counts and cutoff) in the purge's transaction:
  * the journal, not the database, is the lasting record.  Expired approver
- * sessions are deleted with them (session.c deletes them on lookup too).
+ * sessions are deleted with them (session.c deletes them on lookup too), and
+ * expired WebAuthn challenges.
  */
 #include "build_config.h"
 
@@ -25,6 +26,9 @@ ad_retention_purge(ad_app *app, int64_t now_ms)
 	rc = ad_store_begin(app->store, &err);
 	if (rc == BG_OK)
 		rc = ad_store_purge(app->store, cutoff, &requests, &recoveries, &err);
+	/* Spent by time: nothing to journal (challenges are not records). */
+	if (rc == BG_OK)
+		rc = ad_store_challenge_prune(app->store, now_ms, &err);
 	/* Expired sessions too: no longer usable, so nothing to journal. */
 	if (rc == BG_OK)
 		rc = ad_store_session_prune(app->store,

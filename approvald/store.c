@@ -375,6 +375,78 @@ ad_store_recoveries(ad_store *st, ad_request **out, size_t *count, bg_error *err
 	return st->ops->recoveries(st, out, count, err);
 }
 
+bg_status
+ad_store_passkey_insert(ad_store *st, const ad_passkey *pk, bg_error *err)
+{
+	return st->ops->passkey_insert(st, pk, err);
+}
+
+bg_status
+ad_store_passkey_get(ad_store *st, const char *id_hex, ad_passkey *out, bg_error *err)
+{
+	return st->ops->passkey_get(st, id_hex, out, err);
+}
+
+bg_status
+ad_store_passkeys(ad_store *st, const char *approver, ad_passkey **out, size_t *count,
+    bg_error *err)
+{
+	return st->ops->passkeys(st, approver, out, count, err);
+}
+
+bg_status
+ad_store_passkey_used(ad_store *st, const char *id_hex, uint32_t sign_count,
+    int64_t now_ms, bg_error *err)
+{
+	return st->ops->passkey_used(st, id_hex, sign_count, now_ms, err);
+}
+
+bg_status
+ad_store_challenge_insert(ad_store *st, const char *hex, const ad_challenge *c,
+    int64_t now_ms, bg_error *err)
+{
+	return st->ops->challenge_insert(st, hex, c, now_ms, err);
+}
+
+bg_status
+ad_store_challenge_take(ad_store *st, const char *hex, ad_challenge *out, bg_error *err)
+{
+	return st->ops->challenge_take(st, hex, out, err);
+}
+
+bg_status
+ad_store_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	return st->ops->challenge_prune(st, now_ms, err);
+}
+
+void
+ad_passkey_clear(ad_passkey *pk)
+{
+	free(pk->approver);
+	free(pk->id_hex);
+	free(pk->pubkey_hex);
+	free(pk->label);
+	memset(pk, 0, sizeof(*pk));
+}
+
+void
+ad_passkeys_free(ad_passkey *pk, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		ad_passkey_clear(&pk[i]);
+	free(pk);
+}
+
+void
+ad_challenge_clear(ad_challenge *c)
+{
+	free(c->approver);
+	free(c->binding);
+	free(c->purpose);
+	memset(c, 0, sizeof(*c));
+}
+
 /* ------------------------------------------------------------------ */
 /* What the backends share. */
 
@@ -427,6 +499,44 @@ ad_request_clear(ad_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bg_status
+ad_store_link_insert(ad_store *st, const char *hash_hex, const ad_link *l, bg_error *err)
+{
+	return st->ops->link_insert(st, hash_hex, l, err);
+}
+
+bg_status
+ad_store_link_get(ad_store *st, const char *hash_hex, ad_link *out, bg_error *err)
+{
+	return st->ops->link_get(st, hash_hex, out, err);
+}
+
+bg_status
+ad_store_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
+{
+	return st->ops->link_use(st, hash_hex, now_ms, err);
+}
+
+bg_status
+ad_store_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	return st->ops->link_prune(st, before_ms, err);
+}
+
+bg_status
+ad_store_slack_response_put(ad_store *st, const char *request_id, const char *url,
+    int64_t now_ms, bg_error *err)
+{
+	return st->ops->slack_response_put(st, request_id, url, now_ms, err);
+}
+
+bg_status
+ad_store_slack_response_get(ad_store *st, const char *request_id, char **url,
+    bg_error *err)
+{
+	return st->ops->slack_response_get(st, request_id, url, err);
+}
+
 void
 ad_requests_free(ad_request *r, size_t count)
 {
@@ -455,4 +565,13 @@ ad_notification_clear(ad_notification *n)
 	free(n->msg_id);
 	free(n->body);
 	memset(n, 0, sizeof(*n));
+}
+
+void
+ad_link_clear(ad_link *l)
+{
+	free(l->approver);
+	free(l->request_id);
+	free(l->action);
+	memset(l, 0, sizeof(*l));
 }

@@ -69,6 +69,29 @@ typedef struct ad_store_ops {
 	bg_status (*recovery_insert)(ad_store *st, const ad_request *r, bg_error *err);
 	bg_status (*recoveries)(ad_store *st, ad_request **out, size_t *count,
 	    bg_error *err);
+	bg_status (*link_insert)(ad_store *st, const char *hash_hex, const ad_link *l,
+	    bg_error *err);
+	bg_status (*link_get)(ad_store *st, const char *hash_hex, ad_link *out,
+	    bg_error *err);
+	bg_status (*link_use)(ad_store *st, const char *hash_hex, int64_t now_ms,
+	    bg_error *err);
+	bg_status (*link_prune)(ad_store *st, int64_t before_ms, bg_error *err);
+	bg_status (*slack_response_put)(ad_store *st, const char *request_id,
+	    const char *url, int64_t now_ms, bg_error *err);
+	bg_status (*slack_response_get)(ad_store *st, const char *request_id, char **url,
+	    bg_error *err);
+	bg_status (*passkey_insert)(ad_store *st, const ad_passkey *pk, bg_error *err);
+	bg_status (*passkey_get)(ad_store *st, const char *id_hex, ad_passkey *out,
+	    bg_error *err);
+	bg_status (*passkeys)(ad_store *st, const char *approver, ad_passkey **out,
+	    size_t *count, bg_error *err);
+	bg_status (*passkey_used)(ad_store *st, const char *id_hex, uint32_t sign_count,
+	    int64_t now_ms, bg_error *err);
+	bg_status (*challenge_insert)(ad_store *st, const char *hex, const ad_challenge *c,
+	    int64_t now_ms, bg_error *err);
+	bg_status (*challenge_take)(ad_store *st, const char *hex, ad_challenge *out,
+	    bg_error *err);
+	bg_status (*challenge_prune)(ad_store *st, int64_t now_ms, bg_error *err);
 } ad_store_ops;
 
 struct ad_store {

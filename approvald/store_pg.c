@@ -42,7 +42,7 @@
  * schema_version holds one row; migrations[v] takes version v to v + 1
  * (0: an empty database).  A database newer than SCHEMA_VERSION is refused.
  */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 6
 static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE requests ("
 	" id TEXT PRIMARY KEY, host TEXT NOT NULL, operator TEXT NOT NULL,"
@@ -84,6 +84,27 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE sessions ("
 	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, csrf TEXT NOT NULL,"
 	" source TEXT NOT NULL, created_ms BIGINT NOT NULL, last_used_ms BIGINT NOT NULL);",
+	/*
+	 * 5: one-time links (the token's SHA-256, never the token), and the
+	 * Slack response_url through which a request's message is updated.
+	 */
+	"CREATE TABLE links ("
+	" token_sha256 TEXT PRIMARY KEY, approver TEXT NOT NULL, request_id TEXT NOT NULL,"
+	" action TEXT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT);"
+	"CREATE INDEX links_request ON links(request_id);"
+	"CREATE TABLE slack_responses ("
+	" request_id TEXT PRIMARY KEY, url TEXT NOT NULL, at_ms BIGINT NOT NULL);",
+	/* 6: approvers' passkeys and the WebAuthn challenges issued to them. */
+	"CREATE TABLE passkeys ("
+	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, alg INTEGER NOT NULL,"
+	" pubkey TEXT NOT NULL, sign_count BIGINT NOT NULL, label TEXT NOT NULL,"
+	" created_ms BIGINT NOT NULL, last_used_ms BIGINT NOT NULL);"
+	"CREATE INDEX passkeys_approver ON passkeys(approver, created_ms);"
+	"CREATE TABLE webauthn_challenges ("
+	" challenge TEXT PRIMARY KEY, approver TEXT NOT NULL, binding TEXT NOT NULL,"
+	" purpose TEXT NOT NULL, expires_ms BIGINT NOT NULL);"
+	"CREATE INDEX webauthn_challenges_expiry ON webauthn_challenges(expires_ms);"
+	"CREATE INDEX webauthn_challenges_approver ON webauthn_challenges(approver);",
 };
 
 enum {
@@ -92,17 +113,22 @@ enum {
 	Q_VOTES, Q_VOTE_INSERT,
 	Q_NOTIFY_INSERT, Q_NOTIFY_CLAIM, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
+	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
+	Q_PURGE_LINKS, Q_PURGE_SLACK,
 	Q_DECIDED,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
 	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
 	Q_SESSION_INSERT, Q_SESSION_GET, Q_SESSION_TOUCH, Q_SESSION_DELETE,
 	Q_SESSION_PRUNE,
+	Q_PK_INSERT, Q_PK_GET, Q_PK_LIST, Q_PK_USED,
+	Q_CH_PRUNE, Q_CH_COUNT, Q_CH_INSERT, Q_CH_TAKE,
 	Q_COUNT
 };
 
 #define REQ_COLUMNS "id, host, operator, status, body, received_ms, expires_ms"
 #define REC_COLUMNS "id, host, operator, 'reported', body, received_ms, 0"
+#define PK_COLUMNS "approver, id, alg, pubkey, sign_count, label, created_ms, last_used_ms"
 
 static const char *const query_sql[Q_COUNT] = {
 	[Q_SEEN_ADD] = "INSERT INTO seen (host, sig, at_ms) VALUES ($1, $2, $3) "
@@ -151,12 +177,45 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_REQ_PENDING_HOST] = "SELECT count(*) FROM requests "
 	    "WHERE host = $1 AND status = 'pending' AND expires_ms > $2",
 	[Q_NOTIFY_TARGETS] = "SELECT DISTINCT target FROM notifications",
+	[Q_LINK_INSERT] = "INSERT INTO links "
+	    "(token_sha256, approver, request_id, action, expires_ms) "
+	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[Q_LINK_GET] = "SELECT approver, request_id, action, expires_ms, used_ms FROM links "
+	    "WHERE token_sha256 = $1",
+	/* Two instances opening one link: the row lock lets one of them use it. */
+	[Q_LINK_USE] = "UPDATE links SET used_ms = $1 WHERE token_sha256 = $2 "
+	    "AND used_ms IS NULL",
+	[Q_LINK_PRUNE] = "DELETE FROM links WHERE expires_ms < $1",
+	[Q_SLACK_PUT] = "INSERT INTO slack_responses (request_id, url, at_ms) "
+	    "VALUES ($1, $2, $3) ON CONFLICT (request_id) "
+	    "DO UPDATE SET url = excluded.url, at_ms = excluded.at_ms",
+	[Q_SLACK_GET] = "SELECT url FROM slack_responses WHERE request_id = $1",
+	/* A link lives minutes: older than the retention cutoff, it is long expired. */
+	[Q_PURGE_LINKS] = "DELETE FROM links WHERE expires_ms < $1 OR request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
+	[Q_PURGE_SLACK] = "DELETE FROM slack_responses WHERE request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
 	[Q_PURGE_VOTES] = "DELETE FROM votes WHERE request_id IN (SELECT id FROM requests "
 	    "WHERE status <> 'pending' AND decided_ms < $1)",
 	[Q_PURGE_REQUESTS] = "DELETE FROM requests "
 	    "WHERE status <> 'pending' AND decided_ms < $1",
 	[Q_PURGE_RECOVERIES] = "DELETE FROM recoveries WHERE received_ms < $1",
 	[Q_HEALTH] = "UPDATE health SET at_ms = $1 WHERE id = 1",
+	[Q_PK_INSERT] = "INSERT INTO passkeys (" PK_COLUMNS ") "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT DO NOTHING",
+	/* Held to the commit: two assertions of one passkey count one after the other. */
+	[Q_PK_GET] = "SELECT " PK_COLUMNS " FROM passkeys WHERE id = $1 FOR UPDATE",
+	[Q_PK_LIST] = "SELECT " PK_COLUMNS " FROM passkeys WHERE approver = $1 "
+	    "ORDER BY created_ms, id",
+	[Q_PK_USED] = "UPDATE passkeys SET sign_count = $1, last_used_ms = $2 WHERE id = $3",
+	[Q_CH_PRUNE] = "DELETE FROM webauthn_challenges WHERE expires_ms <= $1",
+	[Q_CH_COUNT] = "SELECT count(*) FROM webauthn_challenges WHERE approver = $1",
+	[Q_CH_INSERT] = "INSERT INTO webauthn_challenges "
+	    "(challenge, approver, binding, purpose, expires_ms) "
+	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	/* One instance takes it: a DELETE's rows are its alone. */
+	[Q_CH_TAKE] = "DELETE FROM webauthn_challenges WHERE challenge = $1 "
+	    "RETURNING approver, binding, purpose, expires_ms",
 	[Q_SESSION_INSERT] = "INSERT INTO sessions "
 	    "(id, approver, csrf, source, created_ms, last_used_ms) "
 	    "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -634,11 +693,15 @@ static bg_status
 pg_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
     unsigned long *recoveries, bg_error *err)
 {
-	unsigned long votes;
+	unsigned long votes, rows;
 	bg_status rc;
 
-	/* Votes first: they reference their request. */
-	if ((rc = run_delete(st, Q_PURGE_VOTES, before_ms, "purge votes", &votes,
+	/* What references a request first: links, response URLs, votes. */
+	if ((rc = run_delete(st, Q_PURGE_LINKS, before_ms, "purge links", &rows,
+	    err)) != BG_OK ||
+	    (rc = run_delete(st, Q_PURGE_SLACK, before_ms, "purge slack responses", &rows,
+	    err)) != BG_OK ||
+	    (rc = run_delete(st, Q_PURGE_VOTES, before_ms, "purge votes", &votes,
 	    err)) != BG_OK ||
 	    (rc = run_delete(st, Q_PURGE_REQUESTS, before_ms, "purge requests", requests,
 	    err)) != BG_OK)
@@ -1131,6 +1194,261 @@ pg_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms, bg_error *er
 	return run(st, Q_SESSION_PRUNE, &p, NULL, err, "session prune");
 }
 
+/* ------------------------------------------------------------------ */
+/* One-time links and Slack response URLs. */
+
+static bg_status
+pg_link_insert(ad_store *st, const char *hash_hex, const ad_link *l, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, hash_hex);
+	p_text(&p, l->approver);
+	p_text(&p, l->request_id);
+	p_text(&p, l->action);
+	p_int(&p, l->expires_ms);
+	return run_one(st, Q_LINK_INSERT, &p, err, "link insert", "link exists");
+}
+
+static bg_status
+pg_link_get(ad_store *st, const char *hash_hex, ad_link *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	bool oom = false;
+	PGresult *r;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, hash_hex);
+	if ((rc = run(st, Q_LINK_GET, &p, &r, err, "link")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such link");
+	}
+	out->approver = col_text(r, 0, 0, &oom);
+	out->request_id = col_text(r, 0, 1, &oom);
+	out->action = col_text(r, 0, 2, &oom);
+	out->expires_ms = col_int(r, 0, 3);
+	out->used_ms = col_int(r, 0, 4);
+	PQclear(r);
+	if (oom || out->approver == NULL || out->request_id == NULL || out->action == NULL) {
+		ad_link_clear(out);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return BG_OK;
+}
+
+static bg_status
+pg_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, now_ms);
+	p_text(&p, hash_hex);
+	return run_one(st, Q_LINK_USE, &p, err, "link use", "link used");
+}
+
+static bg_status
+pg_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	unsigned long n;
+
+	return run_delete(st, Q_LINK_PRUNE, before_ms, "link prune", &n, err);
+}
+
+static bg_status
+pg_slack_response_put(ad_store *st, const char *request_id, const char *url,
+    int64_t now_ms, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, request_id);
+	p_text(&p, url);
+	p_int(&p, now_ms);
+	return run(st, Q_SLACK_PUT, &p, NULL, err, "slack response");
+}
+
+static bg_status
+pg_slack_response_get(ad_store *st, const char *request_id, char **url, bg_error *err)
+{
+	params p = { .n = 0 };
+	bool oom = false;
+	PGresult *r;
+	bg_status rc;
+
+	*url = NULL;
+	p_text(&p, request_id);
+	if ((rc = run(st, Q_SLACK_GET, &p, &r, err, "slack response")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no slack response");
+	}
+	*url = col_text(r, 0, 0, &oom);
+	PQclear(r);
+	return *url != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+/* Passkeys and WebAuthn challenges. */
+
+static bg_status
+pg_passkey_insert(ad_store *st, const ad_passkey *pk, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, pk->approver);
+	p_text(&p, pk->id_hex);
+	p_int(&p, pk->alg);
+	p_text(&p, pk->pubkey_hex);
+	p_int(&p, pk->sign_count);
+	p_text(&p, pk->label);
+	p_int(&p, pk->created_ms);
+	return run_one(st, Q_PK_INSERT, &p, err, "passkey insert",
+	    "passkey registered already");
+}
+
+static bg_status
+read_passkeys(ad_store *st, int which, const params *p, ad_passkey **out, size_t *count,
+    bg_error *err)
+{
+	PGresult *r;
+	bool oom = false;
+	size_t rows;
+	bg_status rc;
+
+	*out = NULL;
+	*count = 0;
+	if ((rc = run(st, which, p, &r, err, "passkeys")) != BG_OK)
+		return rc;
+	rows = (size_t)PQntuples(r);
+	if ((*out = calloc(rows > 0 ? rows : 1, sizeof(**out))) == NULL)
+		oom = true;
+	for (size_t i = 0; !oom && i < rows; i++) {
+		ad_passkey *pk = &(*out)[(*count)++];
+
+		pk->approver = col_text(r, (int)i, 0, &oom);
+		pk->id_hex = col_text(r, (int)i, 1, &oom);
+		pk->alg = (int)col_int(r, (int)i, 2);
+		pk->pubkey_hex = col_text(r, (int)i, 3, &oom);
+		pk->sign_count = (uint32_t)col_int(r, (int)i, 4);
+		pk->label = col_text(r, (int)i, 5, &oom);
+		pk->created_ms = col_int(r, (int)i, 6);
+		pk->last_used_ms = col_int(r, (int)i, 7);
+	}
+	PQclear(r);
+	if (oom) {
+		ad_passkeys_free(*out, *count);
+		*out = NULL;
+		*count = 0;
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return BG_OK;
+}
+
+static bg_status
+pg_passkey_get(ad_store *st, const char *id_hex, ad_passkey *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	ad_passkey *found;
+	size_t n;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, id_hex);
+	if ((rc = read_passkeys(st, Q_PK_GET, &p, &found, &n, err)) != BG_OK)
+		return rc;
+	if (n == 0) {
+		free(found);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such passkey");
+	}
+	*out = found[0];
+	free(found);
+	return BG_OK;
+}
+
+static bg_status
+pg_passkeys(ad_store *st, const char *approver, ad_passkey **out, size_t *count,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, approver);
+	return read_passkeys(st, Q_PK_LIST, &p, out, count, err);
+}
+
+static bg_status
+pg_passkey_used(ad_store *st, const char *id_hex, uint32_t sign_count, int64_t now_ms,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_int(&p, sign_count);
+	p_int(&p, now_ms);
+	p_text(&p, id_hex);
+	return run_one(st, Q_PK_USED, &p, err, "passkey use", "no such passkey");
+}
+
+static bg_status
+pg_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	unsigned long pruned;
+
+	return run_delete(st, Q_CH_PRUNE, now_ms, "challenge prune", &pruned, err);
+}
+
+static bg_status
+pg_challenge_insert(ad_store *st, const char *hex, const ad_challenge *c, int64_t now_ms,
+    bg_error *err)
+{
+	params p = { .n = 0 }, q = { .n = 0 };
+	int64_t outstanding;
+	bg_status rc;
+
+	if ((rc = pg_challenge_prune(st, now_ms, err)) != BG_OK)
+		return rc;
+	p_text(&p, c->approver);
+	if ((rc = read_int(st, Q_CH_COUNT, &p, "challenge count", &outstanding, err)) != BG_OK)
+		return rc;
+	if (outstanding >= AD_CHALLENGES_MAX)
+		return bg_error_set(err, BG_ERR_DENIED, "too many challenges outstanding");
+	p_text(&q, hex);
+	p_text(&q, c->approver);
+	p_text(&q, c->binding);
+	p_text(&q, c->purpose);
+	p_int(&q, c->expires_ms);
+	return run_one(st, Q_CH_INSERT, &q, err, "challenge insert", "challenge exists");
+}
+
+static bg_status
+pg_challenge_take(ad_store *st, const char *hex, ad_challenge *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bool oom = false;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, hex);
+	if ((rc = run(st, Q_CH_TAKE, &p, &r, err, "challenge")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such challenge");
+	}
+	out->approver = col_text(r, 0, 0, &oom);
+	out->binding = col_text(r, 0, 1, &oom);
+	out->purpose = col_text(r, 0, 2, &oom);
+	out->expires_ms = col_int(r, 0, 3);
+	PQclear(r);
+	if (oom) {
+		ad_challenge_clear(out);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return BG_OK;
+}
+
 static const ad_store_ops pg_ops = {
 	.close = pg_close,
 	.begin = pg_begin,
@@ -1138,6 +1456,12 @@ static const ad_store_ops pg_ops = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.part = pg_part,
+	.link_insert = pg_link_insert,
+	.link_get = pg_link_get,
+	.link_use = pg_link_use,
+	.link_prune = pg_link_prune,
+	.slack_response_put = pg_slack_response_put,
+	.slack_response_get = pg_slack_response_get,
 	.seen_add = pg_seen_add,
 	.seen_prune = pg_seen_prune,
 	.request_get = pg_request_get,
@@ -1167,4 +1491,11 @@ static const ad_store_ops pg_ops = {
 	.recovery_get = pg_recovery_get,
 	.recovery_insert = pg_recovery_insert,
 	.recoveries = pg_recoveries,
+	.passkey_insert = pg_passkey_insert,
+	.passkey_get = pg_passkey_get,
+	.passkeys = pg_passkeys,
+	.passkey_used = pg_passkey_used,
+	.challenge_insert = pg_challenge_insert,
+	.challenge_take = pg_challenge_take,
+	.challenge_prune = pg_challenge_prune,
 };

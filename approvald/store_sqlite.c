@@ -48,7 +48,7 @@ static const char schema_sql[] =
  * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
  * misread.
  */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 7
 static const char *const migrations[SCHEMA_VERSION - 1] = {
 	/* 2: recovery reports, one per (host, recovery_id). */
 	"CREATE TABLE IF NOT EXISTS recoveries ("
@@ -73,6 +73,29 @@ static const char *const migrations[SCHEMA_VERSION - 1] = {
 	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, csrf TEXT NOT NULL,"
 	" source TEXT NOT NULL, created_ms INTEGER NOT NULL,"
 	" last_used_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 6: one-time links (the token's SHA-256, never the token), and the
+	 * Slack response_url through which a request's message is updated.
+	 */
+	"CREATE TABLE IF NOT EXISTS links ("
+	" token_sha256 TEXT PRIMARY KEY, approver TEXT NOT NULL, request_id TEXT NOT NULL,"
+	" action TEXT NOT NULL, expires_ms INTEGER NOT NULL, used_ms INTEGER) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS links_request ON links(request_id);"
+	"CREATE TABLE IF NOT EXISTS slack_responses ("
+	" request_id TEXT PRIMARY KEY, url TEXT NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 7: approvers' passkeys and the WebAuthn challenges issued to them. */
+	"CREATE TABLE IF NOT EXISTS passkeys ("
+	" id TEXT PRIMARY KEY, approver TEXT NOT NULL, alg INTEGER NOT NULL,"
+	" pubkey TEXT NOT NULL, sign_count INTEGER NOT NULL, label TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL, last_used_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS passkeys_approver ON passkeys(approver, created_ms);"
+	"CREATE TABLE IF NOT EXISTS webauthn_challenges ("
+	" challenge TEXT PRIMARY KEY, approver TEXT NOT NULL, binding TEXT NOT NULL,"
+	" purpose TEXT NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS webauthn_challenges_expiry "
+	"ON webauthn_challenges(expires_ms);"
+	"CREATE INDEX IF NOT EXISTS webauthn_challenges_approver "
+	"ON webauthn_challenges(approver);",
 };
 
 enum {
@@ -82,6 +105,8 @@ enum {
 	Q_REQ_GET, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
 	Q_VOTES, Q_VOTE_INSERT,
 	Q_REQ_PENDING_HOST,
+	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
+	Q_PURGE_LINKS, Q_PURGE_SLACK,
 	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_NOTIFY_TARGETS,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
@@ -89,6 +114,8 @@ enum {
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_SESSION_INSERT, Q_SESSION_GET, Q_SESSION_TOUCH, Q_SESSION_DELETE,
 	Q_SESSION_PRUNE,
+	Q_PK_INSERT, Q_PK_GET, Q_PK_LIST, Q_PK_USED,
+	Q_CH_PRUNE, Q_CH_COUNT, Q_CH_INSERT, Q_CH_TAKE,
 	Q_COUNT
 };
 
@@ -97,6 +124,7 @@ enum {
 #define REC_COLUMNS "id, host, operator, 'reported', body, received_ms, 0"
 /* The page lists this many of the latest recovery reports. */
 #define RECOVERIES_SHOWN 50
+#define PK_COLUMNS "approver, id, alg, pubkey, sign_count, label, created_ms, last_used_ms"
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
@@ -147,6 +175,20 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_PURGE_REQUESTS] = "DELETE FROM requests "
 	    "WHERE status <> 'pending' AND decided_ms < ?",
 	[Q_PURGE_RECOVERIES] = "DELETE FROM recoveries WHERE received_ms < ?",
+	[Q_LINK_INSERT] = "INSERT OR IGNORE INTO links "
+	    "(token_sha256, approver, request_id, action, expires_ms) VALUES (?, ?, ?, ?, ?)",
+	[Q_LINK_GET] = "SELECT approver, request_id, action, expires_ms, used_ms FROM links "
+	    "WHERE token_sha256 = ?",
+	[Q_LINK_USE] = "UPDATE links SET used_ms = ? WHERE token_sha256 = ? AND used_ms IS NULL",
+	[Q_LINK_PRUNE] = "DELETE FROM links WHERE expires_ms < ?",
+	[Q_SLACK_PUT] = "INSERT INTO slack_responses (request_id, url, at_ms) VALUES (?, ?, ?) "
+	    "ON CONFLICT(request_id) DO UPDATE SET url = excluded.url, at_ms = excluded.at_ms",
+	[Q_SLACK_GET] = "SELECT url FROM slack_responses WHERE request_id = ?",
+	/* A link lives minutes: older than the retention cutoff, it is long expired. */
+	[Q_PURGE_LINKS] = "DELETE FROM links WHERE expires_ms < ?1 OR request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?1)",
+	[Q_PURGE_SLACK] = "DELETE FROM slack_responses WHERE request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?)",
 	[Q_HEALTH] = "UPDATE health SET at_ms = ? WHERE id = 1",
 	[Q_TOTP_ADD] = "INSERT OR IGNORE INTO approver_totp "
 	    "(approver, last_step, failures, locked_until) VALUES (?, 0, '', 0)",
@@ -154,6 +196,18 @@ static const char *const query_sql[Q_COUNT] = {
 	    "WHERE approver = ?",
 	[Q_TOTP_PUT] = "UPDATE approver_totp SET last_step = ?, failures = ?, "
 	    "locked_until = ? WHERE approver = ?",
+	[Q_PK_INSERT] = "INSERT OR IGNORE INTO passkeys (" PK_COLUMNS ") "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+	[Q_PK_GET] = "SELECT " PK_COLUMNS " FROM passkeys WHERE id = ?",
+	[Q_PK_LIST] = "SELECT " PK_COLUMNS " FROM passkeys WHERE approver = ? "
+	    "ORDER BY created_ms, id",
+	[Q_PK_USED] = "UPDATE passkeys SET sign_count = ?, last_used_ms = ? WHERE id = ?",
+	[Q_CH_PRUNE] = "DELETE FROM webauthn_challenges WHERE expires_ms <= ?",
+	[Q_CH_COUNT] = "SELECT count(*) FROM webauthn_challenges WHERE approver = ?",
+	[Q_CH_INSERT] = "INSERT OR IGNORE INTO webauthn_challenges "
+	    "(challenge, approver, binding, purpose, expires_ms) VALUES (?, ?, ?, ?, ?)",
+	[Q_CH_TAKE] = "DELETE FROM webauthn_challenges WHERE challenge = ? "
+	    "RETURNING approver, binding, purpose, expires_ms",
 	[Q_SESSION_INSERT] = "INSERT INTO sessions "
 	    "(id, approver, csrf, source, created_ms, last_used_ms) VALUES (?, ?, ?, ?, ?, ?)",
 	[Q_SESSION_GET] = "SELECT approver, csrf, source, created_ms, last_used_ms "
@@ -591,11 +645,19 @@ static bg_status
 sq_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
     unsigned long *recoveries, bg_error *err)
 {
-	unsigned long votes;
+	unsigned long votes, rows;
 	sqlite3_stmt *s;
 	bg_status rc;
 
-	/* Votes first: they reference their request. */
+	/* What references a request first: votes, links, response URLs. */
+	s = q(st, Q_PURGE_LINKS);
+	sqlite3_bind_int64(s, 1, before_ms);
+	if ((rc = run_delete(st, s, "purge links", &rows, err)) != BG_OK)
+		return rc;
+	s = q(st, Q_PURGE_SLACK);
+	sqlite3_bind_int64(s, 1, before_ms);
+	if ((rc = run_delete(st, s, "purge slack responses", &rows, err)) != BG_OK)
+		return rc;
 	s = q(st, Q_PURGE_VOTES);
 	sqlite3_bind_int64(s, 1, before_ms);
 	if ((rc = run_delete(st, s, "purge votes", &votes, err)) != BG_OK)
@@ -920,6 +982,275 @@ sq_session_prune(ad_store *st, int64_t idle_ms, int64_t created_ms, bg_error *er
 	return run(st, s, err, "session prune");
 }
 
+/* ------------------------------------------------------------------ */
+/* One-time links and Slack response URLs. */
+
+static bg_status
+sq_link_insert(ad_store *st, const char *hash_hex, const ad_link *l, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_INSERT);
+
+	bind_text(s, 1, hash_hex);
+	bind_text(s, 2, l->approver);
+	bind_text(s, 3, l->request_id);
+	bind_text(s, 4, l->action);
+	sqlite3_bind_int64(s, 5, l->expires_ms);
+	return run_one(st, s, err, "link insert", "link exists");
+}
+
+static bg_status
+sq_link_get(ad_store *st, const char *hash_hex, ad_link *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_GET);
+	bool oom = false;
+	bg_status rc = BG_OK;
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, hash_hex);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		out->approver = col_text(s, 0, &oom);
+		out->request_id = col_text(s, 1, &oom);
+		out->action = col_text(s, 2, &oom);
+		out->expires_ms = sqlite3_column_int64(s, 3);
+		out->used_ms = sqlite3_column_int64(s, 4);
+		if (oom || out->approver == NULL || out->request_id == NULL ||
+		    out->action == NULL) {
+			ad_link_clear(out);
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		}
+	} else if (step == SQLITE_DONE) {
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no such link");
+	} else {
+		rc = db_error(st, err, "link");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static bg_status
+sq_link_use(ad_store *st, const char *hash_hex, int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_USE);
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	bind_text(s, 2, hash_hex);
+	return run_one(st, s, err, "link use", "link used");
+}
+
+static bg_status
+sq_link_prune(ad_store *st, int64_t before_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_LINK_PRUNE);
+
+	sqlite3_bind_int64(s, 1, before_ms);
+	return run(st, s, err, "link prune");
+}
+
+static bg_status
+sq_slack_response_put(ad_store *st, const char *request_id, const char *url,
+    int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_PUT);
+
+	bind_text(s, 1, request_id);
+	bind_text(s, 2, url);
+	sqlite3_bind_int64(s, 3, now_ms);
+	return run(st, s, err, "slack response");
+}
+
+static bg_status
+sq_slack_response_get(ad_store *st, const char *request_id, char **url, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_GET);
+	bool oom = false;
+	bg_status rc = BG_OK;
+	int step;
+
+	*url = NULL;
+	bind_text(s, 1, request_id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		if ((*url = col_text(s, 0, &oom)) == NULL)
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	} else if (step == SQLITE_DONE) {
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no slack response");
+	} else {
+		rc = db_error(st, err, "slack response");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Passkeys and WebAuthn challenges. */
+
+static bg_status
+sq_passkey_insert(ad_store *st, const ad_passkey *pk, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_PK_INSERT);
+
+	bind_text(s, 1, pk->approver);
+	bind_text(s, 2, pk->id_hex);
+	sqlite3_bind_int(s, 3, pk->alg);
+	bind_text(s, 4, pk->pubkey_hex);
+	sqlite3_bind_int64(s, 5, pk->sign_count);
+	bind_text(s, 6, pk->label);
+	sqlite3_bind_int64(s, 7, pk->created_ms);
+	return run_one(st, s, err, "passkey insert", "passkey registered already");
+}
+
+/* The passkeys a bound statement returns (PK_COLUMNS); one at most when one. */
+static bg_status
+read_passkeys(ad_store *st, sqlite3_stmt *s, bool one, ad_passkey **out, size_t *count,
+    bg_error *err)
+{
+	bg_status rc = BG_OK;
+	bool oom = false;
+	int step;
+
+	*out = NULL;
+	*count = 0;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		ad_passkey *grown = realloc(*out, (*count + 1) * sizeof(*grown)), *pk;
+
+		if (grown == NULL) {
+			oom = true;
+			break;
+		}
+		*out = grown;
+		pk = &grown[(*count)++];
+		pk->approver = col_text(s, 0, &oom);
+		pk->id_hex = col_text(s, 1, &oom);
+		pk->alg = sqlite3_column_int(s, 2);
+		pk->pubkey_hex = col_text(s, 3, &oom);
+		pk->sign_count = (uint32_t)sqlite3_column_int64(s, 4);
+		pk->label = col_text(s, 5, &oom);
+		pk->created_ms = sqlite3_column_int64(s, 6);
+		pk->last_used_ms = sqlite3_column_int64(s, 7);
+		if (oom || one)
+			break;
+	}
+	if (oom)
+		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	else if (step != SQLITE_DONE && step != SQLITE_ROW)
+		rc = db_error(st, err, "passkeys");
+	sqlite3_reset(s);
+	if (rc != BG_OK) {
+		ad_passkeys_free(*out, *count);
+		*out = NULL;
+		*count = 0;
+	}
+	return rc;
+}
+
+static bg_status
+sq_passkey_get(ad_store *st, const char *id_hex, ad_passkey *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_PK_GET);
+	ad_passkey *found;
+	size_t n;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, id_hex);
+	if ((rc = read_passkeys(st, s, true, &found, &n, err)) != BG_OK)
+		return rc;
+	if (n == 0)
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such passkey");
+	*out = found[0];
+	free(found);
+	return BG_OK;
+}
+
+static bg_status
+sq_passkeys(ad_store *st, const char *approver, ad_passkey **out, size_t *count,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_PK_LIST);
+
+	bind_text(s, 1, approver);
+	return read_passkeys(st, s, false, out, count, err);
+}
+
+static bg_status
+sq_passkey_used(ad_store *st, const char *id_hex, uint32_t sign_count, int64_t now_ms,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_PK_USED);
+
+	sqlite3_bind_int64(s, 1, sign_count);
+	sqlite3_bind_int64(s, 2, now_ms);
+	bind_text(s, 3, id_hex);
+	return run_one(st, s, err, "passkey use", "no such passkey");
+}
+
+static bg_status
+sq_challenge_prune(ad_store *st, int64_t now_ms, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_CH_PRUNE);
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	return run(st, s, err, "challenge prune");
+}
+
+static bg_status
+sq_challenge_insert(ad_store *st, const char *hex, const ad_challenge *c, int64_t now_ms,
+    bg_error *err)
+{
+	sqlite3_stmt *s;
+	int64_t outstanding;
+	bg_status rc;
+
+	if ((rc = sq_challenge_prune(st, now_ms, err)) != BG_OK)
+		return rc;
+	s = q(st, Q_CH_COUNT);
+	bind_text(s, 1, c->approver);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return db_error(st, err, "challenge count");
+	}
+	outstanding = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (outstanding >= AD_CHALLENGES_MAX)
+		return bg_error_set(err, BG_ERR_DENIED, "too many challenges outstanding");
+	s = q(st, Q_CH_INSERT);
+	bind_text(s, 1, hex);
+	bind_text(s, 2, c->approver);
+	bind_text(s, 3, c->binding);
+	bind_text(s, 4, c->purpose);
+	sqlite3_bind_int64(s, 5, c->expires_ms);
+	return run_one(st, s, err, "challenge insert", "challenge exists");
+}
+
+static bg_status
+sq_challenge_take(ad_store *st, const char *hex, ad_challenge *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_CH_TAKE);
+	bool oom = false;
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, hex);
+	if ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		out->approver = col_text(s, 0, &oom);
+		out->binding = col_text(s, 1, &oom);
+		out->purpose = col_text(s, 2, &oom);
+		out->expires_ms = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_error(st, err, "challenge");
+	if (oom) {
+		ad_challenge_clear(out);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	if (step == SQLITE_DONE)
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no such challenge");
+	return BG_OK;
+}
+
 static const ad_store_ops sq_ops = {
 	.close = sq_close,
 	.begin = sq_begin,
@@ -927,6 +1258,12 @@ static const ad_store_ops sq_ops = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.part = sq_part,
+	.link_insert = sq_link_insert,
+	.link_get = sq_link_get,
+	.link_use = sq_link_use,
+	.link_prune = sq_link_prune,
+	.slack_response_put = sq_slack_response_put,
+	.slack_response_get = sq_slack_response_get,
 	.seen_add = sq_seen_add,
 	.seen_prune = sq_seen_prune,
 	.request_get = sq_request_get,
@@ -956,4 +1293,11 @@ static const ad_store_ops sq_ops = {
 	.recovery_get = sq_recovery_get,
 	.recovery_insert = sq_recovery_insert,
 	.recoveries = sq_recoveries,
+	.passkey_insert = sq_passkey_insert,
+	.passkey_get = sq_passkey_get,
+	.passkeys = sq_passkeys,
+	.passkey_used = sq_passkey_used,
+	.challenge_insert = sq_challenge_insert,
+	.challenge_take = sq_challenge_take,
+	.challenge_prune = sq_challenge_prune,
 };

@@ -657,6 +657,18 @@ granted_approvers(json_object *r, record *rec)
 }
 
 /*
+ * The approval events that end a request without an approval.  The others
+ * (approval.voted, one approver's vote in approvald's journal; approval.probed,
+ * a host's check of the service) refuse nothing.
+ */
+static bool
+approval_refusal(const char *event)
+{
+	return strcmp(event, "approval.denied") == 0 || strcmp(event, "approval.expired") == 0 ||
+	    strcmp(event, "approval.error") == 0;
+}
+
+/*
  * recovery.* records: per challenge, what was offered, each approver whose
  * code was accepted and when, and how it ended.  Never a code: the journal
  * holds none.
@@ -773,7 +785,7 @@ apply_record(json_object *inc, record *rec)
 		}
 	} else if (strncmp(event, "recovery.", 9) == 0) {
 		apply_recovery(inc, rec, event, time);
-	} else if (strncmp(event, "approval.", 9) == 0 && strcmp(event, "approval.requested") != 0) {
+	} else if (approval_refusal(event)) {
 		set_str(inc, "approval_refused", rec_str(rec, "reason") != NULL ?
 		    rec_str(rec, "reason") : event + 9);
 	} else if (strncmp(event, "grant.", 6) == 0) {

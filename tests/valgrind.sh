@@ -2,9 +2,10 @@
 # Runs the code that lives inside long-running processes under valgrind
 # memcheck: the cmocka unit tests, the sudo plugin through plugin_host, the PAM
 # module through pam_driver (driven by pam/pam_login.py) and breakglass-approvald
-# (driven by approvald/approvald_host.py, approvald_vote.py and
-# approvald_batch.py, stopped by SIGTERM).  Any memcheck error or
-# definite/indirect leak fails its part.
+# (driven by approvald/approvald_host.py, approvald_vote.py,
+# approvald_batch.py, approvald_slack.py and approvald_passkey.py, stopped
+# by SIGTERM).  Any
+# memcheck error or definite/indirect leak fails its part.
 # Usage: tests/valgrind.sh [BUILDDIR]   (default: $top_builddir)
 # Prints one line per part, then "valgrind: N passed, N failed".
 set -uo pipefail
@@ -98,6 +99,8 @@ run_script pam/pam_login pam/pam_login.py
 run_script approvald/approvald_host approvald/approvald_host.py
 run_script approvald/approvald_vote approvald/approvald_vote.py
 run_script approvald/approvald_batch approvald/approvald_batch.py
+run_script approvald/approvald_slack approvald/approvald_slack.py
+run_script approvald/approvald_passkey approvald/approvald_passkey.py
 # The PostgreSQL backend (a throwaway cluster), wherever its server is installed.
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 	BG_TEST_DATABASE=postgresql run_script approvald/approvald_host_pg \

@@ -51,7 +51,7 @@ def cluster(fsync=False):
 
 
 # The schema each backend's store creates (store_sqlite.c, store_pg.c).
-SCHEMA_VERSION = {"sqlite": 5, "postgresql": 4}
+SCHEMA_VERSION = {"sqlite": 7, "postgresql": 6}
 
 HOSTS = ["mx1.example.net", "mx2.example.net"]
 APPROVERS = ["bob", "carol", "dave", "erin", "frank"]
@@ -103,9 +103,10 @@ class Service:
 
     def __init__(self, expiry="10m", quorum=2, notify="", extra_server="",
                  approvers=None, backend=None, like=None, instance=None, totp_window=1,
-                 hosts=None):
+                 hosts=None, approver_lines=None):
         """like: another Service whose database, keys, hosts and approvers
-        this one shares (another instance of the same service)."""
+        this one shares (another instance of the same service).
+        approver_lines: {name: [lines]} added to those [approver] sections."""
         self.dir = tempfile.mkdtemp(prefix="bgad.")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -161,7 +162,8 @@ class Service:
                       base64.b32encode(self.totp[a]).decode().rstrip("="))
             conf += ["[approver %s]" % a, "token_sha256 = " +
                      hashlib.sha256(self.tokens[a].encode()).hexdigest(),
-                     "totp = %s/approvers/%s" % (keys, a), ""]
+                     "totp = %s/approvers/%s" % (keys, a),
+                     *(approver_lines or {}).get(a, []), ""]
         # notify: text, or a function of the service directory giving it.
         conf.append(notify(d) if callable(notify) else notify)
         self.conf = d + "/approvald.conf"
@@ -505,3 +507,28 @@ def require_daemon():
     if shutil.which("openssl") is None:
         print("SKIP: openssl not installed")
         sys.exit(SKIP)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_browser():
+    """The node_modules directory holding playwright-core for the browser
+    tests' .mjs drivers (installed with npm under the build directory on
+    first use), or a skip (77) without Chromium, node or npm."""
+    require_daemon()
+    if not os.access(CHROMIUM, os.X_OK) or not shutil.which("node") or \
+            not shutil.which("npm"):
+        print("SKIP: needs %s (Debian package chromium), node and npm" % CHROMIUM)
+        sys.exit(SKIP)
+    nodedir = os.path.join(top_builddir, "tests", "approvald-node")
+    modules = os.path.join(nodedir, "node_modules")
+    if not os.path.isdir(os.path.join(modules, "playwright-core")):
+        os.makedirs(nodedir, exist_ok=True)
+        r = subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund",
+                            "--prefix", nodedir, "playwright-core"],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            print("SKIP: npm install playwright-core failed: " + r.stderr[-500:])
+            sys.exit(SKIP)
+    return modules

@@ -8,6 +8,7 @@ second vote are refused inside the batch while the others pass.  Malformed
 batches (duplicates, too many, no session) are refused whole."""
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -118,6 +119,18 @@ try:
     v = svc.verify_journal()
     if v is not None:
         check(v[0], "breakglass verify: %s" % v[1])
+        # The compliance report of the service's journal: votes are no refusal.
+        r = subprocess.run([os.path.join(adlib.top_builddir, "cli", "breakglass"), "report",
+                            "--format", "json", "--incident", "INC-7", "--key",
+                            svc.dir + "/k1", svc.dir + "/log/journal.jsonl"],
+                           capture_output=True, text=True)
+        rep = json.loads(r.stdout) if r.returncode == 0 else {}
+        incs = rep.get("incidents", [])
+        check(r.returncode == 0 and incs and all("approval_refused" not in i for i in incs) and
+              any(i.get("approved_at") for i in incs),
+              "breakglass report: INC-7 approved, nothing refused: %d %s %r" %
+              (r.returncode, r.stderr[-300:], [(i.get("approved_at"),
+                                                 i.get("approval_refused")) for i in incs]))
 finally:
     svc.cleanup()
 adlib.finish()

@@ -84,7 +84,8 @@ try:
     check(all(n == 2 for n in attempts.values()), "each retried once: %r" %
           list(attempts.values()))
     slack = [json.loads(b) for p, h, b in got if p == "/slack"]
-    check(len(slack) == 2 and all(list(m) == ["text"] for m in slack), "slack bodies")
+    check(len(slack) == 2 and list(slack[0]) == ["text", "blocks"] and
+          list(slack[1]) == ["text"], "slack bodies: a new request's with blocks")
     if slack:
         t = slack[0]["text"]
         check(rid in t and "http://127.0.0.1:%d/#r-%s" % (svc.port, rid) in t,
@@ -92,6 +93,11 @@ try:
         check("&lt;b&gt;48000&lt;/b&gt; &amp; rising 'fast'" in t,
               "slack escaping of & < > only: %r" % t)
         check("approved" in slack[1]["text"], "slack decision: %s" % slack[1]["text"])
+        blocks = slack[0].get("blocks", [])
+        check([b["type"] for b in blocks] == ["section", "actions"] and
+              "&lt;b&gt;48000&lt;/b&gt;" in blocks[0]["text"]["text"] and
+              [(e["action_id"], e["value"]) for e in blocks[1]["elements"]] ==
+              [("approve", rid), ("deny", rid)], "slack buttons: %r" % blocks)
     hooks = [(h, b) for p, h, b in got if p == "/json"]
     types = []
     for h, b in hooks:

@@ -3,9 +3,10 @@
  * both to the host API's parser and validation of a filed request (against
  * a fixed configuration that knows approvers bob, carol and dave), to the
  * validation of a recovery report (protocol R1), to the approver API's
- * vote parser and to the batch parser.  The property: any input is
- * refused, or the journal record its filing writes (approval.requested,
- * recovery.reported, approval.voted) is a line the grammar of `breakglass
+ * vote parser, to the batch parser and to the reading of a Slack click's
+ * payload.  The property: any input is refused, or the journal record its
+ * filing writes (approval.requested, recovery.reported, approval.voted,
+ * slack.link_issued, slack.refused) is a line the grammar of `breakglass
  * verify` accepts; an accepted batch holds distinct sorted ids whose
  * binding fits.
  */
@@ -19,6 +20,7 @@
 #include "fuzz.h"
 #include "journal.h"
 #include "journal_grammar.h"
+#include "json_body.h"
 #include "json_string.h"
 
 /* A request on file, for the votes. */
@@ -123,12 +125,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.body_len = sizeof(filed_body) - 1,
 		};
 
-		if (vote.totp == NULL || vote.comment == NULL)
+		if ((vote.totp == NULL) == (vote.webauthn == NULL) || vote.comment == NULL)
 			fz_fail("a parsed vote lacks a member");
 		check_journaled(ad_voted_event(&app, "192.0.2.1", &filed, &vote, true), "a vote");
 	}
 	json_object_put(doc);
 	check_batch(body, size);
+	/* A Slack click's payload, as slack.c reads it once Slack's signature holds. */
+	if ((doc = bg_json_body_parse(body, size, AD_BODY_MAX, &err)) != NULL) {
+		ad_slack_click c;
+		ad_request filed = {
+			.id = (char *)"0d7e2b8c-5f1a-4c3e-9b2d-7a6f5e4d3c2b",
+			.host = (char *)"mx1.example.net", .operator_name = (char *)"alice",
+			.status = (char *)"pending", .body = (char *)filed_body,
+			.body_len = sizeof(filed_body) - 1,
+		};
+
+		if (ad_slack_click_parse(doc, &c) == NULL) {
+			if (c.user_id == NULL || c.action == NULL || c.request_id == NULL)
+				fz_fail("a parsed click lacks a member");
+			check_journaled(ad_slack_event(&app, "192.0.2.1", NULL, NULL, &c,
+			    "unknown-user"), "a refused click");
+			check_journaled(ad_slack_event(&app, "192.0.2.1", &filed, "bob", &c,
+			    NULL), "a click given a link");
+		}
+		json_object_put(doc);
+	}
 	free(body);
 	return 0;
 }
