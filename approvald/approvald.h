@@ -281,6 +281,29 @@ bg_status ad_store_slack_response_put(ad_store *st, const char *request_id,
     const char *url, int64_t now_ms, bg_error *err);
 bg_status ad_store_slack_response_get(ad_store *st, const char *request_id, char **url,
     bg_error *err);
+/*
+ * A request's message posted by a [notify] target's Slack bot (notify.c):
+ * the notifications that post and update it, and where Slack put it.
+ */
+typedef struct {
+	char *request_id;
+	char *target;
+	char *post_msg;          /* the chat.postMessage notification's msg_id */
+	char *update_msg;        /* the chat.update's, once decided; or NULL */
+	char *channel;           /* Slack's answer to the post; NULL until then */
+	char *ts;
+} ad_slack_post;
+/* Creates or updates (request_id, target): NULL members keep what is stored. */
+bg_status ad_store_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error *err);
+/*
+ * target's post of request_id, or (request_id NULL) the one msg_id posts or
+ * updates; BG_ERR_NOTFOUND when none.  Free with ad_slack_post_clear.
+ */
+bg_status ad_store_slack_post_get(ad_store *st, const char *target, const char *request_id,
+    const char *msg_id, ad_slack_post *out, bg_error *err);
+bg_status ad_store_slack_post_delete(ad_store *st, const char *target,
+    const char *request_id, bg_error *err);
+void ad_slack_post_clear(ad_slack_post *p);
 
 /* A real write, committed: what a vote or a filing needs of the database. */
 bg_status ad_store_health(ad_store *st, int64_t now_ms, bg_error *err);
