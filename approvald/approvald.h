@@ -44,7 +44,8 @@
 /* ------------------------------------------------------------------ */
 /* approvald.conf (conf.c) */
 
-typedef enum { AD_NOTIFY_SLACK, AD_NOTIFY_JSON } ad_notify_format;
+/* SLACK_BOT: in the queue only, a slack target with a token (Slack's Web API). */
+typedef enum { AD_NOTIFY_SLACK, AD_NOTIFY_JSON, AD_NOTIFY_SLACK_BOT } ad_notify_format;
 /* [server] second_factor: what confirms an approver's vote. */
 typedef enum { AD_FACTOR_ANY, AD_FACTOR_WEBAUTHN } ad_second_factor;
 
@@ -99,6 +100,8 @@ typedef struct {
 	char *url;
 	unsigned format;              /* ad_notify_format */
 	char *secret;                 /* json: 64 hex digits, BG_FILE_SECRET */
+	char *token;                  /* slack: a bot token (xoxb-), BG_FILE_SECRET */
+	char *channel;                /* slack with token: the channel's ID */
 } ad_config_notify;
 
 /* [slack]: approving from Slack's buttons (slack.c), absent: meta.line 0. */
@@ -180,7 +183,7 @@ typedef struct {
 	char *target;
 	char *url;
 	unsigned format;
-	char *secret;            /* path; NULL for slack */
+	char *secret;            /* path: json's key, a Slack bot's token; NULL for slack */
 	char *msg_id;
 	char *body;
 	unsigned attempts;
@@ -726,6 +729,8 @@ void ad_passkey_page(ad_http_req *r, ad_response *res);
 void ad_slack_interaction(ad_http_req *r, ad_response *res);
 /* Reads [slack] signing_secret (BG_FILE_SECRET); free with bg_file_free_secret. */
 bg_status ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err);
+/* Reads a [notify] token, a Slack bot token (xoxb-...); free with bg_file_free_secret. */
+bg_status ad_slack_token_read(const char *path, char **out, size_t *len, bg_error *err);
 /* Whether url is an https (or loopback http) URL under [slack] response_url_prefix. */
 bool ad_slack_response_url_ok(const ad_config *cfg, const char *url);
 

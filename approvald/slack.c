@@ -38,6 +38,7 @@
 /* Unix seconds: ten digits until 2286. */
 #define TIMESTAMP_DIGITS_MAX 12
 #define SECRET_FILE_MAX 1024
+#define BOT_TOKEN_PREFIX "xoxb-"
 #define POST_BUFFER 4096
 #define ESCAPED_MAX 256
 /* A response_url Slack sends is about 100 characters. */
@@ -59,6 +60,30 @@ ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err)
 		bg_file_free_secret(data, n);
 		return bg_error_set(err, BG_ERR_INVALID, "%s: not a signing secret (one line "
 		    "of printable characters, as Slack shows it)", path);
+	}
+	*out = data;
+	*len = n;
+	return BG_OK;
+}
+
+bg_status
+ad_slack_token_read(const char *path, char **out, size_t *len, bg_error *err)
+{
+	char *data;
+	size_t n;
+	bg_status rc = bg_file_read(path, BG_FILE_SECRET, SECRET_FILE_MAX, &data, &n, err);
+
+	if (rc != BG_OK)
+		return rc;
+	if (n > 0 && data[n - 1] == '\n')
+		data[--n] = '\0';
+	/* It goes into an HTTP header: nothing but the token's own characters. */
+	if (n <= sizeof(BOT_TOKEN_PREFIX) - 1 ||
+	    strncmp(data, BOT_TOKEN_PREFIX, sizeof(BOT_TOKEN_PREFIX) - 1) != 0 ||
+	    strspn(data, "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != n) {
+		bg_file_free_secret(data, n);
+		return bg_error_set(err, BG_ERR_INVALID, "%s: not a Slack bot token (one line, "
+		    "xoxb- then letters, digits and '-', as Slack shows it)", path);
 	}
 	*out = data;
 	*len = n;
