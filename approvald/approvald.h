@@ -583,6 +583,15 @@ bool ad_approver_throttled(ad_http_req *r, const char *approver, ad_response *re
 void ad_approver_count_failure(ad_http_req *r, const char *approver);
 /* The approver authenticated fully from this address (ad_throttle_trust). */
 void ad_approver_trust(const ad_http_req *r, const char *approver);
+/*
+ * A vote's confirmation from a signed-in page, in a transaction it begins:
+ * the live session (Origin, CSRF), the backoff and the second factor for
+ * binding.  true with the transaction open and approver (the session's)
+ * filled; false with nothing open and res answered.  about names what is
+ * confirmed in the refusal's log line.
+ */
+bool ad_session_confirm(ad_http_req *r, json_object *confirm, const char *binding,
+    const char *about, char approver[BG_NAME_MAX + 1], ad_response *res);
 /* A batch holds at most this many requests. */
 #define AD_BATCH_MAX 50
 #define AD_BINDING_MAX (16 + AD_BATCH_MAX * 64)

@@ -389,6 +389,35 @@ ad_approver_trust(const ad_http_req *r, const char *approver)
 }
 
 bool
+ad_session_confirm(ad_http_req *r, json_object *confirm, const char *binding,
+    const char *about, char approver[BG_NAME_MAX + 1], ad_response *res)
+{
+	ad_auth_verdict verdict;
+	ad_session sess;
+	bg_error err;
+	bg_status rc;
+
+	if (ad_store_begin(r->app->store, &err) != BG_OK) {
+		ad_log(LOG_ERR, "session vote: %s", err.msg);
+		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
+		return false;
+	}
+	if (!ad_session_check(r, true, &sess, res))
+		return false;
+	snprintf(approver, BG_NAME_MAX + 1, "%s", sess.approver);
+	explicit_bzero(&sess, sizeof(sess));
+	if (ad_approver_throttled(r, approver, res)) {
+		ad_store_rollback(r->app->store);
+		return false;
+	}
+	rc = ad_factor_confirm(r->app, r, approver, confirm, binding, &verdict, &err);
+	if (!ad_approver_confirmed(r, approver, about, rc, verdict, &err, res))
+		return false;
+	ad_approver_trust(r, approver);
+	return true;
+}
+
+bool
 ad_vote_binding(const char *action, const char *const *ids, size_t n, char *out,
     size_t outsz)
 {
@@ -464,11 +493,8 @@ session_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 	char binding[AD_BINDING_MAX];
 	json_object *doc;
 	ad_vote_body vb = { .comment = "" };
-	ad_session sess;
-	ad_auth_verdict verdict;
 	const char *bad;
 	bg_error err;
-	bg_status rc;
 
 	if ((doc = ad_body_parse(r->body, r->body_len, &err)) == NULL) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
@@ -488,30 +514,11 @@ session_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
-	if (ad_store_begin(r->app->store, &err) != BG_OK) {
-		ad_log(LOG_ERR, "vote: %s", err.msg);
-		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
-		json_object_put(doc);
-		return;
-	}
-	/* The session, the factor's state and the vote: one transaction. */
-	if (!ad_session_check(r, true, &sess, res)) {
-		json_object_put(doc);
-		return;
-	}
-	snprintf(vb.approver, sizeof(vb.approver), "%s", sess.approver);
-	if (ad_approver_throttled(r, vb.approver, res)) {
-		ad_store_rollback(r->app->store);
-		json_object_put(doc);
-		return;
-	}
 	ad_vote_binding(approve ? "approve" : "deny", &id, 1, binding, sizeof(binding));
-	rc = ad_factor_confirm(r->app, r, vb.approver,
-	    json_object_object_get(doc, "confirm"), binding, &verdict, &err);
-	if (ad_approver_confirmed(r, vb.approver, id, rc, verdict, &err, res)) {
-		ad_approver_trust(r, vb.approver);
+	/* The session, the factor's state and the vote: one transaction. */
+	if (ad_session_confirm(r, json_object_object_get(doc, "confirm"), binding, id,
+	    vb.approver, res))
 		ad_vote_cast(r, id, approve, &vb, res);
-	}
 	json_object_put(doc);
 }
 

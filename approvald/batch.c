@@ -145,10 +145,7 @@ ad_batch_vote(ad_http_req *r, ad_response *res)
 	ad_vote_body vb = { .comment = "" };
 	ad_batch_body bb;
 	json_object *doc, *out;
-	ad_auth_verdict verdict;
-	ad_session sess;
 	bg_error err;
-	bg_status rc;
 
 	if (!ad_batch_body_parse(r->body, r->body_len, &doc, &bb, &err)) {
 		ad_response_error(res, MHD_HTTP_BAD_REQUEST, err.msg);
@@ -162,25 +159,8 @@ ad_batch_vote(ad_http_req *r, ad_response *res)
 	}
 	/* AD_BINDING_MAX holds AD_BATCH_MAX ids of ID_MAX: never cut. */
 	(void)ad_vote_binding(bb.action, bb.ids, bb.n, binding, sizeof(binding));
-	if (ad_store_begin(r->app->store, &err) != BG_OK) {
-		ad_log(LOG_ERR, "batch: %s", err.msg);
-		ad_response_error(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error");
-		json_object_put(doc);
-		return;
-	}
-	if (!ad_session_check(r, true, &sess, res)) {
-		json_object_put(doc);
-		return;
-	}
-	snprintf(vb.approver, sizeof(vb.approver), "%s", sess.approver);
-	if (ad_approver_throttled(r, vb.approver, res)) {
-		ad_store_rollback(r->app->store);
-		json_object_put(doc);
-		return;
-	}
-	rc = ad_factor_confirm(r->app, r, vb.approver, bb.confirm, binding, &verdict, &err);
 	/* The confirmation is spent before any vote: a failed vote cannot free it for reuse. */
-	if (!ad_approver_confirmed(r, vb.approver, binding, rc, verdict, &err, res)) {
+	if (!ad_session_confirm(r, bb.confirm, binding, binding, vb.approver, res)) {
 		json_object_put(doc);
 		return;
 	}
@@ -191,7 +171,6 @@ ad_batch_vote(ad_http_req *r, ad_response *res)
 		json_object_put(doc);
 		return;
 	}
-	ad_approver_trust(r, vb.approver);
 	out = json_object_new_object();
 	json_object_object_add(out, "action", json_object_new_string(bb.action));
 	json_object_object_add(out, "results", cast_all(r, bb.ids, bb.n, bb.approve, &vb));

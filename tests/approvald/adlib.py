@@ -507,3 +507,28 @@ def require_daemon():
     if shutil.which("openssl") is None:
         print("SKIP: openssl not installed")
         sys.exit(SKIP)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_browser():
+    """The node_modules directory holding playwright-core for the browser
+    tests' .mjs drivers (installed with npm under the build directory on
+    first use), or a skip (77) without Chromium, node or npm."""
+    require_daemon()
+    if not os.access(CHROMIUM, os.X_OK) or not shutil.which("node") or \
+            not shutil.which("npm"):
+        print("SKIP: needs %s (Debian package chromium), node and npm" % CHROMIUM)
+        sys.exit(SKIP)
+    nodedir = os.path.join(top_builddir, "tests", "approvald-node")
+    modules = os.path.join(nodedir, "node_modules")
+    if not os.path.isdir(os.path.join(modules, "playwright-core")):
+        os.makedirs(nodedir, exist_ok=True)
+        r = subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund",
+                            "--prefix", nodedir, "playwright-core"],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            print("SKIP: npm install playwright-core failed: " + r.stderr[-500:])
+            sys.exit(SKIP)
+    return modules

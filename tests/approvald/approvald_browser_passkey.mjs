@@ -5,17 +5,11 @@
 // then signs in on the page with the passkey and approves a second request
 // there with a passkey confirmation.
 // argv: ORIGIN JSON-PARAMS; prints one JSON line of findings.
-import { createRequire } from 'module';
-const require = createRequire(process.env.NODE_MODULES_DIR + '/');
-const { chromium } = require('playwright-core');
+import { launchChromium } from './browserlib.mjs';
 
 const [origin, paramsJson] = process.argv.slice(2);
 const p = JSON.parse(paramsJson);
-const browser = await chromium.launch({
-	executablePath: '/usr/bin/chromium',
-	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-		'--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const out = {};
 try {
 	const context = await browser.newContext();

@@ -17,23 +17,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adlib  # noqa: E402
 from adlib import check  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 here = os.path.dirname(os.path.abspath(__file__))
 
-adlib.require_daemon()
-if not os.access(CHROMIUM, os.X_OK) or not shutil.which("node") or not shutil.which("npm"):
-    print("SKIP: needs %s (Debian package chromium), node and npm" % CHROMIUM)
-    sys.exit(adlib.SKIP)
-nodedir = os.path.join(adlib.top_builddir, "tests", "approvald-node")
-modules = os.path.join(nodedir, "node_modules")
-if not os.path.isdir(os.path.join(modules, "playwright-core")):
-    os.makedirs(nodedir, exist_ok=True)
-    r = subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund",
-                        "--prefix", nodedir, "playwright-core"],
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        print("SKIP: npm install playwright-core failed: " + r.stderr[-500:])
-        sys.exit(adlib.SKIP)
+modules = adlib.require_browser()
 
 svc = adlib.Service()
 try:

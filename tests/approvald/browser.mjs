@@ -3,17 +3,11 @@
 // a browser context of their own, sign in and approve; the request then
 // leaves "pending".
 // argv: URL JSON-PARAMS; prints one JSON line of findings.
-import { createRequire } from 'module';
-const require = createRequire(process.env.NODE_MODULES_DIR + '/');
-const { chromium } = require('playwright-core');
+import { launchChromium } from './browserlib.mjs';
 
 const [url, paramsJson] = process.argv.slice(2);
 const p = JSON.parse(paramsJson);
-const browser = await chromium.launch({
-	executablePath: '/usr/bin/chromium',
-	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-		'--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const out = { errors: [] };
 try {
 	for (const [i, v] of p.votes.entries()) {

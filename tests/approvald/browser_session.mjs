@@ -8,17 +8,11 @@
 //   site to ?request=ID opens that request signed in.
 //   mode "expiry": dave signs in, the session idles out, a vote shows the
 //   page signed out, and a reload shows the sign-in form.
-import { createRequire } from 'module';
-const require = createRequire(process.env.NODE_MODULES_DIR + '/');
-const { chromium } = require('playwright-core');
+import { launchChromium } from './browserlib.mjs';
 
 const [url, paramsJson] = process.argv.slice(2);
 const p = JSON.parse(paramsJson);
-const browser = await chromium.launch({
-	executablePath: '/usr/bin/chromium',
-	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-		'--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const out = { errors: [] };
 
 async function signIn(a, token, code) {

@@ -6,19 +6,13 @@
 // where the page asks for it: #signin), and votes; the link, opened again,
 // is refused.
 // argv: LINK-URL JSON-PARAMS; prints one JSON line when landed, one at the end.
-import { createRequire } from 'module';
 import readline from 'readline';
-const require = createRequire(process.env.NODE_MODULES_DIR + '/');
-const { chromium } = require('playwright-core');
+import { launchChromium } from './browserlib.mjs';
 
 const [link, paramsJson] = process.argv.slice(2);
 const p = JSON.parse(paramsJson);
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const browser = await chromium.launch({
-	executablePath: '/usr/bin/chromium',
-	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-		'--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const out = {};
 try {
 	const page = await browser.newPage();
