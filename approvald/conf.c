@@ -207,9 +207,9 @@ check_slack_channel(const char *value, bg_error *err)
 	if ((value[0] != 'C' && value[0] != 'G' && value[0] != 'D') ||
 	    n < SLACK_CHANNEL_MIN || n > SLACK_CHANNEL_MAX ||
 	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n)
-		return bg_error_set(err, BG_ERR_INVALID, "channel: a Slack channel ID: C, G "
-		    "or D, then upper case letters and digits (Slack: the channel's "
-		    "details, at the bottom), not its name");
+		return bg_error_set(err, BG_ERR_INVALID, "a Slack channel ID: C, G or D, "
+		    "then upper case letters and digits (Slack: the channel's details, "
+		    "at the bottom), not its name");
 	return BG_OK;
 }
 
@@ -441,8 +441,9 @@ validate_notify(bg_cfg_check *c, ad_config_notify *n)
 	}
 	if (bg_url_host(n->url, &https, host, sizeof(host), &err) != BG_OK ||
 	    (!https && !bg_host_is_loopback(host)) || n->url[strlen(n->url) - 1] != '/')
-		bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "url"), "url: with token, Slack's Web API: an https:// URL (http:// only on "
-		    "loopback) ending in '/' (default " SLACK_API_DEFAULT ")");
+		bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "url"),
+		    "url: with token, Slack's Web API: an https:// URL (http:// only "
+		    "on loopback) ending in '/' (default " SLACK_API_DEFAULT ")");
 }
 
 static void

@@ -445,7 +445,10 @@ bot_track(ad_app *app, const char *target, const char *event, json_object *view,
 	return ad_store_slack_post_put(app->store, &sp, err);
 }
 
-/* One notification per target about view (the event's data); *bot_updated: one is a chat.update. */
+/*
+ * One notification per target about view (the event's data); *bot_updated
+ * when one of them is a bot's chat.update.
+ */
 static bg_status
 enqueue(ad_app *app, const char *event, json_object *view, const char *status,
     int64_t now_ms, bool *bot_updated, bg_error *err)
