@@ -317,7 +317,7 @@ ad_session_signin(ad_http_req *r, ad_response *res)
 	char approver[BG_NAME_MAX + 1], cookie[AD_SESSION_TOKEN_LEN + 1];
 	const char *bad, *who;
 	json_object *doc;
-	ad_auth_verdict verdict;
+	ad_auth_verdict verdict = AD_AUTH_REFUSED;  /* fail closed on every path */
 	ad_session s;
 	bg_error err;
 	bg_status rc;
