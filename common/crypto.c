@@ -34,7 +34,7 @@ sha256_fetch(void)
 }
 
 /*
- * The PAM module and the sudo plugin are dlclosed while libcrypto stays
+ * The PAM module is dlclosed while libcrypto stays
  * loaded: drop the reference with the code that holds it, or libcrypto's
  * method is pinned forever (valgrind: definitely lost at exit).
  */
