@@ -344,15 +344,20 @@ bg_status ad_store_totp_put(ad_store *st, const char *approver,
     const bg_totp_state *s, bg_error *err);
 
 /*
- * Approvers' sessions (session.c), keyed by the SHA-256 of the cookie in
- * hex: the database never holds a cookie.
+ * Secret tokens (token.c): 32 random bytes in base64url without padding
+ * (the session cookie, the CSRF token, one-time links), stored only as
+ * their SHA-256 in hex.
  */
-#define AD_SESSION_ID_HEX (2 * BG_SHA256_LEN)
-/* 32 random bytes, base64url without padding: the cookie and the CSRF token. */
-#define AD_SESSION_TOKEN_LEN 43
+#define AD_TOKEN_LEN 43
+bg_status ad_token_new(char out[AD_TOKEN_LEN + 1], bg_error *err);
+/* Whether s has a token's length and alphabet. */
+bool ad_token_valid(const char *s);
+bg_status ad_token_hash(const char *token, char hex[BG_SHA256_HEX_LEN + 1], bg_error *err);
+
+/* Approvers' sessions (session.c), keyed by ad_token_hash of the cookie. */
 typedef struct {
 	char approver[BG_NAME_MAX + 1];
-	char csrf[AD_SESSION_TOKEN_LEN + 1];
+	char csrf[AD_TOKEN_LEN + 1];
 	char source[64];
 	int64_t created_ms;
 	int64_t last_used_ms;
@@ -745,14 +750,12 @@ bool ad_slack_response_url_ok(const ad_config *cfg, const char *url);
 
 /* One-time links (links.c): GET /v1/links/{token}. */
 #define AD_LINK_TTL_MS (10 * 60 * AD_MS_PER_SECOND)
-/* 32 random bytes in base64url without padding, and its NUL. */
-#define AD_LINK_TOKEN_LEN 43
 /*
  * Stores a link for approver to act on request_id, valid AD_LINK_TTL_MS,
  * inside the caller's transaction; token gets the text for the URL.
  */
 bg_status ad_link_issue(ad_app *app, const char *approver, const char *request_id,
-    const char *action, int64_t now_ms, char token[AD_LINK_TOKEN_LEN + 1], bg_error *err);
+    const char *action, int64_t now_ms, char token[AD_TOKEN_LEN + 1], bg_error *err);
 void ad_link_open(ad_http_req *r, const char *token, ad_response *res);
 
 /* ------------------------------------------------------------------ */
