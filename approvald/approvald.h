@@ -44,7 +44,8 @@
 /* ------------------------------------------------------------------ */
 /* approvald.conf (conf.c) */
 
-typedef enum { AD_NOTIFY_SLACK, AD_NOTIFY_JSON } ad_notify_format;
+/* SLACK_BOT: in the queue only, a slack target with a token (Slack's Web API). */
+typedef enum { AD_NOTIFY_SLACK, AD_NOTIFY_JSON, AD_NOTIFY_SLACK_BOT } ad_notify_format;
 /* [server] second_factor: what confirms an approver's vote. */
 typedef enum { AD_FACTOR_ANY, AD_FACTOR_WEBAUTHN } ad_second_factor;
 
@@ -99,6 +100,8 @@ typedef struct {
 	char *url;
 	unsigned format;              /* ad_notify_format */
 	char *secret;                 /* json: 64 hex digits, BG_FILE_SECRET */
+	char *token;                  /* slack: a bot token (xoxb-), BG_FILE_SECRET */
+	char *channel;                /* slack with token: the channel's ID */
 } ad_config_notify;
 
 /* [slack]: approving from Slack's buttons (slack.c), absent: meta.line 0. */
@@ -180,7 +183,7 @@ typedef struct {
 	char *target;
 	char *url;
 	unsigned format;
-	char *secret;            /* path; NULL for slack */
+	char *secret;            /* path: json's key, a Slack bot's token; NULL for slack */
 	char *msg_id;
 	char *body;
 	unsigned attempts;
@@ -291,6 +294,29 @@ bg_status ad_store_slack_response_put(ad_store *st, const char *request_id,
     const char *url, int64_t now_ms, bg_error *err);
 bg_status ad_store_slack_response_get(ad_store *st, const char *request_id, char **url,
     bg_error *err);
+/*
+ * A request's message posted by a [notify] target's Slack bot (notify.c):
+ * the notifications that post and update it, and where Slack put it.
+ */
+typedef struct {
+	char *request_id;
+	char *target;
+	char *post_msg;          /* the chat.postMessage notification's msg_id */
+	char *update_msg;        /* the chat.update's, once decided; or NULL */
+	char *channel;           /* Slack's answer to the post; NULL until then */
+	char *ts;
+} ad_slack_post;
+/* Creates or updates (request_id, target): NULL members keep what is stored. */
+bg_status ad_store_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error *err);
+/*
+ * target's post of request_id, or (request_id NULL) the one msg_id posts or
+ * updates; BG_ERR_NOTFOUND when none.  Free with ad_slack_post_clear.
+ */
+bg_status ad_store_slack_post_get(ad_store *st, const char *target, const char *request_id,
+    const char *msg_id, ad_slack_post *out, bg_error *err);
+bg_status ad_store_slack_post_delete(ad_store *st, const char *target,
+    const char *request_id, bg_error *err);
+void ad_slack_post_clear(ad_slack_post *p);
 
 /* A real write, committed: what a vote or a filing needs of the database. */
 bg_status ad_store_health(ad_store *st, int64_t now_ms, bg_error *err);
@@ -328,15 +354,20 @@ bg_status ad_store_totp_put(ad_store *st, const char *approver,
     const bg_totp_state *s, bg_error *err);
 
 /*
- * Approvers' sessions (session.c), keyed by the SHA-256 of the cookie in
- * hex: the database never holds a cookie.
+ * Secret tokens (token.c): 32 random bytes in base64url without padding
+ * (the session cookie, the CSRF token, one-time links), stored only as
+ * their SHA-256 in hex.
  */
-#define AD_SESSION_ID_HEX (2 * BG_SHA256_LEN)
-/* 32 random bytes, base64url without padding: the cookie and the CSRF token. */
-#define AD_SESSION_TOKEN_LEN 43
+#define AD_TOKEN_LEN 43
+bg_status ad_token_new(char out[AD_TOKEN_LEN + 1], bg_error *err);
+/* Whether s has a token's length and alphabet. */
+bool ad_token_valid(const char *s);
+bg_status ad_token_hash(const char *token, char hex[BG_SHA256_HEX_LEN + 1], bg_error *err);
+
+/* Approvers' sessions (session.c), keyed by ad_token_hash of the cookie. */
 typedef struct {
 	char approver[BG_NAME_MAX + 1];
-	char csrf[AD_SESSION_TOKEN_LEN + 1];
+	char csrf[AD_TOKEN_LEN + 1];
 	char source[64];
 	int64_t created_ms;
 	int64_t last_used_ms;
@@ -778,19 +809,19 @@ void ad_passkey_page(ad_http_req *r, ad_response *res);
 void ad_slack_interaction(ad_http_req *r, ad_response *res);
 /* Reads [slack] signing_secret (BG_FILE_SECRET); free with bg_file_free_secret. */
 bg_status ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err);
+/* Reads a [notify] token, a Slack bot token (xoxb-...); free with bg_file_free_secret. */
+bg_status ad_slack_token_read(const char *path, char **out, size_t *len, bg_error *err);
 /* Whether url is an https (or loopback http) URL under [slack] response_url_prefix. */
 bool ad_slack_response_url_ok(const ad_config *cfg, const char *url);
 
 /* One-time links (links.c): GET /v1/links/{token}. */
 #define AD_LINK_TTL_MS (10 * 60 * AD_MS_PER_SECOND)
-/* 32 random bytes in base64url without padding, and its NUL. */
-#define AD_LINK_TOKEN_LEN 43
 /*
  * Stores a link for approver to act on request_id, valid AD_LINK_TTL_MS,
  * inside the caller's transaction; token gets the text for the URL.
  */
 bg_status ad_link_issue(ad_app *app, const char *approver, const char *request_id,
-    const char *action, int64_t now_ms, char token[AD_LINK_TOKEN_LEN + 1], bg_error *err);
+    const char *action, int64_t now_ms, char token[AD_TOKEN_LEN + 1], bg_error *err);
 void ad_link_open(ad_http_req *r, const char *token, ad_response *res);
 
 /* ------------------------------------------------------------------ */

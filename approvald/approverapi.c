@@ -348,7 +348,7 @@ bool
 ad_session_confirm(ad_http_req *r, json_object *confirm, const char *binding,
     const char *about, char approver[BG_NAME_MAX + 1], ad_response *res)
 {
-	ad_auth_verdict verdict;
+	ad_auth_verdict verdict = AD_AUTH_REFUSED;  /* fail closed on every path */
 	ad_session sess;
 	bg_error err;
 	bg_status rc;
@@ -406,7 +406,7 @@ bearer_vote(ad_http_req *r, const char *id, bool approve, ad_response *res)
 	char binding[AD_BINDING_MAX];
 	json_object *doc, *confirm;
 	ad_vote_body vb;
-	ad_auth_verdict verdict;
+	ad_auth_verdict verdict = AD_AUTH_REFUSED;  /* fail closed on every path */
 	bg_error err;
 	bg_status rc;
 

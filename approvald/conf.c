@@ -38,6 +38,10 @@
 #define RETENTION_MIN (24 * SECONDS_PER_HOUR)
 #define SLACK_USER_MIN 3
 #define SLACK_USER_MAX 32
+/* A Slack conversation ID: C (channel), G (private, older) or D (direct message). */
+#define SLACK_CHANNEL_MIN 3
+#define SLACK_CHANNEL_MAX 32
+#define SLACK_API_DEFAULT "https://slack.com/api/"
 
 /* A session lasts at most a day: the approver signs in again. */
 #define SESSION_MAX_MAX (24 * SECONDS_PER_HOUR)
@@ -194,6 +198,21 @@ check_slack_user(const char *value, bg_error *err)
 	return BG_OK;
 }
 
+/* The channel's ID, not its name: a renamed channel keeps its ID. */
+static bg_status
+check_slack_channel(const char *value, bg_error *err)
+{
+	size_t n = strlen(value);
+
+	if ((value[0] != 'C' && value[0] != 'G' && value[0] != 'D') ||
+	    n < SLACK_CHANNEL_MIN || n > SLACK_CHANNEL_MAX ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n)
+		return bg_error_set(err, BG_ERR_INVALID, "a Slack channel ID: C, G or D, "
+		    "then upper case letters and digits (Slack: the channel's details, "
+		    "at the bottom), not its name");
+	return BG_OK;
+}
+
 static const bg_cfg_key host_keys[] = {
 	{ .name = "key", .type = BG_CFG_PATH, .required = true,
 	  .offset = offsetof(ad_config_host, key) },
@@ -209,12 +228,17 @@ static const bg_cfg_key approver_keys[] = {
 };
 
 static const bg_cfg_key notify_keys[] = {
-	{ .name = "url", .type = BG_CFG_URL, .required = true,
+	/* Required but with token, where it is Slack's Web API (validate_notify). */
+	{ .name = "url", .type = BG_CFG_URL,
 	  .offset = offsetof(ad_config_notify, url) },
 	{ .name = "format", .type = BG_CFG_ENUM, .required = true,
 	  .offset = offsetof(ad_config_notify, format), .choices = format_choices },
 	{ .name = "secret", .type = BG_CFG_PATH,
 	  .offset = offsetof(ad_config_notify, secret) },
+	{ .name = "token", .type = BG_CFG_PATH,
+	  .offset = offsetof(ad_config_notify, token) },
+	{ .name = "channel", .type = BG_CFG_STRING,
+	  .offset = offsetof(ad_config_notify, channel), .check = check_slack_channel },
 };
 
 static const bg_cfg_key slack_keys[] = {
@@ -378,6 +402,50 @@ validate_slack(bg_cfg_check *c, ad_config *cfg)
 		    "ending in '/', so that its host cannot be extended");
 }
 
+/*
+ * A webhook target has its url; a Slack bot (token and channel) posts to
+ * Slack's Web API, url its base: the bearer token crosses the network
+ * there, in clear only on loopback (tests).
+ */
+static void
+validate_notify(bg_cfg_check *c, ad_config_notify *n)
+{
+	bool https = false;
+	char host[256];
+	bg_error err;
+
+	if (n->format == AD_NOTIFY_JSON && n->secret == NULL)
+		bg_cfg_check_error(c, n->meta.line,
+		    "[notify %s]: format json needs \"secret\"", n->meta.name);
+	if (n->format == AD_NOTIFY_SLACK && n->secret != NULL)
+		bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "secret"),
+		    "secret: only for format json");
+	if (n->token == NULL) {
+		if (n->channel != NULL)
+			bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "channel"),
+			    "channel: only with token (a Slack bot)");
+		if (n->url == NULL)
+			bg_cfg_check_error(c, n->meta.line, "[notify %s]: missing required "
+			    "key \"url\"", n->meta.name);
+		return;
+	}
+	if (n->format != AD_NOTIFY_SLACK)
+		bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "token"),
+		    "token: only for format slack");
+	if (n->channel == NULL)
+		bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "token"),
+		    "[notify %s]: a Slack bot (token) needs \"channel\"", n->meta.name);
+	if (n->url == NULL && (n->url = strdup(SLACK_API_DEFAULT)) == NULL) {
+		bg_cfg_check_error(c, n->meta.line, "out of memory");
+		return;
+	}
+	if (bg_url_host(n->url, &https, host, sizeof(host), &err) != BG_OK ||
+	    (!https && !bg_host_is_loopback(host)) || n->url[strlen(n->url) - 1] != '/')
+		bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "url"),
+		    "url: with token, Slack's Web API: an https:// URL (http:// only "
+		    "on loopback) ending in '/' (default " SLACK_API_DEFAULT ")");
+}
+
 static void
 validate_sections(bg_cfg_check *c, ad_config *cfg)
 {
@@ -397,15 +465,8 @@ validate_sections(bg_cfg_check *c, ad_config *cfg)
 				    "compared ignoring case)", cfg->approver[i].meta.name,
 				    cfg->approver[j].meta.line);
 	for (size_t i = 0; i < cfg->nnotify; i++) {
-		const ad_config_notify *n = &cfg->notify[i];
-
-		if (n->format == AD_NOTIFY_JSON && n->secret == NULL)
-			bg_cfg_check_error(c, n->meta.line,
-			    "[notify %s]: format json needs \"secret\"", n->meta.name);
-		if (n->format == AD_NOTIFY_SLACK && n->secret != NULL)
-			bg_cfg_check_error(c, key_line(SEC_NOTIFY, &n->meta, "secret"),
-			    "secret: only for format json");
-		slack = slack || n->format == AD_NOTIFY_SLACK;
+		validate_notify(c, &cfg->notify[i]);
+		slack = slack || cfg->notify[i].format == AD_NOTIFY_SLACK;
 	}
 	validate_slack(c, cfg);
 	if ((slack || cfg->slack.meta.line != 0) && cfg->server.public_url == NULL)
@@ -639,11 +700,22 @@ ad_config_check_files(const ad_config *cfg, bg_errlist *errs)
 	for (size_t i = 0; i < cfg->nhost; i++)
 		check_key_file(&c, key_line(SEC_HOST, &cfg->host[i].meta, "key"),
 		    "key", cfg->host[i].key);
-	for (size_t i = 0; i < cfg->nnotify; i++)
-		if (cfg->notify[i].secret != NULL)
-			check_key_file(&c,
-			    key_line(SEC_NOTIFY, &cfg->notify[i].meta, "secret"),
-			    "secret", cfg->notify[i].secret);
+	for (size_t i = 0; i < cfg->nnotify; i++) {
+		const ad_config_notify *n = &cfg->notify[i];
+		char *token;
+		size_t len;
+
+		if (n->secret != NULL)
+			check_key_file(&c, key_line(SEC_NOTIFY, &n->meta, "secret"),
+			    "secret", n->secret);
+		if (n->token == NULL)
+			continue;
+		if (ad_slack_token_read(n->token, &token, &len, &err) != BG_OK)
+			bg_cfg_check_error(&c, key_line(SEC_NOTIFY, &n->meta, "token"),
+			    "token: %s", err.msg);
+		else
+			bg_file_free_secret(token, len);
+	}
 	if (cfg->slack.signing_secret != NULL) {
 		char *secret;
 		size_t len;

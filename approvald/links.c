@@ -20,9 +20,6 @@
 #include "approvald.h"
 #include "escape.h"
 
-#define TOKEN_BYTES 32
-#define BASE64URL_ALPHABET \
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #define ESCAPED_MAX 256
 #define LOCATION_MAX 256
 
@@ -33,41 +30,19 @@ static const char invalid_page[] =
 	"<p>A link from Slack opens the request once, within 10 minutes. "
 	"Click the button in Slack again for a new one.</p></body></html>\n";
 
-/* token's SHA-256 in hex: the key a link is stored under. */
-static bg_status
-token_hash(const char *token, char hex[BG_SHA256_HEX_LEN + 1], bg_error *err)
-{
-	unsigned char h[BG_SHA256_LEN];
-
-	if (bg_sha256(token, strlen(token), h, err) != BG_OK)
-		return BG_ERR_IO;
-	bg_hex_encode(h, sizeof(h), hex);
-	return BG_OK;
-}
-
 bg_status
 ad_link_issue(ad_app *app, const char *approver, const char *request_id,
-    const char *action, int64_t now_ms, char token[AD_LINK_TOKEN_LEN + 1], bg_error *err)
+    const char *action, int64_t now_ms, char token[AD_TOKEN_LEN + 1], bg_error *err)
 {
 	ad_link l = { .approver = (char *)approver, .request_id = (char *)request_id,
 	    .action = (char *)action, .expires_ms = now_ms + AD_LINK_TTL_MS };
-	unsigned char raw[TOKEN_BYTES];
-	char hex[BG_SHA256_HEX_LEN + 1], *b64 = NULL;
+	char hex[BG_SHA256_HEX_LEN + 1];
 	bg_status rc;
 
-	if ((rc = bg_random_bytes(raw, sizeof(raw), err)) == BG_OK)
-		rc = bg_base64_encode(raw, sizeof(raw), &b64, err);
-	explicit_bzero(raw, sizeof(raw));
-	if (rc != BG_OK)
+	if ((rc = ad_token_new(token, err)) != BG_OK)
 		return rc;
-	/* base64url without padding (RFC 4648 section 5): 43 characters. */
-	for (size_t i = 0; i < AD_LINK_TOKEN_LEN; i++)
-		token[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	token[AD_LINK_TOKEN_LEN] = '\0';
-	explicit_bzero(b64, strlen(b64));
-	free(b64);
 	/* The expired ones go with each new one: the table holds minutes of links. */
-	if ((rc = token_hash(token, hex, err)) != BG_OK ||
+	if ((rc = ad_token_hash(token, hex, err)) != BG_OK ||
 	    (rc = ad_store_link_prune(app->store, now_ms, err)) != BG_OK)
 		return rc;
 	return ad_store_link_insert(app->store, hex, &l, err);
@@ -121,12 +96,11 @@ ad_link_open(ad_http_req *r, const char *token, ad_response *res)
 	bg_error err;
 	bg_status rc;
 
-	if (strlen(token) != AD_LINK_TOKEN_LEN ||
-	    strspn(token, BASE64URL_ALPHABET) != AD_LINK_TOKEN_LEN) {
+	if (!ad_token_valid(token)) {
 		refuse(r, res, "malformed token");
 		return;
 	}
-	rc = token_hash(token, hex, &err);
+	rc = ad_token_hash(token, hex, &err);
 	if (rc == BG_OK)
 		rc = ad_store_begin(r->app->store, &err);
 	if (rc == BG_OK && (rc = ad_store_link_get(r->app->store, hex, &l, &err)) ==

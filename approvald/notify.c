@@ -10,6 +10,13 @@
  *        Block Kit Approve/Deny buttons too (slack.c takes the clicks), and
  *        a clicked one's message replaced once decided, through the click's
  *        response_url (target "slack:response_url").
+ * slack with a token (a bot): the same message to Slack's Web API,
+ *        chat.postMessage to the target's channel; where Slack put it
+ *        (channel, ts) is kept with the request (slack_posts), and the
+ *        decision's notification replaces it with chat.update, after the
+ *        post when that is still queued.  Slack's answer is read in the
+ *        strict body grammar: ok false is retried, or given up when it
+ *        cannot get better (invalid_auth, channel_not_found...).
  * json:  {"type", "timestamp", "data"}, signed Standard-Webhooks style:
  *        webhook-id, webhook-timestamp and webhook-signature
  *        "v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>".
@@ -27,6 +34,8 @@
 
 #include "approvald.h"
 #include "escape.h"
+#include "fileio.h"
+#include "json_body.h"
 
 #define MAX_ATTEMPTS 6
 #define BACKOFF_FIRST_MS 1000LL
@@ -67,6 +76,16 @@
 #define SLACK_SECTION_MAX 3000
 #define SLACK_SECTION_VALUE_MAX 400
 #define SLACK_SECTION_VALUE_MIN 80
+/* Slack's answer echoes the message: our blocks, far below this. */
+#define SLACK_ANSWER_MAX (256 * 1024)
+#define SLACK_ID_MAX 32
+/* A Retry-After longer than this is Slack misbehaving: we try again sooner. */
+#define RETRY_AFTER_MAX_MS (15 * 60000LL)
+/* An update whose message is not posted yet looks again after this long. */
+#define WAIT_POST_MS 2000LL
+#define CONTENT_TYPE_JSON "Content-Type: application/json"
+/* Slack's Web API warns without the charset. */
+#define CONTENT_TYPE_JSON_UTF8 "Content-Type: application/json; charset=utf-8"
 
 /* One target's delivery thread. */
 struct worker {
@@ -171,16 +190,27 @@ button(const char *label, const char *style, const char *action, const char *id)
 	return b;
 }
 
+static json_object *
+mrkdwn_section(const char *text)
+{
+	json_object *section = json_object_new_object(), *t = json_object_new_object();
+
+	json_object_object_add(t, "type", json_object_new_string("mrkdwn"));
+	json_object_object_add(t, "text", json_object_new_string(text));
+	json_object_object_add(section, "type", json_object_new_string("section"));
+	json_object_object_add(section, "text", t);
+	return section;
+}
+
 /*
- * Block Kit for a new request: the text in a section (Slack shows blocks
- * instead of "text", which stays the notifications' fallback) and the
- * Approve/Deny buttons, whose click Slack posts to /v1/integrations/slack
- * (slack.c).  A section holds at most 3000 characters: the values are cut
- * shorter there, shorter still when their escaping made it too long, and
- * the link left to "text" when even that is too long.
+ * The message's text in a Block Kit section (Slack shows blocks instead of
+ * "text", which stays the notifications' fallback).  A section holds at
+ * most 3000 characters: the values are cut shorter there, shorter still
+ * when their escaping made it too long, and the link left to "text" when
+ * even that is too long.
  */
 static json_object *
-slack_blocks(const ad_app *app, json_object *view)
+text_section(const ad_app *app, const char *event, json_object *view, const char *status)
 {
 	static const struct {
 		size_t cut;
@@ -189,31 +219,35 @@ slack_blocks(const ad_app *app, json_object *view)
 		{ SLACK_SECTION_VALUE_MAX, true }, { SLACK_SECTION_VALUE_MIN, true },
 		{ SLACK_SECTION_VALUE_MIN, false },
 	};
-	json_object *blocks, *section, *text, *actions, *elements, *id;
+	json_object *section = NULL;
 	bg_buf t;
 
-	if (!json_object_object_get_ex(view, "request_id", &id))
-		return NULL;
 	bg_buf_init(&t, AD_BODY_MAX);
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		bg_buf_free(&t);
 		bg_buf_init(&t, AD_BODY_MAX);
-		slack_text(&t, app, "request.created", view, "pending", tries[i].cut,
-		    tries[i].link);
+		slack_text(&t, app, event, view, status, tries[i].cut, tries[i].link);
 		if (!t.overflow && t.len <= SLACK_SECTION_MAX)
 			break;
 	}
-	if (t.overflow || t.len > SLACK_SECTION_MAX) {
-		bg_buf_free(&t);
-		return NULL;
-	}
-	text = json_object_new_object();
-	json_object_object_add(text, "type", json_object_new_string("mrkdwn"));
-	json_object_object_add(text, "text", json_object_new_string(t.data));
+	if (!t.overflow && t.len <= SLACK_SECTION_MAX)
+		section = mrkdwn_section(t.data);
 	bg_buf_free(&t);
-	section = json_object_new_object();
-	json_object_object_add(section, "type", json_object_new_string("section"));
-	json_object_object_add(section, "text", text);
+	return section;
+}
+
+/*
+ * Block Kit for a new request: its text and the Approve/Deny buttons,
+ * whose click Slack posts to /v1/integrations/slack (slack.c).
+ */
+static json_object *
+slack_blocks(const ad_app *app, json_object *view)
+{
+	json_object *blocks, *section, *actions, *elements, *id;
+
+	if (!json_object_object_get_ex(view, "request_id", &id) ||
+	    (section = text_section(app, "request.created", view, "pending")) == NULL)
+		return NULL;
 	elements = json_object_new_array();
 	json_object_array_add(elements, button("Approve", "primary", "approve",
 	    json_object_get_string(id)));
@@ -229,9 +263,74 @@ slack_blocks(const ad_app *app, json_object *view)
 	return blocks;
 }
 
-/* {"text"} (and for a new request, the blocks with its buttons); NULL when out of memory. */
+/* "*Decision: approved.* Approved by bob, carol. Denied by dave." */
+static void
+votes_text(bg_buf *t, json_object *view, const char *status)
+{
+	static const struct {
+		const char *key, *label;
+	} lists[] = { { "approvals", " Approved by " }, { "denials", " Denied by " } };
+	bool any = false;
+
+	bg_buf_puts(t, "*Decision: ");
+	bg_escape_markup(t, status, false);
+	bg_buf_puts(t, ".*");
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		json_object *list = NULL, *v;
+		size_t n;
+
+		json_object_object_get_ex(view, lists[i].key, &list);
+		if ((n = json_object_array_length(list)) == 0)
+			continue;
+		bg_buf_puts(t, lists[i].label);
+		for (size_t j = 0; j < n; j++) {
+			if (j > 0)
+				bg_buf_puts(t, ", ");
+			if (json_object_object_get_ex(json_object_array_get_idx(list, j),
+			    "approver", &v))
+				bg_escape_markup(t, json_object_get_string(v), false);
+		}
+		bg_buf_puts(t, ".");
+		any = true;
+	}
+	if (!any)
+		bg_buf_puts(t, " No votes.");
+}
+
+/*
+ * Block Kit for a decided request's message, replacing the new request's
+ * (a bot's chat.update): its text and the decision with who voted, no
+ * buttons.  The votes are left out when too many for a section.
+ */
 static json_object *
-slack_message(const ad_app *app, const char *event, json_object *view, const char *status)
+decided_blocks(const ad_app *app, json_object *view, const char *status)
+{
+	json_object *blocks, *section;
+	bg_buf t;
+
+	if ((section = text_section(app, "request.decided", view, status)) == NULL)
+		return NULL;
+	blocks = json_object_new_array();
+	json_object_array_add(blocks, section);
+	bg_buf_init(&t, SLACK_SECTION_MAX);
+	votes_text(&t, view, status);
+	if (t.overflow) {
+		bg_buf_free(&t);
+		bg_buf_init(&t, SLACK_SECTION_MAX);
+		bg_buf_printf(&t, "*Decision: %s.*", status);
+	}
+	json_object_array_add(blocks, mrkdwn_section(t.data));
+	bg_buf_free(&t);
+	return blocks;
+}
+
+/*
+ * {"text"} (and for a new request, the blocks with its buttons; for a
+ * bot's decided one, the blocks saying the decision); NULL when out of memory.
+ */
+static json_object *
+slack_message(const ad_app *app, const char *event, json_object *view, const char *status,
+    bool bot)
 {
 	json_object *obj = json_object_new_object(), *blocks = NULL;
 	bg_buf t;
@@ -240,6 +339,9 @@ slack_message(const ad_app *app, const char *event, json_object *view, const cha
 	slack_text(&t, app, event, view, status, SLACK_VALUE_MAX, true);
 	if (strcmp(event, "request.created") == 0 &&
 	    (blocks = slack_blocks(app, view)) == NULL)
+		t.overflow = true;
+	else if (bot && strcmp(event, "request.decided") == 0 &&
+	    (blocks = decided_blocks(app, view, status)) == NULL)
 		t.overflow = true;
 	if (t.overflow || obj == NULL) {
 		json_object_put(obj);
@@ -261,12 +363,17 @@ json_text(json_object *obj)
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* A webhook's message, or (t has a token) a bot's, naming its channel. */
 static char *
-slack_body(const ad_app *app, const char *event, json_object *view, const char *status)
+slack_body(const ad_app *app, const ad_config_notify *t, const char *event,
+    json_object *view, const char *status)
 {
-	json_object *obj = slack_message(app, event, view, status);
-	char *out = json_text(obj);
+	json_object *obj = slack_message(app, event, view, status, t->token != NULL);
+	char *out;
 
+	if (obj != NULL && t->token != NULL)
+		json_object_object_add(obj, "channel", json_object_new_string(t->channel));
+	out = json_text(obj);
 	json_object_put(obj);
 	return out;
 }
@@ -306,10 +413,45 @@ prepare(ad_app *app, const char *target, char msg_id[MSG_ID_LEN], bg_error *err)
 	return BG_OK;
 }
 
-/* One notification per target about view (the event's data). */
+/*
+ * A bot's post of a new request (msg_id) is remembered, to be filled with
+ * where Slack put it; the decision's notification (msg_id) then updates
+ * that message (*updated), or, when there is none, posts a new one.
+ */
+static bg_status
+bot_track(ad_app *app, const char *target, const char *event, json_object *view,
+    const char *msg_id, bool *updated, bg_error *err)
+{
+	ad_slack_post sp = { .target = (char *)target }, old;
+	json_object *id;
+	bg_status rc;
+
+	if (strcmp(event, RECOVERY_EVENT) == 0 ||
+	    !json_object_object_get_ex(view, "request_id", &id))
+		return BG_OK;
+	sp.request_id = (char *)json_object_get_string(id);
+	if (strcmp(event, "request.created") == 0) {
+		sp.post_msg = (char *)msg_id;
+		return ad_store_slack_post_put(app->store, &sp, err);
+	}
+	rc = ad_store_slack_post_get(app->store, target, sp.request_id, NULL, &old, err);
+	if (rc == BG_ERR_NOTFOUND)
+		return BG_OK;
+	if (rc != BG_OK)
+		return rc;
+	ad_slack_post_clear(&old);
+	sp.update_msg = (char *)msg_id;
+	*updated = true;
+	return ad_store_slack_post_put(app->store, &sp, err);
+}
+
+/*
+ * One notification per target about view (the event's data); *bot_updated
+ * when one of them is a bot's chat.update.
+ */
 static bg_status
 enqueue(ad_app *app, const char *event, json_object *view, const char *status,
-    int64_t now_ms, bg_error *err)
+    int64_t now_ms, bool *bot_updated, bg_error *err)
 {
 	char msg_id[MSG_ID_LEN];
 	bg_status rc = BG_OK;
@@ -321,12 +463,18 @@ enqueue(ad_app *app, const char *event, json_object *view, const char *status,
 
 		if ((rc = prepare(app, t->meta.name, msg_id, err)) != BG_OK)
 			break;
+		if (t->token != NULL) {
+			n.format = AD_NOTIFY_SLACK_BOT;
+			n.secret = t->token;
+		}
 		n.body = t->format == AD_NOTIFY_SLACK ?
-		    slack_body(app, event, view, status) : json_body(event, view, now_ms);
+		    slack_body(app, t, event, view, status) : json_body(event, view, now_ms);
 		if (n.body == NULL)
 			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 		else
 			rc = ad_store_notify_insert(app->store, &n, now_ms, err);
+		if (rc == BG_OK && t->token != NULL)
+			rc = bot_track(app, t->meta.name, event, view, msg_id, bot_updated, err);
 		free(n.body);
 	}
 	return rc;
@@ -369,7 +517,7 @@ slack_update(ad_app *app, const ad_request *r, json_object *view, const char *st
 		free(url);
 		return rc;
 	}
-	if ((msg = slack_message(app, "request.decided", view, status)) == NULL) {
+	if ((msg = slack_message(app, "request.decided", view, status, false)) == NULL) {
 		rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	} else {
 		json_object_object_add(msg, "replace_original", json_object_new_boolean(true));
@@ -385,13 +533,15 @@ ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
     const ad_votes *votes, const char *status, int64_t now_ms, bg_error *err)
 {
 	json_object *view = ad_request_view(r, votes);
+	bool bot_updated = false;
 	bg_status rc;
 
 	if (view == NULL)
 		return bg_error_set(err, BG_ERR_INVALID, "stored request unreadable");
 	json_object_object_add(view, "status", json_object_new_string(status));
-	rc = enqueue(app, event, view, status, now_ms, err);
-	if (rc == BG_OK && strcmp(event, "request.decided") == 0)
+	rc = enqueue(app, event, view, status, now_ms, &bot_updated, err);
+	/* A bot updates its message itself: the click's response_url is the fallback. */
+	if (rc == BG_OK && strcmp(event, "request.decided") == 0 && !bot_updated)
 		rc = slack_update(app, r, view, status, now_ms, err);
 	json_object_put(view);
 	return rc;
@@ -400,7 +550,9 @@ ad_notify_enqueue(ad_app *app, const char *event, const ad_request *r,
 bg_status
 ad_notify_recovery(ad_app *app, json_object *doc, int64_t now_ms, bg_error *err)
 {
-	return enqueue(app, RECOVERY_EVENT, doc, "reported", now_ms, err);
+	bool bot_updated = false;
+
+	return enqueue(app, RECOVERY_EVENT, doc, "reported", now_ms, &bot_updated, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -463,50 +615,300 @@ webhook_headers(struct curl_slist *h, const ad_notification *n, bg_error *err)
 	return ok ? h : NULL;
 }
 
-/* One attempt: true on a 2xx answer. */
-static bool
-deliver(ad_notifier *nt, const ad_notification *n, char *why, size_t whysz)
-{
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	CURL *c = curl_easy_init();
-	long code = 0;
-	CURLcode cc;
-	bg_error err;
+/* What one attempt came to. */
+typedef enum {
+	SENT,
+	FAILED,                   /* tried again after the backoff or Retry-After */
+	REFUSED,                  /* by Slack, for good: given up now */
+	WAITING,                  /* an update whose message is not posted yet */
+} outcome;
 
-	if (h != NULL && n->format == AD_NOTIFY_JSON &&
-	    (h = webhook_headers(h, n, &err)) == NULL) {
-		snprintf(why, whysz, "signing: %.400s", err.msg);
-		curl_easy_cleanup(c);
+typedef struct {
+	char why[BG_ERROR_MAX];
+	int64_t retry_after_ms;   /* the answer's Retry-After; 0: none */
+	char *post_of;            /* a bot's post: its request, forgotten if given up */
+} attempt;
+
+static size_t
+keep(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return bg_buf_append(arg, ptr, size * nmemb) ? size * nmemb : 0;
+}
+
+/*
+ * POSTs body to url with headers h: false with why when no answer came,
+ * else its status in *code, its body in answer (when not NULL) and its
+ * Retry-After in a.
+ */
+static bool
+http_post(ad_notifier *nt, const char *url, struct curl_slist *h, const char *body,
+    bg_buf *answer, long *code, attempt *a)
+{
+	CURL *c = curl_easy_init();
+	curl_off_t retry_s = 0;
+	CURLcode cc;
+
+	*code = 0;
+	if (c == NULL) {
+		snprintf(a->why, sizeof(a->why), "out of memory");
 		return false;
 	}
-	if (c == NULL || h == NULL) {
-		snprintf(why, whysz, "out of memory");
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
-		return false;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, n->url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, TOTAL_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, n->body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	if (answer != NULL) {
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
+	} else {
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	}
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, nt);
 	cc = curl_easy_perform(c);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (cc != CURLE_OK)
-		snprintf(why, whysz, "%s", curl_easy_strerror(cc));
-	else if (code < HTTP_OK_MIN || code > HTTP_OK_MAX)
-		snprintf(why, whysz, "HTTP status %ld", code);
-	curl_slist_free_all(h);
+	if (cc == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+		if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_s) == CURLE_OK &&
+		    retry_s > 0)
+			a->retry_after_ms = retry_s < RETRY_AFTER_MAX_MS / AD_MS_PER_SECOND ?
+			    (int64_t)retry_s * AD_MS_PER_SECOND : RETRY_AFTER_MAX_MS;
+	} else {
+		snprintf(a->why, sizeof(a->why), "%s", curl_easy_strerror(cc));
+	}
 	curl_easy_cleanup(c);
-	return cc == CURLE_OK && code >= HTTP_OK_MIN && code <= HTTP_OK_MAX;
+	return cc == CURLE_OK;
+}
+
+static bool
+status_ok(long code, attempt *a)
+{
+	if (code >= HTTP_OK_MIN && code <= HTTP_OK_MAX)
+		return true;
+	snprintf(a->why, sizeof(a->why), "HTTP status %ld", code);
+	return false;
+}
+
+/* A webhook: sent on a 2xx answer. */
+static outcome
+deliver_webhook(ad_notifier *nt, const ad_notification *n, attempt *a)
+{
+	struct curl_slist *h = curl_slist_append(NULL, CONTENT_TYPE_JSON);
+	long code;
+	bg_error err;
+	bool ok;
+
+	if (h != NULL && n->format == AD_NOTIFY_JSON &&
+	    (h = webhook_headers(h, n, &err)) == NULL) {
+		snprintf(a->why, sizeof(a->why), "signing: %.400s", err.msg);
+		return FAILED;
+	}
+	if (h == NULL) {
+		snprintf(a->why, sizeof(a->why), "out of memory");
+		return FAILED;
+	}
+	ok = http_post(nt, n->url, h, n->body, NULL, &code, a) && status_ok(code, a);
+	curl_slist_free_all(h);
+	return ok ? SENT : FAILED;
+}
+
+/* Slack's errors that the same call cannot overcome: retrying only repeats them. */
+static bool
+slack_error_final(const char *error)
+{
+	static const char *const final[] = {
+		"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+		"token_expired", "no_permission", "missing_scope", "not_allowed_token_type",
+		"channel_not_found", "not_in_channel", "is_archived", "message_not_found",
+		"cant_update_message", "edit_window_closed", "invalid_blocks",
+		"invalid_arguments", "msg_too_long", "no_text", "restricted_action",
+	};
+
+	for (size_t i = 0; i < sizeof(final) / sizeof(final[0]); i++)
+		if (strcmp(error, final[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The token's header line in h, zeroed with the list (headers_free). */
+static struct curl_slist *
+bot_headers(const char *token_path, attempt *a)
+{
+	struct curl_slist *h = curl_slist_append(NULL, CONTENT_TYPE_JSON_UTF8), *h2 = NULL;
+	char *token = NULL, *line = NULL;
+	size_t len = 0;
+	bg_error err;
+
+	if (h == NULL) {
+		snprintf(a->why, sizeof(a->why), "out of memory");
+		return NULL;
+	}
+	if (ad_slack_token_read(token_path, &token, &len, &err) != BG_OK) {
+		snprintf(a->why, sizeof(a->why), "token: %.400s", err.msg);
+		curl_slist_free_all(h);
+		return NULL;
+	}
+	if (asprintf(&line, "Authorization: Bearer %s", token) > 0) {
+		h2 = curl_slist_append(h, line);
+		explicit_bzero(line, strlen(line));
+		free(line);
+	}
+	bg_file_free_secret(token, len);
+	if (h2 == NULL) {
+		snprintf(a->why, sizeof(a->why), "out of memory");
+		curl_slist_free_all(h);
+	}
+	return h2;
+}
+
+static void
+headers_free(struct curl_slist *h)
+{
+	for (struct curl_slist *p = h; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(h);
+}
+
+/*
+ * One call of Slack's Web API: SENT with Slack's answer in *doc (NULL when
+ * unreadable: the message may well be posted, and a retry would post it
+ * twice), else why, and whether to try again.
+ */
+static outcome
+bot_call(ad_notifier *nt, const ad_notification *n, const char *method, const char *body,
+    json_object **doc, attempt *a)
+{
+	struct curl_slist *h = bot_headers(n->secret, a);
+	char *url = NULL, error[ESCAPED_MAX];
+	json_object *v;
+	bg_buf answer;
+	long code;
+	bg_error err;
+	bool ok;
+
+	*doc = NULL;
+	if (h == NULL)
+		return FAILED;
+	if (asprintf(&url, "%s%s", n->url, method) < 0) {
+		headers_free(h);
+		snprintf(a->why, sizeof(a->why), "out of memory");
+		return FAILED;
+	}
+	bg_buf_init(&answer, SLACK_ANSWER_MAX);
+	ok = http_post(nt, url, h, body, &answer, &code, a) && status_ok(code, a);
+	headers_free(h);
+	free(url);
+	if (ok && (*doc = bg_json_body_parse(answer.data != NULL ? answer.data : "",
+	    answer.len, SLACK_ANSWER_MAX, &err)) == NULL)
+		snprintf(a->why, sizeof(a->why), "%s: answer unreadable: %.400s", method,
+		    err.msg);
+	bg_buf_free(&answer);
+	if (!ok)
+		return FAILED;
+	if (*doc == NULL || (json_object_object_get_ex(*doc, "ok", &v) &&
+	    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v)))
+		return SENT;
+	bg_escape_printable(json_object_object_get_ex(*doc, "error", &v) &&
+	    json_object_is_type(v, json_type_string) ? json_object_get_string(v) :
+	    "(no error)", error, sizeof(error));
+	json_object_put(*doc);
+	*doc = NULL;
+	snprintf(a->why, sizeof(a->why), "%s: Slack: %s", method, error);
+	return slack_error_final(error) ? REFUSED : FAILED;
+}
+
+/* Slack's IDs and timestamps: letters, digits and '.' (ts "1712345678.123456"). */
+static const char *
+answer_id(json_object *doc, const char *key)
+{
+	json_object *v;
+	const char *s;
+
+	if (doc == NULL || !json_object_object_get_ex(doc, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	return s[0] != '\0' && strlen(s) <= SLACK_ID_MAX &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.") == strlen(s) ? s : NULL;
+}
+
+/* Keeps where Slack put sp's post, for its update; else forgets the post. */
+static void
+bot_record(struct worker *w, const ad_slack_post *sp, json_object *doc, const char *target)
+{
+	ad_slack_post where = { .request_id = sp->request_id, .target = sp->target };
+	bg_error err;
+	bg_status rc;
+
+	where.channel = (char *)answer_id(doc, "channel");
+	where.ts = (char *)answer_id(doc, "ts");
+	if (where.channel != NULL && where.ts != NULL) {
+		rc = ad_store_slack_post_put(w->store, &where, &err);
+	} else {
+		ad_log(LOG_WARNING, "notify %s: posted, but Slack's answer names no channel "
+		    "and ts: the decision will be a message of its own", target);
+		rc = ad_store_slack_post_delete(w->store, sp->target, sp->request_id, &err);
+	}
+	if (rc != BG_OK)
+		ad_log(LOG_ERR, "notify %s: %s", target, err.msg);
+}
+
+/*
+ * A bot's message: a request's post (kept, for its update), its update
+ * (once the post is: chat.update names the post's channel and ts), or one
+ * not about a request (posted).
+ */
+static outcome
+deliver_bot(struct worker *w, const ad_notification *n, const char *target, attempt *a)
+{
+	ad_slack_post sp = { 0 };
+	json_object *doc = NULL, *msg = NULL;
+	const char *method = "chat.postMessage";
+	char *body = n->body;
+	bg_error err;
+	bg_status rc = ad_store_slack_post_get(w->store, n->target, NULL, n->msg_id, &sp, &err);
+	bool post = rc == BG_OK && sp.post_msg != NULL && strcmp(sp.post_msg, n->msg_id) == 0;
+	outcome o;
+
+	if (rc != BG_OK && rc != BG_ERR_NOTFOUND) {
+		snprintf(a->why, sizeof(a->why), "%s", err.msg);
+		return FAILED;
+	}
+	if (rc == BG_OK && !post) {
+		if (sp.ts == NULL || sp.channel == NULL) {
+			snprintf(a->why, sizeof(a->why), "its message is not posted yet");
+			ad_slack_post_clear(&sp);
+			return WAITING;
+		}
+		method = "chat.update";
+		if ((msg = json_tokener_parse(n->body)) == NULL ||
+		    json_object_object_add(msg, "channel",
+		    json_object_new_string(sp.channel)) != 0 ||
+		    json_object_object_add(msg, "ts", json_object_new_string(sp.ts)) != 0 ||
+		    (body = json_text(msg)) == NULL) {
+			json_object_put(msg);
+			ad_slack_post_clear(&sp);
+			snprintf(a->why, sizeof(a->why), "out of memory");
+			return FAILED;
+		}
+		json_object_put(msg);
+	}
+	o = bot_call(w->nt, n, method, body, &doc, a);
+	if (o == SENT && doc == NULL)
+		ad_log(LOG_WARNING, "notify %s: %s %s", target, n->msg_id, a->why);
+	if (o == SENT && post)
+		bot_record(w, &sp, doc, target);
+	else if (post)
+		a->post_of = sp.request_id != NULL ? strdup(sp.request_id) : NULL;
+	json_object_put(doc);
+	if (body != n->body)
+		free(body);
+	ad_slack_post_clear(&sp);
+	return o;
 }
 
 static int64_t
@@ -523,27 +925,38 @@ backoff_ms(unsigned attempts)
 static void
 process(struct worker *w, ad_notification *n)
 {
-	ad_notifier *nt = w->nt;
-	char why[BG_ERROR_MAX], target[ESCAPED_MAX];
+	char target[ESCAPED_MAX];
 	unsigned attempts = n->attempts + 1;
+	attempt a = { .retry_after_ms = 0 };
 	bg_error err;
 	bg_status rc;
+	outcome o;
 
 	bg_escape_printable(n->target, target, sizeof(target));
-	if (deliver(nt, n, why, sizeof(why))) {
+	o = n->format == AD_NOTIFY_SLACK_BOT ? deliver_bot(w, n, target, &a) :
+	    deliver_webhook(w->nt, n, &a);
+	if (o == SENT) {
 		rc = ad_store_notify_done(w->store, n->id, &err);
-	} else if (attempts >= MAX_ATTEMPTS) {
+	} else if (o == WAITING) {
+		/* Not an attempt: the post's own retries bound the wait. */
+		rc = ad_store_notify_retry(w->store, n->id, n->attempts,
+		    ad_now_ms() + WAIT_POST_MS, &err);
+	} else if (o == REFUSED || attempts >= MAX_ATTEMPTS) {
 		ad_log(LOG_ERR, "notify %s: %s %s: giving up after %u attempts: %s",
-		    target, n->msg_id, n->url, attempts, why);
+		    target, n->msg_id, n->url, attempts, a.why);
 		rc = ad_store_notify_done(w->store, n->id, &err);
+		/* Its update, queued or to come, is then a message of its own. */
+		if (rc == BG_OK && a.post_of != NULL)
+			rc = ad_store_slack_post_delete(w->store, n->target, a.post_of, &err);
 	} else {
 		ad_log(LOG_WARNING, "notify %s: %s attempt %u failed: %s", target,
-		    n->msg_id, attempts, why);
-		rc = ad_store_notify_retry(w->store, n->id, attempts,
-		    ad_now_ms() + backoff_ms(attempts), &err);
+		    n->msg_id, attempts, a.why);
+		rc = ad_store_notify_retry(w->store, n->id, attempts, ad_now_ms() +
+		    (a.retry_after_ms > 0 ? a.retry_after_ms : backoff_ms(attempts)), &err);
 	}
 	if (rc != BG_OK)
 		ad_log(LOG_ERR, "notify %s: %s", target, err.msg);
+	free(a.post_of);
 }
 
 /* Sleeps until a kick after generation gen, the stop, or delay_ms passed. */

@@ -482,7 +482,7 @@ ad_passkey_register_begin(ad_http_req *r, ad_response *res)
 	unsigned char ch[BG_WEBAUTHN_CHALLENGE_LEN];
 	const ad_config_approver *a;
 	const char *approver;
-	ad_auth_verdict verdict;
+	ad_auth_verdict verdict = AD_AUTH_REFUSED;  /* fail closed on every path */
 	ad_passkey *pk = NULL;
 	json_object *doc, *out, *confirm = NULL;
 	size_t n = 0;

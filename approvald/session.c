@@ -30,9 +30,7 @@
 #define COOKIE_TLS "__Host-bg_session"
 #define COOKIE_PLAIN "bg_session"
 #define COOKIE_ATTRIBUTES "; Path=/; HttpOnly; SameSite=Strict"
-#define TOKEN_BYTES 32
 #define CSRF_HEADER "X-CSRF-Token"
-#define BASE64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #define ESCAPED_MAX 256
 /* The journal names a session by this much of its id (not the cookie). */
 #define SESSION_HANDLE_LEN 16
@@ -44,52 +42,11 @@ cookie_name(const ad_app *app)
 	return app->cfg->server.tls_cert != NULL ? COOKIE_TLS : COOKIE_PLAIN;
 }
 
-/* TOKEN_BYTES random bytes, base64url without padding. */
-static bg_status
-random_token(char out[AD_SESSION_TOKEN_LEN + 1], bg_error *err)
-{
-	unsigned char raw[TOKEN_BYTES];
-	char *b64 = NULL;
-	bg_status rc = bg_random_bytes(raw, sizeof(raw), err);
-
-	if (rc == BG_OK)
-		rc = bg_base64_encode(raw, sizeof(raw), &b64, err);
-	explicit_bzero(raw, sizeof(raw));
-	if (rc != BG_OK)
-		return rc;
-	for (size_t i = 0; i < AD_SESSION_TOKEN_LEN; i++)
-		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	out[AD_SESSION_TOKEN_LEN] = '\0';
-	explicit_bzero(b64, strlen(b64));
-	free(b64);
-	return BG_OK;
-}
-
-static bool
-token_valid(const char *s)
-{
-	return s != NULL && strlen(s) == AD_SESSION_TOKEN_LEN &&
-	    strspn(s, BASE64URL_CHARS) == AD_SESSION_TOKEN_LEN;
-}
-
 bool
 ad_session_cookie_sent(const ad_http_req *r)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
 	    cookie_name(r->app)) != NULL;
-}
-
-/* The row's key: SHA-256 of the cookie, in hex. */
-static bg_status
-session_id(const char *cookie, char id[AD_SESSION_ID_HEX + 1], bg_error *err)
-{
-	unsigned char digest[BG_SHA256_LEN];
-	bg_status rc = bg_sha256(cookie, strlen(cookie), digest, err);
-
-	for (size_t i = 0; rc == BG_OK && i < sizeof(digest); i++)
-		snprintf(id + 2 * i, 3, "%02x", digest[i]);
-	explicit_bzero(digest, sizeof(digest));
-	return rc;
 }
 
 static int64_t
@@ -109,7 +66,7 @@ max_ms(const ad_app *app)
  * live (expired ones are deleted first), touched now.
  */
 static bg_status
-find(ad_http_req *r, char id[AD_SESSION_ID_HEX + 1], ad_session *out, bool *found,
+find(ad_http_req *r, char id[BG_SHA256_HEX_LEN + 1], ad_session *out, bool *found,
     bg_error *err)
 {
 	const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
@@ -117,9 +74,9 @@ find(ad_http_req *r, char id[AD_SESSION_ID_HEX + 1], ad_session *out, bool *foun
 	bg_status rc;
 
 	*found = false;
-	if (!token_valid(cookie))
+	if (!ad_token_valid(cookie))
 		return BG_OK;
-	if ((rc = session_id(cookie, id, err)) != BG_OK ||
+	if ((rc = ad_token_hash(cookie, id, err)) != BG_OK ||
 	    (rc = ad_store_session_prune(r->app->store, r->now_ms - idle_ms(r->app),
 	    r->now_ms - max_ms(r->app), err)) != BG_OK)
 		return rc;
@@ -161,14 +118,14 @@ csrf_ok(const ad_http_req *r, const ad_session *s)
 {
 	const char *token = ad_http_header(r, CSRF_HEADER);
 
-	return token_valid(token) && strlen(s->csrf) == AD_SESSION_TOKEN_LEN &&
-	    bg_ct_equal(token, s->csrf, AD_SESSION_TOKEN_LEN);
+	return ad_token_valid(token) && strlen(s->csrf) == AD_TOKEN_LEN &&
+	    bg_ct_equal(token, s->csrf, AD_TOKEN_LEN);
 }
 
 bool
 ad_session_check(ad_http_req *r, bool change, ad_session *out, ad_response *res)
 {
-	char id[AD_SESSION_ID_HEX + 1];
+	char id[BG_SHA256_HEX_LEN + 1];
 	bool found;
 	bg_error err;
 
@@ -201,7 +158,7 @@ ad_session_check(ad_http_req *r, bool change, ad_session *out, ad_response *res)
 bg_status
 ad_session_current(ad_http_req *r, ad_session *out, bool *found, bg_error *err)
 {
-	char id[AD_SESSION_ID_HEX + 1];
+	char id[BG_SHA256_HEX_LEN + 1];
 	bg_status rc = ad_store_begin(r->app->store, err);
 
 	if (rc == BG_OK)
@@ -266,12 +223,12 @@ signin_refused(ad_http_req *r, const char *approver, const char *why)
 
 /* The new session's row and journal record, in the transaction the factor confirmed in. */
 static bg_status
-create(ad_http_req *r, const char *approver, char cookie[AD_SESSION_TOKEN_LEN + 1],
+create(ad_http_req *r, const char *approver, char cookie[AD_TOKEN_LEN + 1],
     ad_session *s, bg_error *err)
 {
 	const char *old = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
 	    cookie_name(r->app));
-	char id[AD_SESSION_ID_HEX + 1], old_id[AD_SESSION_ID_HEX + 1];
+	char id[BG_SHA256_HEX_LEN + 1], old_id[BG_SHA256_HEX_LEN + 1];
 	char handle[SESSION_HANDLE_LEN + 1];
 	bg_status rc;
 
@@ -279,15 +236,16 @@ create(ad_http_req *r, const char *approver, char cookie[AD_SESSION_TOKEN_LEN + 
 	snprintf(s->approver, sizeof(s->approver), "%s", approver);
 	snprintf(s->source, sizeof(s->source), "%s", r->source);
 	s->created_ms = s->last_used_ms = r->now_ms;
-	if ((rc = random_token(cookie, err)) != BG_OK ||
-	    (rc = random_token(s->csrf, err)) != BG_OK ||
-	    (rc = session_id(cookie, id, err)) != BG_OK)
+	if ((rc = ad_token_new(cookie, err)) != BG_OK ||
+	    (rc = ad_token_new(s->csrf, err)) != BG_OK ||
+	    (rc = ad_token_hash(cookie, id, err)) != BG_OK)
 		return rc;
 	snprintf(handle, sizeof(handle), "%.*s", SESSION_HANDLE_LEN, id);
 	rc = ad_store_session_prune(r->app->store, r->now_ms - idle_ms(r->app),
 	    r->now_ms - max_ms(r->app), err);
 	/* A new sign-in replaces the browser's previous session, whoever's it was. */
-	if (rc == BG_OK && token_valid(old) && (rc = session_id(old, old_id, err)) == BG_OK)
+	if (rc == BG_OK && ad_token_valid(old) &&
+	    (rc = ad_token_hash(old, old_id, err)) == BG_OK)
 		rc = ad_store_session_delete(r->app->store, old_id, err);
 	if (rc == BG_OK)
 		rc = ad_store_session_insert(r->app->store, id, s, err);
@@ -314,10 +272,10 @@ ad_session_signin(ad_http_req *r, ad_response *res)
 	static const ad_member members[] = {
 		{ "approver", T_STRING }, { "token", T_STRING }, { "confirm", T_OBJECT },
 	};
-	char approver[BG_NAME_MAX + 1], cookie[AD_SESSION_TOKEN_LEN + 1];
+	char approver[BG_NAME_MAX + 1], cookie[AD_TOKEN_LEN + 1];
 	const char *bad, *who;
 	json_object *doc;
-	ad_auth_verdict verdict;
+	ad_auth_verdict verdict = AD_AUTH_REFUSED;  /* fail closed on every path */
 	ad_session s;
 	bg_error err;
 	bg_status rc;
@@ -412,7 +370,7 @@ ad_session_show(ad_http_req *r, ad_response *res)
 void
 ad_session_signout(ad_http_req *r, ad_response *res)
 {
-	char id[AD_SESSION_ID_HEX + 1], handle[SESSION_HANDLE_LEN + 1];
+	char id[BG_SHA256_HEX_LEN + 1], handle[SESSION_HANDLE_LEN + 1];
 	const char *cookie;
 	ad_session s;
 	bg_error err;
@@ -426,7 +384,7 @@ ad_session_signout(ad_http_req *r, ad_response *res)
 	if (!ad_session_check(r, true, &s, res))
 		return;
 	cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, cookie_name(r->app));
-	rc = session_id(cookie, id, &err);
+	rc = ad_token_hash(cookie, id, &err);
 	if (rc == BG_OK)
 		rc = ad_store_session_delete(r->app->store, id, &err);
 	snprintf(handle, sizeof(handle), "%.*s", SESSION_HANDLE_LEN, id);

@@ -38,13 +38,19 @@
 /* Unix seconds: ten digits until 2286. */
 #define TIMESTAMP_DIGITS_MAX 12
 #define SECRET_FILE_MAX 1024
+#define BOT_TOKEN_PREFIX "xoxb-"
 #define POST_BUFFER 4096
 #define ESCAPED_MAX 256
 /* A response_url Slack sends is about 100 characters. */
 #define RESPONSE_URL_MAX 1024
 
-bg_status
-ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err)
+/*
+ * A secret file of one line (its newline dropped) whose characters are all
+ * in allowed and which starts with prefix; else what names it in the error.
+ */
+static bg_status
+secret_line(const char *path, const char *prefix, const char *allowed, const char *what,
+    char **out, size_t *len, bg_error *err)
 {
 	char *data;
 	size_t n;
@@ -54,15 +60,32 @@ ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err)
 		return rc;
 	if (n > 0 && data[n - 1] == '\n')
 		data[--n] = '\0';
-	if (n == 0 || strspn(data, "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") != n) {
+	if (n <= strlen(prefix) || strncmp(data, prefix, strlen(prefix)) != 0 ||
+	    strspn(data, allowed) != n) {
 		bg_file_free_secret(data, n);
-		return bg_error_set(err, BG_ERR_INVALID, "%s: not a signing secret (one line "
-		    "of printable characters, as Slack shows it)", path);
+		return bg_error_set(err, BG_ERR_INVALID, "%s: not %s", path, what);
 	}
 	*out = data;
 	*len = n;
 	return BG_OK;
+}
+
+bg_status
+ad_slack_secret_read(const char *path, char **out, size_t *len, bg_error *err)
+{
+	return secret_line(path, "", "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", "a signing secret (one line of printable "
+	    "characters, as Slack shows it)", out, len, err);
+}
+
+bg_status
+ad_slack_token_read(const char *path, char **out, size_t *len, bg_error *err)
+{
+	/* It goes into an HTTP header: nothing but the token's own characters. */
+	return secret_line(path, BOT_TOKEN_PREFIX,
+	    "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+	    "a Slack bot token (one line, xoxb- then letters, digits and '-', as Slack "
+	    "shows it)", out, len, err);
 }
 
 bool
@@ -309,7 +332,7 @@ static bg_status
 issue(ad_http_req *r, const ad_slack_click *c, const ad_request *req, const char *approver,
     ad_response *res, bg_error *err)
 {
-	char token[AD_LINK_TOKEN_LEN + 1];
+	char token[AD_TOKEN_LEN + 1];
 	bg_event *ev;
 	bg_status rc;
 	bg_buf t;

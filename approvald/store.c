@@ -537,6 +537,39 @@ ad_store_slack_response_get(ad_store *st, const char *request_id, char **url,
 	return st->ops->slack_response_get(st, request_id, url, err);
 }
 
+bg_status
+ad_store_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error *err)
+{
+	return st->ops->slack_post_put(st, p, err);
+}
+
+bg_status
+ad_store_slack_post_get(ad_store *st, const char *target, const char *request_id,
+    const char *msg_id, ad_slack_post *out, bg_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return st->ops->slack_post_get(st, target, request_id, msg_id, out, err);
+}
+
+bg_status
+ad_store_slack_post_delete(ad_store *st, const char *target, const char *request_id,
+    bg_error *err)
+{
+	return st->ops->slack_post_delete(st, target, request_id, err);
+}
+
+void
+ad_slack_post_clear(ad_slack_post *p)
+{
+	free(p->request_id);
+	free(p->target);
+	free(p->post_msg);
+	free(p->update_msg);
+	free(p->channel);
+	free(p->ts);
+	memset(p, 0, sizeof(*p));
+}
+
 void
 ad_requests_free(ad_request *r, size_t count)
 {

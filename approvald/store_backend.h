@@ -80,6 +80,11 @@ typedef struct ad_store_ops {
 	    const char *url, int64_t now_ms, bg_error *err);
 	bg_status (*slack_response_get)(ad_store *st, const char *request_id, char **url,
 	    bg_error *err);
+	bg_status (*slack_post_put)(ad_store *st, const ad_slack_post *p, bg_error *err);
+	bg_status (*slack_post_get)(ad_store *st, const char *target, const char *request_id,
+	    const char *msg_id, ad_slack_post *out, bg_error *err);
+	bg_status (*slack_post_delete)(ad_store *st, const char *target,
+	    const char *request_id, bg_error *err);
 	bg_status (*passkey_insert)(ad_store *st, const ad_passkey *pk, bg_error *err);
 	bg_status (*passkey_get)(ad_store *st, const char *id_hex, ad_passkey *out,
 	    bg_error *err);

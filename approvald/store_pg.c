@@ -42,7 +42,7 @@
  * schema_version holds one row; migrations[v] takes version v to v + 1
  * (0: an empty database).  A database newer than SCHEMA_VERSION is refused.
  */
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 static const char *const migrations[SCHEMA_VERSION] = {
 	"CREATE TABLE requests ("
 	" id TEXT PRIMARY KEY, host TEXT NOT NULL, operator TEXT NOT NULL,"
@@ -105,6 +105,12 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	" purpose TEXT NOT NULL, expires_ms BIGINT NOT NULL);"
 	"CREATE INDEX webauthn_challenges_expiry ON webauthn_challenges(expires_ms);"
 	"CREATE INDEX webauthn_challenges_approver ON webauthn_challenges(approver);",
+	/* 7: requests' messages posted by a Slack bot, updated once decided. */
+	"CREATE TABLE slack_posts ("
+	" request_id TEXT NOT NULL, target TEXT NOT NULL, post_msg TEXT, update_msg TEXT,"
+	" channel TEXT, ts TEXT, PRIMARY KEY(request_id, target));"
+	"CREATE INDEX slack_posts_msg ON slack_posts(target, post_msg);"
+	"CREATE INDEX slack_posts_update ON slack_posts(target, update_msg);",
 };
 
 enum {
@@ -115,6 +121,7 @@ enum {
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
 	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
 	Q_PURGE_LINKS, Q_PURGE_SLACK,
+	Q_SLACK_POST_PUT, Q_SLACK_POST_GET, Q_SLACK_POST_DELETE, Q_PURGE_SLACK_POSTS,
 	Q_DECIDED,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
@@ -194,6 +201,20 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_PURGE_LINKS] = "DELETE FROM links WHERE expires_ms < $1 OR request_id IN "
 	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
 	[Q_PURGE_SLACK] = "DELETE FROM slack_responses WHERE request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
+	[Q_SLACK_POST_PUT] = "INSERT INTO slack_posts "
+	    "(request_id, target, post_msg, update_msg, channel, ts) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id, target) DO UPDATE SET "
+	    "post_msg = coalesce(excluded.post_msg, slack_posts.post_msg), "
+	    "update_msg = coalesce(excluded.update_msg, slack_posts.update_msg), "
+	    "channel = coalesce(excluded.channel, slack_posts.channel), "
+	    "ts = coalesce(excluded.ts, slack_posts.ts)",
+	/* A NULL parameter matches nothing: by request, or by message. */
+	[Q_SLACK_POST_GET] = "SELECT request_id, target, post_msg, update_msg, channel, ts "
+	    "FROM slack_posts WHERE target = $1 AND "
+	    "(request_id = $2 OR post_msg = $3 OR update_msg = $3)",
+	[Q_SLACK_POST_DELETE] = "DELETE FROM slack_posts WHERE target = $1 AND request_id = $2",
+	[Q_PURGE_SLACK_POSTS] = "DELETE FROM slack_posts WHERE request_id IN "
 	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
 	[Q_PURGE_VOTES] = "DELETE FROM votes WHERE request_id IN (SELECT id FROM requests "
 	    "WHERE status <> 'pending' AND decided_ms < $1)",
@@ -700,6 +721,8 @@ pg_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
 	if ((rc = run_delete(st, Q_PURGE_LINKS, before_ms, "purge links", &rows,
 	    err)) != BG_OK ||
 	    (rc = run_delete(st, Q_PURGE_SLACK, before_ms, "purge slack responses", &rows,
+	    err)) != BG_OK ||
+	    (rc = run_delete(st, Q_PURGE_SLACK_POSTS, before_ms, "purge slack posts", &rows,
 	    err)) != BG_OK ||
 	    (rc = run_delete(st, Q_PURGE_VOTES, before_ms, "purge votes", &votes,
 	    err)) != BG_OK ||
@@ -1290,6 +1313,63 @@ pg_slack_response_get(ad_store *st, const char *request_id, char **url, bg_error
 	return *url != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 }
 
+static bg_status
+pg_slack_post_put(ad_store *st, const ad_slack_post *sp, bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, sp->request_id);
+	p_text(&p, sp->target);
+	p_text(&p, sp->post_msg);
+	p_text(&p, sp->update_msg);
+	p_text(&p, sp->channel);
+	p_text(&p, sp->ts);
+	return run(st, Q_SLACK_POST_PUT, &p, NULL, err, "slack post");
+}
+
+static bg_status
+pg_slack_post_get(ad_store *st, const char *target, const char *request_id,
+    const char *msg_id, ad_slack_post *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	bool oom = false;
+	PGresult *r;
+	bg_status rc;
+
+	p_text(&p, target);
+	p_text(&p, request_id);
+	p_text(&p, msg_id);
+	if ((rc = run(st, Q_SLACK_POST_GET, &p, &r, err, "slack post")) != BG_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return bg_error_set(err, BG_ERR_NOTFOUND, "no slack post");
+	}
+	out->request_id = col_text(r, 0, 0, &oom);
+	out->target = col_text(r, 0, 1, &oom);
+	out->post_msg = col_text(r, 0, 2, &oom);
+	out->update_msg = col_text(r, 0, 3, &oom);
+	out->channel = col_text(r, 0, 4, &oom);
+	out->ts = col_text(r, 0, 5, &oom);
+	PQclear(r);
+	if (oom || out->request_id == NULL || out->target == NULL) {
+		ad_slack_post_clear(out);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	return BG_OK;
+}
+
+static bg_status
+pg_slack_post_delete(ad_store *st, const char *target, const char *request_id,
+    bg_error *err)
+{
+	params p = { .n = 0 };
+
+	p_text(&p, target);
+	p_text(&p, request_id);
+	return run(st, Q_SLACK_POST_DELETE, &p, NULL, err, "slack post delete");
+}
+
 /* ------------------------------------------------------------------ */
 /* Passkeys and WebAuthn challenges. */
 
@@ -1462,6 +1542,9 @@ static const ad_store_ops pg_ops = {
 	.link_prune = pg_link_prune,
 	.slack_response_put = pg_slack_response_put,
 	.slack_response_get = pg_slack_response_get,
+	.slack_post_put = pg_slack_post_put,
+	.slack_post_get = pg_slack_post_get,
+	.slack_post_delete = pg_slack_post_delete,
 	.seen_add = pg_seen_add,
 	.seen_prune = pg_seen_prune,
 	.request_get = pg_request_get,

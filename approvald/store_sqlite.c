@@ -48,7 +48,7 @@ static const char schema_sql[] =
  * v to v + 1; a database newer than SCHEMA_VERSION is refused rather than
  * misread.
  */
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 static const char *const migrations[SCHEMA_VERSION - 1] = {
 	/* 2: recovery reports, one per (host, recovery_id). */
 	"CREATE TABLE IF NOT EXISTS recoveries ("
@@ -96,6 +96,12 @@ static const char *const migrations[SCHEMA_VERSION - 1] = {
 	"ON webauthn_challenges(expires_ms);"
 	"CREATE INDEX IF NOT EXISTS webauthn_challenges_approver "
 	"ON webauthn_challenges(approver);",
+	/* 8: requests' messages posted by a Slack bot, updated once decided. */
+	"CREATE TABLE IF NOT EXISTS slack_posts ("
+	" request_id TEXT NOT NULL, target TEXT NOT NULL, post_msg TEXT, update_msg TEXT,"
+	" channel TEXT, ts TEXT, PRIMARY KEY(request_id, target)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS slack_posts_msg ON slack_posts(target, post_msg);"
+	"CREATE INDEX IF NOT EXISTS slack_posts_update ON slack_posts(target, update_msg);",
 };
 
 enum {
@@ -107,6 +113,7 @@ enum {
 	Q_REQ_PENDING_HOST,
 	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
 	Q_PURGE_LINKS, Q_PURGE_SLACK,
+	Q_SLACK_POST_PUT, Q_SLACK_POST_GET, Q_SLACK_POST_DELETE, Q_PURGE_SLACK_POSTS,
 	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_NOTIFY_TARGETS,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
@@ -124,6 +131,7 @@ enum {
 #define REC_COLUMNS "id, host, operator, 'reported', body, received_ms, 0"
 /* The page lists this many of the latest recovery reports. */
 #define RECOVERIES_SHOWN 50
+#define SLACK_POST_COLUMNS "request_id, target, post_msg, update_msg, channel, ts"
 #define PK_COLUMNS "approver, id, alg, pubkey, sign_count, label, created_ms, last_used_ms"
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -188,6 +196,18 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_PURGE_LINKS] = "DELETE FROM links WHERE expires_ms < ?1 OR request_id IN "
 	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?1)",
 	[Q_PURGE_SLACK] = "DELETE FROM slack_responses WHERE request_id IN "
+	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?)",
+	[Q_SLACK_POST_PUT] = "INSERT INTO slack_posts "
+	    "(request_id, target, post_msg, update_msg, channel, ts) VALUES (?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT(request_id, target) DO UPDATE SET "
+	    "post_msg = coalesce(excluded.post_msg, post_msg), "
+	    "update_msg = coalesce(excluded.update_msg, update_msg), "
+	    "channel = coalesce(excluded.channel, channel), ts = coalesce(excluded.ts, ts)",
+	/* A NULL parameter matches nothing: by request, or by message. */
+	[Q_SLACK_POST_GET] = "SELECT " SLACK_POST_COLUMNS " FROM slack_posts "
+	    "WHERE target = ?1 AND (request_id = ?2 OR post_msg = ?3 OR update_msg = ?3)",
+	[Q_SLACK_POST_DELETE] = "DELETE FROM slack_posts WHERE target = ? AND request_id = ?",
+	[Q_PURGE_SLACK_POSTS] = "DELETE FROM slack_posts WHERE request_id IN "
 	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?)",
 	[Q_HEALTH] = "UPDATE health SET at_ms = ? WHERE id = 1",
 	[Q_TOTP_ADD] = "INSERT OR IGNORE INTO approver_totp "
@@ -658,6 +678,10 @@ sq_purge(ad_store *st, int64_t before_ms, unsigned long *requests,
 	sqlite3_bind_int64(s, 1, before_ms);
 	if ((rc = run_delete(st, s, "purge slack responses", &rows, err)) != BG_OK)
 		return rc;
+	s = q(st, Q_PURGE_SLACK_POSTS);
+	sqlite3_bind_int64(s, 1, before_ms);
+	if ((rc = run_delete(st, s, "purge slack posts", &rows, err)) != BG_OK)
+		return rc;
 	s = q(st, Q_PURGE_VOTES);
 	sqlite3_bind_int64(s, 1, before_ms);
 	if ((rc = run_delete(st, s, "purge votes", &votes, err)) != BG_OK)
@@ -1083,6 +1107,64 @@ sq_slack_response_get(ad_store *st, const char *request_id, char **url, bg_error
 	return rc;
 }
 
+static bg_status
+sq_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_POST_PUT);
+
+	bind_text(s, 1, p->request_id);
+	bind_text(s, 2, p->target);
+	bind_text(s, 3, p->post_msg);
+	bind_text(s, 4, p->update_msg);
+	bind_text(s, 5, p->channel);
+	bind_text(s, 6, p->ts);
+	return run(st, s, err, "slack post");
+}
+
+static bg_status
+sq_slack_post_get(ad_store *st, const char *target, const char *request_id,
+    const char *msg_id, ad_slack_post *out, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_POST_GET);
+	bool oom = false;
+	bg_status rc = BG_OK;
+	int step;
+
+	bind_text(s, 1, target);
+	bind_text(s, 2, request_id);
+	bind_text(s, 3, msg_id);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		out->request_id = col_text(s, 0, &oom);
+		out->target = col_text(s, 1, &oom);
+		out->post_msg = col_text(s, 2, &oom);
+		out->update_msg = col_text(s, 3, &oom);
+		out->channel = col_text(s, 4, &oom);
+		out->ts = col_text(s, 5, &oom);
+		if (oom || out->request_id == NULL || out->target == NULL) {
+			ad_slack_post_clear(out);
+			rc = bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		}
+	} else if (step == SQLITE_DONE) {
+		rc = bg_error_set(err, BG_ERR_NOTFOUND, "no slack post");
+	} else {
+		rc = db_error(st, err, "slack post");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static bg_status
+sq_slack_post_delete(ad_store *st, const char *target, const char *request_id,
+    bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_POST_DELETE);
+
+	bind_text(s, 1, target);
+	bind_text(s, 2, request_id);
+	return run(st, s, err, "slack post delete");
+}
+
 /* ------------------------------------------------------------------ */
 /* Passkeys and WebAuthn challenges. */
 
@@ -1264,6 +1346,9 @@ static const ad_store_ops sq_ops = {
 	.link_prune = sq_link_prune,
 	.slack_response_put = sq_slack_response_put,
 	.slack_response_get = sq_slack_response_get,
+	.slack_post_put = sq_slack_post_put,
+	.slack_post_get = sq_slack_post_get,
+	.slack_post_delete = sq_slack_post_delete,
 	.seen_add = sq_seen_add,
 	.seen_prune = sq_seen_prune,
 	.request_get = sq_request_get,

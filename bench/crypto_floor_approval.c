@@ -2,11 +2,15 @@
  * crypto_floor_approval: the floor against which bench/sudo_overhead.sh
  * measures sudo_breakglass for a break-glass account with a grant.  An
  * approval plugin that does only what every such decision must, with the
- * libraries the plugin's core uses: libcrypto and json-c loaded with the
- * plugin, libcrypto initialised as the core does it, one Ed25519
+ * libraries the plugin's core uses: json-c and the crypto library loaded
+ * with the plugin and initialised as the core does it, one Ed25519
  * verification with a raw public key, one JSON parse, and one line appended
  * to the file of its option file=PATH and synced (a journal record's one
  * durable write).  It reads no configuration, grant or key state.
+ *
+ * Built twice (bench/Makefile.am): with libcrypto, the floor of a core on
+ * OpenSSL, and with FLOOR_LIBSODIUM, the floor of the core as it is
+ * (common/crypto_sodium.c); the benchmark prints both.
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -14,8 +18,12 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#ifdef FLOOR_LIBSODIUM
+#include <sodium.h>
+#else
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#endif
 #include <sudo_plugin.h>
 
 /* RFC 8032, section 7.1, test 1: the empty message. */
@@ -52,6 +60,27 @@ floor_close(void)
 {
 }
 
+#ifdef FLOOR_LIBSODIUM
+static bool
+init(void)
+{
+	return sodium_init() >= 0;
+}
+
+static bool
+verify(void)
+{
+	return crypto_sign_verify_detached(signature, NULL, 0, public_key) == 0;
+}
+#else
+static bool
+init(void)
+{
+	return OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+	    OPENSSL_INIT_NO_ADD_ALL_DIGESTS | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+	    OPENSSL_INIT_NO_ATEXIT, NULL) == 1;
+}
+
 static bool
 verify(void)
 {
@@ -66,6 +95,7 @@ verify(void)
 	EVP_PKEY_free(key);
 	return ok;
 }
+#endif
 
 static bool
 append(void)
@@ -87,9 +117,7 @@ floor_check(char *const command_info[], char *const run_argv[], char *const run_
 	json_object *parsed;
 	bool ok;
 
-	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
-	    OPENSSL_INIT_NO_ADD_ALL_DIGESTS | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
-	    OPENSSL_INIT_NO_ATEXIT, NULL) != 1)
+	if (!init())
 		return 0;
 	parsed = json_tokener_parse(record);
 	ok = parsed != NULL && verify() && append();

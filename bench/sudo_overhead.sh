@@ -1,12 +1,15 @@
 #!/bin/sh
-# Whole-process time of `sudo -n /usr/bin/true` in five setups, interleaved
+# Whole-process time of `sudo -n /usr/bin/true` in six setups, interleaved
 # in rounds so that drift (other users of the machine) affects all alike:
 #   none      no approval plugin in /etc/sudo.conf
 #   noop      a no-op approval plugin (bench/noop_approval.c): the floor
 #             of "other"
 #   other     sudo_breakglass, run by a user who is not a break-glass account
 #   floor     the least a break-glass decision costs with libcrypto
-#             (bench/crypto_floor_approval.c): the floor of "account"
+#             (bench/crypto_floor_approval.c): what a core on OpenSSL
+#             could reach at best
+#   sodium    the same with libsodium, the core's crypto
+#             (common/crypto_sodium.c): the floor of "account"
 #   account   sudo_breakglass, run by a break-glass account with a valid grant
 # Prints the medians of wall-clock and CPU time (CPU is less sensitive to a
 # busy machine) and each ratio to "none", next to the budgets: "other" at
@@ -20,6 +23,7 @@
 : "${BREAKGLASS:?BREAKGLASS must name the built breakglass binary}"
 : "${NOOP_APPROVAL:?NOOP_APPROVAL must name the built no-op approval plugin}"
 : "${CRYPTO_FLOOR_APPROVAL:?CRYPTO_FLOOR_APPROVAL must name the built floor plugin}"
+: "${SODIUM_FLOOR_APPROVAL:?SODIUM_FLOOR_APPROVAL must name the built libsodium floor plugin}"
 runs=${BENCH_SUDO_RUNS:-200}
 rounds=4
 
@@ -38,6 +42,7 @@ visudo -cqf "$other_sudoers" || exit 99
 bg_line=$plugin_line
 noop_line="Plugin noop_approval $NOOP_APPROVAL"
 floor_line="Plugin crypto_floor_approval $CRYPTO_FLOOR_APPROVAL file=$d/floor.log"
+sodium_line="Plugin crypto_floor_approval $SODIUM_FLOOR_APPROVAL file=$d/floor.log"
 use_plugin() {
 	plugin_line=$1
 	plugin_on
@@ -73,6 +78,8 @@ while [ $r -lt $rounds ]; do
 	measure "$user" "$per_round" "$d/account"
 	use_plugin "$floor_line"
 	measure "$user" "$per_round" "$d/floor"
+	use_plugin "$sodium_line"
+	measure "$user" "$per_round" "$d/sodium"
 	i=0
 	for so in ${BENCH_SUDO_COMPARE:-}; do
 		i=$((i + 1))
@@ -93,9 +100,10 @@ def load_runs(name):
 setups = (("none", "no approval plugin", None),
           ("noop", "no-op approval plugin (floor)", None),
           ("other", "sudo_breakglass, not a break-glass account", 1.03),
-          ("floor", "libcrypto, json-c, Ed25519, 1 sync (floor)", None),
+          ("floor", "libcrypto, json-c, Ed25519, 1 sync", None),
+          ("sodium", "libsodium, json-c, Ed25519, 1 sync (floor)", None),
           ("account", "sudo_breakglass, break-glass account with a grant", 1.25))
-floors = {"other": "noop", "account": "floor"}
+floors = {"other": "noop", "account": "sodium"}
 for i, so in enumerate(compare.split(), 1):
     setups += (("compare%d" % i, "the same with %s" % so, 1.25),)
 data = {name: load_runs(name) for name, _, _ in setups}
@@ -109,7 +117,7 @@ for i, metric in enumerate(("wall", "cpu")):
         extra = ""
         if budget is not None:
             extra = "  (budget %.2fx" % budget
-            floor = floors.get(name, "floor" if name.startswith("compare") else None)
+            floor = floors.get(name, "sodium" if name.startswith("compare") else None)
             if floor is not None:
                 extra += ", floor %.3fx" % (statistics.median(data[floor][i]) / base)
             extra += ")"

@@ -16,14 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "accounts.h"
 #include "config.h"
 #include "crypto.h"
+#include "crypto_backend.h"
 #include "ere_cost.h"
 #include "fileio.h"
 #include "command_path.h"
@@ -854,11 +850,15 @@ check_secret_key(bg_cfg_check *c, unsigned line, const char *key,
 	explicit_bzero(k, sizeof(k));
 }
 
+/*
+ * The service key in the one PEM form that both crypto backends read: the
+ * sudo plugin's core (crypto_sodium.c) reads no other, so a key that only
+ * OpenSSL's parser takes would fail every sudo for a break-glass account.
+ */
 static void
 check_pubkey(bg_cfg_check *c, unsigned line, const char *key, const char *path)
 {
-	EVP_PKEY *pk = NULL;
-	BIO *bio = NULL;
+	unsigned char raw[BG_ED25519_KEY_LEN];
 	bg_error err;
 	char *data;
 	size_t len;
@@ -868,16 +868,8 @@ check_pubkey(bg_cfg_check *c, unsigned line, const char *key, const char *path)
 		file_error(c, line, key, &err);
 		return;
 	}
-	bio = BIO_new_mem_buf(data, (int)len);
-	if (bio != NULL)
-		pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	if (pk == NULL)
-		bg_cfg_check_error(c, line, "%s: %s: not a PEM public key", key, path);
-	else if (EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519)
-		bg_cfg_check_error(c, line, "%s: %s: not an Ed25519 public key", key, path);
-	ERR_clear_error();
-	EVP_PKEY_free(pk);
-	BIO_free(bio);
+	if (bg_pem_ed25519_raw(data, len, BG_PEM_ED25519_PUBLIC, raw, &err) != BG_OK)
+		bg_cfg_check_error(c, line, "%s: %s: %s", key, path, err.msg);
 	free(data);
 }
 

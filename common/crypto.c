@@ -1,7 +1,9 @@
-/* SHA-256, HMAC-SHA256, Ed25519, randomness and encodings via OpenSSL libcrypto. */
+/*
+ * crypto.h with OpenSSL libcrypto: the backend of the PAM module, the CLI and
+ * the approval service (the sudo plugin's core has crypto_sodium.c).
+ */
 #include "build_config.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,10 +17,7 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
-#include "fileio.h"
-
-#define PEM_MAX_SIZE (16 * 1024)
-#define KEY_FILE_MAX_SIZE 256
+#include "crypto_backend.h"
 
 /*
  * OpenSSL 3 looks an algorithm up in its provider tables on every implicit
@@ -35,7 +34,7 @@ sha256_fetch(void)
 }
 
 /*
- * The PAM module and the sudo plugin are dlclosed while libcrypto stays
+ * The PAM module is dlclosed while libcrypto stays
  * loaded: drop the reference with the code that holds it, or libcrypto's
  * method is pinned forever (valgrind: definitely lost at exit).
  */
@@ -169,21 +168,6 @@ bg_hmac_free(bg_hmac *h)
 }
 
 bg_status
-bg_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
-    unsigned char out[BG_SHA256_LEN], bg_error *err)
-{
-	bg_hmac *h;
-	bg_status rc;
-
-	rc = bg_hmac_new(&h, err);
-	if (rc != BG_OK)
-		return rc;
-	rc = bg_hmac_compute(h, key, key_len, data, len, out, err);
-	bg_hmac_free(h);
-	return rc;
-}
-
-bg_status
 bg_random_bytes(void *buf, size_t len, bg_error *err)
 {
 	if (len > INT32_MAX || RAND_bytes(buf, (int)len) != 1)
@@ -224,18 +208,8 @@ bg_base64_decode(const char *in, unsigned char **out, size_t *out_len, bg_error 
 	*out = NULL;
 	*out_len = 0;
 	/* EVP_DecodeBlock accepts whitespace and trailing garbage; insist on canonical text. */
-	if (len == 0 || len % 4 != 0 || len > INT32_MAX / 2)
-		return bg_error_set(err, BG_ERR_INVALID, "malformed base64");
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '=' && i >= len - 2) {
-			pad++;
-			continue;
-		}
-		if (pad > 0 || !(isalnum(c) || c == '+' || c == '/'))
-			return bg_error_set(err, BG_ERR_INVALID, "malformed base64");
-	}
+	if (bg_base64_check(in, len, &pad, err) != BG_OK)
+		return BG_ERR_INVALID;
 	buf = malloc(len / 4 * 3 + 1);
 	if (buf == NULL)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
@@ -273,43 +247,19 @@ ed25519_verify_pkey(EVP_PKEY *pkey, const void *msg, size_t msg_len,
 }
 
 /*
- * An Ed25519 public key as OpenSSL writes it: one line of base64 between the
- * armour lines, the SubjectPublicKeyInfo DER of RFC 8410, which is this prefix
- * and the 32 key bytes.  Imported raw, such a key skips OpenSSL's decoders,
- * which cost more than the rest of a sudo decision; any other text goes
- * through the full PEM parser, which yields the same key from this form.
+ * An Ed25519 public key in the one form read without a PEM library (the
+ * form OpenSSL writes), imported raw: OpenSSL's decoders cost more than the
+ * rest of a sudo decision.  Any other text goes through the full PEM parser,
+ * which yields the same key from this form.
  */
-#define PEM_PUBKEY_HEAD "-----BEGIN PUBLIC KEY-----\n"
-#define PEM_PUBKEY_TAIL "\n-----END PUBLIC KEY-----\n"
-#define ED25519_SPKI_B64_LEN 60
-#define ED25519_KEY_LEN 32
-static const unsigned char ed25519_spki_prefix[] = {
-	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-};
-
 static EVP_PKEY *
 ed25519_pubkey_raw(const char *pem, size_t pem_len)
 {
-	const size_t head = sizeof(PEM_PUBKEY_HEAD) - 1, tail = sizeof(PEM_PUBKEY_TAIL) - 1;
-	char b64[ED25519_SPKI_B64_LEN + 1];
-	EVP_PKEY *pkey = NULL;
-	unsigned char *der;
-	size_t der_len;
+	unsigned char raw[BG_ED25519_KEY_LEN];
 
-	if (pem_len != head + ED25519_SPKI_B64_LEN + tail ||
-	    memcmp(pem, PEM_PUBKEY_HEAD, head) != 0 ||
-	    memcmp(pem + head + ED25519_SPKI_B64_LEN, PEM_PUBKEY_TAIL, tail) != 0)
+	if (bg_pem_ed25519_raw(pem, pem_len, BG_PEM_ED25519_PUBLIC, raw, NULL) != BG_OK)
 		return NULL;
-	memcpy(b64, pem + head, ED25519_SPKI_B64_LEN);
-	b64[ED25519_SPKI_B64_LEN] = '\0';
-	if (bg_base64_decode(b64, &der, &der_len, NULL) != BG_OK)
-		return NULL;
-	if (der_len == sizeof(ed25519_spki_prefix) + ED25519_KEY_LEN &&
-	    memcmp(der, ed25519_spki_prefix, sizeof(ed25519_spki_prefix)) == 0)
-		pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		    der + sizeof(ed25519_spki_prefix), ED25519_KEY_LEN);
-	free(der);
-	return pkey;
+	return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, sizeof(raw));
 }
 
 bg_status
@@ -334,50 +284,28 @@ bg_ed25519_verify_pem(const char *pem, size_t pem_len, const void *msg, size_t m
 	return rc;
 }
 
-bg_status
-bg_ed25519_verify_file(const char *pubkey_path, const void *msg, size_t msg_len,
-    const unsigned char *sig, size_t sig_len, bg_error *err)
-{
-	char *pem;
-	size_t len;
-	bg_status rc;
-
-	rc = bg_file_read(pubkey_path, BG_FILE_CONFIG, PEM_MAX_SIZE, &pem, &len, err);
-	if (rc != BG_OK)
-		return rc;
-	rc = bg_ed25519_verify_pem(pem, len, msg, msg_len, sig, sig_len, err);
-	free(pem);
-	if (rc == BG_ERR_INVALID)
-		bg_error_prefix(err, "%s", pubkey_path);
-	return rc;
-}
-
 /* A private key parsed once: PEM decoding costs far more than a signature. */
 struct bg_ed25519_key {
 	EVP_PKEY *pkey;
 };
 
 bg_status
-bg_ed25519_key_load(const char *privkey_path, bg_ed25519_key **out, bg_error *err)
+bg_ed25519_key_from_pem(const char *pem, size_t pem_len, bg_ed25519_key **out,
+    bg_error *err)
 {
 	EVP_PKEY *pkey = NULL;
-	char *pem;
-	size_t len;
-	bg_status rc;
 	BIO *bio;
 
-	rc = bg_file_read(privkey_path, BG_FILE_SECRET, PEM_MAX_SIZE, &pem, &len, err);
-	if (rc != BG_OK)
-		return rc;
-	bio = BIO_new_mem_buf(pem, (int)len);
+	*out = NULL;
+	if (pem_len > INT32_MAX)
+		return bg_error_set(err, BG_ERR_TOOBIG, "private key too large");
+	bio = BIO_new_mem_buf(pem, (int)pem_len);
 	if (bio != NULL)
 		pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
-	bg_file_free_secret(pem, len);
 	if (pkey == NULL || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(pkey);
-		return bg_error_set(err, BG_ERR_INVALID, "%s: not a PEM Ed25519 private key",
-		    privkey_path);
+		return bg_error_set(err, BG_ERR_INVALID, "not a PEM Ed25519 private key");
 	}
 	if ((*out = malloc(sizeof(**out))) == NULL) {
 		EVP_PKEY_free(pkey);
@@ -411,39 +339,4 @@ bg_ed25519_key_free(bg_ed25519_key *key)
 	/* EVP_PKEY_free clears the key material. */
 	EVP_PKEY_free(key->pkey);
 	free(key);
-}
-
-bg_status
-bg_ed25519_sign_file(const char *privkey_path, const void *msg, size_t msg_len,
-    unsigned char sig[BG_ED25519_SIG_LEN], bg_error *err)
-{
-	bg_ed25519_key *key;
-	bg_status rc = bg_ed25519_key_load(privkey_path, &key, err);
-
-	if (rc != BG_OK)
-		return rc;
-	rc = bg_ed25519_sign(key, msg, msg_len, sig, err);
-	bg_ed25519_key_free(key);
-	return rc;
-}
-
-bg_status
-bg_key_file_read(const char *path, unsigned char key[BG_SHA256_LEN], bg_error *err)
-{
-	char *text;
-	size_t len;
-	bg_status rc;
-
-	rc = bg_file_read(path, BG_FILE_SECRET, KEY_FILE_MAX_SIZE, &text, &len, err);
-	if (rc != BG_OK)
-		return rc;
-	/* One line of hex; a single trailing newline is allowed. */
-	if (len > 0 && text[len - 1] == '\n')
-		text[--len] = '\0';
-	rc = bg_hex_decode(text, key, BG_SHA256_LEN, err);
-	bg_file_free_secret(text, KEY_FILE_MAX_SIZE + 1);
-	if (rc != BG_OK)
-		return bg_error_set(err, rc, "%s: must hold exactly %d hex digits",
-		    path, BG_SHA256_HEX_LEN);
-	return BG_OK;
 }

@@ -1,4 +1,9 @@
-/* SHA-256, HMAC-SHA256, Ed25519, randomness and encodings via OpenSSL libcrypto. */
+/*
+ * SHA-256, HMAC-SHA256, Ed25519, randomness and encodings, with two
+ * implementations that the same unit tests hold equal (tests/unit/test_crypto.c):
+ * crypto.c on OpenSSL libcrypto for everything but the sudo plugin's core,
+ * crypto_sodium.c on libsodium for that core alone (common/Makefile.am).
+ */
 #ifndef BG_CRYPTO_H
 #define BG_CRYPTO_H
 
@@ -13,10 +18,11 @@
 #define BG_ED25519_SIG_LEN 64
 
 /*
- * Initialises libcrypto for a process in which nothing else uses it (the
- * sudo plugin's core inside sudo): no openssl.cnf, no legacy name tables,
- * no error strings, no clean-up at exit.  Call before any other function
- * here; a library that shares the process and needs those would miss them.
+ * Initialises the crypto library for a process in which nothing else uses
+ * it (the sudo plugin's core inside sudo).  With libcrypto: no openssl.cnf,
+ * no legacy name tables, no error strings, no clean-up at exit (a library
+ * that shares the process and needs those would miss them); with
+ * libsodium: sodium_init().  Call before any other function here.
  */
 bg_status bg_crypto_init_sole_user(bg_error *err);
 

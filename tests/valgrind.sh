@@ -3,7 +3,8 @@
 # memcheck: the cmocka unit tests, the sudo plugin through plugin_host, the PAM
 # module through pam_driver (driven by pam/pam_login.py) and breakglass-approvald
 # (driven by approvald/approvald_host.py, approvald_vote.py,
-# approvald_batch.py, approvald_slack.py and approvald_passkey.py, stopped
+# approvald_batch.py, approvald_slack.py, approvald_slack_bot.py and
+# approvald_passkey.py, stopped
 # by SIGTERM).  Any
 # memcheck error or definite/indirect leak fails its part.
 # Usage: tests/valgrind.sh [BUILDDIR]   (default: $top_builddir)
@@ -100,6 +101,7 @@ run_script approvald/approvald_host approvald/approvald_host.py
 run_script approvald/approvald_vote approvald/approvald_vote.py
 run_script approvald/approvald_batch approvald/approvald_batch.py
 run_script approvald/approvald_slack approvald/approvald_slack.py
+run_script approvald/approvald_slack_bot approvald/approvald_slack_bot.py
 run_script approvald/approvald_passkey approvald/approvald_passkey.py
 # The PostgreSQL backend (a throwaway cluster), wherever its server is installed.
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

@@ -51,7 +51,7 @@ def cluster(fsync=False):
 
 
 # The schema each backend's store creates (store_sqlite.c, store_pg.c).
-SCHEMA_VERSION = {"sqlite": 7, "postgresql": 6}
+SCHEMA_VERSION = {"sqlite": 8, "postgresql": 7}
 
 HOSTS = ["mx1.example.net", "mx2.example.net"]
 APPROVERS = ["bob", "carol", "dave", "erin", "frank"]

@@ -1,7 +1,9 @@
 #!/bin/sh
 # pam_breakglass.so exports the PAM entry points and nothing else: common/ is
 # linked in statically and must not clash with symbols of the host process.
-# It carries no report or journal verification code (that is the CLI's).
+# It carries no report or journal verification code (that is the CLI's), and
+# does its crypto with OpenSSL (common/crypto.c): libsodium is the sudo
+# plugin core's alone.
 so="$top_builddir/pam_breakglass/.libs/pam_breakglass.so"
 [ -f "$so" ] || { echo "SKIP: $so not built"; exit 77; }
 syms=$(nm -D --defined-only "$so" | awk '{ print $NF }' | sort)
@@ -17,6 +19,12 @@ review=$(nm "$so" | awk '{ print $NF }' | grep '^bg_report_\|^bg_journal_verify\
 if [ -n "$review" ]; then
 	echo "FAIL: $so carries report, verification or CLI code:" >&2
 	printf '%s\n' "$review" | sed 's/^/  /' >&2
+	exit 1
+fi
+needed=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+if ! printf '%s\n' "$needed" | grep -q '^libcrypto\.so' ||
+    printf '%s\n' "$needed" | grep -q '^libsodium\.so'; then
+	echo "FAIL: $so needs libcrypto and not libsodium:" $needed >&2
 	exit 1
 fi
 exit 0

@@ -1,13 +1,13 @@
 #!/bin/sh
-# The plugin's core is libcrypto's only user inside sudo and initialises it
-# lean (common/crypto.c, bg_crypto_init_sole_user): it reads no OpenSSL
-# configuration, so neither openssl.cnf nor OPENSSL_CONF (which sudo, being
+# The plugin's core does its crypto with libsodium (common/crypto_sodium.c),
+# not libcrypto: no OpenSSL configuration (OPENSSL_CONF, which sudo, being
 # setuid, ignores anyway; this host does not) changes how a grant is
-# verified or the journal is macked.  A configuration that would leave no
-# algorithm usable (default properties fips=yes, no FIPS provider) leaves a
-# valid grant accepted and journaled.  What stays as strict: the decision
-# signature is verified on every call, with the service key in OpenSSL's
-# PEM form (imported raw) as in any other PEM form (the full parser).
+# verified or the journal is macked, even one that would leave OpenSSL no
+# algorithm (default properties fips=yes, no FIPS provider).  The service
+# key is read in the one PEM form crypto_common.c parses (LF or CRLF); a
+# form only OpenSSL's parser reads is refused, clearly and journaled.  The
+# decision signature is verified on every call, and the records the core
+# writes verify with `breakglass verify` (OpenSSL): the two backends agree.
 . "$top_srcdir/tests/integration/lib.sh"
 
 front=$top_builddir/tests/sudo/sudo_front
@@ -44,12 +44,17 @@ ask 0
 expect_grep "$tmpdir/out" "accepted"
 last_event sudo.accepted
 
-# The same key in a PEM form of its own (CRLF line ends): the same answer.
+# The same key with CRLF line ends: the same answer.
 cp "$d/approvald.pub" "$d/approvald.pub.orig"
 sed -i 's/$/\r/' "$d/approvald.pub"
 ask 0
 last_event sudo.accepted
-# ... and the same refusal of a signature that does not match, in both forms.
+# A form OpenSSL would read, text before the armour: refused, and said why.
+{ echo "the approval service's key"; cat "$d/approvald.pub.orig"; } >"$d/approvald.pub"
+ask 1
+expect_grep "$tmpdir/out" "not a PEM public key: no BEGIN line"
+last_event sudo.rejected
+# A signature that does not match is refused, with either line end.
 python3 - "$d/run/grants/bg-op.json" <<'PY' || exit 99
 import json, sys
 path = sys.argv[1]
@@ -60,7 +65,8 @@ grant["decision_signature"] = ("B" if sig[0] != "B" else "C") + sig[1:]
 with open(path, "w") as f:
     json.dump(grant, f, separators=(",", ":"))
 PY
-for form in crlf openssl; do
+sed 's/$/\r/' "$d/approvald.pub.orig" >"$d/approvald.pub"
+for form in crlf lf; do
 	ask 1
 	expect_grep "$tmpdir/out" "Ed25519 signature does not verify"
 	last_event sudo.rejected

@@ -5,8 +5,9 @@
 # break-glass account pays for no libcrypto or json-c.  The core,
 # sudo_breakglass_core.so, which the front loads for break-glass accounts,
 # exports its own struct alone and needs none of the network, TOTP, database
-# or PAM libraries.  Neither carries the report or journal verification code
-# of the CLI.
+# or PAM libraries, nor OpenSSL (loading libcrypto alone costs more than a
+# sudo call's budget): its crypto is libsodium's (common/crypto_sodium.c).
+# Neither carries the report or journal verification code of the CLI.
 : "${top_builddir:?top_builddir must be set}"
 front=${SUDO_BREAKGLASS_SO:-$top_builddir/sudo_breakglass/.libs/sudo_breakglass.so}
 core=$(dirname "$front")/sudo_breakglass_core.so
@@ -62,5 +63,13 @@ if [ -n "$front_needed" ]; then
 	fail "$front needs more than the C library: $front_needed"
 fi
 check "$core" sudo_breakglass_core \
-	'^\(libcurl\|liboath\|libyajl\|libmicrohttpd\|libsqlite\|libqrencode\|libpam\)'
+	'^\(libcrypto\|libssl\|libcurl\|liboath\|libyajl\|libmicrohttpd\|libsqlite\|libqrencode\|libpam\)'
+if ! readelf -d "$core" | grep -q 'NEEDED.*\[libsodium\.so'; then
+	fail "$core does not use libsodium"
+fi
+# Nor does it carry the OpenSSL backend's code (linked in, it would pull
+# libcrypto back or fail to load).
+if nm "$core" | awk '{ print $NF }' | grep -q '^\(EVP_\|OPENSSL_\|ed25519_pubkey_raw$\)'; then
+	fail "$core carries OpenSSL code"
+fi
 [ "$failures" -eq 0 ] || exit 1

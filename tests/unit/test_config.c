@@ -1227,7 +1227,7 @@ test_check_files_problems(void **state)
 	assert_int_equal(fixture_check(&f, &errs), BG_ERR_INVALID);
 	assert_file_error(&f, &errs, 22, "host_key: ");
 	assert_file_error(&f, &errs, 23, "service_key: ");
-	assert_file_error(&f, &errs, 23, "not an Ed25519 public key");
+	assert_file_error(&f, &errs, 23, "not a PEM public key: not one line of 60 base64");
 	assert_file_error(&f, &errs, 25, "ca_file: ");
 	assert_file_error(&f, &errs, 15, "bearer_token_file: ");
 	assert_file_error(&f, &errs, 3, "state_dir: ");
@@ -1265,6 +1265,22 @@ test_check_files_more(void **state)
 	assert_count(&errs, 4);
 	for (size_t i = 0; i < errs.count; i++)
 		assert_null(strstr(errs.msgs[i], "too short"));
+	bg_errlist_free(&errs);
+	fixture_teardown(&f);
+
+	/*
+	 * An Ed25519 key that OpenSSL would read, but not in the one form the
+	 * sudo plugin's core reads (crypto_sodium.c): every sudo of a
+	 * break-glass account would fail, so check-config says so now.
+	 */
+	fixture_setup(&f, "command = /usr/bin/true", "");
+	free(tu_write(f.dir, "approvald.pub", 0644, "a comment\n-----BEGIN PUBLIC KEY-----\n"
+	    "MCowBQYDK2VwAyEAQPTqwkuzAd2fHGeyci/WD4ujLhmTUhgPFpNpu8U6n5U=\n"
+	    "-----END PUBLIC KEY-----\n"));
+	assert_int_equal(fixture_check(&f, &errs), BG_ERR_INVALID);
+	assert_file_error(&f, &errs, 23, "service_key: ");
+	assert_file_error(&f, &errs, 23, "not a PEM public key: no BEGIN line");
+	assert_count(&errs, 1);
 	bg_errlist_free(&errs);
 	fixture_teardown(&f);
 
