@@ -234,11 +234,13 @@ bg_status ad_store_seen_prune(ad_store *st, int64_t before_ms, bg_error *err);
 bg_status ad_store_request_get(ad_store *st, const char *id, ad_request *out,
     bg_error *err);
 /*
- * Holds request id until the transaction ends (BG_ERR_NOTFOUND when
- * absent): what the transaction reads next is the latest, and no other
- * instance decides it meanwhile.
+ * Request id and its votes (BG_ERR_NOTFOUND when absent; free both).
+ * With lock, inside a transaction: the request is held until it ends, and
+ * what is read is the latest, with every vote committed before the hold;
+ * no other instance decides it meanwhile.
  */
-bg_status ad_store_request_lock(ad_store *st, const char *id, bg_error *err);
+bg_status ad_store_request_votes(ad_store *st, const char *id, bool lock, ad_request *out,
+    ad_votes *votes, bg_error *err);
 /* BG_ERR_DENIED when id exists (another instance filed it first). */
 bg_status ad_store_request_insert(ad_store *st, const ad_request *r, bg_error *err);
 /* From pending only: BG_ERR_DENIED when it was decided already. */
@@ -326,6 +328,8 @@ bg_status ad_store_votes(ad_store *st, const char *id, ad_votes *out, bg_error *
 bg_status ad_store_vote_insert(ad_store *st, const char *id, const ad_vote *v,
     bg_error *err);
 void ad_votes_clear(ad_votes *v);
+/* Adds a copy of vote to v. */
+bg_status ad_votes_append(ad_votes *v, const ad_vote *vote, bg_error *err);
 
 bg_status ad_store_notify_insert(ad_store *st, const ad_notification *n,
     int64_t now_ms, bg_error *err);
@@ -679,10 +683,13 @@ void ad_group_stop(ad_group *g);
 /* Queues p (its connection suspended) for the next group. */
 void ad_group_park(ad_group *g, ad_parked *p);
 /*
- * A vote committed (ad_vote_cast, whose event voted this takes): journals
+ * A vote committed (ad_vote_cast, whose event voted this takes, and req
+ * and votes: the request as the vote's transaction read and left it, with
+ * its lock held, so with every vote committed before this one): journals
  * it and the decision it makes and answers res, now or with its group.
  */
-void ad_vote_committed(ad_http_req *r, const char *id, bg_event *voted, ad_response *res);
+void ad_vote_committed(ad_http_req *r, const char *id, bg_event *voted, ad_request *req,
+    ad_votes *votes, ad_response *res);
 /* Fail closed: a committed vote the journal lacks must not count, so its request is denied. */
 void ad_vote_deny_unjournaled(ad_http_req *r, const char *id);
 /*
@@ -877,6 +884,16 @@ bg_status ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes 
  * (expired).  Called inside a transaction.  BG_ERR_NOTFOUND when absent.
  */
 bg_status ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
+    const char *source, int64_t now_ms, bg_error *err);
+/* The same, holding the request until the transaction ends (ad_store_request_votes). */
+bg_status ad_request_load_held(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
+    const char *source, int64_t now_ms, bg_error *err);
+/*
+ * Finalizes r when what its votes make of it (at now_ms) is not its status:
+ * read again held first, unless held already (another instance may have
+ * decided it since).  Inside a transaction; r and votes cleared on failure.
+ */
+bg_status ad_request_settle(ad_app *app, ad_request *r, ad_votes *votes, bool held,
     const char *source, int64_t now_ms, bg_error *err);
 /* Expires every pending request past expires_at (main thread tick). */
 void ad_decision_expire_due(ad_app *app, int64_t now_ms);

@@ -166,10 +166,13 @@ ad_approver_count_failure(ad_http_req *r, const char *approver)
 	bg_event_free(ev);
 }
 
-/* The vote itself, inside its transaction: false with res filled on refusal. */
+/*
+ * The vote itself, inside its transaction, and added to votes: false with
+ * res filled on refusal.
+ */
 static bool
 insert_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb,
-    const ad_request *req, ad_response *res, bg_error *err, bg_status *rc)
+    const ad_request *req, ad_votes *votes, ad_response *res, bg_error *err, bg_status *rc)
 {
 	ad_vote v = { .approver = (char *)vb->approver, .approve = approve,
 	    .at_ms = r->now_ms, .comment = (char *)vb->comment };
@@ -195,6 +198,8 @@ insert_vote(ad_http_req *r, const char *id, bool approve, const ad_vote_body *vb
 		ad_response_error(res, MHD_HTTP_CONFLICT, "already voted");
 		return false;
 	}
+	if (*rc == BG_OK)
+		*rc = ad_votes_append(votes, &v, err);
 	return *rc == BG_OK;
 }
 
@@ -242,7 +247,8 @@ ad_voted_event(const ad_app *app, const char *source, const ad_request *req,
  * Authenticated, in the transaction the caller began: the vote is
  * committed first and journaled (approval.voted) only then, so the journal
  * never records a vote that a failed commit or a crash lost; the decision
- * it makes is then loaded, journaled and committed as every decision is
+ * it makes is then made from the request as this transaction read and
+ * left it, journaled and committed as every decision is
  * (ad_vote_committed: now, or with the vote's group).
  */
 void
@@ -257,13 +263,10 @@ ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *v
 	bool voted = false, loaded = false;
 
 	/* Held to the commit: a vote on another instance waits, and sees this one. */
-	rc = ad_store_request_lock(r->app->store, id, &err);
-	if (rc == BG_OK) {
-		rc = ad_request_load(r->app, id, &req, &votes, r->source, r->now_ms, &err);
-		loaded = rc == BG_OK;
-	}
+	rc = ad_request_load_held(r->app, id, &req, &votes, r->source, r->now_ms, &err);
+	loaded = rc == BG_OK;
 	if (loaded)
-		voted = insert_vote(r, id, approve, vb, &req, res, &err, &rc);
+		voted = insert_vote(r, id, approve, vb, &req, &votes, res, &err, &rc);
 	/* Built before the commit: once the vote is committed, only the journal can fail. */
 	if (rc == BG_OK && voted && (ev = ad_voted_event(r->app, r->source, &req, vb,
 	    approve)) == NULL)
@@ -287,13 +290,13 @@ ad_vote_cast(ad_http_req *r, const char *id, bool approve, const ad_vote_body *v
 	} else {
 		ad_store_rollback(r->app->store);
 	}
+	if (rc == BG_OK && voted) {
+		ad_vote_committed(r, id, ev, &req, &votes, res);
+		return;
+	}
 	if (loaded) {
 		ad_votes_clear(&votes);
 		ad_request_clear(&req);
-	}
-	if (rc == BG_OK && voted) {
-		ad_vote_committed(r, id, ev, res);
-		return;
 	}
 	bg_event_free(ev);
 	if (rc == BG_ERR_NOTFOUND)

@@ -441,46 +441,49 @@ parsed_doc(ad_app *app, const ad_request *r)
 	return doc;
 }
 
-/* Reads request id and its votes into r and votes. */
+/* Reads request id and its votes into r and votes; with lock, held (ad_store_request_votes). */
 static bg_status
-read_request(ad_app *app, const char *id, ad_request *r, ad_votes *votes, bg_error *err)
+read_request(ad_app *app, const char *id, bool lock, ad_request *r, ad_votes *votes,
+    bg_error *err)
 {
-	bg_status rc;
+	bg_status rc = ad_store_request_votes(app->store, id, lock, r, votes, err);
 
-	if ((rc = ad_store_request_get(app->store, id, r, err)) != BG_OK)
-		return rc;
-	r->doc = parsed_doc(app, r);
-	if ((rc = ad_store_votes(app->store, id, votes, err)) != BG_OK)
-		ad_request_clear(r);
+	if (rc == BG_OK)
+		r->doc = parsed_doc(app, r);
 	return rc;
 }
 
 bg_status
-ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
+ad_request_settle(ad_app *app, ad_request *r, ad_votes *votes, bool held,
     const char *source, int64_t now_ms, bg_error *err)
 {
 	const char *status;
 	char *copy;
 	bg_status rc;
 
-	if ((rc = read_request(app, id, r, votes, err)) != BG_OK)
-		return rc;
 	/* The timer expires requests within a second; a caller must not see one late. */
 	status = ad_decision_status(app, r, votes, now_ms);
 	if (strcmp(status, r->status) == 0)
 		return BG_OK;
-	/*
-	 * Deciding: hold the request and read it again, since another
-	 * instance may have decided it since (or be deciding it now).
-	 */
-	ad_votes_clear(votes);
-	ad_request_clear(r);
-	if ((rc = ad_store_request_lock(app->store, id, err)) != BG_OK ||
-	    (rc = read_request(app, id, r, votes, err)) != BG_OK)
-		return rc;
-	status = ad_decision_status(app, r, votes, now_ms);
-	if (strcmp(status, r->status) == 0)
-		return BG_OK;
+	if (!held) {
+		/*
+		 * Deciding: hold the request and read it again, since another
+		 * instance may have decided it since (or be deciding it now).
+		 */
+		char *id = strdup(r->id);
+
+		ad_votes_clear(votes);
+		ad_request_clear(r);
+		if (id == NULL)
+			return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+		rc = read_request(app, id, true, r, votes, err);
+		free(id);
+		if (rc != BG_OK)
+			return rc;
+		status = ad_decision_status(app, r, votes, now_ms);
+		if (strcmp(status, r->status) == 0)
+			return BG_OK;
+	}
 	copy = strdup(status);
 	rc = copy == NULL ? bg_error_set(err, BG_ERR_NOMEM, "out of memory") :
 	    ad_decision_finalize(app, r, votes, status, source, now_ms, err);
@@ -493,4 +496,27 @@ ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
 	free(r->status);
 	r->status = copy;
 	return BG_OK;
+}
+
+static bg_status
+load(ad_app *app, const char *id, bool lock, ad_request *r, ad_votes *votes,
+    const char *source, int64_t now_ms, bg_error *err)
+{
+	bg_status rc = read_request(app, id, lock, r, votes, err);
+
+	return rc == BG_OK ? ad_request_settle(app, r, votes, lock, source, now_ms, err) : rc;
+}
+
+bg_status
+ad_request_load(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
+    const char *source, int64_t now_ms, bg_error *err)
+{
+	return load(app, id, false, r, votes, source, now_ms, err);
+}
+
+bg_status
+ad_request_load_held(ad_app *app, const char *id, ad_request *r, ad_votes *votes,
+    const char *source, int64_t now_ms, bg_error *err)
+{
+	return load(app, id, true, r, votes, source, now_ms, err);
 }

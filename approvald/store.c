@@ -201,9 +201,10 @@ ad_store_request_get(ad_store *st, const char *id, ad_request *out, bg_error *er
 }
 
 bg_status
-ad_store_request_lock(ad_store *st, const char *id, bg_error *err)
+ad_store_request_votes(ad_store *st, const char *id, bool lock, ad_request *out,
+    ad_votes *votes, bg_error *err)
 {
-	return st->ops->request_lock(st, id, err);
+	return st->ops->request_votes(st, id, lock, out, votes, err);
 }
 
 bg_status
@@ -587,6 +588,29 @@ ad_votes_clear(ad_votes *v)
 	}
 	free(v->v);
 	memset(v, 0, sizeof(*v));
+}
+
+bg_status
+ad_votes_append(ad_votes *v, const ad_vote *vote, bg_error *err)
+{
+	ad_vote *grown = realloc(v->v, (v->count + 1) * sizeof(*grown));
+	ad_vote *copy;
+
+	if (grown == NULL)
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	v->v = grown;
+	copy = &grown[v->count];
+	copy->approver = strdup(vote->approver);
+	copy->comment = strdup(vote->comment);
+	copy->approve = vote->approve;
+	copy->at_ms = vote->at_ms;
+	if (copy->approver == NULL || copy->comment == NULL) {
+		free(copy->approver);
+		free(copy->comment);
+		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
+	}
+	v->count++;
+	return BG_OK;
 }
 
 void

@@ -24,7 +24,8 @@ typedef struct ad_store_ops {
 	bg_status (*seen_prune)(ad_store *st, int64_t before_ms, bg_error *err);
 	bg_status (*request_get)(ad_store *st, const char *id, ad_request *out,
 	    bg_error *err);
-	bg_status (*request_lock)(ad_store *st, const char *id, bg_error *err);
+	bg_status (*request_votes)(ad_store *st, const char *id, bool lock, ad_request *out,
+	    ad_votes *votes, bg_error *err);
 	bg_status (*request_insert)(ad_store *st, const ad_request *r, bg_error *err);
 	bg_status (*request_set_status)(ad_store *st, const char *id,
 	    const char *status, int64_t now_ms, bg_error *err);

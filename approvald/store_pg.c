@@ -9,6 +9,11 @@
  * its transaction, delivered at commit (store_pg_listen.c); a notification
  * is claimed with FOR UPDATE SKIP LOCKED and a lease, so one instance sends it.
  *
+ * Round trips are the cost of a vote here (each a statement the server
+ * runs on the cores the service shares): what a transaction needs no
+ * answer to is sent ahead and answered with its next statement
+ * (store_pg_pipeline.c), and a request is read with its votes in one.
+ *
  * The password never comes from the URL: database_password_file, a secret
  * file, is read at connect time, passed as a libpq keyword and zeroed.
  */
@@ -115,7 +120,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
 
 enum {
 	Q_SEEN_ADD, Q_SEEN_PRUNE,
-	Q_REQ_GET, Q_REQ_LOCK, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
+	Q_REQ_GET, Q_REQ_GET_LOCKED, Q_REQ_INSERT, Q_REQ_STATUS, Q_REQ_PENDING, Q_REQ_DUE,
 	Q_VOTES, Q_VOTE_INSERT,
 	Q_NOTIFY_INSERT, Q_NOTIFY_CLAIM, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
@@ -142,7 +147,8 @@ static const char *const query_sql[Q_COUNT] = {
 	    "ON CONFLICT DO NOTHING",
 	[Q_SEEN_PRUNE] = "DELETE FROM seen WHERE at_ms < $1",
 	[Q_REQ_GET] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = $1",
-	[Q_REQ_LOCK] = "SELECT id FROM requests WHERE id = $1 FOR UPDATE",
+	/* The row as it stands once locked (a vote committed meanwhile is seen). */
+	[Q_REQ_GET_LOCKED] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = $1 FOR UPDATE",
 	[Q_REQ_INSERT] = "INSERT INTO requests (" REQ_COLUMNS ") "
 	    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
 	[Q_REQ_STATUS] = "UPDATE requests SET status = $1, decided_ms = $2 "
@@ -251,6 +257,8 @@ typedef struct {
 	ad_store base;           /* first: the handle given out */
 	PGconn *conn;
 	bool in_tx;              /* between BEGIN and COMMIT or ROLLBACK */
+	bool prepared;           /* query_sql[] prepared on this connection */
+	ad_pg_pipeline pl;       /* on conn: statements sent ahead */
 } pg_store;
 
 /* Statement parameters, all text but bytea bodies. */
@@ -325,31 +333,104 @@ stmt_name(int which, char out[INT_TEXT_LEN])
 static bg_status reconnect(pg_store *h, bg_error *err);
 static void pg_rollback(ad_store *st);
 
+/* Answers what was sent ahead; a savepoint's failure there breaks the group. */
+static bg_status
+collect(pg_store *h, bg_error *err)
+{
+	bg_status rc = ad_pg_collect(&h->pl, err);
+
+	if (h->pl.boundary_failed) {
+		h->base.group_broken = true;
+		h->pl.boundary_failed = false;
+	}
+	return rc;
+}
+
+/* Sends prepared statement which ahead; *keep (when not NULL) gets its rows at collect(). */
+static bg_status
+send_prepared(pg_store *h, int which, const params *p, const char *what, PGresult **keep,
+    bg_error *err)
+{
+	char name[INT_TEXT_LEN];
+	ad_pg_stmt s = { .name = stmt_name(which, name), .n = p->n, .values = p->v,
+	    .lengths = p->len, .formats = p->fmt, .what = what };
+
+	return ad_pg_send(&h->pl, &s, keep, err);
+}
+
 /* Runs a prepared statement; *res (when not NULL) keeps its rows. */
 static bg_status
 run(ad_store *st, int which, const params *p, PGresult **res, bg_error *err,
     const char *what)
 {
+	pg_store *h = pg(st);
 	char name[INT_TEXT_LEN];
 	PGresult *r;
 	ExecStatusType s;
+	bg_status rc;
 
 	/*
 	 * Outside a transaction (the notifier's calls) a lost connection is
 	 * made again; inside one, never: the rest of it would run on its own.
 	 */
-	if (!pg(st)->in_tx && reconnect(pg(st), err) != BG_OK)
+	if (!h->in_tx && reconnect(h, err) != BG_OK)
 		return BG_ERR_IO;
-	r = PQexecPrepared(pg(st)->conn, stmt_name(which, name), p->n, p->v, p->len,
-	    p->fmt, 0);
-	s = PQresultStatus(r);
-
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		return pg_fail(pg(st), r, err, what);
+	if (h->pl.n > 0 || h->pl.broken) {
+		/* After what was sent ahead, answered with it. */
+		if ((rc = send_prepared(h, which, p, what, &r, err)) != BG_OK ||
+		    (rc = collect(h, err)) != BG_OK)
+			return rc;
+	} else {
+		r = PQexecPrepared(h->conn, stmt_name(which, name), p->n, p->v, p->len,
+		    p->fmt, 0);
+		s = PQresultStatus(r);
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+			return pg_fail(h, r, err, what);
+	}
 	if (res != NULL)
 		*res = r;
 	else
 		PQclear(r);
+	return BG_OK;
+}
+
+/*
+ * A statement whose caller needs no answer: inside a transaction it is
+ * sent ahead, its failure failing the transaction's next statement or
+ * its commit; outside one, run now.
+ */
+static bg_status
+later(ad_store *st, int which, const params *p, const char *what, bg_error *err)
+{
+	if (!pg(st)->in_tx)
+		return run(st, which, p, NULL, err, what);
+	return send_prepared(pg(st), which, p, what, NULL, err);
+}
+
+/* The same for a transaction's own statements (BEGIN, SAVEPOINT): always ahead. */
+static bg_status
+later_sql(pg_store *h, const char *sql, bool boundary, bg_error *err, const char *what)
+{
+	ad_pg_stmt s = { .sql = sql, .what = what, .boundary = boundary };
+
+	return ad_pg_send(&h->pl, &s, NULL, err);
+}
+
+/* Runs sql (COMMIT, ROLLBACK TO), after what was sent ahead and answered with it. */
+static bg_status
+run_sql(pg_store *h, const char *sql, PGresult **res, bg_error *err, const char *what)
+{
+	ad_pg_stmt s = { .sql = sql, .what = what };
+	bg_status rc;
+
+	if (h->pl.n > 0 || h->pl.broken) {
+		if ((rc = ad_pg_send(&h->pl, &s, res, err)) != BG_OK)
+			return rc;
+		return collect(h, err);
+	}
+	*res = PQexec(h->conn, sql);
+	if (PQresultStatus(*res) != PGRES_COMMAND_OK)
+		return pg_fail(h, *res, err, what);
 	return BG_OK;
 }
 
@@ -567,10 +648,12 @@ ad_store_pg_open(const ad_config_server *cfg, ad_store **out, bg_error *err)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	h->base.ops = &pg_ops;
 	rc = ad_pg_connect(cfg, &h->conn, err);
+	h->pl.conn = h->conn;
 	if (rc == BG_OK)
 		rc = migrate(h, err);
 	if (rc == BG_OK)
 		rc = prepare_all(h, err);
+	h->prepared = rc == BG_OK;
 	if (rc != BG_OK) {
 		PQfinish(h->conn);
 		free(h);
@@ -589,19 +672,28 @@ pg_close(ad_store *st)
 
 /*
  * A connection lost (the server restarted, a standby was promoted behind
- * the URL's hosts) is made again, and its statements prepared again.
+ * the URL's hosts), or out of step with its pipeline, is made again, and
+ * its statements prepared again.
  */
 static bg_status
 reconnect(pg_store *h, bg_error *err)
 {
-	if (PQstatus(h->conn) == CONNECTION_OK)
-		return BG_OK;
-	PQreset(h->conn);
-	if (PQstatus(h->conn) != CONNECTION_OK)
-		return pg_fail(h, NULL, err, "reconnect");
-	return prepare_all(h, err);
+	if (PQstatus(h->conn) != CONNECTION_OK || h->pl.broken) {
+		/* A new session: the old one's transaction, if any, ends with it. */
+		PQreset(h->conn);
+		h->pl.n = 0;
+		h->pl.broken = false;
+		h->prepared = false;
+		if (PQstatus(h->conn) != CONNECTION_OK)
+			return pg_fail(h, NULL, err, "reconnect");
+	}
+	if (!h->prepared && prepare_all(h, err) != BG_OK)
+		return BG_ERR_IO;
+	h->prepared = true;
+	return BG_OK;
 }
 
+/* Sent ahead with the transaction's first statement. */
 static bg_status
 pg_begin(ad_store *st, bg_error *err)
 {
@@ -609,7 +701,7 @@ pg_begin(ad_store *st, bg_error *err)
 	bg_status rc;
 
 	if ((rc = reconnect(h, err)) != BG_OK ||
-	    (rc = exec_simple(h, "BEGIN", err, "begin")) != BG_OK)
+	    (rc = later_sql(h, "BEGIN", false, err, "begin")) != BG_OK)
 		return rc;
 	h->in_tx = true;
 	return BG_OK;
@@ -621,24 +713,29 @@ pg_begin_lazy(ad_store *st, bg_error *err)
 {
 	bg_status rc = pg_begin(st, err);
 
-	if (rc == BG_OK && (rc = exec_simple(pg(st), "SET LOCAL synchronous_commit = off",
-	    err, "begin")) != BG_OK)
+	if (rc == BG_OK && (rc = later_sql(pg(st), "SET LOCAL synchronous_commit = off",
+	    false, err, "begin")) != BG_OK)
 		pg_rollback(st);
 	return rc;
 }
 
+/* Failed, the transaction is ended all the same (a COMMIT skipped leaves it open). */
 static bg_status
 pg_commit(ad_store *st, bg_error *err)
 {
 	pg_store *h = pg(st);
-	PGresult *r = PQexec(h->conn, "COMMIT");
-	bool committed = PQresultStatus(r) == PGRES_COMMAND_OK &&
-	    strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	PGresult *r;
+	bg_status rc = run_sql(h, "COMMIT", &r, err, "commit");
 
 	/* A failed transaction's COMMIT "succeeds" as ROLLBACK: that is a failure. */
-	if (!committed)
-		return pg_fail(h, r, err, "commit");
-	PQclear(r);
+	if (rc == BG_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+		rc = pg_fail(h, r, err, "commit");
+	else if (rc == BG_OK)
+		PQclear(r);
+	if (rc != BG_OK) {
+		pg_rollback(st);
+		return rc;
+	}
 	h->in_tx = false;
 	return BG_OK;
 }
@@ -646,19 +743,38 @@ pg_commit(ad_store *st, bg_error *err)
 static void
 pg_rollback(ad_store *st)
 {
-	PQclear(PQexec(pg(st)->conn, "ROLLBACK"));
-	pg(st)->in_tx = false;
+	pg_store *h = pg(st);
+	bg_error ignored;
+
+	/*
+	 * What was sent ahead is answered first (a ROLLBACK sent after a
+	 * failure would be skipped); out of step, the connection is made again.
+	 */
+	(void)collect(h, &ignored);
+	if (h->pl.broken)
+		(void)reconnect(h, &ignored);
+	else
+		PQclear(PQexec(h->conn, "ROLLBACK"));
+	h->in_tx = false;
 }
 
+/* A part's start and end are sent ahead: failing, they break the group (collect). */
 static bg_status
 pg_part(ad_store *st, ad_store_part op, bg_error *err)
 {
-	static const char *const sql[] = {
-		[AD_PART_BEGIN] = "SAVEPOINT part", [AD_PART_END] = "RELEASE part",
-		[AD_PART_UNDO] = "ROLLBACK TO part",
-	};
+	pg_store *h = pg(st);
+	PGresult *r;
+	bg_status rc;
 
-	return exec_simple(pg(st), sql[op], err, "savepoint");
+	if (op == AD_PART_BEGIN)
+		return later_sql(h, "SAVEPOINT part", true, err, "savepoint");
+	if (op == AD_PART_END)
+		return later_sql(h, "RELEASE part", true, err, "savepoint");
+	/* Undone now, after what was sent ahead: a failure among it is what is undone. */
+	(void)collect(h, err);
+	if ((rc = run_sql(h, "ROLLBACK TO part", &r, err, "savepoint")) == BG_OK)
+		PQclear(r);
+	return rc;
 }
 
 /* The one integer of a count(*) or min() query; 0 for NULL. */
@@ -866,21 +982,6 @@ pg_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
 	return read_one(st, Q_REQ_GET, &p, "request", out, err);
 }
 
-static bg_status
-pg_request_lock(ad_store *st, const char *id, bg_error *err)
-{
-	params p = { .n = 0 };
-	PGresult *r;
-	bg_status rc;
-
-	p_text(&p, id);
-	if ((rc = run(st, Q_REQ_LOCK, &p, &r, err, "lock request")) != BG_OK)
-		return rc;
-	rc = PQntuples(r) == 0 ? bg_error_set(err, BG_ERR_NOTFOUND, "no such request") :
-	    BG_OK;
-	PQclear(r);
-	return rc;
-}
 
 static bg_status
 pg_request_insert(ad_store *st, const ad_request *r, bg_error *err)
@@ -932,24 +1033,19 @@ pg_decided(ad_store *st, const char *id, bg_error *err)
 	params p = { .n = 0 };
 
 	p_text(&p, id);
-	return run(st, Q_DECIDED, &p, NULL, err, "announce decision");
+	return later(st, Q_DECIDED, &p, "announce decision", err);
 }
 
 /* ------------------------------------------------------------------ */
 
+/* The rows of Q_VOTES; clears r. */
 static bg_status
-pg_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err)
+read_votes(PGresult *r, ad_votes *out, bg_error *err)
 {
-	params p = { .n = 0 };
-	PGresult *r;
 	bool oom = false;
 	size_t rows;
-	bg_status rc;
 
 	memset(out, 0, sizeof(*out));
-	p_text(&p, id);
-	if ((rc = run(st, Q_VOTES, &p, &r, err, "votes")) != BG_OK)
-		return rc;
 	rows = (size_t)PQntuples(r);
 	if ((out->v = calloc(rows > 0 ? rows : 1, sizeof(*out->v))) == NULL)
 		oom = true;
@@ -967,6 +1063,60 @@ pg_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err)
 		return bg_error_set(err, BG_ERR_NOMEM, "out of memory");
 	}
 	return BG_OK;
+}
+
+static bg_status
+pg_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err)
+{
+	params p = { .n = 0 };
+	PGresult *r;
+	bg_status rc;
+
+	memset(out, 0, sizeof(*out));
+	p_text(&p, id);
+	if ((rc = run(st, Q_VOTES, &p, &r, err, "votes")) != BG_OK)
+		return rc;
+	return read_votes(r, out, err);
+}
+
+/*
+ * The request and its votes in one round trip: the votes are read by a
+ * statement of their own, after the lock is held, so they are the latest
+ * too (a statement sees what was committed before it began).
+ */
+static bg_status
+pg_request_votes(ad_store *st, const char *id, bool lock, ad_request *out, ad_votes *votes,
+    bg_error *err)
+{
+	pg_store *h = pg(st);
+	params p = { .n = 0 };
+	PGresult *req, *rows;
+	bg_status rc;
+
+	memset(votes, 0, sizeof(*votes));
+	p_text(&p, id);
+	/* Outside a transaction there is nothing to hold, and nothing to send ahead with. */
+	if (!h->in_tx) {
+		if ((rc = pg_request_get(st, id, out, err)) == BG_OK &&
+		    (rc = pg_votes(st, id, votes, err)) != BG_OK)
+			ad_request_clear(out);
+		return rc;
+	}
+	if ((rc = send_prepared(h, lock ? Q_REQ_GET_LOCKED : Q_REQ_GET, &p, "request", &req,
+	    err)) != BG_OK ||
+	    (rc = send_prepared(h, Q_VOTES, &p, "votes", &rows, err)) != BG_OK ||
+	    (rc = collect(h, err)) != BG_OK)
+		return rc;
+	rc = PQntuples(req) == 0 ? bg_error_set(err, BG_ERR_NOTFOUND, "no such request") :
+	    read_request(req, 0, out, err);
+	PQclear(req);
+	if (rc != BG_OK) {
+		PQclear(rows);
+		return rc;
+	}
+	if ((rc = read_votes(rows, votes, err)) != BG_OK)
+		ad_request_clear(out);
+	return rc;
 }
 
 static bg_status
@@ -1119,7 +1269,7 @@ pg_totp_get(ad_store *st, const char *approver, bg_totp_state *out, bg_error *er
 
 	memset(out, 0, sizeof(*out));
 	p_text(&p, approver);
-	if ((rc = run(st, Q_TOTP_ADD, &p, NULL, err, "totp state")) != BG_OK ||
+	if ((rc = later(st, Q_TOTP_ADD, &p, "totp state", err)) != BG_OK ||
 	    (rc = run(st, Q_TOTP_GET, &p, &r, err, "totp state")) != BG_OK)
 		return rc;
 	if (PQntuples(r) != 1) {
@@ -1145,7 +1295,7 @@ pg_totp_put(ad_store *st, const char *approver, const bg_totp_state *ts, bg_erro
 	p_text(&p, failures);
 	p_int(&p, (int64_t)ts->locked_until);
 	p_text(&p, approver);
-	return run(st, Q_TOTP_PUT, &p, NULL, err, "totp state");
+	return later(st, Q_TOTP_PUT, &p, "totp state", err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1548,7 +1698,7 @@ static const ad_store_ops pg_ops = {
 	.seen_add = pg_seen_add,
 	.seen_prune = pg_seen_prune,
 	.request_get = pg_request_get,
-	.request_lock = pg_request_lock,
+	.request_votes = pg_request_votes,
 	.request_insert = pg_request_insert,
 	.request_set_status = pg_request_set_status,
 	.decided = pg_decided,

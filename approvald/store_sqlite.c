@@ -529,20 +529,6 @@ sq_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
 	return read_one(st, s, "request", out, err);
 }
 
-/* BEGIN IMMEDIATE already holds the whole database. */
-static bg_status
-sq_request_lock(ad_store *st, const char *id, bg_error *err)
-{
-	sqlite3_stmt *s = q(st, Q_REQ_GET);
-	int step;
-
-	bind_text(s, 1, id);
-	step = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (step == SQLITE_DONE)
-		return bg_error_set(err, BG_ERR_NOTFOUND, "no such request");
-	return step == SQLITE_ROW ? BG_OK : db_error(st, err, "request");
-}
 
 /* The only instance on this file: its own polls were woken already. */
 static bg_status
@@ -739,6 +725,20 @@ sq_votes(ad_store *st, const char *id, ad_votes *out, bg_error *err)
 	sqlite3_reset(s);
 	if (rc != BG_OK)
 		ad_votes_clear(out);
+	return rc;
+}
+
+/* lock: BEGIN IMMEDIATE already holds the whole database. */
+static bg_status
+sq_request_votes(ad_store *st, const char *id, bool lock, ad_request *out, ad_votes *votes,
+    bg_error *err)
+{
+	bg_status rc;
+
+	memset(votes, 0, sizeof(*votes));
+	if ((rc = sq_request_get(st, id, out, err)) == BG_OK &&
+	    (rc = sq_votes(st, id, votes, err)) != BG_OK)
+		ad_request_clear(out);
 	return rc;
 }
 
@@ -1352,7 +1352,7 @@ static const ad_store_ops sq_ops = {
 	.seen_add = sq_seen_add,
 	.seen_prune = sq_seen_prune,
 	.request_get = sq_request_get,
-	.request_lock = sq_request_lock,
+	.request_votes = sq_request_votes,
 	.request_insert = sq_request_insert,
 	.request_set_status = sq_request_set_status,
 	.decided = sq_decided,

@@ -8,7 +8,10 @@
  *      approver's second-factor state; the transaction's commit (one sync)
  *      makes them durable together;
  *   2. in a second transaction, the decisions the votes make (status,
- *      notifications);
+ *      notifications), from each request as its vote's part read it,
+ *      held, and left it: with every vote committed before it, so the
+ *      last vote of a quorum sees the quorum; a request is read again
+ *      only to be decided (ad_request_settle);
  *   3. the votes' approval.voted records and those decisions' records,
  *      written as one journal append (one sync, one key-state store);
  *   4. the second transaction's commit (one sync).
@@ -38,6 +41,8 @@ struct ad_cast {
 	ad_http_req *r;
 	char id[AD_REQUEST_ID_MAX];
 	bg_event *voted;
+	ad_request req;                      /* as the vote's transaction left it */
+	ad_votes votes;
 	ad_response *res;
 };
 
@@ -77,8 +82,11 @@ ad_journal_decision(ad_app *app, bg_event **ev, bg_error *err)
 static void
 casting_clear(struct ad_casting *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		bg_event_free(c->cast[i].voted);
+		ad_votes_clear(&c->cast[i].votes);
+		ad_request_clear(&c->cast[i].req);
+	}
 	for (size_t i = 0; i < c->ndecided; i++)
 		bg_event_free(c->decided[i]);
 	c->n = c->ndecided = 0;
@@ -86,17 +94,17 @@ casting_clear(struct ad_casting *c)
 
 /* The vote's answer (after the commit): the decision document as it stands, signed. */
 static void
-answer(ad_app *app, const struct ad_cast *v, const ad_request *req, const ad_votes *votes)
+answer(ad_app *app, const struct ad_cast *v)
 {
 	bg_error err;
 
 	bg_buf_free(&v->res->body);
-	if (ad_decision_build(app, req, votes, v->r->now_ms, &v->res->body,
+	if (ad_decision_build(app, &v->req, &v->votes, v->r->now_ms, &v->res->body,
 	    &v->res->decision_sig, &err) == BG_OK) {
 		v->res->status = MHD_HTTP_OK;
 		v->res->content_type = "application/json";
 		/* Committed: the polls this decision woke are answered with it. */
-		if (strcmp(req->status, "pending") != 0)
+		if (strcmp(v->req.status, "pending") != 0)
 			ad_decision_publish(app, &v->res->body);
 		return;
 	}
@@ -110,21 +118,17 @@ static void
 finish(ad_app *app, struct ad_casting *c)
 {
 	const bg_event *evs[BG_JOURNAL_BATCH_MAX];
-	ad_request req[AD_GROUP_MAX];
-	ad_votes votes[AD_GROUP_MAX];
-	size_t loaded = 0, n = 0;
+	size_t n = 0;
 	bg_error err, jerr;
 	bg_status rc, jrc;
 
 	rc = ad_store_begin(app->store, &err);
 	c->deciding = true;
-	for (; rc == BG_OK && loaded < c->n; loaded++) {
-		const struct ad_cast *v = &c->cast[loaded];
+	for (size_t i = 0; rc == BG_OK && i < c->n; i++) {
+		struct ad_cast *v = &c->cast[i];
 
-		rc = ad_request_load(app, v->id, &req[loaded], &votes[loaded], v->r->source,
+		rc = ad_request_settle(app, &v->req, &v->votes, false, v->r->source,
 		    v->r->now_ms, &err);
-		if (rc != BG_OK)
-			break;
 	}
 	c->deciding = false;
 	if (rc != BG_OK) {
@@ -153,19 +157,16 @@ finish(ad_app *app, struct ad_casting *c)
 		ad_notifier_kick(app->notifier);  /* decisions */
 	for (size_t i = 0; i < c->n; i++)
 		if (rc == BG_OK)
-			answer(app, &c->cast[i], &req[i], &votes[i]);
+			answer(app, &c->cast[i]);
 		else
 			ad_response_error(c->cast[i].res, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "cannot record the vote");
-	for (size_t i = 0; i < loaded && i < c->n; i++) {
-		ad_votes_clear(&votes[i]);
-		ad_request_clear(&req[i]);
-	}
 	casting_clear(c);
 }
 
 void
-ad_vote_committed(ad_http_req *r, const char *id, bg_event *voted, ad_response *res)
+ad_vote_committed(ad_http_req *r, const char *id, bg_event *voted, ad_request *req,
+    ad_votes *votes, ad_response *res)
 {
 	struct ad_casting one = { 0 }, *c = r->app->casting;
 	struct ad_cast *v;
@@ -177,6 +178,10 @@ ad_vote_committed(ad_http_req *r, const char *id, bg_event *voted, ad_response *
 	v->r = r;
 	snprintf(v->id, sizeof(v->id), "%s", id);
 	v->voted = voted;
+	v->req = *req;
+	v->votes = *votes;
+	memset(req, 0, sizeof(*req));
+	memset(votes, 0, sizeof(*votes));
 	v->res = res;
 	/* Alone (not in a group): its own steps 2 to 4, now. */
 	if (c == &one)
