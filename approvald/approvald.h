@@ -243,11 +243,12 @@ bg_status ad_store_request_votes(ad_store *st, const char *id, bool lock, ad_req
     ad_votes *votes, bg_error *err);
 /* BG_ERR_DENIED when id exists (another instance filed it first). */
 bg_status ad_store_request_insert(ad_store *st, const ad_request *r, bg_error *err);
-/* From pending only: BG_ERR_DENIED when it was decided already. */
+/*
+ * From pending only: BG_ERR_DENIED when it was decided already.  Announced
+ * at commit (the other instances' polls).
+ */
 bg_status ad_store_request_set_status(ad_store *st, const char *id,
     const char *status, int64_t now_ms, bg_error *err);
-/* Announces at commit that id was decided (the other instances' polls). */
-bg_status ad_store_decided(ad_store *st, const char *id, bg_error *err);
 void ad_request_clear(ad_request *r);
 /* Pending requests, oldest first. */
 bg_status ad_store_pending(ad_store *st, ad_request **out, size_t *count,

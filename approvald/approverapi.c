@@ -215,8 +215,6 @@ ad_vote_deny_unjournaled(ad_http_req *r, const char *id)
 	if (rc == BG_OK)
 		rc = ad_store_request_set_status(r->app->store, id, "denied", r->now_ms, &err);
 	if (rc == BG_OK)
-		rc = ad_store_decided(r->app->store, id, &err);
-	if (rc == BG_OK)
 		rc = ad_store_commit(r->app->store, &err);
 	if (rc != BG_OK) {
 		ad_store_rollback(r->app->store);

@@ -354,8 +354,6 @@ ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
 	bg_event_add_json(ev, "approvers", approvers);
 	rc = ad_store_request_set_status(app->store, r->id, status, now_ms, err);
 	if (rc == BG_OK)
-		rc = ad_store_decided(app->store, r->id, err);
-	if (rc == BG_OK)
 		rc = ad_journal_decision(app, &ev, err);
 	if (rc == BG_OK)
 		rc = ad_notify_enqueue(app, "request.decided", r, votes, status, now_ms, err);

@@ -208,12 +208,6 @@ ad_store_request_votes(ad_store *st, const char *id, bool lock, ad_request *out,
 }
 
 bg_status
-ad_store_decided(ad_store *st, const char *id, bg_error *err)
-{
-	return st->ops->decided(st, id, err);
-}
-
-bg_status
 ad_store_request_insert(ad_store *st, const ad_request *r, bg_error *err)
 {
 	return st->ops->request_insert(st, r, err);

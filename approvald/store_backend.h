@@ -29,7 +29,6 @@ typedef struct ad_store_ops {
 	bg_status (*request_insert)(ad_store *st, const ad_request *r, bg_error *err);
 	bg_status (*request_set_status)(ad_store *st, const char *id,
 	    const char *status, int64_t now_ms, bg_error *err);
-	bg_status (*decided)(ad_store *st, const char *id, bg_error *err);
 	bg_status (*pending)(ad_store *st, ad_request **out, size_t *count,
 	    bg_error *err);
 	bg_status (*pending_count)(ad_store *st, const char *host, int64_t now_ms,

@@ -5,8 +5,8 @@
  * two votes on two instances cannot both miss the quorum; unique keys make
  * the replay cache, a vote per approver and a request id hold across
  * instances (INSERT ... ON CONFLICT DO NOTHING: the loser sees no row, not
- * an aborted transaction); a decision is announced with pg_notify inside
- * its transaction, delivered at commit (store_pg_listen.c); a notification
+ * an aborted transaction); a decision is announced with pg_notify by the
+ * statement recording it, delivered at commit (store_pg_listen.c); a notification
  * is claimed with FOR UPDATE SKIP LOCKED and a lease, so one instance sends it.
  *
  * Round trips are the cost of a vote here (each a statement the server
@@ -127,7 +127,6 @@ enum {
 	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
 	Q_PURGE_LINKS, Q_PURGE_SLACK,
 	Q_SLACK_POST_PUT, Q_SLACK_POST_GET, Q_SLACK_POST_DELETE, Q_PURGE_SLACK_POSTS,
-	Q_DECIDED,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
 	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
@@ -151,8 +150,10 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_REQ_GET_LOCKED] = "SELECT " REQ_COLUMNS " FROM requests WHERE id = $1 FOR UPDATE",
 	[Q_REQ_INSERT] = "INSERT INTO requests (" REQ_COLUMNS ") "
 	    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-	[Q_REQ_STATUS] = "UPDATE requests SET status = $1, decided_ms = $2 "
-	    "WHERE id = $3 AND status = 'pending'",
+	/* Announced by the statement deciding it: a row when decided now. */
+	[Q_REQ_STATUS] = "WITH decided AS (UPDATE requests SET status = $1, decided_ms = $2 "
+	    "WHERE id = $3 AND status = 'pending' RETURNING id) "
+	    "SELECT pg_notify('" AD_PG_CHANNEL "', id) FROM decided",
 	[Q_REQ_PENDING] = "SELECT " REQ_COLUMNS " FROM requests "
 	    "WHERE status = 'pending' ORDER BY received_ms, id",
 	[Q_REQ_DUE] = "SELECT " REQ_COLUMNS " FROM requests "
@@ -179,7 +180,6 @@ static const char *const query_sql[Q_COUNT] = {
 	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
 	[Q_REC_RECENT] = "SELECT " REC_COLUMNS " FROM recoveries "
 	    "ORDER BY received_ms DESC, host, id LIMIT " XSTR(RECOVERIES_SHOWN),
-	[Q_DECIDED] = "SELECT pg_notify('" AD_PG_CHANNEL "', $1)",
 	[Q_TOTP_ADD] = "INSERT INTO approver_totp "
 	    "(approver, last_step, failures, locked_until) VALUES ($1, 0, '', 0) "
 	    "ON CONFLICT DO NOTHING",
@@ -1003,11 +1003,17 @@ pg_request_set_status(ad_store *st, const char *id, const char *status,
     int64_t now_ms, bg_error *err)
 {
 	params p = { .n = 0 };
+	PGresult *r;
+	bg_status rc;
 
 	p_text(&p, status);
 	p_int(&p, now_ms);
 	p_text(&p, id);
-	return run_one(st, Q_REQ_STATUS, &p, err, "update request", "already decided");
+	if ((rc = run(st, Q_REQ_STATUS, &p, &r, err, "update request")) != BG_OK)
+		return rc;
+	rc = PQntuples(r) == 1 ? BG_OK : bg_error_set(err, BG_ERR_DENIED, "already decided");
+	PQclear(r);
+	return rc;
 }
 
 static bg_status
@@ -1025,15 +1031,6 @@ pg_due(ad_store *st, int64_t now_ms, ad_request **out, size_t *count, bg_error *
 
 	p_int(&p, now_ms);
 	return read_requests(st, Q_REQ_DUE, &p, out, count, err);
-}
-
-static bg_status
-pg_decided(ad_store *st, const char *id, bg_error *err)
-{
-	params p = { .n = 0 };
-
-	p_text(&p, id);
-	return later(st, Q_DECIDED, &p, "announce decision", err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1701,7 +1698,6 @@ static const ad_store_ops pg_ops = {
 	.request_votes = pg_request_votes,
 	.request_insert = pg_request_insert,
 	.request_set_status = pg_request_set_status,
-	.decided = pg_decided,
 	.pending = pg_pending,
 	.pending_count = pg_pending_count,
 	.purge = pg_purge,

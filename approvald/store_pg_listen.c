@@ -1,7 +1,7 @@
 /*
  * Wake-ups across instances: a thread with its own PostgreSQL connection
  * LISTENs on AD_PG_CHANNEL, where every decision is announced at its
- * commit (ad_store_decided), and resumes this instance's polls waiting on
+ * commit (ad_store_request_set_status), and resumes this instance's polls waiting on
  * that request, which then read the decision from the database.  A lost
  * connection is re-made every second; a decision announced meanwhile is
  * not heard, and the polls waiting on it are answered at their deadline

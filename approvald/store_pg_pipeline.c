@@ -1,12 +1,13 @@
 /*
  * Statements sent ahead, in libpq's pipeline mode.  Inside a transaction,
  * a statement whose caller needs neither its rows nor its count (BEGIN, a
- * savepoint, an approver's TOTP state written, a decision announced) is
- * sent without waiting for its answer; the answers are read with the next
- * statement that needs one, the commit at the latest, in the same round
- * trip.  A failure among them fails that statement: the server skips
- * every statement after a failure up to the sync (PGRES_PIPELINE_ABORTED),
- * the commit included, so nothing sent after it commits.
+ * savepoint, an approver's TOTP state written) is sent without waiting for
+ * its answer; the answers are read with the next statement that needs one,
+ * the commit at the latest, in the same round trip.  A failure among them
+ * fails that statement: the server skips every statement after a failure
+ * up to the sync (PGRES_PIPELINE_ABORTED), the commit included, so nothing
+ * sent after it commits.  A decision's statement is never sent ahead: its
+ * record is journaled before its commit, once it is known to have run.
  */
 #include "build_config.h"
 

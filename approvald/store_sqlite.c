@@ -532,12 +532,6 @@ sq_request_get(ad_store *st, const char *id, ad_request *out, bg_error *err)
 
 /* The only instance on this file: its own polls were woken already. */
 static bg_status
-sq_decided(ad_store *st, const char *id, bg_error *err)
-{
-	return BG_OK;
-}
-
-static bg_status
 sq_request_insert(ad_store *st, const ad_request *r, bg_error *err)
 {
 	sqlite3_stmt *s = q(st, Q_REQ_INSERT);
@@ -1355,7 +1349,6 @@ static const ad_store_ops sq_ops = {
 	.request_votes = sq_request_votes,
 	.request_insert = sq_request_insert,
 	.request_set_status = sq_request_set_status,
-	.decided = sq_decided,
 	.pending = sq_pending,
 	.pending_count = sq_pending_count,
 	.purge = sq_purge,

@@ -321,6 +321,34 @@ class Service:
         else:
             self.sql("PRAGMA user_version = %d" % v)
 
+    # -- PostgreSQL: another session holding a request's row ---------------
+    HELD = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' " \
+        "AND state = 'active' AND pid <> pg_backend_pid()"
+
+    def hold_row(self, rid):
+        """Another session holds the request's row (a transaction that never
+        ends, until release_row)."""
+        holder = subprocess.Popen(
+            ["psql", "-X", "-q", "-h", self.cluster.dir, "-p", str(self.cluster.port), "-U",
+             pglib.ADMIN, "-d", self.dbname, "-c",
+             "BEGIN; SELECT id FROM requests WHERE id = '%s' FOR UPDATE; "
+             "SELECT pg_sleep(600); COMMIT;" % rid],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline and not self.sql(self.HELD)[0][0]:
+            time.sleep(0.05)
+        return holder
+
+    def release_row(self, holder):
+        self.cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+        holder.wait()
+
+    def waiting_on_locks(self):
+        """The service's statements waiting for a row lock (every instance's)."""
+        return self.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                        "'breakglass-approvald' AND wait_event_type = 'Lock'")[0][0]
+
     def seen_count(self):
         """Host signatures committed: one per request filed, one per poll held."""
         return self.sql("SELECT count(*) FROM seen")[0][0]

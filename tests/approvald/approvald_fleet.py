@@ -9,7 +9,6 @@ import http.server
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -41,29 +40,6 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-
-HELD = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' " \
-    "AND state = 'active' AND pid <> pg_backend_pid()"
-
-
-def hold_row(svc, rid):
-    """Another session holds the request's row (a transaction that never ends)."""
-    holder = subprocess.Popen(
-        ["psql", "-X", "-q", "-h", svc.cluster.dir, "-p", str(svc.cluster.port), "-U",
-         pglib.ADMIN, "-d", svc.dbname, "-c",
-         "BEGIN; SELECT id FROM requests WHERE id = '%s' FOR UPDATE; "
-         "SELECT pg_sleep(600); COMMIT;" % rid],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline and not svc.sql(HELD)[0][0]:
-        time.sleep(0.05)
-    return holder
-
-
-def release_row(svc, holder):
-    svc.cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
-    holder.wait()
 
 def read_answer(sock):
     head, _, body = adlib.read_all(sock).partition(b"\r\n\r\n")
@@ -229,9 +205,7 @@ try:
     rk = d["request_id"]
     st, data, _ = b.vote(rk, "bob")
     check(st == 200, "bob on B: %d %r" % (st, data))
-    holder = hold_row(a, rk)
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = " \
-        "'breakglass-approvald' AND wait_event_type = 'Lock'"
+    holder = a.hold_row(rk)
     carol = {}
 
     def vote_carol():
@@ -242,15 +216,15 @@ try:
     deadline = time.time() + 30
     t = threading.Thread(target=vote_carol)
     t.start()
-    while time.time() < deadline and not a.sql(waiting)[0][0]:
+    while time.time() < deadline and not a.waiting_on_locks():
         time.sleep(0.05)
-    check(a.sql(waiting)[0][0] == 1, "carol's vote waits inside its transaction on B")
+    check(a.waiting_on_locks() == 1, "carol's vote waits inside its transaction on B")
     b.proc.send_signal(signal.SIGKILL)
     b.proc.wait()
     b.proc = None
     b.log.close()
     t.join()
-    release_row(a, holder)
+    a.release_row(holder)
     check("status" not in carol, "carol's vote on B was not answered: %r" % carol)
     rows = a.sql("SELECT approver FROM votes WHERE request_id = '%s'" % rk)
     check(rows == [("bob",)], "after the kill only bob's vote is stored: %r" % rows)
@@ -311,7 +285,7 @@ try:
     # the instance.
     st, _, d, _ = retried(a.create)
     rs = d["request_id"]
-    holder = hold_row(a, rs)
+    holder = a.hold_row(rs)
     stuck = {}
     t0 = time.time()
     t = threading.Thread(target=lambda: stuck.update(st=c.vote(rs, "dave")[0]))
@@ -320,7 +294,7 @@ try:
     print("the held vote answered after %.1f s" % (time.time() - t0))
     check(not t.is_alive() and stuck.get("st") == 500,
           "a vote on a row held for ever fails within %d s: %r" % (STATEMENT_BOUND, stuck))
-    release_row(a, holder)
+    a.release_row(holder)
     t.join()
 finally:
     for svc in fleet:
