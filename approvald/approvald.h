@@ -699,6 +699,11 @@ void ad_vote_deny_unjournaled(ad_http_req *r, const char *id);
  * else journaled now.  Either way before the decision's commit.
  */
 bg_status ad_journal_decision(ad_app *app, bg_event **ev, bg_error *err);
+/*
+ * Wakes the polls waiting on a decided request (ad_waiters_wake): now, or
+ * while a group's decisions are being made, once the group has answered.
+ */
+void ad_decision_wake(ad_app *app, const char *id, int64_t now_ms);
 
 /* Batch votes (batch.c): POST /v1/batch, from a session. */
 void ad_batch_vote(ad_http_req *r, ad_response *res);

@@ -359,7 +359,7 @@ ad_decision_finalize(ad_app *app, const ad_request *r, const ad_votes *votes,
 		rc = ad_notify_enqueue(app, "request.decided", r, votes, status, now_ms, err);
 	bg_event_free(ev);
 	if (rc == BG_OK)
-		ad_waiters_wake(app, r->id, now_ms);
+		ad_decision_wake(app, r->id, now_ms);
 	return rc;
 }
 

@@ -18,7 +18,9 @@
  *
  * So a vote is committed before its approval.voted is journaled, and a
  * decision is journaled before the transaction recording it commits.  Every
- * answer is sent only after step 4 (or the failure that ended the group).
+ * answer is sent only after step 4 (or the failure that ended the group),
+ * and the polls a decision wakes only once the deciding vote's answer is
+ * kept for them (ad_decision_publish): they need not wait for the lock.
  * A vote whose record cannot be written denies its request
  * (ad_vote_deny_unjournaled), as a single vote's does.
  */
@@ -65,12 +67,27 @@ struct ad_group {
 	bool stopping;
 };
 
+/* While a group's decisions are being made (step 2). */
+static bool
+deciding(const ad_app *app)
+{
+	return app->casting != NULL && app->casting->deciding;
+}
+
+void
+ad_decision_wake(ad_app *app, const char *id, int64_t now_ms)
+{
+	/* In a group, after its answers (finish). */
+	if (!deciding(app))
+		ad_waiters_wake(app, id, now_ms);
+}
+
 bg_status
 ad_journal_decision(ad_app *app, bg_event **ev, bg_error *err)
 {
 	struct ad_casting *c = app->casting;
 
-	if (c == NULL || !c->deciding)
+	if (!deciding(app))
 		return bg_audit_emit(&app->audit, *ev, err);
 	if (c->ndecided == AD_GROUP_MAX)
 		return bg_error_set(err, BG_ERR_TOOBIG, "more decisions than votes in a group");
@@ -118,11 +135,14 @@ static void
 finish(ad_app *app, struct ad_casting *c)
 {
 	const bg_event *evs[BG_JOURNAL_BATCH_MAX];
+	struct ad_casting *outer = app->casting;
 	size_t n = 0;
 	bg_error err, jerr;
 	bg_status rc, jrc;
 
 	rc = ad_store_begin(app->store, &err);
+	/* Their records held for step 3 (ad_journal_decision), their polls for the end. */
+	app->casting = c;
 	c->deciding = true;
 	for (size_t i = 0; rc == BG_OK && i < c->n; i++) {
 		struct ad_cast *v = &c->cast[i];
@@ -131,6 +151,7 @@ finish(ad_app *app, struct ad_casting *c)
 		    v->r->now_ms, &err);
 	}
 	c->deciding = false;
+	app->casting = outer;
 	if (rc != BG_OK) {
 		ad_store_rollback(app->store);
 		ad_log(LOG_ERR, "vote: %s", err.msg);
@@ -161,6 +182,10 @@ finish(ad_app *app, struct ad_casting *c)
 		else
 			ad_response_error(c->cast[i].res, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			    "cannot record the vote");
+	/* Decided (committed, answered): their polls get the deciding vote's document. */
+	for (size_t i = 0; rc == BG_OK && i < c->n; i++)
+		if (strcmp(c->cast[i].req.status, "pending") != 0)
+			ad_waiters_wake(app, c->cast[i].id, c->cast[i].r->now_ms);
 	casting_clear(c);
 }
 
