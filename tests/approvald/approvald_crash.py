@@ -6,9 +6,10 @@ daemon is SIGKILLed inside that stream, restarted on the same database,
 journal and key state, and killed again, once per crash point.  The crash
 points are the daemon's syncs: run under strace, the Nth fdatasync of the
 votes (N = 1 to CRASH_POINTS) is replaced by SIGKILL; a group syncs its
-votes' commit, its records, their key state and its decisions' commit, so
-every step of a group is hit, the records' sync among them (the key state
-then lags by the group's records).  Without strace, the kill comes at a
+votes' commit, its records and its decisions' commit (the key state is
+rewritten after the records' sync, without a sync of its own), so every
+step of a group is hit, the records' sync among them (the key state then
+lags by the group's records).  Without strace, the kill comes at a
 random moment.  After every kill, before anything appends:
 
   - `breakglass verify --key K_1 --state journal.state` passes: a group's
