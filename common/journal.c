@@ -995,6 +995,36 @@ record_write(const bg_journal *j, int fd, const bg_buf *line, bg_error *err)
 	return rc;
 }
 
+/*
+ * Opens the journal for appending, creating it (new, or just rotated away)
+ * when there is none.  A created journal's name is synced into its
+ * directory before any record goes into it: the record's own sync does not
+ * cover the directory, and a record in a file that a crash unnames was
+ * never durable.  Writers hold the lock, so nothing creates it meanwhile.
+ */
+static bg_status
+journal_open(const char *path, int *fd, bg_error *err)
+{
+	const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+
+	bg_status rc;
+
+	*fd = open(path, flags);
+	if (*fd >= 0)
+		return BG_OK;
+	if (errno != ENOENT)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open journal", path);
+	*fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	if (*fd < 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: create journal", path);
+	rc = bg_fsync_parent(path, err);
+	if (rc != BG_OK) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
 bg_status
 bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *out,
     bg_error *err)
@@ -1065,11 +1095,9 @@ bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n
 	if (rc != BG_OK)
 		goto out;
 
-	fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: open journal", j->path);
+	rc = journal_open(j->path, &fd, err);
+	if (rc != BG_OK)
 		goto out;
-	}
 	if (fstat(fd, &sb) != 0) {
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", j->path);
 		goto out;

@@ -32,20 +32,27 @@ count() {
 	if [ -f "$1" ]; then grep -c -- "$2" "$1"; else echo 0; fi
 }
 
-# check_syncs N JOURNAL_SYNCS STATE_SYNCS [STATE_PATH]: call N's counts.
+# check_syncs N JOURNAL_SYNCS OTHER_SYNCS [OTHER]: call N's syncs of the
+# journal and of OTHER (default: the key state); nothing else is synced.
 check_syncs() {
-	state_path=${4:-$d/state/journal.state}
+	other_path=${4:-$d/state/journal.state}
 	total=$(count "$d/syncs.$1" .)
 	journal=$(count "$d/syncs.$1" " $d/log/journal.jsonl\$")
-	state=$(count "$d/syncs.$1" " $state_path\$")
-	echo "sudo call $1: $total syncs ($journal journal, $state key state)"
+	other_syncs=$(count "$d/syncs.$1" " $other_path\$")
+	echo "sudo call $1: $total syncs ($journal journal, $other_syncs $other_path)"
 	[ "$journal" -eq "$2" ] && ok || fail "call $1: $journal syncs of the journal, want $2"
-	[ "$state" -eq "$3" ] && ok || fail "call $1: $state syncs of the key state, want $3"
+	[ "$other_syncs" -eq "$3" ] && ok ||
+	    fail "call $1: $other_syncs syncs of $other_path, want $3"
 	[ "$total" -eq $(($2 + $3)) ] && ok || {
 		fail "call $1: $total syncs in all, want $(($2 + $3))"
 		sed 's/^/  | /' "$d/syncs.$1" >&2
 	}
 }
+
+# The first append creates the journal: its name is synced into the
+# directory before the record goes in (and again after a rotation, below).
+expect_status 0 sudo_call 0
+check_syncs 0 1 1 "$d/log"
 
 for n in 1 2 3; do
 	expect_status 0 sudo_call "$n"
@@ -114,6 +121,15 @@ if [ "$(stat -c %d "$other")" != "$(stat -c %d "$d/state")" ]; then
 else
 	echo "/dev/shm is on the same file system as $d: the other-file-system case is not checked"
 fi
+# Rotated away: the append that creates the new journal syncs its name into
+# the directory before the record goes in, once; the next one does not.
+mv "$d/log/journal.jsonl" "$d/log/journal.jsonl.1"
+expect_status 0 sudo_call 6
+check_syncs 6 1 1 "$d/log"
+expect_status 0 sudo_call 7
+check_syncs 7 1 0
+expect_status 0 bg verify --key "$d/k1" "$d/log/journal.jsonl.1" "$d/log/journal.jsonl"
+
 want=$(grep -c '' "$d/log/journal.jsonl")
 [ "$(grep -c '"event":"sudo.accepted"' "$d/log/journal.jsonl")" -eq "$want" ] && ok ||
     fail "not every call is recorded as sudo.accepted"
