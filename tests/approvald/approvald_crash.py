@@ -46,7 +46,19 @@ CLIENTS = 8
 APPROVERS = ["a%02d" % i for i in range(60)]
 TOTP_WINDOW = 10
 KILL_AFTER_S = (0.02, 0.25)
-STRACE = shutil.which("strace")
+
+
+def strace_works():
+    """strace is installed and may trace here (ptrace can be denied, as in
+    some containers): then the kills come at the syncs, else at random."""
+    path = shutil.which("strace")
+    if path is None:
+        return None
+    r = subprocess.run([path, "-f", "-qq", "-o", os.devnull, "true"], capture_output=True)
+    return path if r.returncode == 0 else None
+
+
+STRACE = strace_works()
 DIE_DEADLINE_S = 30
 
 
