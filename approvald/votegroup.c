@@ -1,7 +1,7 @@
 /*
  * Group commit of votes.  The HTTP thread parks each vote (its connection
  * suspended) and one thread serves them in groups: every vote waiting when
- * it starts, up to AD_GROUP_MAX.  A group costs four syncs whatever its
+ * it starts, up to AD_GROUP_MAX.  A group costs three syncs whatever its
  * size, in the order a single vote keeps:
  *
  *   1. each vote in its own part (a savepoint) of one transaction, with its
@@ -13,7 +13,8 @@
  *      last vote of a quorum sees the quorum; a request is read again
  *      only to be decided (ad_request_settle);
  *   3. the votes' approval.voted records and those decisions' records,
- *      written as one journal append (one sync, one key-state store);
+ *      written as one journal append (one sync; the key state rewritten,
+ *      made durable by the next append's sync: docs/journal.md, 4.1);
  *   4. the second transaction's commit (one sync).
  *
  * So a vote is committed before its approval.voted is journaled, and a

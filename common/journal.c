@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -419,12 +421,15 @@ state_open(const char *path, bg_journal_state *st, int *fd_out, bg_error *err)
 }
 
 /*
- * Rewrites the key state in place and syncs it: one sector, so the old key
- * is overwritten where it lay and no second file ever holds a key.
- * Overwriting allocated blocks needs no free space.
+ * Rewrites the key state in place: one sector, so the old key is
+ * overwritten where it lay and no second file ever holds a key.
+ * Overwriting allocated blocks needs no free space.  With own_sync the
+ * state is synced here; without, its write-back only starts, and the next
+ * append's settle and journal sync make it durable (state_rides_journal).
  */
 static bg_status
-state_store(int fd, const char *path, const bg_journal_state *st, bg_error *err)
+state_store(int fd, const char *path, const bg_journal_state *st, bool own_sync,
+    bg_error *err)
 {
 	char text[STATE_FILE_SIZE];
 	bg_status rc = BG_OK;
@@ -434,10 +439,54 @@ state_store(int fd, const char *path, const bg_journal_state *st, bg_error *err)
 	n = pwrite(fd, text, sizeof(text), 0);
 	if (n != (ssize_t)sizeof(text))
 		rc = bg_error_errno(err, BG_ERR_IO, n < 0 ? errno : EIO, "%s: rewrite", path);
-	else if (fdatasync(fd) != 0)
+	else if (own_sync && fdatasync(fd) != 0)
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fdatasync", path);
+	else if (!own_sync && sync_file_range(fd, 0, STATE_FILE_SIZE, SYNC_FILE_RANGE_WRITE) != 0)
+		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: start write-back", path);
 	explicit_bzero(text, sizeof(text));
 	return rc;
+}
+
+/*
+ * Whether the journal's sync also makes the key state durable, so that an
+ * append syncs once.  It does when the state's rewrite lands in place on the
+ * same file system as the journal: ext4, XFS and tmpfs overwrite allocated
+ * blocks without changing any metadata, and the journal's fdatasync, which
+ * commits the record's new size, flushes the device's write cache first
+ * (ext4 and XFS order the commit after a cache flush).  The state's earlier
+ * rewrite, written back to the device before the record is written
+ * (state_settle), is therefore on stable storage before the record can be
+ * part of the file.  Anything else (another file system, a copy-on-write
+ * one, an overlay) syncs the state itself, as before.
+ */
+static bool
+state_rides_journal(int state_fd, int journal_fd)
+{
+	struct stat a, b;
+	struct statfs fs;
+
+	if (fstat(state_fd, &a) != 0 || fstat(journal_fd, &b) != 0 || a.st_dev != b.st_dev ||
+	    fstatfs(state_fd, &fs) != 0)
+		return false;
+	return fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC ||
+	    fs.f_type == TMPFS_MAGIC;
+}
+
+/*
+ * Before records are written: waits until the state's last rewrite (the
+ * previous append's, or this one's adoption) has reached the device, so the
+ * journal's sync that follows makes it durable before these records are.
+ * Were it lost, the state on disk could lag two appends behind, holding a
+ * key older than the last append's.  A write-back that failed is redone
+ * and synced; if that fails too, nothing is appended.
+ */
+static bg_status
+state_settle(int fd, const char *path, const bg_journal_state *st, bg_error *err)
+{
+	if (sync_file_range(fd, 0, STATE_FILE_SIZE, SYNC_FILE_RANGE_WAIT_BEFORE |
+	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+		return BG_OK;
+	return state_store(fd, path, st, true, err);
 }
 
 /* Overwrites a file's bytes with zeros on disk, then removes it. */
@@ -946,6 +995,36 @@ record_write(const bg_journal *j, int fd, const bg_buf *line, bg_error *err)
 	return rc;
 }
 
+/*
+ * Opens the journal for appending, creating it (new, or just rotated away)
+ * when there is none.  A created journal's name is synced into its
+ * directory before any record goes into it: the record's own sync does not
+ * cover the directory, and a record in a file that a crash unnames was
+ * never durable.  Writers hold the lock, so nothing creates it meanwhile.
+ */
+static bg_status
+journal_open(const char *path, int *fd, bg_error *err)
+{
+	const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+
+	bg_status rc;
+
+	*fd = open(path, flags);
+	if (*fd >= 0)
+		return BG_OK;
+	if (errno != ENOENT)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: open journal", path);
+	*fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	if (*fd < 0)
+		return bg_error_errno(err, BG_ERR_IO, errno, "%s: create journal", path);
+	rc = bg_fsync_parent(path, err);
+	if (rc != BG_OK) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
 bg_status
 bg_journal_append(const bg_journal *j, const bg_event *ev, bg_journal_appended *out,
     bg_error *err)
@@ -992,7 +1071,7 @@ bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n
 {
 	bg_journal_state st;
 	bg_buf lines;
-	bool adopted;
+	bool adopted, own_sync = true;
 	bg_status rc;
 	int lockfd, fd = -1, state_fd = -1;
 	struct stat sb;
@@ -1016,11 +1095,9 @@ bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n
 	if (rc != BG_OK)
 		goto out;
 
-	fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: open journal", j->path);
+	rc = journal_open(j->path, &fd, err);
+	if (rc != BG_OK)
 		goto out;
-	}
 	if (fstat(fd, &sb) != 0) {
 		rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fstat", j->path);
 		goto out;
@@ -1028,12 +1105,22 @@ bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n
 	rc = bg_file_check_stat(j->path, &sb, BG_FILE_CONFIG, err);
 	if (rc == BG_OK)
 		rc = reconcile(j, fd, &st, &adopted, err);
+	if (rc == BG_OK)
+		own_sync = !state_rides_journal(state_fd, fd);
 	/*
 	 * Stored before the next records: were this append to die after them,
-	 * a state further behind than one append could adopt none.
+	 * a state further behind than one append could adopt none.  The
+	 * adopted records are synced first: their writer may have died before
+	 * its own sync, and the state must never reach the disk before them.
 	 */
-	if (rc == BG_OK && adopted)
-		rc = state_store(state_fd, j->state_path, &st, err);
+	if (rc == BG_OK && adopted) {
+		if (fdatasync(fd) != 0)
+			rc = bg_error_errno(err, BG_ERR_IO, errno, "%s: fdatasync", j->path);
+		else
+			rc = state_store(state_fd, j->state_path, &st, own_sync, err);
+	}
+	if (rc == BG_OK && !own_sync)
+		rc = state_settle(state_fd, j->state_path, &st, err);
 	/* Formatted on a copy: nothing below changes the state unless all is durable. */
 	if (rc == BG_OK) {
 		bg_journal_state next = st;
@@ -1058,8 +1145,8 @@ bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n
 	 * proceed.  A failure to store the state is reported beside the
 	 * success, not as a refusal, which would contradict the records.
 	 */
-	if (state_store(state_fd, j->state_path, &st, out != NULL ? &out[n - 1].state_err :
-	    NULL) != BG_OK && out != NULL)
+	if (state_store(state_fd, j->state_path, &st, own_sync,
+	    out != NULL ? &out[n - 1].state_err : NULL) != BG_OK && out != NULL)
 		for (size_t i = 0; i < n; i++) {
 			out[i].state_lags = true;
 			out[i].state_err = out[n - 1].state_err;

@@ -9,7 +9,7 @@ libpam0g-dev sudo libcurl4-openssl-dev libjson-c-dev liboath-dev libssl-dev
 libsodium-dev
 libmicrohttpd-dev libsqlite3-dev libpq-dev libfido2-dev libcbor-dev postgresql
 libqrencode-dev libcmocka-dev libyajl-dev
-openssl python3 python3-cryptography python3-pexpect openssh-server openssh-client faketime valgrind
+openssl python3 python3-cryptography python3-pexpect openssh-server openssh-client faketime valgrind strace
 debhelper dpkg-dev
 chromium nodejs
 "
