@@ -494,8 +494,11 @@ typedef struct ad_app {
 	/*
 	 * The last decision documents signed and their signatures: the deciding
 	 * vote's answer and its woken polls send the same bytes, while other
-	 * clients' votes may be signed in between (decision.c).
+	 * clients' votes may be signed in between (decision.c).  Guarded by
+	 * signed_lock, not lock: a woken poll is answered from them without
+	 * waiting for a group of votes to end (http.c).
 	 */
+	pthread_mutex_t signed_lock;
 	struct ad_signed {
 		bg_buf body;
 		char *sig;            /* base64 */
@@ -608,6 +611,8 @@ void ad_host_recovery(ad_http_req *r, ad_response *res);
 bool ad_host_poll(ad_http_req *r, const char *id, ad_response *res);
 /* Answers a resumed poll with the current decision. */
 void ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res);
+/* The same from the decision kept for it (ad_decision_kept), without app->lock: false if none. */
+bool ad_host_poll_kept(ad_http_req *r, const char *id, ad_response *res);
 
 /* Approver API (approverapi.c). */
 void ad_approver_vote(ad_http_req *r, const char *id, bool approve, ad_response *res);
@@ -866,7 +871,8 @@ void ad_decision_publish(ad_app *app, const bg_buf *body);
 /*
  * A published decision document of request id issued at issued_ms (the
  * deciding vote's, as of when the polls it woke were woken): copied into
- * body and *sig_b64, true; false when none is kept.
+ * body and *sig_b64, true; false when none is kept.  app->lock need not be
+ * held.
  */
 bool ad_decision_kept(ad_app *app, const char *id, int64_t issued_ms, bg_buf *body,
     char **sig_b64);

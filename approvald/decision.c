@@ -212,17 +212,23 @@ remember_signed(ad_app *app, const ad_request *r, int64_t issued_ms, const bg_bu
 void
 ad_decision_publish(ad_app *app, const bg_buf *body)
 {
-	struct ad_signed *d = (struct ad_signed *)signed_entry(app, body);
+	struct ad_signed *d;
 
-	if (d != NULL)
+	pthread_mutex_lock(&app->signed_lock);
+	if ((d = (struct ad_signed *)signed_entry(app, body)) != NULL)
 		d->published = true;
+	pthread_mutex_unlock(&app->signed_lock);
 }
 
+/* Without app->lock: a woken poll's answer (http.c). */
 bool
 ad_decision_kept(ad_app *app, const char *id, int64_t issued_ms, bg_buf *body,
     char **sig_b64)
 {
-	for (size_t i = 0; i < AD_SIGNED_KEPT; i++) {
+	bool found = false;
+
+	pthread_mutex_lock(&app->signed_lock);
+	for (size_t i = 0; !found && i < AD_SIGNED_KEPT; i++) {
 		const struct ad_signed *d = &app->signed_docs[i];
 
 		if (d->sig == NULL || !d->published || d->issued_ms != issued_ms ||
@@ -234,11 +240,12 @@ ad_decision_kept(ad_app *app, const char *id, int64_t issued_ms, bg_buf *body,
 			free(*sig_b64);
 			*sig_b64 = NULL;
 			bg_buf_free(body);
-			return false;
+			break;
 		}
-		return true;
+		found = true;
 	}
-	return false;
+	pthread_mutex_unlock(&app->signed_lock);
+	return found;
 }
 
 bg_status
@@ -281,16 +288,22 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 	}
 	json_object_put(out);
 	/* The signature covers exactly the bytes sent. */
+	pthread_mutex_lock(&app->signed_lock);
 	if ((known = signed_entry(app, body)) != NULL) {
 		*sig_b64 = strdup(known->sig);
 		rc = *sig_b64 != NULL ? BG_OK : bg_error_set(err, BG_ERR_NOMEM,
 		    "out of memory");
-	} else {
+	}
+	pthread_mutex_unlock(&app->signed_lock);
+	if (known == NULL) {
 		rc = bg_ed25519_sign(app->signer, body->data, body->len, sig, err);
 		if (rc == BG_OK)
 			rc = bg_base64_encode(sig, sizeof(sig), sig_b64, err);
-		if (rc == BG_OK)
+		if (rc == BG_OK) {
+			pthread_mutex_lock(&app->signed_lock);
 			remember_signed(app, r, now_ms, body, *sig_b64);
+			pthread_mutex_unlock(&app->signed_lock);
+		}
 	}
 	if (rc != BG_OK)
 		bg_buf_free(body);
@@ -300,8 +313,10 @@ ad_decision_build(ad_app *app, const ad_request *r, const ad_votes *votes,
 void
 ad_decision_forget_kept(ad_app *app)
 {
+	pthread_mutex_lock(&app->signed_lock);
 	for (size_t i = 0; i < AD_SIGNED_KEPT; i++)
 		signed_clear(&app->signed_docs[i]);
+	pthread_mutex_unlock(&app->signed_lock);
 	for (size_t i = 0; i < AD_PARSED_KEPT; i++) {
 		struct ad_parsed *p = &app->parsed[i];
 

@@ -616,6 +616,18 @@ ad_host_poll(ad_http_req *r, const char *id, ad_response *res)
 	return false;
 }
 
+bool
+ad_host_poll_kept(ad_http_req *r, const char *id, ad_response *res)
+{
+	/* Woken by a decision: the deciding vote's document, as of then, is final. */
+	bg_buf_free(&res->body);
+	if (!ad_decision_kept(r->app, id, r->now_ms, &res->body, &res->decision_sig))
+		return false;
+	res->status = MHD_HTTP_OK;
+	res->content_type = "application/json";
+	return true;
+}
+
 void
 ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res)
 {
@@ -624,13 +636,8 @@ ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res)
 	bg_error err;
 	bg_status rc;
 
-	/* Woken by a decision: the deciding vote's document, as of then, is final. */
-	bg_buf_free(&res->body);
-	if (ad_decision_kept(r->app, id, r->now_ms, &res->body, &res->decision_sig)) {
-		res->status = MHD_HTTP_OK;
-		res->content_type = "application/json";
+	if (ad_host_poll_kept(r, id, res))
 		return;
-	}
 	rc = ad_store_begin(r->app->store, &err);
 	if (rc == BG_OK)
 		rc = load_own(r, id, NULL, &req, &votes, res, &err);

@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,11 @@ struct ad_conn {
 	bool started;
 	bg_buf body;
 	bool too_big;
-	bool linked;             /* waiter is in app->waiters */
+	/*
+	 * waiter is in app->waiters: set by this connection's thread (the HTTP
+	 * thread) alone, cleared by whoever wakes it, always under app->lock.
+	 */
+	atomic_bool linked;
 	bool resumed;            /* the poll was woken: answer it */
 	int64_t woken_ms;        /* when: its answer is issued as of then */
 	struct ad_waiter waiter;
@@ -560,6 +565,17 @@ park_vote(struct ad_conn *cc, const ad_http_req *r)
 	return true;
 }
 
+/* A resumed poll answered as of its wake with the decision kept for it. */
+static bool
+kept_answer(const struct ad_conn *cc, ad_http_req *r, ad_response *res)
+{
+	char id[REQUEST_ID_MAX];
+
+	r->now_ms = cc->woken_ms;
+	return !cc->too_big && match_request_path(cc->path, "", id, sizeof(id)) &&
+	    ad_host_poll_kept(r, id, res);
+}
+
 static enum MHD_Result
 dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 {
@@ -581,6 +597,12 @@ dispatch(struct ad_conn *cc, struct MHD_Connection *conn, const char *method)
 	peer_address(conn, r.source, sizeof(r.source));
 	if (!cc->too_big && !cc->resumed && park_vote(cc, &r))
 		return MHD_YES;
+	/* A woken poll whose decision is kept needs nothing app->lock guards. */
+	if (cc->resumed && kept_answer(cc, &r, &res)) {
+		ret = send_response(conn, &res);
+		ad_response_free(&res);
+		return ret;
+	}
 	pthread_mutex_lock(&cc->app->lock);
 	/*
 	 * A woken poll is answered as of its wake, so the polls a decision
@@ -659,9 +681,12 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	track_mark(h, conn, false);
 	if (cc == NULL)
 		return;
-	pthread_mutex_lock(&app->lock);
-	waiter_unlink(app, cc);
-	pthread_mutex_unlock(&app->lock);
+	/* Not linked, it cannot become so (only this thread links): no lock to wait for. */
+	if (cc->linked) {
+		pthread_mutex_lock(&app->lock);
+		waiter_unlink(app, cc);
+		pthread_mutex_unlock(&app->lock);
+	}
 	bg_buf_free(&cc->body);
 	if (cc->parked)
 		ad_response_free(&cc->parked_vote.res);

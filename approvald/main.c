@@ -451,9 +451,11 @@ main(int argc, char **argv)
 		return ret;
 	}
 	pthread_mutex_init(&app.lock, NULL);
+	pthread_mutex_init(&app.signed_lock, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ret = run(&app, &o);
 	curl_global_cleanup();
+	pthread_mutex_destroy(&app.signed_lock);
 	pthread_mutex_destroy(&app.lock);
 	config_destroy(app.cfg);
 	return ret;
