@@ -611,7 +611,7 @@ void ad_host_recovery(ad_http_req *r, ad_response *res);
 bool ad_host_poll(ad_http_req *r, const char *id, ad_response *res);
 /* Answers a resumed poll with the current decision. */
 void ad_host_poll_answer(ad_http_req *r, const char *id, ad_response *res);
-/* The same from the decision kept for it (ad_decision_kept), without app->lock: false if none. */
+/* The same from its kept decision (ad_decision_kept), without app->lock; false if none. */
 bool ad_host_poll_kept(ad_http_req *r, const char *id, ad_response *res);
 
 /* Approver API (approverapi.c). */

@@ -454,7 +454,7 @@ parsed_doc(ad_app *app, const ad_request *r)
 	return doc;
 }
 
-/* Reads request id and its votes into r and votes; with lock, held (ad_store_request_votes). */
+/* Request id and its votes into r and votes; with lock, held (ad_store_request_votes). */
 static bg_status
 read_request(ad_app *app, const char *id, bool lock, ad_request *r, ad_votes *votes,
     bg_error *err)
@@ -517,7 +517,9 @@ load(ad_app *app, const char *id, bool lock, ad_request *r, ad_votes *votes,
 {
 	bg_status rc = read_request(app, id, lock, r, votes, err);
 
-	return rc == BG_OK ? ad_request_settle(app, r, votes, lock, source, now_ms, err) : rc;
+	if (rc != BG_OK)
+		return rc;
+	return ad_request_settle(app, r, votes, lock, source, now_ms, err);
 }
 
 bg_status

@@ -6,8 +6,9 @@
  * the replay cache, a vote per approver and a request id hold across
  * instances (INSERT ... ON CONFLICT DO NOTHING: the loser sees no row, not
  * an aborted transaction); a decision is announced with pg_notify by the
- * statement recording it, delivered at commit (store_pg_listen.c); a notification
- * is claimed with FOR UPDATE SKIP LOCKED and a lease, so one instance sends it.
+ * statement recording it, delivered at commit (store_pg_listen.c); a
+ * notification is claimed with FOR UPDATE SKIP LOCKED and a lease, so one
+ * instance sends it.
  *
  * Round trips are the cost of a vote here (each a statement the server
  * runs on the cores the service shares): what a transaction needs no
@@ -346,7 +347,7 @@ collect(pg_store *h, bg_error *err)
 	return rc;
 }
 
-/* Sends prepared statement which ahead; *keep (when not NULL) gets its rows at collect(). */
+/* Sends statement which ahead; *keep (when not NULL) gets its rows at collect(). */
 static bg_status
 send_prepared(pg_store *h, int which, const params *p, const char *what, PGresult **keep,
     bg_error *err)
