@@ -460,13 +460,12 @@ state_store(int fd, const char *path, const bg_journal_state *st, bool own_sync,
  * one, an overlay) syncs the state itself, as before.
  */
 static bool
-state_rides_journal(int state_fd, int journal_fd)
+state_rides_journal(int state_fd, dev_t journal_dev)
 {
-	struct stat a, b;
+	struct stat sb;
 	struct statfs fs;
 
-	if (fstat(state_fd, &a) != 0 || fstat(journal_fd, &b) != 0 || a.st_dev != b.st_dev ||
-	    fstatfs(state_fd, &fs) != 0)
+	if (fstat(state_fd, &sb) != 0 || sb.st_dev != journal_dev || fstatfs(state_fd, &fs) != 0)
 		return false;
 	return fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC ||
 	    fs.f_type == TMPFS_MAGIC;
@@ -1006,7 +1005,6 @@ static bg_status
 journal_open(const char *path, int *fd, bg_error *err)
 {
 	const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
-
 	bg_status rc;
 
 	*fd = open(path, flags);
@@ -1106,7 +1104,7 @@ bg_journal_append_many(const bg_journal *j, const bg_event *const *evs, size_t n
 	if (rc == BG_OK)
 		rc = reconcile(j, fd, &st, &adopted, err);
 	if (rc == BG_OK)
-		own_sync = !state_rides_journal(state_fd, fd);
+		own_sync = !state_rides_journal(state_fd, sb.st_dev);
 	/*
 	 * Stored before the next records: were this append to die after them,
 	 * a state further behind than one append could adopt none.  The
