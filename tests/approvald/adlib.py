@@ -177,6 +177,7 @@ class Service:
     # -- process ---------------------------------------------------------
     def start(self):
         self.log = open(self.dir + "/daemon.log", "ab")
+        self.log_start = self.log.tell()
         self.proc = subprocess.Popen([*WRAPPER, DAEMON, "--config", self.conf,
                                       "--foreground"], stdout=self.log, stderr=self.log)
         deadline = time.time() + START_DEADLINE
@@ -201,18 +202,30 @@ class Service:
             check(words in str(e), "%s refused: %s" % (what, e))
 
     def stop(self):
-        if self.proc is not None:
+        """SIGTERM, then checks what this run of the daemon printed: a
+        sanitizer's report (ASan, LSan and UBSan print theirs at exit, to the
+        log) fails the test, as does a daemon that ignored SIGTERM.  Returns
+        the exit status; a daemon that had already exited is the caller's to
+        judge (refused_start)."""
+        if self.proc is None:
+            return None
+        running = self.proc.poll() is None
+        if running:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            rc = self.proc.returncode
-            self.proc = None
-            self.log.close()
-            return rc
-        return None
+        try:
+            self.proc.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            check(False, "the service ignored SIGTERM for %d s" % STOP_DEADLINE)
+            self.proc.kill()
+            self.proc.wait()
+        rc = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        with open(self.dir + "/daemon.log", "rb") as f:
+            f.seek(getattr(self, "log_start", 0))
+            report = sanitizer_report(f.read().decode(errors="replace"))
+        check(report is None, "the service's sanitizer report:\n%s" % report)
+        return rc
 
     def daemon_log(self):
         try:
@@ -480,6 +493,15 @@ class Service:
                 return [json.loads(line) for line in f]
         except OSError:
             return []
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in text and what follows it, or None."""
+    at = min((i for i in (text.find(m) for m in SANITIZER_MARKS) if i >= 0), default=-1)
+    return None if at < 0 else text[max(0, at - 200):at + 4000]
 
 
 def read_all(sock):
