@@ -69,7 +69,6 @@ at(json_object *a, size_t i)
 	return json_object_array_get_idx(a, i);
 }
 
-/* Untrusted text for a terminal: control characters as \xNN. */
 /* What the verification covered: only K_1 lets it check each record's mac. */
 static const char *
 macs_checked(json_object *model)
@@ -79,6 +78,7 @@ macs_checked(json_object *model)
 	    "chain and links checked; no key given, so macs were not";
 }
 
+/* Untrusted text for a terminal: control characters as \xNN. */
 static void
 put_text(FILE *out, const char *s)
 {
@@ -113,7 +113,7 @@ text_recoveries(FILE *out, json_object *list)
 	for (size_t k = 0; k < len(list); k++) {
 		json_object *r = at(list, k), *who = arr(r, "approvers");
 
-		fputs("  offline recovery  ", out);
+		fprintf(out, "  %-18s ", "offline recovery");
 		put_text(out, str(r, "recovery_id"));
 		fputs(" ", out);
 		put_text(out, str(r, "outcome"));
@@ -218,10 +218,11 @@ bg_report_text(FILE *out, json_object *model)
 		fputc('\n', out);
 	}
 	summary = json_object_object_get(model, "summary");
-	fprintf(out, "Summary: %d incident(s), %d approval(s), %d sudo command(s) accepted, %d refused; "
-	    "%lld record(s) verified\n",
+	fprintf(out, "Summary: %d incident(s), %d approval(s), %d offline recovery grant(s), "
+	    "%d sudo command(s) accepted, %d refused; %lld record(s) verified\n",
 	    json_object_get_int(json_object_object_get(summary, "incidents")),
 	    json_object_get_int(json_object_object_get(summary, "approvals")),
+	    json_object_get_int(json_object_object_get(summary, "recovery_grants")),
 	    json_object_get_int(json_object_object_get(summary, "sudo_accepted")),
 	    json_object_get_int(json_object_object_get(summary, "sudo_refused")),
 	    (long long)json_object_get_int64(json_object_object_get(model, "records_verified")));
@@ -442,9 +443,11 @@ bg_report_html(FILE *out, json_object *model)
 		fputs(". Only records before that point are shown.</p>\n", out);
 	}
 	summary = json_object_object_get(model, "summary");
-	fprintf(out, "<p>%d incident(s), %d approval(s), %d sudo command(s) accepted, %d refused.</p>\n",
+	fprintf(out, "<p>%d incident(s), %d approval(s), %d offline recovery grant(s), "
+	    "%d sudo command(s) accepted, %d refused.</p>\n",
 	    json_object_get_int(json_object_object_get(summary, "incidents")),
 	    json_object_get_int(json_object_object_get(summary, "approvals")),
+	    json_object_get_int(json_object_object_get(summary, "recovery_grants")),
 	    json_object_get_int(json_object_object_get(summary, "sudo_accepted")),
 	    json_object_get_int(json_object_object_get(summary, "sudo_refused")));
 	for (size_t i = 0; i < len(incidents); i++) {

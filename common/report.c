@@ -916,10 +916,10 @@ summarise(json_object *model, json_object *list)
 {
 	json_object *summary = json_object_new_object();
 	size_t n = json_object_array_length(list);
-	int accepted = 0, refused = 0, approved = 0;
+	int accepted = 0, refused = 0, approved = 0, recovered = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		json_object *inc = json_object_array_get_idx(list, i), *cmds, *counts, *c;
+		json_object *inc = json_object_array_get_idx(list, i), *cmds, *counts, *c, *recs;
 
 		if (json_object_object_get_ex(inc, "commands", &cmds))
 			for (size_t k = 0; k < json_object_array_length(cmds); k++) {
@@ -933,9 +933,18 @@ summarise(json_object *model, json_object *list)
 		if (json_object_object_get_ex(inc, "counts", &counts) &&
 		    json_object_object_get_ex(counts, "approval.approved", &c))
 			approved += json_object_get_int(c);
+		/* An offline recovery's quorum is an approval too, counted apart. */
+		if (json_object_object_get_ex(inc, "recoveries", &recs))
+			for (size_t k = 0; k < json_object_array_length(recs); k++) {
+				const char *o = str_member(json_object_array_get_idx(recs, k), "outcome");
+
+				if (o != NULL && strcmp(o, "granted") == 0)
+					recovered++;
+			}
 	}
 	put(summary, "incidents", json_object_new_int((int)n));
 	put(summary, "approvals", json_object_new_int(approved));
+	put(summary, "recovery_grants", json_object_new_int(recovered));
 	put(summary, "sudo_accepted", json_object_new_int(accepted));
 	put(summary, "sudo_refused", json_object_new_int(refused));
 	put(model, "summary", summary);

@@ -188,12 +188,14 @@ try:
     # breakglass report shows the recoveries, approvers and codes' times.
     rc, out, err = bg(conf, "report")
     check(rc == 0, "report: %d %s" % (rc, err))
-    check("offline recovery  R1-K7QX2MZA granted, signals unreachable" in out,
-          "report text: %s" % out)
+    check("  offline recovery   R1-K7QX2MZA granted, signals unreachable\n"
+          "  recovery codes     bob code accepted" in out, "report text: %s" % out)
     check("bob code accepted at 2026-11-18T11:06:40Z" in out
           and "carol code accepted at 2026-11-18T11:06:41Z" in out, "codes' times")
-    check("offline recovery  R1-CCCCDDDD refused (challenge-expired)" in out,
+    check("offline recovery   R1-CCCCDDDD refused (challenge-expired)" in out,
           "refused recovery shown")
+    # The four granted recoveries are counted; the refused one is not.
+    check(", 0 approval(s), 4 offline recovery grant(s), " in out, "summary: %s" % out)
     rc, out, err = bg(conf, "report", "--format", "json")
     model = json.loads(out) if rc == 0 else {}
     inc7 = [i for i in model.get("incidents", []) if i["incident"] == "INC-7 <b>"]

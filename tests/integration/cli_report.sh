@@ -38,7 +38,7 @@ expect_grep "$tmpdir/out" "grant ended        logout"
 expect_grep "$tmpdir/out" "refused  /bin/bash -i  [shell refused]"
 expect_grep "$tmpdir/out" "Incident INC-43"
 expect_grep "$tmpdir/out" "approval refused   denied"
-expect_grep "$tmpdir/out" "Summary: 2 incident(s), 1 approval(s), 2 sudo command(s) accepted, 1 refused; 13 record(s) verified"
+expect_grep "$tmpdir/out" "Summary: 2 incident(s), 1 approval(s), 0 offline recovery grant(s), 2 sudo command(s) accepted, 1 refused; 13 record(s) verified"
 
 expect_status 0 bg report --incident INC-42 --format json
 python3 - "$tmpdir/out" <<'PY' || fail "json report content"
