@@ -317,6 +317,13 @@ bg_status ad_store_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error
  */
 bg_status ad_store_slack_post_get(ad_store *st, const char *target, const char *request_id,
     const char *msg_id, ad_slack_post *out, bg_error *err);
+/*
+ * Names update_msg as the update of target's post of request_id, in one
+ * statement: a post forgotten meanwhile (given up) is not made again as a
+ * row no post will ever fill.  BG_ERR_NOTFOUND when there is no post.
+ */
+bg_status ad_store_slack_post_set_update(ad_store *st, const char *target,
+    const char *request_id, const char *update_msg, bg_error *err);
 bg_status ad_store_slack_post_delete(ad_store *st, const char *target,
     const char *request_id, bg_error *err);
 void ad_slack_post_clear(ad_slack_post *p);

@@ -422,7 +422,7 @@ static bg_status
 bot_track(ad_app *app, const char *target, const char *event, json_object *view,
     const char *msg_id, bool *updated, bg_error *err)
 {
-	ad_slack_post sp = { .target = (char *)target }, old;
+	ad_slack_post sp = { .target = (char *)target };
 	json_object *id;
 	bg_status rc;
 
@@ -434,15 +434,17 @@ bot_track(ad_app *app, const char *target, const char *event, json_object *view,
 		sp.post_msg = (char *)msg_id;
 		return ad_store_slack_post_put(app->store, &sp, err);
 	}
-	rc = ad_store_slack_post_get(app->store, target, sp.request_id, NULL, &old, err);
+	/*
+	 * One statement, not a read then a write: the worker may give the post
+	 * up in between (PostgreSQL), and a row written after that would hold
+	 * an update waiting for a post that never comes.
+	 */
+	rc = ad_store_slack_post_set_update(app->store, target, sp.request_id, msg_id, err);
 	if (rc == BG_ERR_NOTFOUND)
 		return BG_OK;
-	if (rc != BG_OK)
-		return rc;
-	ad_slack_post_clear(&old);
-	sp.update_msg = (char *)msg_id;
-	*updated = true;
-	return ad_store_slack_post_put(app->store, &sp, err);
+	if (rc == BG_OK)
+		*updated = true;
+	return rc;
 }
 
 /*

@@ -547,6 +547,13 @@ ad_store_slack_post_get(ad_store *st, const char *target, const char *request_id
 }
 
 bg_status
+ad_store_slack_post_set_update(ad_store *st, const char *target, const char *request_id,
+    const char *update_msg, bg_error *err)
+{
+	return st->ops->slack_post_set_update(st, target, request_id, update_msg, err);
+}
+
+bg_status
 ad_store_slack_post_delete(ad_store *st, const char *target, const char *request_id,
     bg_error *err)
 {

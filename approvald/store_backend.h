@@ -83,6 +83,8 @@ typedef struct ad_store_ops {
 	bg_status (*slack_post_put)(ad_store *st, const ad_slack_post *p, bg_error *err);
 	bg_status (*slack_post_get)(ad_store *st, const char *target, const char *request_id,
 	    const char *msg_id, ad_slack_post *out, bg_error *err);
+	bg_status (*slack_post_set_update)(ad_store *st, const char *target,
+	    const char *request_id, const char *update_msg, bg_error *err);
 	bg_status (*slack_post_delete)(ad_store *st, const char *target,
 	    const char *request_id, bg_error *err);
 	bg_status (*passkey_insert)(ad_store *st, const ad_passkey *pk, bg_error *err);

@@ -127,7 +127,7 @@ enum {
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
 	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
 	Q_PURGE_LINKS, Q_PURGE_SLACK,
-	Q_SLACK_POST_PUT, Q_SLACK_POST_GET, Q_SLACK_POST_DELETE, Q_PURGE_SLACK_POSTS,
+	Q_SLACK_POST_PUT, Q_SLACK_POST_GET, Q_SLACK_POST_UPDATE, Q_SLACK_POST_DELETE, Q_PURGE_SLACK_POSTS,
 	Q_TOTP_ADD, Q_TOTP_GET, Q_TOTP_PUT,
 	Q_REQ_PENDING_HOST, Q_NOTIFY_TARGETS,
 	Q_PURGE_VOTES, Q_PURGE_REQUESTS, Q_PURGE_RECOVERIES, Q_HEALTH,
@@ -220,6 +220,8 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_SLACK_POST_GET] = "SELECT request_id, target, post_msg, update_msg, channel, ts "
 	    "FROM slack_posts WHERE target = $1 AND "
 	    "(request_id = $2 OR post_msg = $3 OR update_msg = $3)",
+	[Q_SLACK_POST_UPDATE] = "UPDATE slack_posts SET update_msg = $3 "
+	    "WHERE target = $1 AND request_id = $2",
 	[Q_SLACK_POST_DELETE] = "DELETE FROM slack_posts WHERE target = $1 AND request_id = $2",
 	[Q_PURGE_SLACK_POSTS] = "DELETE FROM slack_posts WHERE request_id IN "
 	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < $1)",
@@ -1508,6 +1510,20 @@ pg_slack_post_get(ad_store *st, const char *target, const char *request_id,
 }
 
 static bg_status
+pg_slack_post_set_update(ad_store *st, const char *target, const char *request_id,
+    const char *update_msg, bg_error *err)
+{
+	params p = { .n = 0 };
+	bg_status rc;
+
+	p_text(&p, target);
+	p_text(&p, request_id);
+	p_text(&p, update_msg);
+	rc = run_one(st, Q_SLACK_POST_UPDATE, &p, err, "slack post update", "no slack post");
+	return rc == BG_ERR_DENIED ? BG_ERR_NOTFOUND : rc;
+}
+
+static bg_status
 pg_slack_post_delete(ad_store *st, const char *target, const char *request_id,
     bg_error *err)
 {
@@ -1692,6 +1708,7 @@ static const ad_store_ops pg_ops = {
 	.slack_response_get = pg_slack_response_get,
 	.slack_post_put = pg_slack_post_put,
 	.slack_post_get = pg_slack_post_get,
+	.slack_post_set_update = pg_slack_post_set_update,
 	.slack_post_delete = pg_slack_post_delete,
 	.seen_add = pg_seen_add,
 	.seen_prune = pg_seen_prune,

@@ -113,7 +113,7 @@ enum {
 	Q_REQ_PENDING_HOST,
 	Q_LINK_INSERT, Q_LINK_GET, Q_LINK_USE, Q_LINK_PRUNE, Q_SLACK_PUT, Q_SLACK_GET,
 	Q_PURGE_LINKS, Q_PURGE_SLACK,
-	Q_SLACK_POST_PUT, Q_SLACK_POST_GET, Q_SLACK_POST_DELETE, Q_PURGE_SLACK_POSTS,
+	Q_SLACK_POST_PUT, Q_SLACK_POST_GET, Q_SLACK_POST_UPDATE, Q_SLACK_POST_DELETE, Q_PURGE_SLACK_POSTS,
 	Q_NOTIFY_INSERT, Q_NOTIFY_DUE, Q_NOTIFY_NEXT, Q_NOTIFY_DONE, Q_NOTIFY_RETRY,
 	Q_NOTIFY_TARGETS,
 	Q_REC_GET, Q_REC_INSERT, Q_REC_RECENT,
@@ -206,6 +206,8 @@ static const char *const query_sql[Q_COUNT] = {
 	/* A NULL parameter matches nothing: by request, or by message. */
 	[Q_SLACK_POST_GET] = "SELECT " SLACK_POST_COLUMNS " FROM slack_posts "
 	    "WHERE target = ?1 AND (request_id = ?2 OR post_msg = ?3 OR update_msg = ?3)",
+	[Q_SLACK_POST_UPDATE] = "UPDATE slack_posts SET update_msg = ?3 "
+	    "WHERE target = ?1 AND request_id = ?2",
 	[Q_SLACK_POST_DELETE] = "DELETE FROM slack_posts WHERE target = ? AND request_id = ?",
 	[Q_PURGE_SLACK_POSTS] = "DELETE FROM slack_posts WHERE request_id IN "
 	    "(SELECT id FROM requests WHERE status <> 'pending' AND decided_ms < ?)",
@@ -1149,6 +1151,20 @@ sq_slack_post_get(ad_store *st, const char *target, const char *request_id,
 }
 
 static bg_status
+sq_slack_post_set_update(ad_store *st, const char *target, const char *request_id,
+    const char *update_msg, bg_error *err)
+{
+	sqlite3_stmt *s = q(st, Q_SLACK_POST_UPDATE);
+	bg_status rc;
+
+	bind_text(s, 1, target);
+	bind_text(s, 2, request_id);
+	bind_text(s, 3, update_msg);
+	rc = run_one(st, s, err, "slack post update", "no slack post");
+	return rc == BG_ERR_DENIED ? BG_ERR_NOTFOUND : rc;
+}
+
+static bg_status
 sq_slack_post_delete(ad_store *st, const char *target, const char *request_id,
     bg_error *err)
 {
@@ -1342,6 +1358,7 @@ static const ad_store_ops sq_ops = {
 	.slack_response_get = sq_slack_response_get,
 	.slack_post_put = sq_slack_post_put,
 	.slack_post_get = sq_slack_post_get,
+	.slack_post_set_update = sq_slack_post_set_update,
 	.slack_post_delete = sq_slack_post_delete,
 	.seen_add = sq_seen_add,
 	.seen_prune = sq_seen_prune,

@@ -262,6 +262,42 @@ try:
     check("Slack: invalid_auth" in log and "Slack: channel_not_found" in log and
           "giving up after 1 attempts" in log, "their refusals logged")
 
+    # E (PostgreSQL, whose transactions run side by side): the post is
+    # forgotten (its give-up's delete, here held open by another session)
+    # while the decision is being recorded.  The decision is then a message
+    # of its own, not an update waiting forever for a post that is gone.
+    if svc.backend == "postgresql":
+        st, _, doc, _ = svc.create(incident="INC-E")
+        e = doc["request_id"]
+        wait_sql(svc, "SELECT count(*) FROM slack_posts WHERE request_id = '%s' AND "
+                 "target = 'bot' AND ts IS NOT NULL" % e, [(1,)], "E posted")
+        holder = subprocess.Popen(
+            ["psql", "-X", "-q", "-h", svc.cluster.dir, "-p", str(svc.cluster.port), "-U",
+             adlib.pglib.ADMIN, "-d", svc.dbname], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        holder.stdin.write("BEGIN;\nDELETE FROM slack_posts WHERE request_id = '%s' "
+                           "AND target = 'bot';\n" % e)
+        holder.stdin.flush()
+        wait_sql(svc, "SELECT count(*) FROM pg_stat_activity WHERE state = "
+                 "'idle in transaction' AND application_name = 'psql'", [(1,)],
+                 "the delete held")
+        svc.vote(e, "bob")
+        voter = threading.Thread(target=svc.vote, args=(e, "carol"))
+        voter.start()
+        deadline = time.time() + 10
+        while time.time() < deadline and not svc.waiting_on_locks():
+            time.sleep(0.05)
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait()
+        voter.join()
+        own = wait_for(lambda m, b_: m == "chat.postMessage" and e in b_.get("text", "")
+                       and "approved" in b_.get("text", ""), "E's decision", timeout=20)
+        check(own and not calls_of("chat.update", "INC-E"),
+              "E: the decision posted as a message of its own")
+        wait_sql(svc, "SELECT count(*) FROM notifications WHERE target = 'bot'", [(0,)],
+                 "E: nothing left waiting in the bot's queue", timeout=20)
+
     # The token: never logged, journaled or stored.
     check(svc.stop() == 0, "clean stop")
     stored = ""
