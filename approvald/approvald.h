@@ -312,11 +312,11 @@ typedef struct {
 /* Creates or updates (request_id, target): NULL members keep what is stored. */
 bg_status ad_store_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error *err);
 /*
- * target's post of request_id, or (request_id NULL) the one msg_id posts or
- * updates; BG_ERR_NOTFOUND when none.  Free with ad_slack_post_clear.
+ * target's post that msg_id posts or updates; BG_ERR_NOTFOUND when none.
+ * Free with ad_slack_post_clear.
  */
-bg_status ad_store_slack_post_get(ad_store *st, const char *target, const char *request_id,
-    const char *msg_id, ad_slack_post *out, bg_error *err);
+bg_status ad_store_slack_post_get(ad_store *st, const char *target, const char *msg_id,
+    ad_slack_post *out, bg_error *err);
 /*
  * Names update_msg as the update of target's post of request_id, in one
  * statement: a post forgotten meanwhile (given up) is not made again as a

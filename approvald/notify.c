@@ -872,7 +872,7 @@ deliver_bot(struct worker *w, const ad_notification *n, const char *target, atte
 	const char *method = "chat.postMessage";
 	char *body = n->body;
 	bg_error err;
-	bg_status rc = ad_store_slack_post_get(w->store, n->target, NULL, n->msg_id, &sp, &err);
+	bg_status rc = ad_store_slack_post_get(w->store, n->target, n->msg_id, &sp, &err);
 	bool post = rc == BG_OK && sp.post_msg != NULL && strcmp(sp.post_msg, n->msg_id) == 0;
 	outcome o;
 
@@ -923,8 +923,30 @@ backoff_ms(unsigned attempts)
 	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
 }
 
-/* Delivers n and records the outcome. */
-static void
+/*
+ * Gives n up.  A post's give-up also forgets the post, in the same
+ * transaction: done alone, its update would wait forever for a post that
+ * never comes; forgotten alone, the post would be sent again.
+ */
+static bg_status
+give_up(struct worker *w, const ad_notification *n, const char *post_of, bg_error *err)
+{
+	bg_status rc;
+
+	if (post_of == NULL)
+		return ad_store_notify_done(w->store, n->id, err);
+	if ((rc = ad_store_begin(w->store, err)) != BG_OK)
+		return rc;
+	if ((rc = ad_store_notify_done(w->store, n->id, err)) == BG_OK &&
+	    (rc = ad_store_slack_post_delete(w->store, n->target, post_of, err)) == BG_OK &&
+	    (rc = ad_store_commit(w->store, err)) == BG_OK)
+		return BG_OK;
+	ad_store_rollback(w->store);
+	return rc;
+}
+
+/* Delivers n and records the outcome; a failure to record it is returned. */
+static bg_status
 process(struct worker *w, ad_notification *n)
 {
 	char target[ESCAPED_MAX];
@@ -946,10 +968,14 @@ process(struct worker *w, ad_notification *n)
 	} else if (o == REFUSED || attempts >= MAX_ATTEMPTS) {
 		ad_log(LOG_ERR, "notify %s: %s %s: giving up after %u attempts: %s",
 		    target, n->msg_id, n->url, attempts, a.why);
-		rc = ad_store_notify_done(w->store, n->id, &err);
-		/* Its update, queued or to come, is then a message of its own. */
-		if (rc == BG_OK && a.post_of != NULL)
-			rc = ad_store_slack_post_delete(w->store, n->target, a.post_of, &err);
+		/* A post's update, queued or to come, is then a message of its own. */
+		if ((rc = give_up(w, n, a.post_of, &err)) != BG_OK) {
+			/* Kept, and soon due again: not held for a claim's lease. */
+			ad_log(LOG_ERR, "notify %s: %s: giving up not recorded: %s", target,
+			    n->msg_id, err.msg);
+			rc = ad_store_notify_retry(w->store, n->id, attempts,
+			    ad_now_ms() + BACKOFF_FIRST_MS, &err);
+		}
 	} else {
 		ad_log(LOG_WARNING, "notify %s: %s attempt %u failed: %s", target,
 		    n->msg_id, attempts, a.why);
@@ -959,6 +985,7 @@ process(struct worker *w, ad_notification *n)
 	if (rc != BG_OK)
 		ad_log(LOG_ERR, "notify %s: %s", target, err.msg);
 	free(a.post_of);
+	return rc;
 }
 
 /* Sleeps until a kick after generation gen, the stop, or delay_ms passed. */
@@ -1018,8 +1045,11 @@ run(void *arg)
 		}
 		rc = ad_store_notify_due(w->store, w->target, now, &n, &next, &err);
 		if (rc == BG_OK) {
-			process(w, &n);
+			rc = process(w, &n);
 			ad_notification_clear(&n);
+			/* Its outcome unrecorded, n is due again: not sent again at once. */
+			if (rc != BG_OK)
+				nap(nt, gen, BACKOFF_FIRST_MS);
 		} else if (rc == BG_ERR_NOTFOUND) {
 			nap(nt, gen, next != 0 && next - now < IDLE_WAIT_MS ?
 			    (next > now ? next - now : 0) : IDLE_WAIT_MS);

@@ -539,11 +539,11 @@ ad_store_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error *err)
 }
 
 bg_status
-ad_store_slack_post_get(ad_store *st, const char *target, const char *request_id,
-    const char *msg_id, ad_slack_post *out, bg_error *err)
+ad_store_slack_post_get(ad_store *st, const char *target, const char *msg_id,
+    ad_slack_post *out, bg_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	return st->ops->slack_post_get(st, target, request_id, msg_id, out, err);
+	return st->ops->slack_post_get(st, target, msg_id, out, err);
 }
 
 bg_status

@@ -81,8 +81,8 @@ typedef struct ad_store_ops {
 	bg_status (*slack_response_get)(ad_store *st, const char *request_id, char **url,
 	    bg_error *err);
 	bg_status (*slack_post_put)(ad_store *st, const ad_slack_post *p, bg_error *err);
-	bg_status (*slack_post_get)(ad_store *st, const char *target, const char *request_id,
-	    const char *msg_id, ad_slack_post *out, bg_error *err);
+	bg_status (*slack_post_get)(ad_store *st, const char *target, const char *msg_id,
+	    ad_slack_post *out, bg_error *err);
 	bg_status (*slack_post_set_update)(ad_store *st, const char *target,
 	    const char *request_id, const char *update_msg, bg_error *err);
 	bg_status (*slack_post_delete)(ad_store *st, const char *target,

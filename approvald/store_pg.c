@@ -217,10 +217,8 @@ static const char *const query_sql[Q_COUNT] = {
 	    "update_msg = coalesce(excluded.update_msg, slack_posts.update_msg), "
 	    "channel = coalesce(excluded.channel, slack_posts.channel), "
 	    "ts = coalesce(excluded.ts, slack_posts.ts)",
-	/* A NULL parameter matches nothing: by request, or by message. */
 	[Q_SLACK_POST_GET] = "SELECT request_id, target, post_msg, update_msg, channel, ts "
-	    "FROM slack_posts WHERE target = $1 AND "
-	    "(request_id = $2 OR post_msg = $3 OR update_msg = $3)",
+	    "FROM slack_posts WHERE target = $1 AND (post_msg = $2 OR update_msg = $2)",
 	[Q_SLACK_POST_UPDATE] = "UPDATE slack_posts SET update_msg = $3 "
 	    "WHERE target = $1 AND request_id = $2",
 	[Q_SLACK_POST_DELETE] = "DELETE FROM slack_posts WHERE target = $1 AND request_id = $2",
@@ -1479,8 +1477,8 @@ pg_slack_post_put(ad_store *st, const ad_slack_post *sp, bg_error *err)
 }
 
 static bg_status
-pg_slack_post_get(ad_store *st, const char *target, const char *request_id,
-    const char *msg_id, ad_slack_post *out, bg_error *err)
+pg_slack_post_get(ad_store *st, const char *target, const char *msg_id,
+    ad_slack_post *out, bg_error *err)
 {
 	params p = { .n = 0 };
 	bool oom = false;
@@ -1488,7 +1486,6 @@ pg_slack_post_get(ad_store *st, const char *target, const char *request_id,
 	bg_status rc;
 
 	p_text(&p, target);
-	p_text(&p, request_id);
 	p_text(&p, msg_id);
 	if ((rc = run(st, Q_SLACK_POST_GET, &p, &r, err, "slack post")) != BG_OK)
 		return rc;

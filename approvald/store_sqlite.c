@@ -204,9 +204,8 @@ static const char *const query_sql[Q_COUNT] = {
 	    "post_msg = coalesce(excluded.post_msg, post_msg), "
 	    "update_msg = coalesce(excluded.update_msg, update_msg), "
 	    "channel = coalesce(excluded.channel, channel), ts = coalesce(excluded.ts, ts)",
-	/* A NULL parameter matches nothing: by request, or by message. */
 	[Q_SLACK_POST_GET] = "SELECT " SLACK_POST_COLUMNS " FROM slack_posts "
-	    "WHERE target = ?1 AND (request_id = ?2 OR post_msg = ?3 OR update_msg = ?3)",
+	    "WHERE target = ?1 AND (post_msg = ?2 OR update_msg = ?2)",
 	[Q_SLACK_POST_UPDATE] = "UPDATE slack_posts SET update_msg = ?3 "
 	    "WHERE target = ?1 AND request_id = ?2",
 	[Q_SLACK_POST_DELETE] = "DELETE FROM slack_posts WHERE target = ? AND request_id = ?",
@@ -1119,8 +1118,8 @@ sq_slack_post_put(ad_store *st, const ad_slack_post *p, bg_error *err)
 }
 
 static bg_status
-sq_slack_post_get(ad_store *st, const char *target, const char *request_id,
-    const char *msg_id, ad_slack_post *out, bg_error *err)
+sq_slack_post_get(ad_store *st, const char *target, const char *msg_id,
+    ad_slack_post *out, bg_error *err)
 {
 	sqlite3_stmt *s = q(st, Q_SLACK_POST_GET);
 	bool oom = false;
@@ -1128,8 +1127,7 @@ sq_slack_post_get(ad_store *st, const char *target, const char *request_id,
 	int step;
 
 	bind_text(s, 1, target);
-	bind_text(s, 2, request_id);
-	bind_text(s, 3, msg_id);
+	bind_text(s, 2, msg_id);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
 		out->request_id = col_text(s, 0, &oom);

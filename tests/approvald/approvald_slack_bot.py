@@ -7,7 +7,8 @@ message with the decision, who voted and no buttons, after the post when
 the post is still being retried.  The mock Slack Web API on loopback checks
 the token and the methods and answers 429 with Retry-After, 500, slowly and
 ok false before it takes a message; invalid_auth and channel_not_found are
-given up at once.  The token is in no log, journal or database; a bad
+given up at once; a give-up the database refuses to record is tried again
+after a pause.  The token is in no log, journal or database; a bad
 token or channel is refused at load, naming file:line."""
 import http.server
 import json
@@ -297,6 +298,49 @@ try:
               "E: the decision posted as a message of its own")
         wait_sql(svc, "SELECT count(*) FROM notifications WHERE target = 'bot'", [(0,)],
                  "E: nothing left waiting in the bot's queue", timeout=20)
+
+    # F: a post's give-up cannot be recorded whole (the database refuses to
+    # forget the post, here by a trigger).  Neither half lands: the post is
+    # neither done with its update left waiting forever nor sent again at
+    # once, but tried again after a pause; once the database takes the
+    # give-up, the decision is a message of its own and nothing waits.
+    if svc.backend == "postgresql":
+        svc.sql("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$; "
+                "CREATE TRIGGER test_refuse BEFORE DELETE ON slack_posts "
+                "FOR EACH ROW EXECUTE FUNCTION test_refuse()")
+    else:
+        svc.sql("CREATE TRIGGER test_refuse BEFORE DELETE ON slack_posts "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    plan("chat.postMessage", "INC-F", *["not_in_channel"] * 100)
+    st, _, doc, _ = svc.create(incident="INC-F")
+    f = doc["request_id"]
+    deadline = time.time() + 30
+    while time.time() < deadline and len(calls_of("chat.postMessage", "INC-F")) < 3:
+        time.sleep(0.1)
+    tries = calls_of("chat.postMessage", "INC-F")
+    check(len(tries) >= 3, "F: the post tried again after its give-up failed: %d" %
+          len(tries))
+    gaps = [b_[0] - a_[0] for a_, b_ in zip(tries, tries[1:])]
+    check(gaps and min(gaps) >= 0.9, "F: tried again after a pause, not at once: %r" % gaps)
+    check(svc.sql("SELECT count(*) FROM slack_posts WHERE request_id = '%s' AND "
+                  "target = 'bot'" % f) == [(1,)], "F: its post not forgotten")
+    check("refused by the test" in svc.daemon_log(), "F: the failure logged")
+    if svc.backend == "postgresql":
+        svc.sql("DROP TRIGGER test_refuse ON slack_posts")
+    else:
+        svc.sql("DROP TRIGGER test_refuse")
+    wait_sql(svc, "SELECT count(*) FROM slack_posts WHERE request_id = '%s' AND "
+             "target = 'bot'" % f, [(0,)], "F: given up and forgotten, once it can be")
+    plan("chat.postMessage", "INC-F")
+    svc.vote(f, "bob")
+    svc.vote(f, "carol")
+    own = wait_for(lambda m, b_: m == "chat.postMessage" and f in b_.get("text", "") and
+                   "approved" in b_.get("text", ""), "F's decision")
+    check(own and not calls_of("chat.update", "INC-F"),
+          "F: the decision posted as a message of its own")
+    wait_sql(svc, "SELECT count(*) FROM notifications", [(0,)],
+             "F: nothing left waiting in any queue", timeout=30)
 
     # The token: never logged, journaled or stored.
     check(svc.stop() == 0, "clean stop")
