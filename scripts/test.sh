@@ -50,6 +50,13 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 	run_suite "$top/build-asan" --enable-sanitizers || status=1
 tally "$top/build-asan/tests/test-suite.log"
 
+# What each failed test said it failed on, last before the summary so that a
+# CI log's tail shows it (the whole logs are in */tests/test-suite.log).
+for trs in $(grep -l -E "^:test-result: (FAIL|XPASS|ERROR)" \
+	"$top"/build/tests/*/*.trs "$top"/build-asan/tests/*/*.trs 2>/dev/null); do
+	echo "--- ${trs%.trs}.log:"
+	grep -E "FAIL|ERROR|Sanitizer|runtime error|Traceback" "${trs%.trs}.log" | head -12
+done
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed"
 exit $status
