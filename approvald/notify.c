@@ -1047,7 +1047,7 @@ run(void *arg)
 		if (rc == BG_OK) {
 			rc = process(w, &n);
 			ad_notification_clear(&n);
-			/* Its outcome unrecorded, n is due again: not sent again at once. */
+			/* Unrecorded, n may be due at once (SQLite claims none). */
 			if (rc != BG_OK)
 				nap(nt, gen, BACKOFF_FIRST_MS);
 		} else if (rc == BG_ERR_NOTFOUND) {
