@@ -691,10 +691,14 @@ typedef struct ad_group ad_group;
 /* Starts the thread that serves parked votes; resume(p) once p->res is its answer. */
 bg_status ad_group_start(ad_app *app, void (*resume)(ad_parked *p), ad_group **out,
     bg_error *err);
-/* Serves what is parked, then stops the thread. */
+/*
+ * Serves what is parked, then stops the thread; a park after is refused.
+ * Freed apart (ad_group_free), once no HTTP thread can park any more.
+ */
 void ad_group_stop(ad_group *g);
-/* Queues p (its connection suspended) for the next group. */
-void ad_group_park(ad_group *g, ad_parked *p);
+void ad_group_free(ad_group *g);
+/* Queues p (its connection suspended) for the next group; false once stopping. */
+bool ad_group_park(ad_group *g, ad_parked *p);
 /*
  * A vote committed (ad_vote_cast, whose event voted this takes, and req
  * and votes: the request as the vote's transaction read and left it, with

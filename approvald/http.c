@@ -561,7 +561,11 @@ park_vote(struct ad_conn *cc, const ad_http_req *r)
 	cc->parked = true;
 	/* Suspended before it is queued: the group thread may resume it at once. */
 	MHD_suspend_connection(r->conn);
-	ad_group_park(cc->http->group, p);
+	if (!ad_group_park(cc->http->group, p)) {
+		ad_response_error(&p->res, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the service is stopping");
+		parked_served(p);
+	}
 	return true;
 }
 
@@ -807,10 +811,14 @@ ad_http_stop(ad_http *h)
 {
 	if (h == NULL)
 		return;
-	/* The votes parked are served (and their connections resumed) first. */
+	/*
+	 * The votes parked are served (and their connections resumed) first;
+	 * one that comes meanwhile is refused, so the group outlives the server.
+	 */
 	ad_group_stop(h->group);
 	if (h->daemon != NULL)
 		MHD_stop_daemon(h->daemon);
+	ad_group_free(h->group);
 	pthread_mutex_destroy(&h->track_lock);
 	free(h->cert);
 	if (h->key != NULL)

@@ -319,15 +319,21 @@ ad_group_start(ad_app *app, void (*resume)(ad_parked *p), ad_group **out, bg_err
 	return BG_OK;
 }
 
-void
+bool
 ad_group_park(ad_group *g, ad_parked *p)
 {
+	bool open;
+
 	p->next = NULL;
 	pthread_mutex_lock(&g->lock);
-	*g->tail = p;
-	g->tail = &p->next;
-	pthread_cond_signal(&g->cond);
+	/* Once stopping, the thread may be gone: nothing queued would be served. */
+	if ((open = !g->stopping)) {
+		*g->tail = p;
+		g->tail = &p->next;
+		pthread_cond_signal(&g->cond);
+	}
 	pthread_mutex_unlock(&g->lock);
+	return open;
 }
 
 void
@@ -340,6 +346,13 @@ ad_group_stop(ad_group *g)
 	pthread_cond_signal(&g->cond);
 	pthread_mutex_unlock(&g->lock);
 	pthread_join(g->thread, NULL);
+}
+
+void
+ad_group_free(ad_group *g)
+{
+	if (g == NULL)
+		return;
 	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);
 	free(g);

@@ -13,7 +13,8 @@ export BG_TEST_DATABASE
 failed=0
 # approvald_browser.py drives chromium: its page and votes are covered by page and vote.
 for t in host input hardening recovery vote lifecycle notify page polls signing \
-	slowloris page_limits retention notify_hang session batch slack slack_bot passkey crash; do
+	slowloris page_limits retention notify_hang session batch slack slack_bot passkey crash \
+	stop_votes; do
 	if python3 "$dir/approvald_$t.py"; then
 		echo "PASS: approvald_$t.py on PostgreSQL"
 	else
