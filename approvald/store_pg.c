@@ -1102,10 +1102,14 @@ pg_request_votes(ad_store *st, const char *id, bool lock, ad_request *out, ad_vo
 		return rc;
 	}
 	if ((rc = send_prepared(h, lock ? Q_REQ_GET_LOCKED : Q_REQ_GET, &p, "request", &req,
-	    err)) != BG_OK ||
-	    (rc = send_prepared(h, Q_VOTES, &p, "votes", &rows, err)) != BG_OK ||
-	    (rc = collect(h, err)) != BG_OK)
+	    err)) != BG_OK)
 		return rc;
+	if ((rc = send_prepared(h, Q_VOTES, &p, "votes", &rows, err)) != BG_OK ||
+	    (rc = collect(h, err)) != BG_OK) {
+		/* req answered already when a full pipeline was collected for rows. */
+		PQclear(req);
+		return rc;
+	}
 	rc = PQntuples(req) == 0 ? bg_error_set(err, BG_ERR_NOTFOUND, "no such request") :
 	    read_request(req, 0, out, err);
 	PQclear(req);

@@ -38,6 +38,9 @@ ad_pg_send(ad_pg_pipeline *pl, const ad_pg_stmt *s, PGresult **keep, bg_error *e
 	if (sent != 1) {
 		/* What was sent before it is answered, or not, with no way to tell which. */
 		pl->broken = true;
+		/* Nor kept: their callers return on this failure, their results never read. */
+		for (int i = 0; i < pl->n; i++)
+			pl->sent[i].keep = NULL;
 		return ad_pg_error(pl->conn, NULL, err, s->what);
 	}
 	pl->sent[pl->n].what = s->what;
